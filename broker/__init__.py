@@ -1,0 +1,1 @@
+"""The domain: registry, assessment, policy, routing, lifecycle, ledger, audit, outbox, jobs."""

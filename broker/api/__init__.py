@@ -1,0 +1,46 @@
+"""The JSON API under /api/v1: flask-smorest blueprints over marshmallow schemas, one
+error envelope for every error, OpenAPI generated from the schemas."""
+
+from __future__ import annotations
+
+import importlib
+
+from flask import Flask
+from flask_swagger_ui import get_swaggerui_blueprint
+
+from broker.api.errors import BrokerApi
+
+API_PREFIX = "/api/v1"
+# Each module defines ``blp``; adding a resource is adding its module name here.
+BLUEPRINT_MODULES = ("broker.api.auth",)
+
+api = BrokerApi()
+
+
+def init_app(app: Flask) -> None:
+    app.config.update(
+        API_TITLE="aidbroker",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": "Resource-linking broker for charities and aid funds. Send "
+                "`Authorization: Bearer <token>` from `POST /api/v1/auth/token`. Errors are "
+                '`{"error": {"code", "message", "details"}}`.'
+            },
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "servers": [{"url": "/"}],
+        },
+    )
+    api.init_app(app)
+    for name in BLUEPRINT_MODULES:
+        api.register_blueprint(importlib.import_module(name).blp, url_prefix=API_PREFIX)
+    app.register_blueprint(
+        get_swaggerui_blueprint(
+            f"{API_PREFIX}/docs",
+            f"{API_PREFIX}/openapi.json",
+            config={"app_name": "aidbroker API"},
+        ),
+    )

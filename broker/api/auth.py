@@ -1,0 +1,81 @@
+"""Sign-in for API clients, and the decorator every other endpoint uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from broker import actor, db, runtime, users
+from broker.errors import Unauthorized
+from broker.scope import Principal
+
+blp = Blueprint("auth", __name__, description="Sign in and receive a bearer token.")
+
+
+class TokenRequest(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
+
+
+class TokenResponse(Schema):
+    token = fields.String(required=True)
+    role = fields.String()
+    expires_in = fields.Integer(metadata={"description": "seconds"})
+
+
+def current_principal() -> Principal:
+    """The principal of this request, from its bearer token."""
+    principal = g.get("principal")
+    if principal is None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized(
+                "Sign in first: send Authorization: Bearer <token> from /api/v1/auth/token.",
+                code="missing_token",
+            )
+        principal = users.principal_for_token(db.session(), token.strip())
+        g.principal = principal
+        actor.set_actor(principal.actor)
+    return principal
+
+
+def require(*roles: str) -> Callable:
+    """Decorator: a valid token and, if given, one of ``roles``."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            principal = current_principal()
+            if roles:
+                principal.require(*roles)
+            return view(*args, **kwargs)
+
+        wrapped._required_roles = roles
+        return wrapped
+
+    return decorate
+
+
+@blp.route("/auth/token")
+class Token(MethodView):
+    @blp.arguments(TokenRequest)
+    @blp.response(200, TokenResponse)
+    @blp.alt_response(401, description="Wrong username or password")
+    def post(self, body: dict) -> dict:
+        """Exchange a username and password for a bearer token."""
+        session = db.session()
+        user = users.authenticate(session, body["username"], body["password"])
+        token = users.issue_token(session, user)
+        db.commit()
+        return {
+            "token": token,
+            "role": user.role,
+            "expires_in": runtime.settings()["TOKEN_TTL_HOURS"] * 3600,
+        }

@@ -1,0 +1,8 @@
+"""Periodic jobs for ``rq cron broker.cron``: the outbox relay (drains the backlog after
+a Redis outage) and the reconciler (re-drives anything stuck, sweeps deadlines)."""
+
+from rq import cron
+
+from broker import jobs
+
+cron.register(jobs.relay_outbox, "default", interval=5, name="relay-outbox", result_ttl=60)

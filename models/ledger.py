@@ -1,0 +1,105 @@
+"""The double-entry ledger: accounts, transactions, entries, and disbursements."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, BigId, Fen, IdMixin, JsonDoc, utcnow
+
+# fund: a partner's money not yet promised; pledged: promised on accepted offers;
+# beneficiary: what reached a household; external: the world outside (donors), the
+# only account allowed below zero.
+ACCOUNT_KINDS = ("fund", "pledged", "beneficiary", "external")
+
+
+class Account(IdMixin, Base):
+    """A ledger account. ``balance_fen`` is the running sum of its entries, updated in the
+    same transaction as the entries under a row lock; the CHECK is the last line against
+    overspend."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint("kind IN ('fund','pledged','beneficiary','external')", name="kind"),
+        CheckConstraint("kind = 'external' OR balance_fen >= 0", name="no_overdraft"),
+    )
+
+    # "fund:<partner>", "pledged:<partner>", "beneficiary:<household>", "external":
+    # one account per key (a unique over nullable columns would let NULLs repeat).
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    partner_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("partners.id"), index=True)
+    household_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("households.id"), index=True)
+    name: Mapped[str] = mapped_column(String(160))
+    balance_fen: Mapped[int] = mapped_column(Fen, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LedgerTransaction(IdMixin, Base):
+    """A balanced set of entries: deposit, pledge, release or disbursement."""
+
+    __tablename__ = "ledger_transactions"
+    __table_args__ = (
+        CheckConstraint("kind IN ('deposit','pledge','release','disbursement')", name="kind"),
+        Index("ix_ledger_transactions_partner_created", "partner_id", "created_at"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(16))
+    partner_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("partners.id"))
+    household_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("households.id"), index=True)
+    offer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("offers.id"), index=True)
+    request_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("aid_requests.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(Fen)
+    reference: Mapped[str] = mapped_column(String(120), default="")
+    memo: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    entries: Mapped[list[Entry]] = relationship(back_populates="transaction", order_by="Entry.id")
+
+
+class Entry(IdMixin, Base):
+    """One leg of a transaction; the legs of a transaction sum to zero."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (CheckConstraint("amount_fen <> 0", name="nonzero"),)
+
+    transaction_id: Mapped[int] = mapped_column(BigId, ForeignKey("ledger_transactions.id"), index=True)
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(Fen)
+
+    transaction: Mapped[LedgerTransaction] = relationship(back_populates="entries")
+
+
+class Disbursement(IdMixin, Base):
+    """Money, goods or a service that reached the family, with its evidence. The grouping
+    columns are copied from the request so that reports are one GROUP BY."""
+
+    __tablename__ = "disbursements"
+    __table_args__ = (
+        CheckConstraint("kind IN ('cash','in_kind','service')", name="kind"),
+        CheckConstraint("amount_fen >= 0", name="amount_nonneg"),
+        Index("ix_disbursements_created", "created_at"),
+    )
+
+    offer_id: Mapped[int] = mapped_column(BigId, ForeignKey("offers.id"), index=True)
+    request_id: Mapped[int] = mapped_column(BigId, ForeignKey("aid_requests.id"), index=True)
+    partner_id: Mapped[int] = mapped_column(BigId, ForeignKey("partners.id"), index=True)
+    household_id: Mapped[int] = mapped_column(BigId, ForeignKey("households.id"), index=True)
+    grid_id: Mapped[int] = mapped_column(BigId, ForeignKey("grids.id"), index=True)
+    category: Mapped[str] = mapped_column(String(20))
+    amount_fen: Mapped[int] = mapped_column(Fen)
+    kind: Mapped[str] = mapped_column(String(10))
+    reference: Mapped[str] = mapped_column(String(120), default="")
+    evidence: Mapped[dict | None] = mapped_column(JsonDoc)
+    transaction_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("ledger_transactions.id"))
+    actor: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,70 @@
+"""People who sign in, their API tokens, their grids, and what the broker tells them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, BigId, IdMixin, JsonDoc, TimestampMixin, utcnow
+
+ROLES = ("caseworker", "partner", "auditor", "admin")
+
+
+class User(IdMixin, TimestampMixin, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('caseworker','partner','auditor','admin')", name="role"),
+        CheckConstraint("role <> 'partner' OR partner_id IS NOT NULL", name="partner_bound"),
+    )
+
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    partner_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("partners.id"), index=True)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    grids: Mapped[list[UserGrid]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+
+class UserGrid(Base):
+    """A caseworker's responsibility for a grid (a caseworker may hold several)."""
+
+    __tablename__ = "user_grids"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), primary_key=True)
+    grid_id: Mapped[int] = mapped_column(BigId, ForeignKey("grids.id"), primary_key=True, index=True)
+
+    user: Mapped[User] = relationship(back_populates="grids")
+
+
+class ApiToken(IdMixin, Base):
+    """A bearer token, stored only as its SHA-256."""
+
+    __tablename__ = "api_tokens"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class Notification(IdMixin, Base):
+    """Something a user must see: a failed request, an application sitting too long."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("user_id", "dedupe_key"),)
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JsonDoc, default=dict)
+    dedupe_key: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
