@@ -1,0 +1,103 @@
+"""The adapter contract: how the broker reaches a partner organisation.
+
+An adapter is a class with a ``name``, a marshmallow ``config_schema`` for its
+per-partner settings (secrets marked ``load_only``), and ``deliver`` / ``withdraw``
+methods. It receives plain data (the dataclasses below), never ORM rows, and imports
+nothing of the broker but this module. Adapters are found through the entry-point
+group ``aidbroker.adapters``; the built-ins are registered the same way.
+
+``deliver`` returns a :class:`Delivery` saying what happened; it raises
+:class:`TransientDeliveryError` for a failure worth retrying (timeout, 5xx, connection
+refused) and :class:`PermanentDeliveryError` for one that is not (4xx, bad config).
+The broker owns retries, backoff, deadlines and state; the adapter only talks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from marshmallow import Schema
+
+ENTRY_POINT_GROUP = "aidbroker.adapters"
+
+
+@dataclass(frozen=True)
+class PartnerInfo:
+    id: int
+    name: str
+    kind: str
+    config: dict[str, Any]
+    available_fen: int  # money the partner's fund can still promise
+
+
+@dataclass(frozen=True)
+class OfferInfo:
+    """What a partner is allowed to know about a request: no identity numbers, and the
+    family's names only when the household consented to share them."""
+
+    id: int
+    request_id: int
+    category: str
+    urgency: str
+    amount_fen: int | None
+    respond_by: datetime
+    community: str
+    description: str
+    household_label: str  # "张** household" unless consented
+    partner_id: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The outcome of a delivery.
+
+    - ``delivered``: the partner has it and will answer through the API or portal;
+    - ``accepted``: the adapter's own rules accepted it at once (``accept_fen``), and
+      ``disburse_fen`` (if set) is paid out immediately (``auto_grant``);
+    - ``declined``: the adapter's rules declined it (``reason``), as a reject would.
+    """
+
+    outcome: Literal["delivered", "accepted", "declined"]
+    accept_fen: int | None = None
+    disburse_fen: int | None = None
+    reason: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the broker lends an adapter for one call."""
+
+    attempt: int  # 1 for the first try
+    timeout_seconds: float
+    redis: Any = None  # a redis.Redis, for adapters that keep cross-process state
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+class DeliveryError(Exception):
+    """Base of delivery failures."""
+
+
+class TransientDeliveryError(DeliveryError):
+    """Worth retrying with backoff (timeouts, 5xx, connection errors, open breaker)."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Retrying will not help (4xx, invalid config): the offer fails at once."""
+
+
+class Adapter:
+    """Base class of adapters. Subclasses set ``name`` and ``config_schema``."""
+
+    name: ClassVar[str] = ""
+    config_schema: ClassVar[type[Schema]] = Schema
+    description: ClassVar[str] = ""
+
+    def deliver(self, offer: OfferInfo, partner: PartnerInfo, ctx: Context) -> Delivery:
+        raise NotImplementedError
+
+    def withdraw(self, offer: OfferInfo, partner: PartnerInfo, ctx: Context, reason: str) -> None:
+        """Tell the partner an offer was withdrawn (cancelled or expired). Default: nothing."""
+        return None
