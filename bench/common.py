@@ -1,0 +1,75 @@
+"""What every benchmark shares: a scratch instance, timing, and the one result format
+that ``make bench`` collects into its table."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+RESULT_PREFIX = "BENCH-RESULT "
+
+
+@dataclass
+class Result:
+    """One benchmark figure against its raw baseline. ``ratio`` is figure/baseline for
+    rates (higher is better) or baseline/figure for durations, so that 1.0 means "as fast
+    as raw" in both cases; ``target`` is the least ratio the issue asks for."""
+
+    name: str
+    figure: float
+    baseline: float
+    unit: str
+    ratio: float
+    target: float
+    notes: str = ""
+
+    @property
+    def met(self) -> bool:
+        return self.ratio >= self.target
+
+
+def emit(result: Result) -> None:
+    """Print the human line and the machine line ``make bench`` reads."""
+    verdict = "MET" if result.met else "NOT MET"
+    print(
+        f"{result.name}: {result.figure:,.1f} {result.unit} vs raw {result.baseline:,.1f} {result.unit} "
+        f"→ ratio {result.ratio:.2f} (target ≥ {result.target:.2f}) {verdict}"
+        + (f" — {result.notes}" if result.notes else ""),
+        flush=True,
+    )
+    print(RESULT_PREFIX + json.dumps({**asdict(result), "met": result.met}, ensure_ascii=False), flush=True)
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def scratch_instance(database_url: str | None = None) -> Iterator[dict[str, Any]]:
+    """A throwaway instance folder (and SQLite database unless ``database_url`` is given)
+    with the schema migrated; yields the settings."""
+    from broker import migrate, runtime
+
+    with tempfile.TemporaryDirectory(prefix="aidbroker-bench-") as folder:
+        override = {
+            "INSTANCE_PATH": folder,
+            "DATABASE_URL": database_url or f"sqlite:///{folder}/bench.sqlite3",
+            "REDIS_URL": os.environ.get("BENCH_REDIS_URL") or None,
+        }
+        settings = runtime.init(override)
+        migrate.upgrade()
+        yield settings
