@@ -3,27 +3,62 @@
 Domain code calls :func:`record` for every state change; the rows are chained and
 inserted in the same transaction, just before it commits, under one lock (an advisory
 lock on PostgreSQL, the write lock on SQLite), taken last so it never waits on a row
-lock another writer holds."""
+lock another writer holds. Ids therefore grow in chain order.
+
+What the chain proves, and what it does not:
+
+* An edited row no longer hashes to its ``hash``; a deleted or inserted row breaks the
+  link (``prev_hash``) of the row after it. :func:`verify` names the first bad row.
+* Deleting rows at the *end* leaves a shorter chain that is still internally valid. So
+  the head of the chain (last id and hash) is also kept outside the database, in Redis,
+  after every commit (monotonically: only a later id replaces it). :func:`verify` then
+  requires the anchored row to be there with the anchored hash, which also catches a
+  chain rewritten from some row onwards with recomputed hashes; and a commit that goes
+  on from a row before the anchored head marks the anchor broken for good, so new
+  events written on top of a cut tail do not hide it.
+* Limits: someone able to write both the database and Redis can still cut the tail
+  unseen; events committed while Redis was unreachable are anchored only by the next
+  commit that reaches it, so the very last of them could be cut unseen until then; and
+  rows *appended* with correctly computed hashes are indistinguishable from real ones
+  (the chain is unkeyed: it proves integrity, not authorship). Restoring the database
+  from a backup reads as a truncation until the anchor is reset on purpose
+  (:func:`reset_anchor`, ``flask --app app audit reanchor``).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+import logging
+import queue as queue_mod
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, insert, select, text
+import redis
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from broker import actor as actor_ctx
+from broker import queue
+from broker.errors import Conflict
 from models import AuditEvent
 from models.base import utcnow
+
+if TYPE_CHECKING:
+    from broker.registry import Page
+
+log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 SEP = "\x1f"
 _LOCK_ID = 0x41494442  # "AIDB"
+ANCHOR_PREFIX = "aidbroker:audit:head:"
+ANCHOR_RETRY_SECONDS = 30.0
+VERIFY_BATCH = 20_000
 
 
 def canonical_json(value: Any) -> str | None:
@@ -103,12 +138,25 @@ def record(
     )
 
 
-def _lock_chain(session: Session) -> str:
+def _lock_chain(session: Session) -> tuple[int, str]:
+    """Take the chain lock; return the head (id, hash) to chain onto ((0, GENESIS) if empty)."""
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
-    last = session.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
-    return last or GENESIS
+    last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    return (last.id, last.hash) if last else (0, GENESIS)
+
+
+def chain_rows(pending: Sequence[dict], prev: str) -> list[dict]:
+    """Give each row (dict of AuditEvent columns, JSON already canonical text) its
+    ``prev_hash`` and ``hash``, continuing from ``prev``. Used by the commit hook and by
+    bulk loaders (the benchmark), so that both write exactly what :func:`verify` reads."""
+    out = []
+    for row in pending:
+        row = {**row, "prev_hash": prev}
+        row["hash"] = prev = chain_hash(prev, content_of(_Row(row)))
+        out.append(row)
+    return out
 
 
 @event.listens_for(Session, "before_commit")
@@ -117,30 +165,42 @@ def _write_pending(session: Session) -> None:
     if not pending:
         return
     session.flush()
-    prev = _lock_chain(session)
-    rows = []
-    for p in pending:
-        row = {
-            "at": p.at,
-            "actor": p.actor,
-            "action": p.action,
-            "object_type": p.object_type,
-            "object_id": p.object_id if p.object_id is not None else getattr(p.obj, "id", None),
-            "household_id": p.household_id,
-            "request_id": p.request_id,
-            "before": canonical_json(p.before),
-            "after": canonical_json(p.after),
-            "details": canonical_json(p.details),
-            "prev_hash": prev,
-        }
-        row["hash"] = prev = chain_hash(prev, content_of(_Row(row)))
-        rows.append(row)
-    session.execute(insert(AuditEvent), rows)
+    base_id, base_hash = _lock_chain(session)
+    rows = chain_rows(
+        [
+            {
+                "at": p.at,
+                "actor": p.actor,
+                "action": p.action,
+                "object_type": p.object_type,
+                "object_id": p.object_id if p.object_id is not None else getattr(p.obj, "id", None),
+                "household_id": p.household_id,
+                "request_id": p.request_id,
+                "before": canonical_json(p.before),
+                "after": canonical_json(p.after),
+                "details": canonical_json(p.details),
+            }
+            for p in pending
+        ],
+        base_hash,
+    )
+    ids = (
+        session.execute(insert(AuditEvent).returning(AuditEvent.id, sort_by_parameter_order=True), rows).scalars().all()
+    )
+    session.info["audit_head"] = (ids[-1], rows[-1]["hash"], base_id, base_hash)
+
+
+@event.listens_for(Session, "after_commit")
+def _anchor_committed(session: Session) -> None:
+    head = session.info.pop("audit_head", None)
+    if head is not None:
+        _push_anchor(session, *head)
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session) -> None:
     session.info.pop("audit", None)
+    session.info.pop("audit_head", None)
 
 
 class _Row:
@@ -155,12 +215,127 @@ class _Row:
         return self._d[name]
 
 
+# --- the anchor: the chain's head, kept outside the database ---------------------------
+
+_anchor_state: dict[str, float] = {"retry_at": 0.0}
+# ARGV: new head id, its hash, and the row (id, hash) this commit chained onto.
+# A head not later than the anchored one is a late report (commits may report out of
+# order) and changes nothing. A later head must have been chained onto the anchored
+# row or after it: the chain lock orders writers, so every commit anchored so far is
+# below the base of any commit that locked after it. A later head chained onto a row
+# *before* the anchored one (or onto the anchored id with another hash) proves rows
+# were cut or rewritten since: the anchor then records that, for good, and stops
+# moving (else the following commits would paper over the cut).
+_ADVANCE = """
+if redis.call('HEXISTS', KEYS[1], 'broken') == 1 then return -1 end
+local cur = redis.call('HGET', KEYS[1], 'id')
+if cur then
+  cur = tonumber(cur)
+  if tonumber(ARGV[1]) <= cur then return 0 end
+  local base = tonumber(ARGV[3])
+  if base < cur or (base == cur and redis.call('HGET', KEYS[1], 'hash') ~= ARGV[4]) then
+    redis.call('HSET', KEYS[1], 'broken', ARGV[3])
+    return -1
+  end
+end
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'hash', ARGV[2])
+return 1
+"""
+
+
+def anchor_key(session: Session) -> str:
+    """One anchor per database (several databases may share one Redis)."""
+    url = session.get_bind().url
+    ident = f"{url.get_backend_name()}|{url.host or ''}|{url.port or ''}|{url.database or ''}"
+    return ANCHOR_PREFIX + hashlib.sha256(ident.encode()).hexdigest()[:16]
+
+
+def _redis() -> redis.Redis | None:
+    """Redis, unless it failed a moment ago (then commits do not wait on it again)."""
+    if time.monotonic() < _anchor_state["retry_at"]:
+        return None
+    try:
+        return queue.connection()
+    except RuntimeError:  # Redis not configured in this process (e.g. schema tools)
+        return None
+
+
+def _redis_failed(exc: Exception) -> None:
+    _anchor_state["retry_at"] = time.monotonic() + ANCHOR_RETRY_SECONDS
+    log.warning("audit anchor not updated, Redis unavailable: %s", exc)
+
+
+def _push_anchor(session: Session, event_id: int, event_hash: str, base_id: int, base_hash: str) -> bool:
+    """Anchor ``event_id`` (chained onto ``base_id``) unless a later event is anchored
+    already; False if Redis is out of reach (the next commit anchors a later head)."""
+    conn = _redis()
+    if conn is None:
+        return False
+    try:
+        conn.eval(_ADVANCE, 1, anchor_key(session), event_id, event_hash, base_id, base_hash)
+    except (redis.RedisError, OSError) as exc:
+        _redis_failed(exc)
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Anchor:
+    id: int
+    hash: str
+    # Set when a commit chained onto event ``broken_base``, before this anchored head.
+    broken_base: int | None = None
+
+
+def read_anchor(session: Session) -> Anchor | None:
+    """The head last anchored, or None (never anchored, or Redis unreachable)."""
+    conn = _redis()
+    if conn is None:
+        return None
+    try:
+        data = conn.hgetall(anchor_key(session))
+    except (redis.RedisError, OSError) as exc:
+        _redis_failed(exc)
+        return None
+    if not data:
+        return None
+    broken = data.get(b"broken")
+    return Anchor(int(data[b"id"]), data[b"hash"].decode(), None if broken is None else int(broken))
+
+
+def reset_anchor(session: Session) -> Anchor | None:
+    """Anchor the chain at its present head, forgetting the old anchor (after a restore
+    from backup). The chain must verify first: a broken chain is never anchored.
+    Returns the new anchor (None: empty log, or Redis unreachable)."""
+    result = verify_chain(session)
+    if not result.ok:
+        raise Conflict(
+            f"The audit chain is broken at event {result.first_bad} ({result.reason}); it is not anchored.",
+            code="audit_chain_broken",
+        )
+    conn = _redis()
+    if conn is None:
+        return None
+    key = anchor_key(session)
+    conn.delete(key)
+    if result.head_id is None or result.head_hash is None:
+        return None
+    _push_anchor(session, result.head_id, result.head_hash, result.head_id, result.head_hash)
+    return Anchor(result.head_id, result.head_hash)
+
+
+# --- verification ------------------------------------------------------------------------
+
+
 @dataclass
 class VerifyResult:
     ok: bool
     events: int
     first_bad: int | None
     reason: str | None = None
+    head_id: int | None = None
+    anchored_id: int | None = None
+    head_hash: str | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -168,6 +343,8 @@ class VerifyResult:
             "events": self.events,
             "first_bad": self.first_bad,
             "reason": self.reason,
+            "head_id": self.head_id,
+            "anchored_id": self.anchored_id,
         }
 
 
@@ -187,6 +364,9 @@ _COLUMNS = (
     AuditEvent.hash,
 )
 
+LINK_BROKEN = "link to the previous row is broken (a row before it was deleted or inserted, or this one forged)"
+HASH_BROKEN = "row content does not match its hash (row edited)"
+
 
 def iter_rows(session: Session, batch: int = 5000) -> Iterator[Any]:
     """Stream the chain in id order without loading it whole."""
@@ -197,28 +377,297 @@ def iter_rows(session: Session, batch: int = 5000) -> Iterator[Any]:
 
 
 def verify_rows(rows: Iterable[Any]) -> VerifyResult:
-    """Walk the chain: each row must link to the previous row's hash and hash to itself.
-    An edit breaks a row's own hash; a deletion or insertion breaks a link."""
+    """Walk the chain row by row: each row must link to the previous row's hash and hash
+    to itself. The reference implementation, over any rows with the audit columns."""
     prev = GENESIS
     n = 0
+    last_id = None
     for row in rows:
         n += 1
         if row.prev_hash != prev:
-            return VerifyResult(
-                False,
-                n,
-                row.id,
-                "link to the previous row is broken (row deleted or inserted)",
-            )
+            return VerifyResult(False, n, row.id, LINK_BROKEN)
         prev = chain_hash(prev, content_of(row))
         if row.hash != prev:
-            return VerifyResult(False, n, row.id, "row content does not match its hash (row edited)")
-    return VerifyResult(True, n, None)
+            return VerifyResult(False, n, row.id, HASH_BROKEN)
+        last_id = row.id
+    return VerifyResult(True, n, None, head_id=last_id, head_hash=None if last_id is None else prev)
+
+
+# The hashed bytes, built by the database: prev_hash, SEP, then content_of()'s fields.
+# Letting the database build them keeps Python's per-row work to one hash and two
+# comparisons (SQLite's printf, and PostgreSQL's ||, are the cheapest spellings; both
+# turn NULL into ''). tests/test_audit.py proves both agree with content_of().
+_PAYLOAD_SQL = {
+    "postgresql": """
+        SELECT hash::text,
+            prev_hash || chr(31)
+            || to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00' || chr(31)
+            || actor || chr(31) || action || chr(31) || object_type || chr(31)
+            || coalesce(object_id::text, '') || chr(31)
+            || coalesce(household_id::text, '') || chr(31)
+            || coalesce(request_id::text, '') || chr(31)
+            || coalesce(before, '') || chr(31) || coalesce(after, '') || chr(31) || coalesce(details, '')
+        FROM audit_events ORDER BY id""",
+    "sqlite": """
+        SELECT CAST(hash AS BLOB), CAST(printf(
+            '%s' || char(31) || '%sT%s+00:00' || char(31) || '%s' || char(31) || '%s' || char(31) || '%s'
+            || char(31) || '%s' || char(31) || '%s' || char(31) || '%s' || char(31) || '%s' || char(31) || '%s'
+            || char(31) || '%s',
+            prev_hash, substr(at, 1, 10), substr(at, 12), actor, action, object_type,
+            object_id, household_id, request_id, before, after, details) AS BLOB)
+        FROM audit_events ORDER BY id""",
+}
+_DONE = object()
+
+
+def _fetch_payloads(engine: Any, batch: int) -> Iterator[list[tuple[bytes, bytes]]]:
+    """Stream the rows straight from the driver: a server-side binary cursor on
+    PostgreSQL (one snapshot, flat memory, text arriving as raw UTF-8 bytes); an
+    autocommit read on SQLite (WAL: one snapshot per statement, writers not blocked)."""
+    pg = engine.dialect.name == "postgresql"
+    raw = engine.raw_connection()
+    try:
+        conn = raw.driver_connection
+        if pg:
+            from psycopg.types.string import ByteaBinaryLoader
+
+            cur = conn.cursor(name="audit_verify", binary=True)
+            cur.itersize = batch
+            cur.adapters.register_loader("text", ByteaBinaryLoader)  # hash and payload, as bytes
+        else:
+            cur = conn.cursor()
+        try:
+            cur.execute(_PAYLOAD_SQL[engine.dialect.name])
+            while rows := cur.fetchmany(batch):
+                yield rows
+        finally:
+            cur.close()
+            if pg:
+                conn.rollback()
+    finally:
+        raw.close()
+
+
+def _read_ahead(source: Iterator[Any], out: queue_mod.Queue, stop: threading.Event) -> None:
+    """Producer thread: move ``source``'s items into ``out``, then ``_DONE`` (or the
+    exception); give up when the consumer has stopped."""
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.5)
+                return True
+            except queue_mod.Full:
+                continue
+        return False
+
+    try:
+        for item in source:
+            if not put(item):
+                return
+        put(_DONE)
+    except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+        put(exc)
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+
+
+def payload_batches(session: Session, batch: int = VERIFY_BATCH) -> Iterator[list[tuple[bytes, bytes]]]:
+    """The chain as ``(hash, payload)`` rows (both bytes), in id order, in large batches (the
+    payload starts with the row's prev_hash; ids are looked up only for a faulty row).
+
+    On PostgreSQL a reader thread fetches the next batch while the caller hashes this
+    one, so the server's work (building the bytes, sending them) overlaps Python's
+    hashing. SQLite runs inside this process; measured, a reader thread there costs
+    more in switching than it gains, so it reads inline."""
+    engine = session.get_bind()
+    if engine.dialect.name != "postgresql":
+        yield from _fetch_payloads(engine, batch)
+        return
+    out: queue_mod.Queue = queue_mod.Queue(maxsize=2)
+    stop = threading.Event()
+    reader = threading.Thread(
+        target=_read_ahead, args=(_fetch_payloads(engine, batch), out, stop), name="audit-verify-reader", daemon=True
+    )
+    reader.start()
+    try:
+        while (item := out.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
+
+
+@dataclass(frozen=True)
+class Walk:
+    """The chain walked by position: how many rows, and the 0-based position of the first
+    bad one with the reason."""
+
+    ok: bool
+    events: int
+    bad_at: int | None = None
+    reason: str | None = None
+    head_hash: str | None = None
+
+
+def walk_payloads(batches: Iterable[Sequence[tuple[bytes, bytes]]]) -> Walk:
+    """Walk the chain a batch at a time with as little per-row Python as possible: hash
+    every payload, then compare whole batches at once in C — the joined hex digests with
+    the joined stored hashes, the joined leading prev_hashes of the payloads with the
+    joined hashes before them. Only a batch with a fault is walked row by row."""
+    sha256 = hashlib.sha256
+    prev = GENESIS.encode()
+    n = 0
+    for rows in batches:
+        stored = [h for h, _ in rows]
+        computed = [sha256(p).hexdigest() for _, p in rows]
+        links = [p[:64] for _, p in rows]
+        if b"".join(links) != prev + b"".join(stored[:-1]) or "".join(computed).encode() != b"".join(stored):
+            for i in range(len(rows)):
+                if links[i] != prev:
+                    return Walk(False, n + i + 1, n + i, LINK_BROKEN)
+                if computed[i].encode() != stored[i]:
+                    return Walk(False, n + i + 1, n + i, HASH_BROKEN)
+                prev = stored[i]
+        n += len(rows)
+        prev = stored[-1]
+    return Walk(True, n, head_hash=prev.decode() if n else None)
+
+
+def _id_at(session: Session, position: int) -> int | None:
+    """The id of the row at 0-based ``position`` in id order (rows are only appended,
+    under the chain lock, so positions already read do not move)."""
+    return session.execute(select(AuditEvent.id).order_by(AuditEvent.id).offset(position).limit(1)).scalar()
+
+
+def verify_chain(session: Session) -> VerifyResult:
+    """The chain alone (no anchor): every link and every hash, first bad row by id."""
+    walk = walk_payloads(payload_batches(session))
+    if not walk.ok:
+        return VerifyResult(False, walk.events, _id_at(session, walk.bad_at), walk.reason)
+    head_id = _id_at(session, walk.events - 1) if walk.events else None
+    return VerifyResult(True, walk.events, None, head_id=head_id, head_hash=walk.head_hash)
 
 
 def verify(session: Session) -> VerifyResult:
-    return verify_rows(iter_rows(session))
+    """Verify the whole chain and that it still reaches the anchored head. The anchor is
+    read first, so every row it names was committed before the chain is read. A chain
+    with no anchor yet (a fresh Redis) is anchored at its verified head."""
+    anchor = read_anchor(session)
+    result = verify_chain(session)
+    result.anchored_id = anchor.id if anchor else None
+    if not result.ok:
+        return result
+    if anchor is None:
+        head = (result.head_id, result.head_hash)
+        if result.head_id is not None and result.head_hash is not None and _push_anchor(session, *head, *head):
+            result.anchored_id = result.head_id
+        return result
+    if anchor.broken_base is not None:
+        result.ok, result.first_bad = False, anchor.id
+        result.reason = (
+            f"event {anchor.id} was written and anchored, but a later commit continued the chain from event "
+            f"{anchor.broken_base}: the events after it were deleted or rewritten"
+        )
+        return result
+    found = _hash_of(session, anchor.id)
+    if found is None and (result.head_id is None or result.head_id < anchor.id):
+        result.ok, result.first_bad = False, anchor.id
+        result.reason = (
+            f"the chain ends at event {result.head_id or 0} but event {anchor.id} was written and anchored: "
+            "events at the end were deleted"
+        )
+    elif found != anchor.hash:
+        result.ok, result.first_bad = False, anchor.id
+        result.reason = f"event {anchor.id} is missing or differs from the anchored one: the chain was rewritten"
+    return result
+
+
+def _hash_of(session: Session, event_id: int) -> str | None:
+    return session.execute(select(AuditEvent.hash).where(AuditEvent.id == event_id)).scalar()
+
+
+def count(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
 
 
 def loads(value: str | None) -> Any:
     return None if value is None else json.loads(value)
+
+
+# --- reading the trail ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventView:
+    """An audit event as people read it: JSON fields parsed, hashes shown."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: int | None
+    household_id: int | None
+    request_id: int | None
+    before: Any
+    after: Any
+    details: Any
+    prev_hash: str
+    hash: str
+
+
+def events(
+    session: Session,
+    *,
+    object_type: str | None = None,
+    object_id: int | None = None,
+    household_id: int | None = None,
+    request_id: int | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+    newest_first: bool = True,
+) -> Page:
+    """One page (:class:`broker.registry.Page`) of the trail, filtered by object, household,
+    request, actor or action."""
+    from broker.registry import Page  # at call time: the registry itself records audit events
+
+    stmt = select(AuditEvent)
+    for column, value in (
+        (AuditEvent.object_type, object_type),
+        (AuditEvent.object_id, object_id),
+        (AuditEvent.household_id, household_id),
+        (AuditEvent.request_id, request_id),
+        (AuditEvent.actor, actor),
+        (AuditEvent.action, action),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    order = AuditEvent.id.desc() if newest_first else AuditEvent.id
+    rows = session.execute(stmt.order_by(order).limit(per_page).offset((page - 1) * per_page)).scalars()
+    items = [
+        EventView(
+            id=r.id,
+            at=r.at,
+            actor=r.actor,
+            action=r.action,
+            object_type=r.object_type,
+            object_id=r.object_id,
+            household_id=r.household_id,
+            request_id=r.request_id,
+            before=loads(r.before),
+            after=loads(r.after),
+            details=loads(r.details),
+            prev_hash=r.prev_hash,
+            hash=r.hash,
+        )
+        for r in rows
+    ]
+    return Page(items, page, per_page, total)

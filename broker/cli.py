@@ -7,13 +7,15 @@ import sys
 import click
 from flask import Flask
 
-from broker import audit, db, migrate, outbox, users
+from broker import audit, cli_registry, cli_seed, db, migrate, outbox, users
 from broker.errors import DomainError
 
 
 def init_app(app: Flask) -> None:
     for group in (db_cli, users_cli, audit_cli, outbox_cli):
         app.cli.add_command(group)
+    cli_registry.init_app(app)
+    cli_seed.init_app(app)
 
 
 def _fail(exc: DomainError) -> None:
@@ -89,6 +91,19 @@ def audit_verify() -> None:
         return
     click.secho(f"audit chain BROKEN at event {result.first_bad}: {result.reason}", fg="red", err=True)
     sys.exit(1)
+
+
+@audit_cli.command("reanchor")
+def audit_reanchor() -> None:
+    """Anchor the chain at its present head (only after a deliberate restore, once verified)."""
+    try:
+        anchor = audit.reset_anchor(db.session())
+    except DomainError as exc:
+        _fail(exc)
+    if anchor is None:
+        click.echo("nothing anchored: the log is empty or Redis is unreachable")
+        return
+    click.echo(f"audit chain anchored at event {anchor.id}")
 
 
 @click.group("outbox", help="The transactional outbox.")

@@ -6,3 +6,7 @@ from rq import cron
 from broker import jobs
 
 cron.register(jobs.relay_outbox, "default", interval=5, name="relay-outbox", result_ttl=60)
+cron.register(
+    jobs.sweep_overdue_applications, "default", interval=3600, name="sweep-overdue-applications", result_ttl=600
+)
+cron.register(jobs.reconcile, "default", interval=60, name="reconcile-loop", result_ttl=600)

@@ -14,6 +14,8 @@ _session_factory = sessionmaker(expire_on_commit=False)
 session: scoped_session[Session] = scoped_session(_session_factory)
 _after_commit: list[Callable[[Session], None]] = []
 _state: dict[str, Any] = {"engine": None}
+HOLD_COMMIT = "hold_commit"
+COMMIT_REQUESTED = "commit_requested"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -63,8 +65,14 @@ def on_after_commit(hook: Callable[[Session], None]) -> None:
 
 
 def commit() -> None:
-    """Commit the current unit of work, then run the after-commit hooks."""
+    """Commit the current unit of work, then run the after-commit hooks. While an outer
+    unit of work holds the commit (an idempotent request, which must store its response
+    in the same transaction), this only flushes; the holder commits once, at its end."""
     s = session()
+    if s.info.get(HOLD_COMMIT):
+        s.flush()
+        s.info[COMMIT_REQUESTED] = True
+        return
     s.commit()
     for hook in _after_commit:
         hook(s)

@@ -8,8 +8,18 @@ from typing import Any
 
 from flask import Flask, jsonify
 from sqlalchemy import text
+from werkzeug.routing import IntegerConverter
 
-from broker import db, outbox, queue, runtime
+from broker import actor, db, outbox, queue, runtime
+
+
+class DatabaseId(IntegerConverter):
+    """``<int:…>`` matching only what a database integer holds: a larger id is not found
+    (404), instead of overflowing in the database driver (a 500)."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> Flask:
@@ -19,9 +29,15 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
         instance_path=settings["INSTANCE_PATH"],
         instance_relative_config=False,
     )
+    app.url_map.converters["int"] = DatabaseId
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["EVIDENCE_MAX_BYTES"] + 64 * 1024
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    @app.before_request
+    def _reset_actor() -> None:
+        # A worker thread serves many requests: never audit under the previous one's user.
+        actor.set_actor("anonymous")
 
     @app.teardown_appcontext
     def _remove_session(_exc: BaseException | None) -> None:
@@ -30,9 +46,12 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     if settings["RELAY_INLINE"]:
         db.on_after_commit(outbox.relay_committed)
 
-    from broker import api, cli
+    from broker import api, cli, portal
+    from broker.api.errors import page_handlers
 
     api.init_app(app)
+    portal.init_app(app)
+    page_handlers.update(portal.PAGE_HANDLERS)
     cli.init_app(app)
     _register_health(app)
     return app

@@ -27,3 +27,37 @@ def relay_outbox() -> int:
 def noop(n: int = 0) -> int:
     """A job that does nothing: the baseline for benchmarks and the health round trip."""
     return n
+
+
+def sweep_overdue_applications() -> int:
+    """Periodic: remind caseworkers of applications past their deadline whose scheduled
+    reminder was lost (the safety net behind the outbox reminders)."""
+    from broker import applications
+
+    runtime.ensure()
+    actor.set_actor("system")
+    try:
+        reminded = applications.sweep_overdue(db.session())
+        db.commit()
+        return reminded
+    finally:
+        db.session.remove()
+
+
+def reconcile(now_iso: str | None = None) -> dict[str, int]:
+    """Periodic: expire overdue offers, re-route stuck requests, complete covered ones
+    (the safety net behind the deadline jobs). ``now_iso`` judges deadlines against
+    another clock, for an operator catching up after downtime."""
+    from datetime import datetime
+
+    from broker import reconcile as reconciler
+
+    runtime.ensure()
+    actor.set_actor("system:reconciler")
+    try:
+        now = datetime.fromisoformat(now_iso) if now_iso else None
+        result = reconciler.sweep(db.session(), now=now)
+        db.commit()
+        return result.as_dict()
+    finally:
+        db.session.remove()

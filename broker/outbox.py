@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import redis
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from broker import db, queue
@@ -114,7 +114,14 @@ def relay(session: Session, limit: int = 500) -> int:
     rows = session.execute(
         select(OutboxMessage.id, OutboxMessage.queue, OutboxMessage.due_at)
         .where(OutboxMessage.processed_at.is_(None))
-        .where(or_(OutboxMessage.enqueued_at.is_(None), OutboxMessage.enqueued_at < stale))
+        # A row enqueued long ago and not yet processed was lost (a killed worker, a
+        # flushed Redis) — unless it is still waiting in RQ's schedule for its due time.
+        .where(
+            or_(
+                OutboxMessage.enqueued_at.is_(None),
+                and_(OutboxMessage.enqueued_at < stale, OutboxMessage.due_at <= now),
+            )
+        )
         .order_by(OutboxMessage.id)
         .limit(limit)
     ).all()

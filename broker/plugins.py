@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import importlib
 
-HANDLER_MODULES: tuple[str, ...] = ()
+HANDLER_MODULES: tuple[str, ...] = ("broker.routing", "broker.delivery", "broker.offers", "broker.applications")
 
 
 def load_all() -> None:
     for name in HANDLER_MODULES:
         importlib.import_module(name)
+    from broker import adapter_registry
+
+    adapter_registry.discover()

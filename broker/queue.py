@@ -19,6 +19,11 @@ def configure(url: str) -> None:
     _state["conn"] = None
 
 
+def reset_connection() -> None:
+    """Forget this process's connection (after a fork: two processes must not share a socket)."""
+    _state["conn"] = None
+
+
 def connection() -> redis.Redis:
     """The process's Redis connection, with short timeouts so that a dead Redis
     fails fast instead of hanging a request."""

@@ -32,6 +32,9 @@ def main() -> int:
     env["REDIS_URL"] = settings["REDIS_URL"]
     env["INSTANCE_PATH"] = settings["INSTANCE_PATH"]
     env["DATABASE_URL"] = settings["DATABASE_URL"]
+    # make run serves plain HTTP on the loopback address: a Secure-only session cookie
+    # would not be sent back by every browser. Production sets it behind HTTPS.
+    env.setdefault("SESSION_COOKIE_SECURE", "0")
     migrate.upgrade()
     logins: list[tuple[str, str, str]] = []
     if os.environ.get("DEMO", "1") != "0":

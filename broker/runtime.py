@@ -7,6 +7,7 @@ import atexit
 from typing import Any
 
 from broker import db, queue
+from broker.policy import catalogue as policy_catalogue
 from config.settings import load_settings
 
 _state: dict[str, Any] = {"settings": None}
@@ -16,6 +17,7 @@ def init(override: dict[str, Any] | None = None, *, start_redis: bool = True) ->
     """Load settings and bind the database and Redis; start the embedded Redis when no
     ``REDIS_URL`` is set. Idempotent for the same process."""
     settings = load_settings(override)
+    policy_catalogue.init(settings)  # a malformed policy file stops the start, naming file and line
     if not settings["REDIS_URL"] and start_redis:
         settings["REDIS_URL"] = queue.start_embedded(settings["INSTANCE_PATH"])
         atexit.register(queue.stop_embedded)

@@ -1,32 +1,65 @@
-"""The demo: the model case of the design, seeded only into an empty database."""
+"""The demo: the model case of the design (``config/seed/demo.yaml``), seeded only into an
+empty database and only through the domain functions a caseworker and an admin would
+use — so the demo's requests are routed, offered and audited like any others."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import yaml
 from sqlalchemy import func, select
 
-from broker import actor, db, users
-from models import Grid, User
+from broker import actor, assessment, db, ledger, partners, registry, users
+from broker.household_schema import load_household
+from config.settings import SEED_DIR
+from models import User
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed by make run; demo only
+DEMO_FILE = SEED_DIR / "demo.yaml"
 
 
-def seed_demo_if_empty() -> list[tuple[str, str, str]]:
-    """Seed the demo unless the database already has users; return the demo logins."""
+def load_demo(path: Path = DEMO_FILE) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def seed_demo_if_empty(path: Path = DEMO_FILE) -> list[tuple[str, str, str]]:
+    """Seed the demo unless the database already has users; return the demo logins
+    (username, password, role)."""
     session = db.session()
     if session.execute(select(func.count()).select_from(User)).scalar_one():
         return []
+    demo = load_demo(path)
     actor.set_actor("system:seed")
-    grid = Grid(
-        code="HD-ZGC-01", name="中关村东路第一网格", district="海淀区", street="中关村街道", community="科学院社区"
-    )
-    session.add(grid)
-    session.flush()
-    logins = [
-        ("admin", "admin", ()),
-        ("caseworker", "caseworker", (grid.code,)),
-        ("auditor", "auditor", ()),
-    ]
-    for username, role, grids in logins:
-        users.create_user(session, username=username, password=DEMO_PASSWORD, role=role, grid_codes=grids)
+    logins: list[tuple[str, str, str]] = []
+
+    def user(spec: dict, role: str, **kw: Any) -> User:
+        made = users.create_user(
+            session,
+            username=spec["username"],
+            password=DEMO_PASSWORD,
+            role=role,
+            display_name=spec.get("name", ""),
+            **kw,
+        )
+        logins.append((made.username, DEMO_PASSWORD, role))
+        return made
+
+    people = {spec["role"]: spec for spec in demo["users"]}
+    admin = users.principal_of(user(people["admin"], "admin"))
+    user(people["auditor"], "auditor")
+    registry.create_grid(session, admin, demo["grid"])
+    caseworker = users.principal_of(user(people["caseworker"], "caseworker", grid_codes=people["caseworker"]["grids"]))
+
+    for spec in demo["partners"]:
+        data = {k: v for k, v in spec.items() if k not in ("deposit", "user")}
+        partner = partners.create_partner(session, admin, data)
+        if spec.get("deposit"):
+            ledger.record_deposit(session, partner.id, **spec["deposit"])
+        user(spec["user"], "partner", partner_id=partner.id)
+
+    household = registry.create_household(session, caseworker, load_household(demo["household"]))
+    assessment.create_assessment(session, caseworker, household.id, demo["assessment"])
     db.commit()
-    return [(u, DEMO_PASSWORD, r) for u, r, _ in logins]
+    return logins

@@ -122,3 +122,17 @@ def get_user(session: Session, user_id: int) -> User:
     if user is None:
         raise NotFound("No such user.")
     return user
+
+
+def set_locale(session: Session, user_id: int, locale: str, *, allowed: tuple[str, ...]) -> User:
+    """Remember the language a user reads the portal in (one of ``allowed``), so that it
+    follows them to another browser."""
+    if locale not in allowed:
+        raise Invalid(f"locale must be one of {', '.join(allowed)}", details={"locale": ["unknown locale"]})
+    user = get_user(session, user_id)
+    if user.locale != locale:
+        before = user.locale
+        user.locale = locale
+        session.flush()
+        audit.record(session, "user.locale_changed", user, before={"locale": before}, after={"locale": locale})
+    return user

@@ -4,16 +4,24 @@ job starts warm; the child gets fresh database connections."""
 from __future__ import annotations
 
 from rq import Worker as _RQWorker
+from sqlalchemy.orm import configure_mappers
 
-from broker import db, runtime
+from broker import db, outbox, queue, runtime
 
 
 class Worker(_RQWorker):
     def __init__(self, *args, **kwargs) -> None:
-        runtime.ensure()
+        settings = runtime.ensure()
+        if settings["RELAY_INLINE"]:
+            # Work a job writes (a delivery after routing) goes to RQ right after its commit,
+            # as it does from the web app, instead of waiting for the periodic relay.
+            db.on_after_commit(outbox.relay_committed)
+        # Configure the ORM mappers once here, not again in every forked job.
+        configure_mappers()
         super().__init__(*args, **kwargs)
 
     def main_work_horse(self, *args, **kwargs) -> None:
         # Connections must not be shared across fork.
         db.engine().dispose(close=False)
+        queue.reset_connection()  # nor Redis sockets
         super().main_work_horse(*args, **kwargs)

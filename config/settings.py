@@ -36,6 +36,8 @@ class Defaults:
     APPLICATION_REMINDER_DAYS = 14
     LOGIN_RATE_LIMIT = "10 per minute"
     RATELIMIT_ENABLED = True
+    # Session cookie over HTTPS only; unset: on, except when testing or debugging.
+    SESSION_COOKIE_SECURE: bool | str | None = None
     POLICY_DIR = str(POLICY_DIR)
     LOCAL_DIBAO_LINE_FEN = 111000  # the city's monthly per-capita minimum-living line
     EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
@@ -56,6 +58,7 @@ ENV_KEYS = (
     "DATA_KEY",
     "INSTANCE_PATH",
     "PORT",
+    "SESSION_COOKIE_SECURE",
 )
 
 

@@ -59,6 +59,8 @@ class LedgerTransaction(IdMixin, Base):
     request_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("aid_requests.id"), index=True)
     amount_fen: Mapped[int] = mapped_column(Fen)
     reference: Mapped[str] = mapped_column(String(120), default="")
+    # Who gave the money, on deposits (a donor's name or organisation); empty otherwise.
+    donor: Mapped[str] = mapped_column(String(120), default="")
     memo: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

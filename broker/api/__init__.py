@@ -12,7 +12,20 @@ from broker.api.errors import BrokerApi
 
 API_PREFIX = "/api/v1"
 # Each module defines ``blp``; adding a resource is adding its module name here.
-BLUEPRINT_MODULES = ("broker.api.auth",)
+BLUEPRINT_MODULES = (
+    "broker.api.auth",
+    "broker.api.grids",
+    "broker.api.households",
+    "broker.api.partners",
+    "broker.api.assessments",
+    "broker.api.requests",
+    "broker.api.offers",
+    "broker.api.policies",
+    "broker.api.deposits",
+    "broker.api.ledger",
+    "broker.api.reports",
+    "broker.api.audit",
+)
 
 api = BrokerApi()
 

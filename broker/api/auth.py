@@ -30,8 +30,9 @@ class TokenResponse(Schema):
 
 
 def current_principal() -> Principal:
-    """The principal of this request, from its bearer token."""
-    principal = g.get("principal")
+    """The principal of this request, from its bearer token. Cached on the request
+    itself: ``g`` lives as long as the app context, which may span several requests."""
+    principal = request.environ.get("aidbroker.principal")
     if principal is None:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
@@ -41,7 +42,7 @@ def current_principal() -> Principal:
                 code="missing_token",
             )
         principal = users.principal_for_token(db.session(), token.strip())
-        g.principal = principal
+        request.environ["aidbroker.principal"] = g.principal = principal
         actor.set_actor(principal.actor)
     return principal
 

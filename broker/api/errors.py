@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import logging
 
+import marshmallow as ma
 from flask import Response, jsonify, request
 from flask_smorest import Api
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy import exc as sa_exc
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, ServiceUnavailable
 
+from broker import db
 from broker.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -81,12 +84,29 @@ def _flatten_webargs(messages: dict) -> dict:
     return flat
 
 
+class ErrorBody(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"example": "validation_error"})
+    message = ma.fields.String(required=True, metadata={"example": "Some fields are missing or invalid: reason."})
+    details = ma.fields.Dict(required=True, metadata={"description": "Per field, the list of what is wrong."})
+
+
+class ErrorEnvelope(ma.Schema):
+    """What every error response holds (the OpenAPI document's error responses)."""
+
+    error = ma.fields.Nested(ErrorBody, required=True)
+
+
 class BrokerApi(Api):
     """flask-smorest's Api with our envelope, for API paths only."""
+
+    ERROR_SCHEMA = ErrorEnvelope
 
     def _register_error_handlers(self) -> None:
         self._app.register_error_handler(HTTPException, self.handle_http_exception)
         self._app.register_error_handler(DomainError, handle_domain_error)
+        self._app.register_error_handler(sa_exc.DBAPIError, handle_database_error)
+        self._app.register_error_handler(sa_exc.TimeoutError, handle_database_error)
+        self._app.register_error_handler(OverflowError, handle_database_error)
         self._app.register_error_handler(Exception, handle_unexpected)
 
     def handle_http_exception(self, error: HTTPException):  # noqa: ANN201
@@ -122,6 +142,46 @@ def handle_unexpected(error: Exception):  # noqa: ANN201
     if isinstance(error, HTTPException):
         return error
     log.exception("unhandled error on %s %s", request.method, request.path)
+    _discard_unit_of_work()
     if not is_api_request():
         return page_handlers["http"](InternalServerError())
     return envelope(500, "internal_error", MESSAGES[500])
+
+
+UNAVAILABLE = "The database is not answering just now; nothing was changed. Try again in a moment."
+OUT_OF_RANGE = (
+    "A value cannot be stored as sent: a number out of range, a text too long, or a text holding "
+    "a NUL character. Check the numbers and texts you sent."
+)
+
+
+def _discard_unit_of_work() -> None:
+    """Roll back what the failed request began, so that nothing half-done lingers on a
+    session that outlives the request (a long-lived app context, the CLI, the tests)."""
+    try:
+        db.session.rollback()
+    except Exception:  # the database may be gone; the teardown removes the session anyway
+        log.debug("rollback after a failed request did not reach the database", exc_info=True)
+
+
+def handle_database_error(error: Exception):  # noqa: ANN201
+    """The database unreachable (down, restarting, connections dropped, pool exhausted)
+    is a 503 the client may retry — the transaction was rolled back, so nothing half-done
+    remains; a value the database cannot hold (an integer beyond its range, a text beyond
+    its column or with a NUL in it) is bad input that slipped past a schema: a 422, logged
+    so that the schema gets its bound. Anything else is unexpected."""
+    _discard_unit_of_work()
+    unavailable = isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError) or bool(
+        getattr(error, "connection_invalidated", False)
+    )
+    if unavailable:
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, type(error.__cause__ or error))
+        if not is_api_request():
+            return page_handlers["http"](ServiceUnavailable())
+        return envelope(503, "unavailable", UNAVAILABLE, headers={"Retry-After": "5"})
+    if isinstance(error, OverflowError | sa_exc.DataError):
+        log.warning("value out of range on %s %s: %s", request.method, request.path, type(error.__cause__ or error))
+        if not is_api_request():
+            return page_handlers["http"](BadRequest())
+        return envelope(422, "out_of_range", OUT_OF_RANGE)
+    return handle_unexpected(error)

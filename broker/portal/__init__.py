@@ -1,0 +1,81 @@
+"""The portal: server-rendered pages where partners, caseworkers and auditors work in a
+browser, in Chinese (default) or English.
+
+Thin over the same domain functions as the API: a view parses a form, authorises,
+calls one domain function, commits, renders. It never imports ``broker.api``; the
+composition root installs :data:`PAGE_HANDLERS` into the API's error handling for
+paths outside /api. No page needs JavaScript, and every asset is served from here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+from flask_wtf.csrf import CSRFProtect
+
+from broker import privacy
+from broker.portal import i18n, limits, security
+from broker.portal.errors import PAGE_HANDLERS
+
+__all__ = ["PAGE_HANDLERS", "init_app"]
+
+HERE = Path(__file__).resolve().parent
+TRANSLATIONS = HERE / "translations"
+
+babel = i18n.PortalBabel()
+babel.directory = str(TRANSLATIONS)
+csrf = CSRFProtect()
+
+
+def _protect_forms() -> None:
+    """CSRF on every state-changing request outside /api; the JSON API authenticates
+    with bearer tokens, which a third-party page cannot send, so it is exempt."""
+    if request.path.startswith("/api/"):
+        return
+    csrf.protect()
+
+
+def init_app(app: Flask) -> None:
+    """Bind the portal's extensions and blueprints to ``app``."""
+    from broker.portal import admin, auditor, auth, caseworker, partner, views
+
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    app.config["BABEL_DEFAULT_LOCALE"] = i18n.DEFAULT_LOCALE
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config.get("TIMEZONE", "Asia/Shanghai")
+    app.config.setdefault("WTF_CSRF_ENABLED", True)
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
+
+    app.before_request(auth.forget_request_cache)
+    security.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    csrf.init_app(app)
+    app.before_request(_protect_forms)
+    auth.init_app(app)
+    limits.init_app(app)
+
+    for module in (views, auth, partner, caseworker, auditor, admin):
+        app.register_blueprint(module.bp)
+
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.jinja_env.filters.update(
+        yuan=i18n.format_yuan,
+        yuan_input=i18n.yuan_input,
+        localtime=i18n.format_datetime,
+        localdate=i18n.format_date,
+        label=i18n.label,
+        redact=privacy.redact,
+    )
+    app.jinja_env.globals.update(locale_names=i18n.LOCALE_NAMES)
+    app.context_processor(_page_context)
+
+
+def _page_context() -> dict[str, Any]:
+    locale = i18n.select_locale()
+    return {
+        "current_locale": locale,
+        "html_lang": i18n.html_lang(locale),
+        "principal": g.get("principal"),
+    }

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 23:09:36.349489
+Create Date: 2026-11-29 23:17:01.457798
 """
 
 import sqlalchemy as sa
@@ -473,6 +473,7 @@ def upgrade() -> None:
         sa.Column("request_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("amount_fen", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("reference", sa.String(length=120), nullable=False),
+        sa.Column("donor", sa.String(length=120), nullable=False),
         sa.Column("memo", sa.Text(), nullable=False),
         sa.Column("actor", sa.String(length=60), nullable=False),
         sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),

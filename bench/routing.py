@@ -1,0 +1,219 @@
+"""Routing throughput: N aid requests created over HTTP (a real gunicorn server) and
+carried to ``received`` — routed, offered, delivered through the portal adapter — by W
+RQ worker processes, against N raw RQ no-op jobs (``broker.jobs.noop``) on the same Redis
+and the same workers in the same run.
+
+    python -m bench.routing --requests 200 --workers 2 [--database-url postgresql+psycopg://…]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+
+from bench.common import Result, emit, scratch_instance
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "bench-password-1"
+GRID = "BENCH-01"
+HOUSEHOLDS = 20
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def env_for(settings: dict) -> dict[str, str]:
+    env = dict(os.environ)
+    for key in ("DATABASE_URL", "REDIS_URL", "INSTANCE_PATH", "SECRET_KEY", "DATA_KEY"):
+        env[key] = str(settings[key])
+    return env
+
+
+def setup() -> list[int]:
+    """An admin, a grid with its caseworker, three portal partners with money, households."""
+    from broker import actor, db, ledger, partners, registry, users
+    from broker.household_schema import load_household
+
+    session = db.session()
+    actor.set_actor("system:bench")
+    admin = users.principal_of(users.create_user(session, username="admin", password=PASSWORD, role="admin"))
+    grid = {"code": GRID, "name": "基准网格", "district": "海淀区", "street": "中关村街道", "community": "基准社区"}
+    registry.create_grid(session, admin, grid)
+    caseworker = users.principal_of(
+        users.create_user(session, username="caseworker", password=PASSWORD, role="caseworker", grid_codes=[GRID])
+    )
+    for i in range(3):
+        partner = partners.create_partner(
+            session,
+            admin,
+            {"name": f"基金{i}", "kind": "charity", "adapter": "portal", "categories": ["medical"], "regions": [GRID]},
+        )
+        ledger.record_deposit(session, partner.id, amount_fen=10**10, reference=f"B-{i}")
+    ids = []
+    for i in range(HOUSEHOLDS):
+        data = load_household(
+            {
+                "grid": GRID,
+                "address": f"海淀区中关村东路{i + 1}号",
+                "monthly_income_fen": 100000,
+                "members": [{"name": f"户主{i}", "relation": "head", "birth_date": "1980-01-01", "sex": "M"}],
+            }
+        )
+        ids.append(registry.create_household(session, caseworker, data).id)
+    db.commit()
+    return ids
+
+
+def start(cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def wait_until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def raw_noops(n: int) -> float:
+    """Seconds for the workers to run ``n`` no-op jobs enqueued one by one."""
+    from rq.registry import FinishedJobRegistry
+
+    from broker import queue
+
+    q = queue.queue("default")
+    finished = FinishedJobRegistry(queue=q)
+    before = finished.count
+    start_at = time.perf_counter()
+    for i in range(n):
+        q.enqueue("broker.jobs.noop", i, result_ttl=600)
+    wait_until(lambda: finished.count - before >= n, 600, "the no-op jobs")
+    return time.perf_counter() - start_at
+
+
+def received(n: int) -> bool:
+    from broker import db
+    from models import Offer
+
+    try:
+        return (
+            db.session().execute(select(func.count()).select_from(Offer).where(Offer.status == "received")).scalar_one()
+            >= n
+        )
+    finally:
+        db.session.remove()
+
+
+def broker_requests(base: str, households: list[int], n: int, clients: int) -> tuple[float, float]:
+    """Seconds from the first POST until all ``n`` requests have a received offer, and
+    seconds until the last POST was answered."""
+    token = httpx.post(f"{base}/api/v1/auth/token", json={"username": "caseworker", "password": PASSWORD}).json()
+    headers = {"Authorization": f"Bearer {token['token']}"}
+
+    def post(i: int) -> None:
+        body = {"needs": [{"category": "medical", "urgency": "high", "amount_fen": 10_000 + i}]}
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+            resp = client.post(f"/api/v1/households/{households[i % len(households)]}/assessments", json=body)
+        if resp.status_code != 201:
+            raise SystemExit(f"POST failed: {resp.status_code} {resp.text[:300]}")
+
+    start_at = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(post, range(n)))
+    posted = time.perf_counter() - start_at
+    wait_until(lambda: received(n), 600, "the offers to be received")
+    return time.perf_counter() - start_at, posted
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=200, help="aid requests to create (default 200)")
+    parser.add_argument("--workers", type=int, default=2, help="RQ worker processes (default 2)")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients (default 4)")
+    parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: a scratch SQLite file)")
+    args, _ = parser.parse_known_args()
+
+    with scratch_instance(args.database_url) as settings:
+        if args.database_url:
+            _reset_postgres()
+        households = setup()
+        env = env_for(settings)
+        port = free_port()
+        bindir = Path(sys.executable).parent
+        web = [str(bindir / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
+        rq = [str(bindir / "rq"), "worker", "--worker-class", "broker.worker.Worker", "--url", settings["REDIS_URL"]]
+        procs = [start([*web, "app:app"], env)]
+        procs += [start([*rq, "default", "deliveries"], env) for _ in range(args.workers)]
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until(lambda: _healthy(base), 60, "the web server")
+            raw = raw_noops(args.requests)
+            ours, posted = broker_requests(base, households, args.requests, args.clients)
+        finally:
+            stop(procs)
+    figure, baseline = args.requests / ours, args.requests / raw
+    emit(
+        Result(
+            name="routing: requests created → received",
+            figure=figure,
+            baseline=baseline,
+            unit="per s",
+            ratio=figure / baseline,
+            target=0.5,
+            notes=f"{args.requests} requests over HTTP (all answered 201 in {posted:.1f}s; each is then a routing "
+            f"and a delivery job) vs {args.requests} RQ no-op jobs; {args.workers} workers; "
+            f"{'PostgreSQL' if args.database_url else 'SQLite'}",
+        )
+    )
+    return 0
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _reset_postgres() -> None:
+    """A PostgreSQL bench database starts from the migrated, empty schema."""
+    from broker import db
+    from models import Base
+
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with db.engine().begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER USER")
+        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        conn.exec_driver_sql("ALTER TABLE audit_events ENABLE TRIGGER USER")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

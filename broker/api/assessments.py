@@ -1,0 +1,38 @@
+"""Needs assessments of a household: each need becomes an aid request that is routed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from broker import assessment, db
+from broker.api.auth import current_principal, require
+from broker.api.idempotency import idempotent
+from broker.api.schemas.assessments import AssessmentIn, AssessmentListOut, AssessmentOut
+
+blp = Blueprint("assessments", __name__, description="Needs assessments; each need becomes an aid request.")
+
+
+@blp.route("/households/<int:household_id>/assessments")
+class Assessments(MethodView):
+    @require("caseworker", "admin", "auditor")
+    @blp.response(200, AssessmentListOut)
+    def get(self, household_id: int) -> dict[str, Any]:
+        """The household's assessments, newest first, each need with its request."""
+        session = db.session()
+        found = assessment.list_assessments(session, current_principal(), household_id)
+        return {"items": assessment.view(session, found)}
+
+    @require("caseworker", "admin")
+    @idempotent
+    @blp.arguments(AssessmentIn)
+    @blp.response(201, AssessmentOut)
+    def post(self, body: dict, household_id: int) -> dict[str, Any]:
+        """Record an assessment: one aid request per need, routed to partners at once."""
+        session = db.session()
+        created = assessment.create_assessment(session, current_principal(), household_id, body)
+        result = assessment.view(session, [created])[0]
+        db.commit()
+        return result

@@ -1,0 +1,43 @@
+"""Deposits into a partner's fund (admin), and the fund's history (admin, auditor, and
+the partner itself)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from broker import db, ledger
+from broker.api.auth import current_principal, require
+from broker.api.idempotency import idempotent
+from broker.api.schemas.money import DepositIn, FundHistoryArgs, FundHistoryOut, TransactionOut
+
+blp = Blueprint("deposits", __name__, description="Money paid into partners' funds.")
+
+
+@blp.route("/partners/<int:partner_id>/deposits")
+class Deposits(MethodView):
+    @require("admin")
+    @idempotent
+    @blp.arguments(DepositIn)
+    @blp.response(201, TransactionOut)
+    def post(self, body: dict, partner_id: int) -> Any:
+        """Record money paid into the partner's fund (a donation, a grant); it becomes available at once."""
+        view = ledger.record_deposit(db.session(), partner_id, **body)
+        db.commit()
+        return view
+
+    @require("admin", "auditor", "partner")
+    @blp.arguments(FundHistoryArgs, location="query")
+    @blp.response(200, FundHistoryOut)
+    def get(self, args: dict, partner_id: int) -> dict[str, Any]:
+        """The fund's history, newest first: deposits, pledges, releases, disbursements, with balances after each."""
+        current_principal().require_partner(partner_id, what="partner")
+        history = ledger.fund_history(db.session(), partner_id, **args)
+        return {
+            "partner_id": history.partner_id,
+            "partner_name": history.partner_name,
+            **history.balances,
+            **history.movements.as_dict(),
+        }

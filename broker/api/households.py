@@ -1,0 +1,108 @@
+"""Households, their members and visits, and the coverage view (不漏一户)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from broker import db, registry
+from broker.api.auth import current_principal, require
+from broker.api.schemas.common import PageArgs, page_of
+from broker.api.schemas.registry import (
+    CoverageArgs,
+    CoverageOut,
+    HouseholdIn,
+    HouseholdListArgs,
+    HouseholdOut,
+    HouseholdPatch,
+    HouseholdSummaryOut,
+    MoveIn,
+    VisitIn,
+    VisitOut,
+)
+
+blp = Blueprint("households", __name__, description="The registry of households, their members and visits.")
+
+READERS = ("admin", "auditor", "caseworker")
+WRITERS = ("admin", "caseworker")
+
+
+@blp.route("/households")
+class Households(MethodView):
+    @require(*READERS)
+    @blp.arguments(HouseholdListArgs, location="query")
+    @blp.response(200, page_of(HouseholdSummaryOut))
+    def get(self, args: dict) -> dict[str, Any]:
+        """Households you may see, newest first; filter by grid or search with q."""
+        return registry.list_households(db.session(), current_principal(), **args).as_dict()
+
+    @require(*WRITERS)
+    @blp.arguments(HouseholdIn)
+    @blp.response(201, HouseholdOut)
+    @blp.alt_response(409, description="A member is already registered in another household (duplicate_person).")
+    def post(self, body: dict) -> Any:
+        """Record a household and its members on one of your grids."""
+        household = registry.create_household(db.session(), current_principal(), body)
+        db.commit()
+        return household
+
+
+@blp.route("/households/<int:household_id>")
+class HouseholdItem(MethodView):
+    @require(*READERS)
+    @blp.response(200, HouseholdOut)
+    def get(self, household_id: int) -> Any:
+        """One household with its members (ID numbers masked)."""
+        return registry.get_household(db.session(), current_principal(), household_id)
+
+    @require(*WRITERS)
+    @blp.arguments(HouseholdPatch)
+    @blp.response(200, HouseholdOut)
+    def patch(self, body: dict, household_id: int) -> Any:
+        """Change details, income, consent, flags; add, update or remove members."""
+        household = registry.update_household(db.session(), current_principal(), household_id, body)
+        db.commit()
+        return household
+
+
+@blp.route("/households/<int:household_id>/move")
+class HouseholdMove(MethodView):
+    @require(*WRITERS)
+    @blp.arguments(MoveIn)
+    @blp.response(200, HouseholdOut)
+    def post(self, body: dict, household_id: int) -> Any:
+        """Move the household to another grid (admin, or a caseworker holding both)."""
+        household = registry.move_household(db.session(), current_principal(), household_id, body["grid"])
+        db.commit()
+        return household
+
+
+@blp.route("/households/<int:household_id>/visits")
+class HouseholdVisits(MethodView):
+    @require(*READERS)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_of(VisitOut))
+    def get(self, args: dict, household_id: int) -> dict[str, Any]:
+        """The household's visits, latest first."""
+        return registry.list_visits(db.session(), current_principal(), household_id, **args).as_dict()
+
+    @require(*WRITERS)
+    @blp.arguments(VisitIn)
+    @blp.response(201, VisitOut)
+    def post(self, body: dict, household_id: int) -> Any:
+        """Record a visit (routine, holiday, neighbour report, self-report, hotline)."""
+        visit = registry.record_visit(db.session(), current_principal(), household_id, body)
+        db.commit()
+        return visit
+
+
+@blp.route("/coverage")
+class Coverage(MethodView):
+    @require(*READERS)
+    @blp.arguments(CoverageArgs, location="query")
+    @blp.response(200, CoverageOut)
+    def get(self, args: dict) -> dict[str, Any]:
+        """Households nobody has visited in not_visited_days (or ever), per grid and caseworker."""
+        return registry.coverage(db.session(), current_principal(), **args)

@@ -1,0 +1,56 @@
+"""The ledger (台账) for auditors and admins: every transaction with its entries,
+filtered and paged, or as a CSV/XLSX file; and the trial balance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from broker import db, ledger, reports
+from broker.api.auth import require
+from broker.api.schemas.common import page_of
+from broker.api.schemas.money import LedgerArgs, LedgerCheckOut, TransactionOut
+from broker.exports import XLSX_MIMETYPE
+
+blp = Blueprint("ledger", __name__, description="The double-entry ledger, read-only.")
+
+READERS = ("auditor", "admin")
+FILE_DOC = {"type": "string", "format": "binary"}
+FILE_DESCRIPTION = "JSON with amounts in fen; with format=csv or xlsx, a spreadsheet with amounts in yuan."
+
+
+def file_response(file: reports.ExportFile) -> Response:
+    """A download: the file, its type and an attachment name."""
+    return Response(
+        file.content,
+        mimetype=file.mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{file.filename}"', "Cache-Control": "no-store"},
+    )
+
+
+@blp.route("/ledger")
+class Ledger(MethodView):
+    @require(*READERS)
+    @blp.arguments(LedgerArgs, location="query")
+    @blp.response(200, page_of(TransactionOut), description=FILE_DESCRIPTION)
+    @blp.alt_response(200, schema=FILE_DOC, content_type="text/csv", description=FILE_DESCRIPTION, success=True)
+    @blp.alt_response(200, schema=FILE_DOC, content_type=XLSX_MIMETYPE, description=FILE_DESCRIPTION, success=True)
+    def get(self, args: dict) -> Any:
+        """Transactions newest first, each with its entries; filter by partner, household, kind and local dates."""
+        fmt = args.pop("format")
+        page, per_page = args.pop("page"), args.pop("per_page")
+        if fmt != "json":
+            return file_response(reports.export_ledger(db.session(), fmt=fmt, **args))
+        return ledger.transactions(db.session(), page=page, per_page=per_page, **args).as_dict()
+
+
+@blp.route("/ledger/check")
+class LedgerCheck(MethodView):
+    @require(*READERS)
+    @blp.response(200, LedgerCheckOut)
+    def get(self) -> dict[str, Any]:
+        """The trial balance: every transaction sums to zero, every balance equals its entries, none overdrawn."""
+        return ledger.check(db.session()).as_dict()

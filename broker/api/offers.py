@@ -1,0 +1,150 @@
+"""Offers: a partner's inbox and its answers — accept, reject, disbursements, complete.
+A partner sees only its own offers; another partner's offer is not found."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+
+from broker import db, evidence, offers
+from broker.api.auth import current_principal, require
+from broker.api.idempotency import idempotent
+from broker.api.schemas.common import page_of
+from broker.api.schemas.offers import (
+    AcceptIn,
+    DisbursementForm,
+    DisbursementIn,
+    DisbursementListOut,
+    DisbursementOut,
+    OfferCompleteIn,
+    OfferListArgs,
+    OfferOut,
+    RejectIn,
+)
+from broker.errors import DomainError, Invalid
+
+blp = Blueprint("offers", __name__, description="Offers to partners: the inbox and the answers.")
+
+READERS = ("partner", "admin", "auditor")
+
+
+@blp.route("/offers")
+class Offers(MethodView):
+    @require(*READERS)
+    @blp.arguments(OfferListArgs, location="query")
+    @blp.response(200, page_of(OfferOut))
+    def get(self, args: dict) -> dict[str, Any]:
+        """Your offers, most urgent first, then nearest deadline (admins, auditors: all)."""
+        return offers.list_offers(db.session(), current_principal(), **args).as_dict()
+
+
+@blp.route("/offers/<int:offer_id>")
+class OfferItem(MethodView):
+    @require(*READERS)
+    @blp.response(200, OfferOut)
+    def get(self, offer_id: int) -> Any:
+        """One offer, with what you may know about the family."""
+        return offers.inbox_item(db.session(), current_principal(), offer_id)
+
+
+def _answered(offer_id: int) -> Any:
+    session = db.session()
+    item = offers.inbox_item(session, current_principal(), offer_id)
+    db.commit()
+    return item
+
+
+@blp.route("/offers/<int:offer_id>/accept")
+class OfferAccept(MethodView):
+    @require("partner")
+    @idempotent
+    @blp.arguments(AcceptIn)
+    @blp.response(200, OfferOut)
+    @blp.alt_response(409, description="invalid_transition, or insufficient_funds in your fund.")
+    def post(self, body: dict, offer_id: int) -> Any:
+        """Accept all of the offer, or less; the money is pledged from your fund."""
+        offers.accept(db.session(), current_principal(), offer_id, body["amount_fen"])
+        return _answered(offer_id)
+
+
+@blp.route("/offers/<int:offer_id>/reject")
+class OfferReject(MethodView):
+    @require("partner")
+    @blp.arguments(RejectIn)
+    @blp.response(200, OfferOut)
+    @blp.alt_response(409, description="invalid_transition")
+    def post(self, body: dict, offer_id: int) -> Any:
+        """Decline, saying why; the request goes on to the next partner."""
+        offers.reject(db.session(), current_principal(), offer_id, body["reason"])
+        return _answered(offer_id)
+
+
+@blp.route("/offers/<int:offer_id>/complete")
+class OfferComplete(MethodView):
+    @require("partner")
+    @blp.arguments(OfferCompleteIn)
+    @blp.response(200, OfferOut)
+    @blp.alt_response(409, description="invalid_transition, or nothing_disbursed yet.")
+    def post(self, body: dict, offer_id: int) -> Any:
+        """You have done what you took on; unspent pledged money returns to your fund."""
+        offers.complete(db.session(), current_principal(), offer_id, body["note"])
+        return _answered(offer_id)
+
+
+def _disbursement_body() -> tuple[dict, evidence.Upload | None]:
+    """JSON, or multipart/form-data with an optional ``evidence`` file."""
+    try:
+        if request.mimetype == "multipart/form-data":
+            body = DisbursementForm().load({**request.form.to_dict(), **request.files.to_dict()})
+            file = body.pop("evidence", None)
+            upload = None
+            if file is not None:
+                upload = evidence.Upload(file.filename or "evidence", file.mimetype or "", file.read())
+            return body, upload
+        data = request.get_json(silent=True)
+        if data is None:
+            raise DomainError(
+                "Send the disbursement as a JSON object or as multipart/form-data.",
+                details={"body": ["expected JSON or multipart/form-data"]},
+            )
+        return DisbursementIn().load(data), None
+    except ValidationError as err:
+        fields = ", ".join(sorted(map(str, err.messages))) if isinstance(err.messages, dict) else "body"
+        raise Invalid(
+            f"Some fields are missing or invalid: {fields}. See details.",
+            details=err.messages if isinstance(err.messages, dict) else {"body": err.messages},
+        ) from None
+
+
+@blp.route("/offers/<int:offer_id>/disbursements")
+class OfferDisbursements(MethodView):
+    @require(*READERS)
+    @blp.response(200, DisbursementListOut)
+    def get(self, offer_id: int) -> dict[str, Any]:
+        """What has reached the family on this offer."""
+        return {"items": offers.disbursements(db.session(), current_principal(), offer_id)}
+
+    @require("partner")
+    @idempotent
+    @blp.doc(
+        requestBody={
+            "required": True,
+            "content": {
+                "application/json": {"schema": DisbursementIn},
+                "multipart/form-data": {"schema": DisbursementForm},
+            },
+        }
+    )
+    @blp.response(201, DisbursementOut)
+    @blp.alt_response(409, description="invalid_transition: the offer is not accepted or in progress.")
+    @blp.alt_response(422, description="validation_error: more than remains of what you accepted, or bad fields.")
+    def post(self, offer_id: int) -> Any:
+        """Record money, goods or a service that reached the family (JSON, or multipart with an evidence file)."""
+        body, upload = _disbursement_body()
+        row = offers.record_disbursement(db.session(), current_principal(), offer_id, upload=upload, **body)
+        db.commit()
+        return row

@@ -1,0 +1,61 @@
+"""Reports for auditors and admins: disbursements grouped (JSON, CSV or XLSX), possible
+duplicate benefits, and time to fulfilment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from broker import db, reports
+from broker.api.auth import require
+from broker.api.ledger import FILE_DESCRIPTION, FILE_DOC, file_response
+from broker.api.schemas.money import (
+    DisbursementReportArgs,
+    DisbursementReportOut,
+    DuplicateArgs,
+    DuplicateReportOut,
+    FulfilmentOut,
+    PeriodArgs,
+)
+from broker.exports import XLSX_MIMETYPE
+
+blp = Blueprint("reports", __name__, description="Reports on where the money went and how fast help arrived.")
+
+READERS = ("auditor", "admin")
+
+
+@blp.route("/reports/disbursements")
+class DisbursementReport(MethodView):
+    @require(*READERS)
+    @blp.arguments(DisbursementReportArgs, location="query")
+    @blp.response(200, DisbursementReportOut, description=FILE_DESCRIPTION)
+    @blp.alt_response(200, schema=FILE_DOC, content_type="text/csv", description=FILE_DESCRIPTION, success=True)
+    @blp.alt_response(200, schema=FILE_DOC, content_type=XLSX_MIMETYPE, description=FILE_DESCRIPTION, success=True)
+    def get(self, args: dict) -> Any:
+        """Count and amount of disbursements by partner, category, grid or month (local dates, both inclusive)."""
+        fmt = args.pop("format")
+        if fmt != "json":
+            return file_response(reports.export_disbursements(db.session(), fmt=fmt, **args))
+        return reports.disbursement_report(db.session(), **args)
+
+
+@blp.route("/reports/duplicate-benefits")
+class DuplicateBenefits(MethodView):
+    @require(*READERS)
+    @blp.arguments(DuplicateArgs, location="query")
+    @blp.response(200, DuplicateReportOut)
+    def get(self, args: dict) -> dict[str, Any]:
+        """Households helped beyond the need in a category, or by several partners within window_days."""
+        return {"window_days": args["window_days"], "items": reports.duplicate_benefits(db.session(), **args)}
+
+
+@blp.route("/reports/fulfilment")
+class Fulfilment(MethodView):
+    @require(*READERS)
+    @blp.arguments(PeriodArgs, location="query")
+    @blp.response(200, FulfilmentOut)
+    def get(self, args: dict) -> Any:
+        """Hours from request to completion by category: count, median and 90th percentile."""
+        return reports.fulfilment(db.session(), **args)

@@ -1,0 +1,1 @@
+"""Marshmallow schemas of the JSON API that more than one resource uses."""

@@ -1,0 +1,224 @@
+"""Schemas of deposits, the ledger, reports and the audit trail. Amounts are integer fen
+in JSON (only CSV/XLSX exports show yuan)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate, validates_schema
+from marshmallow.exceptions import ValidationError
+
+from broker.api.schemas.common import PageArgs
+from broker.ledger import MAX_AMOUNT_FEN, TRANSACTION_KINDS
+from broker.reports import FORMATS, GROUPINGS
+
+_TEXT = validate.Length(max=120)
+
+
+class PeriodArgs(Schema):
+    """``from``/``to``: local days (Asia/Shanghai), both inclusive."""
+
+    date_from = fields.Date(data_key="from", metadata={"example": "2026-01-01"})
+    date_to = fields.Date(data_key="to", metadata={"example": "2026-12-31"})
+
+    @validates_schema
+    def _ordered(self, data: dict, **_kw: object) -> None:
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise ValidationError("must not be after to", field_name="from")
+
+
+class FormatArg(Schema):
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(FORMATS),
+        metadata={"description": "json (fen), or a file in yuan: csv (UTF-8 with BOM) or xlsx"},
+    )
+
+
+class DepositIn(Schema):
+    amount_fen = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_AMOUNT_FEN),
+        metadata={"description": "Whole fen (100 fen = 1 yuan)", "example": 5_000_000},
+    )
+    reference = fields.String(
+        load_default="", validate=_TEXT, metadata={"description": "Bank or receipt reference", "example": "BANK-0042"}
+    )
+    donor = fields.String(load_default="", validate=_TEXT, metadata={"example": "爱心企业 星辰科技有限公司"})
+    memo = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class EntryOut(Schema):
+    account_id = fields.Integer()
+    account_key = fields.String(metadata={"description": "fund:<partner>, pledged:<partner>, beneficiary:<household>"})
+    account_kind = fields.String()
+    account_name = fields.String()
+    amount_fen = fields.Integer(metadata={"description": "Signed: + into the account, − out of it"})
+
+
+class TransactionOut(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "deposit, pledge, release or disbursement"})
+    amount_fen = fields.Integer()
+    partner_id = fields.Integer(allow_none=True)
+    partner_name = fields.String(allow_none=True)
+    household_id = fields.Integer(allow_none=True)
+    offer_id = fields.Integer(allow_none=True)
+    request_id = fields.Integer(allow_none=True)
+    reference = fields.String()
+    donor = fields.String()
+    memo = fields.String()
+    actor = fields.String()
+    created_at = fields.DateTime()
+    entries = fields.List(fields.Nested(EntryOut))
+
+
+class FundHistoryArgs(PageArgs):
+    kind = fields.String(validate=validate.OneOf(TRANSACTION_KINDS))
+
+
+class FundMovementOut(Schema):
+    transaction_id = fields.Integer()
+    kind = fields.String()
+    amount_fen = fields.Integer()
+    available_change_fen = fields.Integer()
+    pledged_change_fen = fields.Integer()
+    available_after_fen = fields.Integer()
+    pledged_after_fen = fields.Integer()
+    reference = fields.String()
+    donor = fields.String()
+    memo = fields.String()
+    actor = fields.String()
+    offer_id = fields.Integer(allow_none=True)
+    request_id = fields.Integer(allow_none=True)
+    household_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class FundHistoryOut(Schema):
+    partner_id = fields.Integer()
+    partner_name = fields.String()
+    balance_fen = fields.Integer()
+    pledged_fen = fields.Integer()
+    available_fen = fields.Integer()
+    items = fields.List(fields.Nested(FundMovementOut))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class LedgerArgs(PageArgs, PeriodArgs, FormatArg):
+    partner_id = fields.Integer(validate=validate.Range(min=1))
+    household_id = fields.Integer(validate=validate.Range(min=1))
+    kind = fields.String(validate=validate.OneOf(TRANSACTION_KINDS))
+
+
+class LedgerCheckOut(Schema):
+    ok = fields.Boolean()
+    transactions = fields.Integer()
+    accounts = fields.Integer()
+    unbalanced = fields.List(fields.Integer(), metadata={"description": "transactions whose entries do not sum to 0"})
+    mismatched = fields.List(fields.Integer(), metadata={"description": "accounts whose balance ≠ sum of entries"})
+    overdrawn = fields.List(fields.Integer(), metadata={"description": "non-external accounts below zero"})
+
+
+class DisbursementReportArgs(PeriodArgs, FormatArg):
+    group_by = fields.String(load_default="partner", validate=validate.OneOf(GROUPINGS))
+
+
+class ReportRowOut(Schema):
+    key = fields.Raw(allow_none=True, metadata={"description": "partner/grid id, category code or YYYY-MM"})
+    label = fields.String()
+    count = fields.Integer()
+    amount_fen = fields.Integer()
+
+
+class DisbursementReportOut(Schema):
+    group_by = fields.String()
+    date_from = fields.Date(data_key="from", allow_none=True)
+    date_to = fields.Date(data_key="to", allow_none=True)
+    rows = fields.List(fields.Nested(ReportRowOut))
+    count = fields.Integer()
+    amount_fen = fields.Integer()
+
+
+class DuplicateArgs(Schema):
+    window_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=3660))
+
+
+class BenefitPaymentOut(Schema):
+    disbursement_id = fields.Integer()
+    partner_id = fields.Integer()
+    partner_name = fields.String()
+    request_id = fields.Integer()
+    amount_fen = fields.Integer()
+    kind = fields.String()
+    created_at = fields.DateTime()
+
+
+class DuplicateBenefitOut(Schema):
+    household_id = fields.Integer()
+    category = fields.String()
+    category_label = fields.String()
+    reasons = fields.List(fields.String(), metadata={"description": "beyond_need, several_partners"})
+    needed_fen = fields.Integer(allow_none=True)
+    disbursed_fen = fields.Integer()
+    excess_fen = fields.Integer()
+    partners = fields.List(fields.String())
+    payments = fields.List(fields.Nested(BenefitPaymentOut))
+
+
+class DuplicateReportOut(Schema):
+    window_days = fields.Integer()
+    items = fields.List(fields.Nested(DuplicateBenefitOut))
+
+
+class FulfilmentRowOut(Schema):
+    category = fields.String()
+    label = fields.String()
+    completed = fields.Integer()
+    median_hours = fields.Float(allow_none=True)
+    p90_hours = fields.Float(allow_none=True)
+
+
+class FulfilmentOut(Schema):
+    date_from = fields.Date(data_key="from", allow_none=True)
+    date_to = fields.Date(data_key="to", allow_none=True)
+    rows = fields.List(fields.Nested(FulfilmentRowOut))
+    overall = fields.Nested(FulfilmentRowOut)
+
+
+class VerifyOut(Schema):
+    ok = fields.Boolean(required=True)
+    events = fields.Integer(required=True, metadata={"description": "rows checked"})
+    first_bad = fields.Integer(allow_none=True, metadata={"description": "id of the first bad row"})
+    reason = fields.String(allow_none=True)
+    head_id = fields.Integer(allow_none=True)
+    anchored_id = fields.Integer(
+        allow_none=True, metadata={"description": "the head kept outside the database (guards the tail)"}
+    )
+
+
+class AuditEventArgs(PageArgs):
+    object_type = fields.String(validate=validate.Length(min=1, max=40))
+    object_id = fields.Integer()
+    household_id = fields.Integer()
+    request_id = fields.Integer()
+    actor = fields.String(validate=validate.Length(min=1, max=60))
+    action = fields.String(validate=validate.Length(min=1, max=60))
+    order = fields.String(load_default="desc", validate=validate.OneOf(("asc", "desc")))
+
+
+class AuditEventOut(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor = fields.String()
+    action = fields.String()
+    object_type = fields.String()
+    object_id = fields.Integer(allow_none=True)
+    household_id = fields.Integer(allow_none=True)
+    request_id = fields.Integer(allow_none=True)
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+    details = fields.Raw(allow_none=True)
+    prev_hash = fields.String()
+    hash = fields.String()

@@ -1,0 +1,93 @@
+"""Schemas of partners and adapters. ``adapter_config`` is taken as an object here and
+validated by the chosen adapter's own schema in the domain (errors come back under
+``adapter_config.<field>``); secret settings are never returned."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from broker.api.schemas.common import PageArgs
+from models.assessment import CATEGORIES
+from models.partners import PARTNER_KINDS
+
+
+class PartnerFields(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=120), metadata={"example": "科源社区互助基金"})
+    kind = fields.String(validate=validate.OneOf(PARTNER_KINDS))
+    adapter = fields.String(
+        validate=validate.Length(min=1, max=40), metadata={"description": "portal, webhook, auto_grant or a plugin"}
+    )
+    adapter_config = fields.Dict(
+        keys=fields.String(), metadata={"description": "The adapter's settings (see GET /adapters)."}
+    )
+    categories = fields.List(fields.String(validate=validate.OneOf(CATEGORIES)), validate=validate.Length(max=20))
+    regions = fields.List(
+        fields.String(validate=validate.Length(min=1, max=40)),
+        validate=validate.Length(max=500),
+        metadata={"description": 'Grid codes served, or ["*"] for everywhere.'},
+    )
+    max_amount_fen = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0))
+    respond_within_hours = fields.Integer(strict=True, validate=validate.Range(min=1, max=24 * 60))
+    contact = fields.String(validate=validate.Length(max=120), metadata={"example": "王芳 010-62345678"})
+    active = fields.Boolean()
+
+
+class PartnerIn(PartnerFields):
+    name = fields.String(
+        required=True, validate=validate.Length(min=1, max=120), metadata={"example": "科源社区互助基金"}
+    )
+    kind = fields.String(required=True, validate=validate.OneOf(PARTNER_KINDS))
+    adapter = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    adapter_config = fields.Dict(keys=fields.String(), load_default=dict)
+    categories = fields.List(
+        fields.String(validate=validate.OneOf(CATEGORIES)), required=True, validate=validate.Length(min=1, max=20)
+    )
+    regions = fields.List(
+        fields.String(validate=validate.Length(min=1, max=40)), required=True, validate=validate.Length(min=1, max=500)
+    )
+    respond_within_hours = fields.Integer(load_default=48, strict=True, validate=validate.Range(min=1, max=24 * 60))
+
+
+class PartnerPatch(PartnerFields):
+    """Only the fields given change."""
+
+
+class PartnerOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    adapter = fields.String()
+    adapter_config = fields.Dict(metadata={"description": "Settings without secrets."})
+    categories = fields.List(fields.String())
+    regions = fields.List(fields.String())
+    max_amount_fen = fields.Integer(allow_none=True)
+    respond_within_hours = fields.Integer()
+    contact = fields.String()
+    active = fields.Boolean()
+    balance_fen = fields.Integer()
+    pledged_fen = fields.Integer()
+    available_fen = fields.Integer()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class PartnerListArgs(PageArgs):
+    active = fields.Boolean()
+    category = fields.String(validate=validate.OneOf(CATEGORIES))
+    kind = fields.String(validate=validate.OneOf(PARTNER_KINDS))
+
+
+class AdapterField(Schema):
+    required = fields.Boolean()
+    secret = fields.Boolean()
+
+
+class AdapterOut(Schema):
+    name = fields.String()
+    description = fields.String()
+    config_fields = fields.Dict(keys=fields.String(), values=fields.Nested(AdapterField))
+
+
+class AdapterList(Schema):
+    items = fields.List(fields.Nested(AdapterOut))
+    failed = fields.Dict(keys=fields.String(), values=fields.String())

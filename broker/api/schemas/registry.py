@@ -1,0 +1,155 @@
+"""Schemas of grids, households, members, visits and coverage. The input side of a
+household is defined once in :mod:`broker.household_schema` (the survey import uses it
+too); this module adds the query arguments and what the API returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from broker import registry
+from broker.api.schemas.common import PageArgs
+from broker.household_schema import HouseholdIn, HouseholdPatch
+from models.registry import VISIT_CHANNELS
+
+__all__ = ["HouseholdIn", "HouseholdPatch"]
+
+
+class GridIn(Schema):
+    code = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=40), validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")],
+        metadata={"example": "HD-ZGC-01"},
+    )
+    name = fields.String(
+        required=True, validate=validate.Length(min=1, max=120), metadata={"example": "中关村东路第一网格"}
+    )
+    district = fields.String(required=True, validate=validate.Length(min=1, max=80), metadata={"example": "海淀区"})
+    street = fields.String(required=True, validate=validate.Length(min=1, max=80), metadata={"example": "中关村街道"})
+    community = fields.String(required=True, validate=validate.Length(min=1, max=80), metadata={"example": "科源社区"})
+
+
+class GridOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    district = fields.String()
+    street = fields.String()
+    community = fields.String()
+    created_at = fields.DateTime()
+
+
+class MemberOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    id_number = fields.Method("_masked", metadata={"description": "Masked: 110105********123X; null if unknown."})
+    birth_date = fields.Date(allow_none=True)
+    sex = fields.String(allow_none=True)
+    relation = fields.String()
+    conditions = fields.List(fields.String())
+    disability_grade = fields.Integer(allow_none=True)
+    schooling = fields.String(allow_none=True)
+    employment = fields.String(allow_none=True)
+
+    def _masked(self, member: Any) -> str | None:
+        return registry.masked_id(member)
+
+
+class HouseholdSummaryOut(Schema):
+    id = fields.Integer()
+    grid = fields.Function(lambda h: h.grid.code)
+    address = fields.String()
+    head_name = fields.String()
+    phone = fields.String(allow_none=True)
+    monthly_income_fen = fields.Integer()
+    consent_to_share = fields.Boolean()
+    sudden_hardship = fields.Boolean()
+    survey_ref = fields.String(allow_none=True)
+    member_count = fields.Integer()
+    income_per_capita_fen = fields.Integer()
+    school_age_children = fields.Integer()
+    elderly_count = fields.Integer()
+    disabled_count = fields.Integer()
+    serious_illness = fields.Boolean()
+    unemployed_count = fields.Integer()
+    last_visited_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class HouseholdOut(HouseholdSummaryOut):
+    notes = fields.String()
+    members = fields.List(fields.Nested(MemberOut))
+
+
+class HouseholdListArgs(PageArgs):
+    grid = fields.String(metadata={"description": "Only this grid (code)."})
+    q = fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "Address, name, survey reference, or a full resident ID."},
+    )
+
+
+class MoveIn(Schema):
+    grid = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class VisitIn(Schema):
+    channel = fields.String(required=True, validate=validate.OneOf(VISIT_CHANNELS))
+    visited_at = fields.DateTime(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "When (default now; not in the future). Without a zone: Beijing time."},
+    )
+    findings = fields.String(load_default="", validate=validate.Length(max=4000))
+
+
+class VisitOut(Schema):
+    id = fields.Integer()
+    household_id = fields.Integer()
+    caseworker_id = fields.Integer(allow_none=True)
+    channel = fields.String()
+    visited_at = fields.DateTime()
+    findings = fields.String()
+    created_at = fields.DateTime()
+
+
+class CoverageArgs(PageArgs):
+    grid = fields.String(metadata={"description": "Only this grid (code)."})
+    not_visited_days = fields.Integer(load_default=90, validate=validate.Range(min=0, max=3650))
+
+
+class CaseworkerRef(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+
+
+class CoverageItem(Schema):
+    household_id = fields.Integer()
+    grid = fields.String()
+    address = fields.String()
+    head_name = fields.String()
+    last_visited_at = fields.DateTime(allow_none=True)
+    days_since_visit = fields.Integer(allow_none=True)
+    caseworkers = fields.List(fields.Nested(CaseworkerRef))
+
+
+class GridCoverage(Schema):
+    grid = fields.String()
+    name = fields.String()
+    community = fields.String()
+    caseworkers = fields.List(fields.Nested(CaseworkerRef))
+    households = fields.Integer()
+    not_visited = fields.Integer()
+
+
+class CoverageOut(Schema):
+    items = fields.List(fields.Nested(CoverageItem))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+    not_visited_days = fields.Integer()
+    cutoff = fields.DateTime()
+    by_grid = fields.List(fields.Nested(GridCoverage))

@@ -1,0 +1,450 @@
+"""Applications for government policies, filed by the caseworker on the family's behalf
+(代办): the document checklist (材料清单), submission to the department (部门递交) and
+progress tracking (进度跟踪) to approval, which records the benefit the household now
+receives.
+
+    documents-gathering → submitted → under-review → approved | rejected
+    (submitted may be decided directly; any open application may be withdrawn)
+
+One open application per household and policy. Every step is an ApplicationStep (date,
+actor, note) and an audit event on the household's timeline. Submission sets the
+department's deadline and schedules a reminder on RQ's scheduler through the outbox; a
+periodic sweep catches any reminder that was lost."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broker import audit, outbox, registry, runtime
+from broker.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound
+from broker.policy import catalogue
+from broker.policy.package import benefits_of, checklist
+from broker.policy.rules import Facts
+from broker.scope import Principal
+from models import Application, ApplicationStep, Household, HouseholdBenefit, Notification, User, UserGrid
+from models.base import utcnow
+
+WRITERS = ("caseworker", "admin")
+READERS = ("caseworker", "admin", "auditor")
+OPEN = ("documents-gathering", "submitted", "under-review")
+WAITING = ("submitted", "under-review")  # waiting on the department: the deadline runs
+TERMINAL = ("approved", "rejected", "withdrawn")
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "documents-gathering": ("submitted", "withdrawn"),
+    "submitted": ("under-review", "approved", "rejected", "withdrawn"),
+    "under-review": ("approved", "rejected", "withdrawn"),
+}
+REMINDER_KIND = "application.reminder"
+CLOCK_SKEW = timedelta(minutes=5)
+MAX_BACKDATE = timedelta(days=366)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _require(principal: Principal, roles: tuple[str, ...]) -> None:
+    if principal.role == "partner":
+        raise Forbidden("Partners do not see policy applications.")
+    principal.require(*roles)
+
+
+def get_application(session: Session, principal: Principal, application_id: int, *, write: bool = False) -> Application:
+    """The application, if the principal may see its household (404 otherwise)."""
+    _require(principal, WRITERS if write else READERS)
+    app = session.get(Application, application_id)
+    if app is None:
+        raise NotFound("No such application.")
+    household = session.get(Household, app.household_id)
+    principal.require_grid(household.grid_id, write=write, what="application")
+    return app
+
+
+def list_applications(
+    session: Session,
+    principal: Principal,
+    household_id: int,
+    *,
+    status: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> registry.Page:
+    """A household's applications, newest first."""
+    _require(principal, READERS)
+    household = registry.get_household(session, principal, household_id)
+    stmt = select(Application).where(Application.household_id == household.id)
+    if status:
+        stmt = stmt.where(Application.status == status)
+    return registry.paginate(session, stmt.order_by(Application.id.desc()), page, per_page)
+
+
+def describe(app: Application) -> dict[str, Any]:
+    """The application as caseworkers read it: its policy, checklist with what is still
+    missing, the steps so far and the steps allowed next."""
+    policy = catalogue.current().get(app.policy_code, app.policy_version)
+    docs, missing = checklist(policy, app)
+    return {
+        "id": app.id,
+        "household_id": app.household_id,
+        "policy": {
+            "code": policy.code,
+            "version": app.policy_version,
+            "name": policy.name,
+            "name_en": policy.name_en,
+        },
+        "status": app.status,
+        "department": app.department,
+        "documents": docs,
+        "missing_documents": missing,
+        "deadline_at": app.deadline_at,
+        "reminded_at": app.reminded_at,
+        "overdue": bool(app.status in WAITING and app.deadline_at and app.deadline_at < utcnow()),
+        "allowed_next": list(TRANSITIONS.get(app.status, ())),
+        "created_by_id": app.created_by_id,
+        "created_at": app.created_at,
+        "updated_at": app.updated_at,
+        "steps": [
+            {"status": s.status, "at": s.at, "actor_id": s.actor_id, "note": s.note, "data": s.data or {}}
+            for s in app.steps
+        ],
+    }
+
+
+# --------------------------------------------------------------------------- filing
+
+
+def _lock_household(session: Session, household: Household) -> None:
+    """Serialise filings for one household (PostgreSQL row lock; SQLite writers queue)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Household.id).where(Household.id == household.id).with_for_update())
+
+
+def file_application(
+    session: Session, principal: Principal, household_id: int, policy_code: str, note: str = ""
+) -> Application:
+    """Open an application for a policy on the household's behalf (代办). One open
+    application per household and policy (409 naming it); none for a benefit the
+    household already receives (409). Whether the rule says it qualifies is recorded
+    on the first step; the caseworker may know better than the rule."""
+    _require(principal, WRITERS)
+    household = registry.get_household(session, principal, household_id, write=True)
+    try:
+        policy = catalogue.current().get(policy_code)
+    except NotFound as exc:
+        raise Invalid(exc.message, details=exc.details, code="unknown_policy") from None
+    _lock_household(session, household)
+    existing = session.execute(
+        select(Application).where(
+            Application.household_id == household.id,
+            Application.policy_code == policy.code,
+            Application.status.in_(OPEN),
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        raise Conflict(
+            f"This household already has an open {policy.name} application (#{existing.id}, {existing.status}); "
+            "continue that one.",
+            code="application_open",
+            details={"application_id": existing.id, "current_status": existing.status},
+        )
+    benefits = [b.policy_code for b in benefits_of(session, household.id)]
+    if policy.code in benefits:
+        raise Conflict(
+            f"The household already receives {policy.name}.",
+            code="already_receives",
+            details={"policy": policy.code},
+        )
+    qualifies = policy.qualifies(Facts.of(household, benefits=benefits))
+    app = Application(
+        household_id=household.id,
+        policy_code=policy.code,
+        policy_version=policy.version,
+        status="documents-gathering",
+        documents={},
+        department=policy.department,
+        created_by_id=principal.user_id,
+    )
+    session.add(app)
+    session.flush()
+    _step(session, app, "documents-gathering", principal, note, {"qualifies": qualifies}, utcnow())
+    audit.record(
+        session,
+        "application.filed",
+        app,
+        household_id=household.id,
+        after={"policy": policy.code, "version": policy.version, "status": app.status, "qualifies": qualifies},
+        details={"note": note} if note else None,
+    )
+    return app
+
+
+def _step(
+    session: Session,
+    app: Application,
+    status: str,
+    principal: Principal | None,
+    note: str,
+    data: dict[str, Any],
+    at: datetime,
+) -> ApplicationStep:
+    step = ApplicationStep(
+        application_id=app.id,
+        status=status,
+        actor_id=principal.user_id if principal else None,
+        note=note,
+        at=at,
+        data=data,
+    )
+    app.steps.append(step)  # loads the collection first, then adds the step to the session
+    session.flush()
+    return step
+
+
+def tick_documents(
+    session: Session, principal: Principal, application_id: int, documents: dict[str, bool], note: str = ""
+) -> Application:
+    """Tick (or untick) documents on the checklist while they are being gathered."""
+    app = get_application(session, principal, application_id, write=True)
+    if app.status != "documents-gathering":
+        raise Conflict(
+            f"The checklist is closed: the application is {app.status}.",
+            code="checklist_closed",
+            details={"current_status": app.status},
+        )
+    policy = catalogue.current().get(app.policy_code, app.policy_version)
+    known = policy.document_codes()
+    unknown = sorted(set(documents) - set(known))
+    if unknown:
+        raise Invalid(
+            f"Not on the {policy.name} checklist: {', '.join(unknown)}. The checklist is: {', '.join(known)}.",
+            details={f"documents.{code}": [f"not on the checklist; known: {', '.join(known)}"] for code in unknown},
+        )
+    before = dict(app.documents or {})
+    after = {**before, **{code: bool(v) for code, v in documents.items()}}
+    if after != before:
+        app.documents = after
+        session.flush()
+        audit.record(
+            session,
+            "application.documents",
+            app,
+            household_id=app.household_id,
+            before={"documents": before},
+            after={"documents": after},
+            details={"note": note} if note else None,
+        )
+    return app
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def _as_utc(at: datetime | None) -> datetime:
+    """When a step happened: now by default; a time without zone is local time. Late
+    entry is allowed (the family may have been helped before it was recorded), but not
+    the future, nor more than a year back (a mistyped year)."""
+    now = utcnow()
+    if at is None:
+        return now
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=ZoneInfo(runtime.settings()["TIMEZONE"]))
+    at = at.astimezone(UTC)
+    if at > now + CLOCK_SKEW:
+        raise Invalid("A step cannot be dated in the future.", details={"at": ["is in the future"]})
+    if at < now - MAX_BACKDATE:
+        raise Invalid(
+            "A step dated more than a year ago is most likely a typo; check the year.",
+            details={"at": ["more than a year ago"]},
+        )
+    return at
+
+
+def advance(
+    session: Session,
+    principal: Principal,
+    application_id: int,
+    status: str,
+    *,
+    note: str = "",
+    at: datetime | None = None,
+    monthly_amount_fen: int | None = None,
+) -> Application:
+    """Move the application to its next step, recorded with date, actor and note.
+    An illegal step is a 409 with the current status. Submitting needs every document
+    ticked (422 naming the missing ones) and starts the department's deadline; approval
+    records the benefit; rejection needs the reason in the note."""
+    app = get_application(session, principal, application_id, write=True)
+    current = app.status
+    if status not in TRANSITIONS.get(current, ()):
+        raise InvalidTransition("application", current, f"move to {status}")
+    if status == "rejected" and not note.strip():
+        raise Invalid("Say why the department rejected it (note).", details={"note": ["required when rejected"]})
+    if monthly_amount_fen is not None and status != "approved":
+        raise Invalid(
+            "A monthly amount is given only with the approval.", details={"monthly_amount_fen": ["only when approved"]}
+        )
+    policy = catalogue.current().get(app.policy_code, app.policy_version)
+    data: dict[str, Any] = {"from": current}
+    if status == "submitted":
+        _docs, missing = checklist(policy, app)
+        if missing:
+            labels = {d.code: d.label for d in policy.documents}
+            raise Invalid(
+                "Tick every document before submitting; still missing: "
+                + "; ".join(f"{code} ({labels[code]})" for code in missing)
+                + ".",
+                code="documents_missing",
+                details={"missing_documents": missing, "current_status": current},
+            )
+    when = _as_utc(at)
+    app.status = status
+    if status == "submitted":
+        app.deadline_at = when + timedelta(days=policy.review_days)
+        data["deadline_at"] = app.deadline_at.isoformat()
+        outbox.add(session, REMINDER_KIND, {"application_id": app.id}, due_at=app.deadline_at)
+    if status == "approved":
+        data["benefit"] = _grant_benefit(session, app, when, monthly_amount_fen)
+    _step(session, app, status, principal, note, data, when)
+    audit.record(
+        session,
+        f"application.{status}",
+        app,
+        household_id=app.household_id,
+        before={"status": current},
+        after={"status": status, **{k: v for k, v in data.items() if k != "from"}},
+        details={"note": note, "at": when.isoformat()},
+    )
+    return app
+
+
+def _grant_benefit(session: Session, app: Application, when: datetime, monthly_amount_fen: int | None) -> str:
+    """Record that the household now receives the policy (once; a declared benefit stays)."""
+    existing = session.execute(
+        select(HouseholdBenefit).where(
+            HouseholdBenefit.household_id == app.household_id, HouseholdBenefit.policy_code == app.policy_code
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        return "already recorded"
+    since = when.astimezone(ZoneInfo(runtime.settings()["TIMEZONE"])).date()
+    benefit = HouseholdBenefit(
+        household_id=app.household_id,
+        policy_code=app.policy_code,
+        since=since,
+        source=f"application:{app.id}",
+        monthly_amount_fen=monthly_amount_fen,
+    )
+    session.add(benefit)
+    session.flush()
+    audit.record(
+        session,
+        "benefit.granted",
+        benefit,
+        household_id=app.household_id,
+        after={
+            "policy": app.policy_code,
+            "since": since.isoformat(),
+            "application_id": app.id,
+            "monthly_amount_fen": monthly_amount_fen,
+        },
+    )
+    return "recorded"
+
+
+# --------------------------------------------------------------------------- reminders
+
+
+def _recipients(session: Session, app: Application, household: Household) -> list[int]:
+    """Whoever filed it, and the active caseworkers of the household's grid."""
+    ids = set(
+        session.execute(
+            select(UserGrid.user_id)
+            .join(User, User.id == UserGrid.user_id)
+            .where(UserGrid.grid_id == household.grid_id, User.role == "caseworker", User.is_active.is_(True))
+        ).scalars()
+    )
+    if app.created_by_id is not None:
+        ids.add(app.created_by_id)
+    return sorted(ids)
+
+
+def remind_if_overdue(session: Session, application_id: int, now: datetime | None = None) -> bool:
+    """If the application still waits on the department past its deadline, tell the
+    caseworkers once (a notification per person, deduplicated) and stamp
+    ``reminded_at``. Safe to run any number of times; True if it reminded now."""
+    now = now or utcnow()
+    stmt = select(Application).where(Application.id == application_id)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    app = session.execute(stmt).scalar_one_or_none()
+    if app is None or app.status not in WAITING or app.reminded_at is not None:
+        return False
+    if app.deadline_at is None or app.deadline_at > now:
+        return False
+    household = session.get(Household, app.household_id)
+    policy = catalogue.current().get(app.policy_code, app.policy_version)
+    days = (now - app.deadline_at).days
+    message = (
+        f"The {policy.name} application #{app.id} for household {household.id} ({household.address}) is still "
+        f"{app.status} at {app.department}, past its deadline of {app.deadline_at:%Y-%m-%d}"
+        + (f" by {days} day(s)" if days else "")
+        + ". Call the department and record the outcome."
+    )
+    dedupe_key = f"application-overdue:{app.id}"
+    recipients = _recipients(session, app, household)
+    already = set(
+        session.execute(
+            select(Notification.user_id).where(
+                Notification.dedupe_key == dedupe_key, Notification.user_id.in_(recipients)
+            )
+        ).scalars()
+    )
+    data = {"application_id": app.id, "household_id": household.id, "policy": app.policy_code}
+    for uid in recipients:
+        if uid not in already:
+            session.add(
+                Notification(user_id=uid, kind="application_overdue", message=message, data=data, dedupe_key=dedupe_key)
+            )
+    app.reminded_at = now
+    session.flush()
+    audit.record(
+        session,
+        "application.reminded",
+        app,
+        household_id=household.id,
+        after={"reminded_at": now.isoformat(), "notified": recipients},
+        details={"deadline_at": app.deadline_at.isoformat()},
+    )
+    return True
+
+
+@outbox.handler(REMINDER_KIND)
+def _reminder_job(session: Session, payload: dict) -> None:
+    remind_if_overdue(session, int(payload["application_id"]))
+
+
+def overdue_ids(session: Session, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Applications waiting past their deadline and not yet reminded (the sweep's work)."""
+    now = now or utcnow()
+    return list(
+        session.execute(
+            select(Application.id)
+            .where(
+                Application.status.in_(WAITING),
+                Application.deadline_at <= now,
+                Application.reminded_at.is_(None),
+            )
+            .order_by(Application.deadline_at)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def sweep_overdue(session: Session, now: datetime | None = None, limit: int = 500) -> int:
+    """The safety net behind the scheduled reminders: remind every overdue application
+    that has not been reminded (a lost job, a worker down at the time)."""
+    return sum(remind_if_overdue(session, app_id, now) for app_id in overdue_ids(session, now, limit))

@@ -1,0 +1,172 @@
+"""Needs assessments (需求评估): what a household needs, by category. Each need becomes an
+aid request at once, and a routing job is written for it in the same transaction, so
+that the help starts moving as soon as the caseworker saves — and is never lost if the
+queue is down at that moment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from broker import audit, lifecycle, privacy, registry
+from broker.errors import Forbidden, Invalid
+from broker.scope import Principal
+from models import AidRequest, Assessment, Need
+from models.assessment import CATEGORIES, URGENCIES
+
+# Needs that are about money: an assessment must say how much.
+MONEY_CATEGORIES = ("living", "medical", "schooling", "emergency")
+MAX_NEEDS = 20
+MAX_AMOUNT_FEN = 10_000_000_00  # ten million yuan: anything more is a typing error
+
+
+def _check_need(index: int, need: dict) -> None:
+    """The rules the API schema also applies, for callers that are not the API."""
+    where = f"needs.{index}"
+    if need.get("category") not in CATEGORIES:
+        raise Invalid(
+            f"Need {index + 1}: category must be one of {', '.join(CATEGORIES)}.",
+            details={f"{where}.category": ["unknown category"]},
+        )
+    if need.get("urgency") not in URGENCIES:
+        raise Invalid(
+            f"Need {index + 1}: urgency must be one of {', '.join(URGENCIES)}.",
+            details={f"{where}.urgency": ["unknown urgency"]},
+        )
+    amount = need.get("amount_fen")
+    if amount is None and need["category"] in MONEY_CATEGORIES:
+        raise Invalid(
+            f"Need {index + 1}: a {need['category']} need says how much money, in fen.",
+            details={f"{where}.amount_fen": [f"required for {need['category']} needs"]},
+        )
+    if amount is not None and (not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0):
+        raise Invalid(
+            f"Need {index + 1}: amount_fen must be a positive whole number of fen.",
+            details={f"{where}.amount_fen": ["must be a positive integer"]},
+        )
+    if amount is not None and amount > MAX_AMOUNT_FEN:
+        raise Invalid(
+            f"Need {index + 1}: amount_fen is over ten million yuan; check the figure (it is in fen).",
+            details={f"{where}.amount_fen": [f"must be at most {MAX_AMOUNT_FEN}"]},
+        )
+
+
+def create_assessment(session: Session, principal: Principal, household_id: int, data: dict[str, Any]) -> Assessment:
+    """Record an assessment of a household on one's own grid: its needs, one aid request
+    per need (``requested``), and a routing job per request — all in one transaction."""
+    if principal.role not in ("caseworker", "admin"):
+        raise Forbidden("Only caseworkers and admins record needs assessments.")
+    household = registry.get_household(session, principal, household_id, write=True)
+    needs = data.get("needs") or []
+    if not needs:
+        raise Invalid("An assessment names at least one need.", details={"needs": ["at least one need"]})
+    if len(needs) > MAX_NEEDS:
+        raise Invalid(f"At most {MAX_NEEDS} needs per assessment.", details={"needs": [f"at most {MAX_NEEDS}"]})
+    for i, need in enumerate(needs):
+        _check_need(i, need)
+    assessment = Assessment(
+        household_id=household.id, assessed_by_id=principal.user_id, summary=(data.get("summary") or "").strip()
+    )
+    session.add(assessment)
+    session.flush()
+    audit.record(
+        session,
+        "assessment.created",
+        assessment,
+        after={"needs": len(needs), "summary": privacy.redact(assessment.summary)},
+        household_id=household.id,
+    )
+    for spec in needs:
+        need = Need(
+            assessment=assessment,
+            household_id=household.id,
+            category=spec["category"],
+            urgency=spec["urgency"],
+            amount_fen=spec.get("amount_fen"),
+            description=(spec.get("description") or "").strip(),
+        )
+        session.add(need)
+        session.flush()
+        req = AidRequest(
+            need_id=need.id,
+            household_id=household.id,
+            grid_id=household.grid_id,
+            category=need.category,
+            urgency=need.urgency,
+            amount_fen=need.amount_fen,
+            description=need.description,
+            status="requested",
+            created_by_id=principal.user_id,
+        )
+        session.add(req)
+        session.flush()
+        audit.record(
+            session,
+            "request.created",
+            req,
+            after={
+                "status": "requested",
+                "need_id": need.id,
+                "assessment_id": assessment.id,
+                "category": req.category,
+                "urgency": req.urgency,
+                "amount_fen": req.amount_fen,
+                "description": privacy.redact(req.description),
+            },
+            household_id=household.id,
+            request_id=req.id,
+        )
+        lifecycle.request_route(session, req)
+    return assessment
+
+
+def request_ids(session: Session, need_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """need id → (request id, request status)."""
+    if not need_ids:
+        return {}
+    rows = session.execute(
+        select(AidRequest.need_id, AidRequest.id, AidRequest.status).where(AidRequest.need_id.in_(need_ids))
+    )
+    return {need_id: (rid, status) for need_id, rid, status in rows}
+
+
+def list_assessments(session: Session, principal: Principal, household_id: int) -> list[Assessment]:
+    """A household's assessments, newest first, with their needs."""
+    household = registry.get_household(session, principal, household_id)
+    return list(
+        session.execute(
+            select(Assessment)
+            .where(Assessment.household_id == household.id)
+            .options(selectinload(Assessment.needs))
+            .order_by(Assessment.id.desc())
+        ).scalars()
+    )
+
+
+def view(session: Session, assessments: list[Assessment]) -> list[dict[str, Any]]:
+    """Assessments as the API shows them: each need with the request it became."""
+    reqs = request_ids(session, [n.id for a in assessments for n in a.needs])
+    return [
+        {
+            "id": a.id,
+            "household_id": a.household_id,
+            "assessed_by_id": a.assessed_by_id,
+            "summary": a.summary,
+            "created_at": a.created_at,
+            "needs": [
+                {
+                    "id": n.id,
+                    "category": n.category,
+                    "urgency": n.urgency,
+                    "amount_fen": n.amount_fen,
+                    "description": n.description,
+                    "request_id": reqs.get(n.id, (None, None))[0],
+                    "request_status": reqs.get(n.id, (None, None))[1],
+                }
+                for n in a.needs
+            ],
+        }
+        for a in assessments
+    ]

@@ -1,0 +1,24 @@
+"""The operator's overview: grids with their caseworkers and coverage, and partners with
+their funds. Setting things up is done through the API and the CLI (documented at
+/api/v1/docs); this page shows how the broker stands."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from broker import db, ledger, partners, registry
+from broker.portal.auth import current_principal, role_required
+
+bp = Blueprint("portal_admin", __name__, url_prefix="/admin")
+
+
+@bp.get("/")
+@role_required("admin")
+def home() -> str:
+    principal = current_principal()
+    session = db.session()
+    funds = [
+        (p, ledger.balances(session, p.id)) for p in partners.list_partners(session, principal, per_page=500).items
+    ]
+    coverage = registry.coverage(session, principal, not_visited_days=30, per_page=1)
+    return render_template("portal/admin/home.html", funds=funds, coverage=coverage)

