@@ -161,6 +161,10 @@ def chain_rows(pending: Sequence[dict], prev: str) -> list[dict]:
 
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
+    # SQLAlchemy fires commit hooks when a savepoint is released too: the chain is
+    # written only by the real, outermost commit.
+    if session.in_nested_transaction():
+        return
     pending: list[_Pending] = session.info.pop("audit", [])
     if not pending:
         return
@@ -192,13 +196,18 @@ def _write_pending(session: Session) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _anchor_committed(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     head = session.info.pop("audit_head", None)
     if head is not None:
         _push_anchor(session, *head)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction: Any) -> None:
+    # A savepoint rolled back leaves the outer transaction, and its pending events, alive.
+    if previous_transaction.nested:
+        return
     session.info.pop("audit", None)
     session.info.pop("audit_head", None)
 

@@ -296,3 +296,29 @@ def test_auditors_get_403_on_every_write_endpoint(app, as_role):
             wrong.append(f"{method} {path} → {resp.status_code}")
     assert wrong == []
     assert audit.count(db.session()) == before
+
+
+def test_savepoints_neither_write_nor_drop_the_pending_chain(app):
+    """A savepoint released or rolled back inside a transaction neither writes audit rows
+    early nor loses the events recorded before it; the outer commit writes them all."""
+    from sqlalchemy import func, select
+
+    from broker import audit as audit_mod
+    from broker import db as db_mod
+    from models import AuditEvent
+
+    session = db_mod.session()
+    audit_mod.record(session, "test.before_savepoint", object_type="test", object_id=1)
+    with session.begin_nested():
+        pass
+    try:
+        with session.begin_nested():
+            raise ValueError("rolled back savepoint")
+    except ValueError:
+        pass
+    assert session.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == 0
+    audit_mod.record(session, "test.after_savepoint", object_type="test", object_id=2)
+    db_mod.commit()
+    actions = session.execute(select(AuditEvent.action).order_by(AuditEvent.id)).scalars().all()
+    assert actions == ["test.before_savepoint", "test.after_savepoint"]
+    assert audit_mod.verify(session).ok
