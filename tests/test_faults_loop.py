@@ -172,7 +172,7 @@ def test_redis_down_the_api_keeps_accepting_and_the_outbox_drains_later(world, w
     assert outbox.pending_count(db.session()) == len(before + during)  # only the expiries wait
 
 
-def test_a_worker_killed_mid_delivery_is_redriven_without_duplicates(world):
+def test_a_worker_killed_mid_delivery_is_redriven_without_duplicates(private_redis, world):
     """SIGKILL the worker's job process while it waits on the partner's webhook: RQ marks the
     job failed, the reconciler hands it back, the worker delivers it; one offer, one attempt."""
     with PartnerServer(hold_first=True) as server:
