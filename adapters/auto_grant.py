@@ -28,6 +28,7 @@ def _yuan(fen: int) -> str:
 class AutoGrantAdapter(Adapter):
     name: ClassVar[str] = "auto_grant"
     config_schema: ClassVar[type[Schema]] = AutoGrantConfig
+    inline: ClassVar[bool] = True
     description: ClassVar[str] = "Accepts and pays at once any amount within the fund's auto-grant limit."
 
     def deliver(self, offer: OfferInfo, partner: PartnerInfo, ctx: Context) -> Delivery:

@@ -94,6 +94,10 @@ class Adapter:
     name: ClassVar[str] = ""
     config_schema: ClassVar[type[Schema]] = Schema
     description: ClassVar[str] = ""
+    # True when ``deliver`` only decides, with no I/O that could block or fail (the
+    # portal inbox, a standing auto-grant rule): the broker then delivers in the same
+    # transaction that made the offer, instead of in a job of its own.
+    inline: ClassVar[bool] = False
 
     def deliver(self, offer: OfferInfo, partner: PartnerInfo, ctx: Context) -> Delivery:
         raise NotImplementedError

@@ -21,6 +21,7 @@ class PortalConfig(Schema):
 class PortalAdapter(Adapter):
     name: ClassVar[str] = "portal"
     config_schema: ClassVar[type[Schema]] = PortalConfig
+    inline: ClassVar[bool] = True
     description: ClassVar[str] = "The offer appears in the partner's inbox on the portal; the partner answers there."
 
     def deliver(self, offer: OfferInfo, partner: PartnerInfo, ctx: Context) -> Delivery:

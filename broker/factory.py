@@ -44,7 +44,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
         db.session.remove()
 
     if settings["RELAY_INLINE"]:
-        db.on_after_commit(outbox.relay_committed)
+        outbox.relay_after_commit()
 
     from broker import api, cli, portal
     from broker.api.errors import page_handlers

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from rq import get_current_job
+
 from broker import actor, db, outbox, runtime
 
 
 def run_outbox(msg_id: int) -> str:
-    """Carry out one outbox row (see :func:`broker.outbox.run`)."""
+    """Carry out one outbox row, then the other due rows of the job's queue (see
+    :func:`broker.outbox.work`)."""
     runtime.ensure()
     actor.set_actor("system")
+    job = get_current_job()
     try:
-        return outbox.run(db.session(), msg_id)
+        return outbox.work(db.session(), msg_id, job.origin if job else None)
+    finally:
+        db.session.remove()
+
+
+def drain_outbox(queue_name: str) -> int:
+    """Carry out the due rows of ``queue_name``: a helper called in by a busy job."""
+    runtime.ensure()
+    actor.set_actor("system")
+    outbox.answer(queue_name)
+    try:
+        return outbox.drain(db.session(), queue_name)
     finally:
         db.session.remove()
 

@@ -5,11 +5,21 @@ After the commit, :func:`relay_committed` copies the new rows onto RQ; if Redis 
 the API call still succeeds and the periodic :func:`relay` drains the backlog later.
 Jobs are enqueued with the deterministic id ``outbox-<id>`` and ``unique=True``, and
 :func:`run` marks a row processed in the same transaction as its work, so a row is
-applied at most once however often it is delivered."""
+applied at most once however often it is delivered.
+
+Under load, one job per row would mostly pay for RQ and a cold process. So a job, once
+warm, goes on to :func:`drain` the other due rows of its queue, and the relay rings a
+per-queue *bell* instead of enqueuing a job for every row: a row committed while a job
+for its queue is still waiting is left to that job. The bell is a Redis key set with NX
+by whoever enqueues a job and cleared by the job as it starts, before it reads the
+table, so every row committed before the clear is seen by that job and every row
+committed after it rings again. A lost bell (a flushed Redis) is covered by its expiry,
+the reconciler and the periodic relay, as a lost job is."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -26,8 +36,14 @@ from models.base import utcnow
 log = logging.getLogger(__name__)
 Handler = Callable[[Session, dict], None]
 _handlers: dict[str, Handler] = {}
+_relay_after_commit = {"on": False}
 REDRIVE_AFTER = timedelta(minutes=5)
 JOB_FUNC = "broker.jobs.run_outbox"
+DRAIN_FUNC = "broker.jobs.drain_outbox"
+BELL_PREFIX = "aidbroker:outbox:bell:"
+BELL_SECONDS = 30  # a bell whose job was lost rings again after this
+DRAIN_ROWS = 500  # one job carries out at most this many rows …
+DRAIN_SECONDS = 20.0  # … for at most this long, then hands over to a fresh job
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -49,10 +65,25 @@ def add(
     queue_name: str = "default",
 ) -> OutboxMessage:
     """Write work to do once this transaction commits."""
-    msg = OutboxMessage(kind=kind, payload=payload, queue=queue_name, due_at=due_at or utcnow())
+    # Stamped as relayed in this same transaction when the after-commit relay is on, so
+    # that a commit costs no second write; the stamp is taken back if the relay fails.
+    msg = OutboxMessage(
+        kind=kind,
+        payload=payload,
+        queue=queue_name,
+        due_at=due_at or utcnow(),
+        enqueued_at=utcnow() if _relay_after_commit["on"] else None,
+    )
     session.add(msg)
     session.info.setdefault("outbox", []).append(msg)
     return msg
+
+
+def relay_after_commit() -> None:
+    """Relay each unit of work's rows to RQ right after its commit, in this process (the
+    web app and the workers); without it, only the periodic :func:`relay` moves them."""
+    db.on_after_commit(relay_committed)
+    _relay_after_commit["on"] = True
 
 
 def _enqueue(msg_id: int, queue_name: str, due_at: datetime, *, redrive: bool = False) -> bool:
@@ -85,20 +116,49 @@ def _enqueue(msg_id: int, queue_name: str, due_at: datetime, *, redrive: bool = 
     return True
 
 
+def ring(queue_name: str) -> bool:
+    """Ring the queue's bell: True if nobody had, so the caller must enqueue a job."""
+    return bool(queue.connection().set(BELL_PREFIX + queue_name, b"1", nx=True, ex=BELL_SECONDS))
+
+
+def answer(queue_name: str) -> None:
+    """Clear the bell as a job starts, before it reads the table (never raises)."""
+    try:
+        queue.connection().delete(BELL_PREFIX + queue_name)
+    except (redis.RedisError, OSError) as exc:
+        log.warning("cannot clear the outbox bell of %s: %s", queue_name, exc)
+
+
 def relay_committed(session: Session) -> None:
-    """After-commit hook: relay the rows this unit of work wrote. Never raises for Redis."""
+    """After-commit hook: relay the rows this unit of work wrote — a job for a row due
+    now only if no job for its queue is already waiting. Never raises for Redis."""
     msgs: list[OutboxMessage] = session.info.pop("outbox", [])
     if not msgs:
         return
-    done = []
+    done = set()
+    soon = utcnow() + timedelta(seconds=1)
     try:
         for m in msgs:
-            _enqueue(m.id, m.queue, m.due_at)
-            done.append(m.id)
+            if m.due_at > soon or ring(m.queue):
+                _enqueue(m.id, m.queue, m.due_at)
+            done.add(m.id)
     except (redis.RedisError, OSError) as exc:
         log.warning("outbox relay deferred, Redis unavailable: %s", exc)
-    if done:
-        _mark_enqueued(session, done)
+    if missed := [m.id for m in msgs if m.enqueued_at is not None and m.id not in done]:
+        _unmark(session, missed)
+    if relayed := [m.id for m in msgs if m.enqueued_at is None and m.id in done]:
+        _mark_enqueued(session, relayed)
+
+
+def _unmark(session: Session, ids: list[int]) -> None:
+    """Leave rows the relay could not hand over to the periodic relay (best effort: if
+    the database is gone too, the reconciler finds them without a job)."""
+    try:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(enqueued_at=None))
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.exception("could not mark outbox rows %s as not relayed", ids)
 
 
 def _mark_enqueued(session: Session, ids: list[int]) -> None:
@@ -146,6 +206,77 @@ def run(session: Session, msg_id: int) -> str:
     if msg.processed_at is not None:
         session.rollback()
         return "already processed"
+    return _apply(session, msg)
+
+
+def work(session: Session, msg_id: int, queue_name: str | None) -> str:
+    """What a job does: answer its queue's bell, carry out its own row, then drain the
+    other due rows of the queue while this process is warm. Returns its own row's outcome."""
+    if queue_name:
+        answer(queue_name)
+    try:
+        return run(session, msg_id)
+    finally:
+        if queue_name:
+            drain(session, queue_name)
+
+
+def drain(session: Session, queue_name: str, rows: int = DRAIN_ROWS, seconds: float = DRAIN_SECONDS) -> int:
+    """Carry out due, unprocessed rows of ``queue_name`` one transaction each, oldest
+    first, until none is left or the budget is spent (then a fresh job takes over). Rows
+    locked by another job are skipped; a row that fails is left to its retries. Returns
+    how many rows were carried out."""
+    deadline = time.monotonic() + seconds
+    failed: set[int] = set()
+    done = 0
+    while done < rows and time.monotonic() < deadline:
+        msg = _claim(session, queue_name, failed)
+        if msg is None:
+            session.rollback()
+            return done
+        _call_for_help(queue_name)
+        try:
+            _apply(session, msg)
+        except Exception:
+            log.exception("outbox row %s (%s) failed while draining %s", msg.id, msg.kind, queue_name)
+            failed.add(msg.id)
+            continue
+        done += 1
+    _call_for_help(queue_name)
+    return done
+
+
+def _claim(session: Session, queue_name: str, failed: set[int]) -> OutboxMessage | None:
+    stmt = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.processed_at.is_(None),
+            OutboxMessage.queue == queue_name,
+            OutboxMessage.due_at <= utcnow(),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(1)
+    )
+    if failed:
+        stmt = stmt.where(OutboxMessage.id.not_in(failed))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def _call_for_help(queue_name: str) -> None:
+    """While this job is busy, let an idle worker join in: enqueue a drain job unless one
+    is already waiting. Best effort: without Redis, this job goes on alone."""
+    try:
+        if ring(queue_name):
+            queue.queue(queue_name).enqueue(DRAIN_FUNC, queue_name, result_ttl=60, failure_ttl=86400)
+    except (redis.RedisError, OSError) as exc:
+        log.warning("cannot call for help draining %s: %s", queue_name, exc)
+
+
+def _apply(session: Session, msg: OutboxMessage) -> str:
+    """Apply a locked, unprocessed row's handler and mark it processed, in one transaction."""
+    msg_id = msg.id
     fn = _handlers.get(msg.kind)
     if fn is None:
         raise LookupError(f"no outbox handler for {msg.kind!r}")

@@ -39,8 +39,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broker import audit, lifecycle, notify, outbox
+from broker import adapter_registry, audit, delivery, lifecycle, notify, outbox
 from broker.amounts import yuan
+from broker.errors import Invalid
 from models import Account, AidRequest, Grid, Offer, Partner
 from models.base import utcnow
 
@@ -313,10 +314,10 @@ def route(session: Session, request_id: int, now: datetime | None = None) -> Dec
                 household_id=req.household_id,
                 request_id=req.id,
             )
-            outbox.add(session, "deliver_offer", {"offer_id": offer.id, "attempt": 1}, queue_name="deliveries")
-            outbox.add(session, "expire_offer", {"offer_id": offer.id}, due_at=offer.respond_by)
         decision.outcome = "routed"
         _record(session, req, decision)
+        for offer_id in decision.offer_ids:
+            dispatch(session, offer_id)
         return decision
     has_help = req.funded_fen > 0 or any(o.status in (*lifecycle.LIVE, "completed") for o in req.offers)
     if has_help:
@@ -339,6 +340,26 @@ def route(session: Session, request_id: int, now: datetime | None = None) -> Dec
         details={"excluded": decision.excluded, "notified_user_ids": notified},
     )
     return decision
+
+
+def dispatch(session: Session, offer_id: int) -> None:
+    """Send a new offer on its way: through an inline adapter at once, in this
+    transaction; through any other in a ``deliver_offer`` job. An offer still waiting for
+    the partner's answer gets its deadline."""
+    offer = session.get(Offer, offer_id)
+    if _inline(session.get(Partner, offer.partner_id).adapter):
+        delivery.deliver(session, offer_id)
+    else:
+        outbox.add(session, "deliver_offer", {"offer_id": offer_id, "attempt": 1}, queue_name="deliveries")
+    if offer.status in lifecycle.UNANSWERED:
+        outbox.add(session, "expire_offer", {"offer_id": offer_id}, due_at=offer.respond_by)
+
+
+def _inline(adapter_name: str) -> bool:
+    try:
+        return adapter_registry.get(adapter_name).inline
+    except Invalid:
+        return False  # the delivery job fails the offer, saying the adapter is missing
 
 
 def _record(session: Session, req: AidRequest, decision: Decision) -> None:

@@ -15,7 +15,7 @@ class Worker(_RQWorker):
         if settings["RELAY_INLINE"]:
             # Work a job writes (a delivery after routing) goes to RQ right after its commit,
             # as it does from the web app, instead of waiting for the periodic relay.
-            db.on_after_commit(outbox.relay_committed)
+            outbox.relay_after_commit()
         # Configure the ORM mappers once here, not again in every forked job.
         configure_mappers()
         super().__init__(*args, **kwargs)

@@ -241,3 +241,74 @@ def test_audit_chain_holds_after_the_loop(world, worker):
     worker()
     assert audit.verify(db.session()).ok
     assert db.session().execute(select(func.count()).select_from(AuditEvent)).scalar_one() > 5
+
+
+def queued_job_ids() -> list[str]:
+    return [jid for name in queue.QUEUES for jid in queue.queue(name).get_job_ids()]
+
+
+def test_a_burst_rings_once_and_one_job_carries_it_all(world):
+    """Rows committed while a job for their queue is still waiting enqueue nothing more:
+    that job, once started, carries out every due row of its queue."""
+    world.partner("社工站", kind="social_org", categories=["counselling"])
+    rids = [world.assess(world.household(), need("counselling"))["needs"][0]["request_id"] for _ in range(4)]
+    first, *rest = rows("route_request")
+    first_job = f"outbox-{first.id}"
+    assert queued_job_ids() == [first_job], "one job for the burst"
+    assert all(r.enqueued_at is not None for r in rest), "handed over to the waiting job"
+    SimpleWorker([queue.queue()], connection=queue.connection()).work(burst=True)
+    assert Job.fetch(first_job, connection=queue.connection()).return_value() == "done"
+    db.session.remove()
+    assert all(r.processed_at is not None for r in rows("route_request"))
+    assert [[o["status"] for o in world.request(rid)["offers"]] for rid in rids] == [["received"]] * 4
+    # The bell was answered: the next commit enqueues a job of its own again.
+    world.assess(world.household(), need("counselling"))
+    assert queued_job_ids() == [f"outbox-{rows('route_request')[-1].id}"]
+
+
+_boom_calls: list[dict] = []
+
+
+@outbox.handler("test_boom")
+def _boom(session, payload: dict) -> None:  # noqa: ANN001
+    _boom_calls.append(payload)
+    raise RuntimeError("the partner system is on fire")
+
+
+def test_a_failing_row_does_not_stop_the_drain(world):
+    """A row whose work fails is noted and left to its retries; the rows after it are done."""
+    world.partner("社工站", kind="social_org", categories=["counselling"])
+    outbox.add(db.session(), "test_boom", {"n": 1})
+    db.commit()
+    rid = world.assess(world.household(), need("counselling"))["needs"][0]["request_id"]
+    _boom_calls.clear()
+    assert outbox.drain(db.session(), "default") == 1
+    db.session.remove()
+    assert _boom_calls == [{"n": 1}], "tried once, not in a loop"
+    (boom,) = rows("test_boom")
+    assert boom.processed_at is None and "on fire" in boom.last_error
+    assert [o["status"] for o in world.request(rid)["offers"]] == ["received"]
+
+
+def test_inline_adapters_deliver_in_the_routing_transaction(world, worker):
+    """A portal partner's offer is in its inbox when routing commits — no delivery job;
+    a webhook partner's offer still goes out through one."""
+    world.partner("社工站", kind="social_org", categories=["counselling"])
+    with PartnerServer() as server:
+        webhook_partner(world, server, categories=["employment"])
+        world.assess(world.household(), need("counselling"), need("employment"))
+        worker()
+        assert [e["type"] for e in server.events] == ["offer.created"]
+    (delivery,) = rows("deliver_offer")
+    assert delivery.processed_at is not None
+    received = db.session().execute(select(Offer).where(Offer.status == "received")).scalars().all()
+    assert sorted(o.id for o in received) == sorted([delivery.payload["offer_id"], *_portal_offer_ids()])
+    assert len(rows("expire_offer")) == 2, "both wait for an answer, so both have a deadline"
+
+
+def _portal_offer_ids() -> list[int]:
+    return [
+        o.id
+        for o in db.session().execute(select(Offer)).scalars()
+        if o.id not in {r.payload["offer_id"] for r in rows("deliver_offer")}
+    ]
