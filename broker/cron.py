@@ -1,5 +1,6 @@
 """Periodic jobs for ``rq cron broker.cron``: the outbox relay (drains the backlog after
-a Redis outage) and the reconciler (re-drives anything stuck, sweeps deadlines)."""
+a Redis outage), the reconciler (re-drives anything stuck, sweeps deadlines), the
+overdue-application sweep, and the purge of old idempotency keys."""
 
 from rq import cron
 
@@ -10,3 +11,4 @@ cron.register(
     jobs.sweep_overdue_applications, "default", interval=3600, name="sweep-overdue-applications", result_ttl=600
 )
 cron.register(jobs.reconcile, "default", interval=60, name="reconcile-loop", result_ttl=600)
+cron.register(jobs.purge_idempotency_keys, "default", interval=3600, name="purge-idempotency-keys", result_ttl=600)

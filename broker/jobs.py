@@ -76,3 +76,17 @@ def reconcile(now_iso: str | None = None) -> dict[str, int]:
         return result.as_dict()
     finally:
         db.session.remove()
+
+
+def purge_idempotency_keys() -> int:
+    """Periodic: forget idempotency keys past their keeping period (replays are for a
+    client's retries, not for ever)."""
+    from broker import idempotency
+
+    runtime.ensure()
+    try:
+        purged = idempotency.purge(db.session())
+        db.commit()
+        return purged
+    finally:
+        db.session.remove()

@@ -230,7 +230,7 @@ def drain(session: Session, queue_name: str, rows: int = DRAIN_ROWS, seconds: fl
     failed: set[int] = set()
     done = 0
     while done < rows and time.monotonic() < deadline:
-        msg = _claim(session, queue_name, failed)
+        msg = claim(session, queue_name, failed)
         if msg is None:
             session.rollback()
             return done
@@ -246,7 +246,9 @@ def drain(session: Session, queue_name: str, rows: int = DRAIN_ROWS, seconds: fl
     return done
 
 
-def _claim(session: Session, queue_name: str, failed: set[int]) -> OutboxMessage | None:
+def claim(session: Session, queue_name: str, failed: set[int] | None = None) -> OutboxMessage | None:
+    """Lock the oldest due, unprocessed row of ``queue_name`` that no other job holds
+    (and that has not ``failed`` in this drain); None when there is none."""
     stmt = (
         select(OutboxMessage)
         .where(

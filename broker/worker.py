@@ -1,12 +1,13 @@
-"""The RQ worker class: initialises the runtime once in the parent, so that each forked
-job starts warm; the child gets fresh database connections."""
+"""The RQ worker class: initialises the runtime once in the parent and rehearses the hot
+path (:mod:`broker.warmup`), so that each forked job starts warm; the child gets fresh
+database and Redis connections."""
 
 from __future__ import annotations
 
 from rq import Worker as _RQWorker
 from sqlalchemy.orm import configure_mappers
 
-from broker import db, outbox, queue, runtime
+from broker import db, outbox, queue, runtime, warmup
 
 
 class Worker(_RQWorker):
@@ -18,6 +19,7 @@ class Worker(_RQWorker):
             outbox.relay_after_commit()
         # Configure the ORM mappers once here, not again in every forked job.
         configure_mappers()
+        warmup.warm_up()
         super().__init__(*args, **kwargs)
 
     def main_work_horse(self, *args, **kwargs) -> None:

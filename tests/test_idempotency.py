@@ -10,9 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from rq import SimpleWorker
 from sqlalchemy import func, select, text
 
-from broker import db, idempotency, ledger
+from broker import db, idempotency, ledger, queue
 from models import IdempotencyKey, LedgerTransaction
 from tests import money
 from tests.conftest import wait_for
@@ -302,9 +303,11 @@ def test_old_keys_are_purged(make_user):
         if key == "old":
             row.created_at = row.created_at - timedelta(days=8)
     db.commit()
-    assert idempotency.purge(s) == 1
-    db.commit()
-    assert list(s.execute(select(IdempotencyKey.key)).scalars()) == ["new"]
+    db.session.remove()
+    job = queue.queue().enqueue("broker.jobs.purge_idempotency_keys")  # as rq cron does hourly
+    SimpleWorker([queue.queue()], connection=queue.connection()).work(burst=True)
+    assert job.return_value() == 1
+    assert list(db.session().execute(select(IdempotencyKey.key)).scalars()) == ["new"]
 
 
 def test_a_multipart_disbursement_with_evidence_replays_despite_a_new_boundary(as_role):
