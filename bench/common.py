@@ -73,3 +73,22 @@ def scratch_instance(database_url: str | None = None) -> Iterator[dict[str, Any]
         settings = runtime.init(override)
         migrate.upgrade()
         yield settings
+
+
+def ensure_database(url: str) -> bool:
+    """Create a benchmark's own PostgreSQL database when it does not exist yet. False
+    when no PostgreSQL answers at that address."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    dsn = f"host={u.host or '127.0.0.1'} port={u.port or 5432} user={u.username or 'postgres'} dbname=postgres"
+    if u.password:
+        dsn += f" password={u.password}"
+    try:
+        with psycopg.connect(dsn, autocommit=True, connect_timeout=3) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (u.database,)).fetchone():
+                conn.execute(f'CREATE DATABASE "{u.database}"')
+    except psycopg.OperationalError:
+        return False
+    return True

@@ -21,24 +21,13 @@ import psycopg
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 
-from bench.common import Result, emit, scratch_instance
+from bench.common import Result, emit, ensure_database, scratch_instance
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_reports"
 SEED = 20260601
 PARTNERS, GRIDS, HOUSEHOLDS, REQUESTS = 40, 200, 20_000, 20_000
 CATEGORIES = ("living", "medical", "schooling", "employment", "counselling", "emergency", "in_kind")
 PERIODS = {"all": (None, None), "2026": (date(2026, 1, 1), date(2026, 12, 31))}
-
-
-def ensure_database(url: str) -> None:
-    """Create the benchmark's own database when it does not exist yet."""
-    u = make_url(url)
-    dsn = f"host={u.host or '127.0.0.1'} port={u.port or 5432} user={u.username or 'postgres'} dbname=postgres"
-    if u.password:
-        dsn += f" password={u.password}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (u.database,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{u.database}"')
 
 
 def populate(session, rows: int) -> None:
