@@ -28,10 +28,11 @@ What the chain proves, and what it does not:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
-import queue as queue_mod
-import threading
+import multiprocessing
+import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import redis
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import Engine, event, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from broker import actor as actor_ctx
@@ -58,7 +59,10 @@ SEP = "\x1f"
 _LOCK_ID = 0x41494442  # "AIDB"
 ANCHOR_PREFIX = "aidbroker:audit:head:"
 ANCHOR_RETRY_SECONDS = 30.0
-VERIFY_BATCH = 20_000
+VERIFY_BATCH = 2_000
+PARALLEL_MIN_EVENTS = 100_000
+RUNS_PER_PROCESS = 4
+MAX_VERIFY_PROCESSES = 8
 
 
 def canonical_json(value: Any) -> str | None:
@@ -405,7 +409,8 @@ def verify_rows(rows: Iterable[Any]) -> VerifyResult:
 # The hashed bytes, built by the database: prev_hash, SEP, then content_of()'s fields.
 # Letting the database build them keeps Python's per-row work to one hash and two
 # comparisons (SQLite's printf, and PostgreSQL's ||, are the cheapest spellings; both
-# turn NULL into ''). tests/test_audit.py proves both agree with content_of().
+# turn NULL into ''). tests/test_audit.py proves both agree with content_of(). Rows come
+# as (hash, payload) for the ids in one closed range; ids are looked up only when needed.
 _PAYLOAD_SQL = {
     "postgresql": """
         SELECT hash::text,
@@ -416,150 +421,218 @@ _PAYLOAD_SQL = {
             || coalesce(household_id::text, '') || chr(31)
             || coalesce(request_id::text, '') || chr(31)
             || coalesce(before, '') || chr(31) || coalesce(after, '') || chr(31) || coalesce(details, '')
-        FROM audit_events ORDER BY id""",
+        FROM audit_events WHERE id BETWEEN %s AND %s ORDER BY id""",
     "sqlite": """
         SELECT CAST(hash AS BLOB), CAST(printf(
-            '%s' || char(31) || '%sT%s+00:00' || char(31) || '%s' || char(31) || '%s' || char(31) || '%s'
+            '%s' || char(31) || '%s+00:00' || char(31) || '%s' || char(31) || '%s' || char(31) || '%s'
             || char(31) || '%s' || char(31) || '%s' || char(31) || '%s' || char(31) || '%s' || char(31) || '%s'
             || char(31) || '%s',
-            prev_hash, substr(at, 1, 10), substr(at, 12), actor, action, object_type,
+            prev_hash, replace(at, ' ', 'T'), actor, action, object_type,
             object_id, household_id, request_id, before, after, details) AS BLOB)
-        FROM audit_events ORDER BY id""",
+        FROM audit_events WHERE id BETWEEN ? AND ? ORDER BY id""",
 }
-_DONE = object()
+Span = tuple[int, int]
+Payloads = list[tuple[bytes, bytes]]
 
 
-def _fetch_payloads(engine: Any, batch: int) -> Iterator[list[tuple[bytes, bytes]]]:
-    """Stream the rows straight from the driver: a server-side binary cursor on
-    PostgreSQL (one snapshot, flat memory, text arriving as raw UTF-8 bytes); an
-    autocommit read on SQLite (WAL: one snapshot per statement, writers not blocked)."""
-    pg = engine.dialect.name == "postgresql"
+def _fetch(engine: Engine, sql: str) -> tuple:
+    """One row of a small query, on a connection of its own (a session would take
+    SQLite's write lock, and hold it for as long as its transaction lasts)."""
     raw = engine.raw_connection()
     try:
-        conn = raw.driver_connection
-        if pg:
-            from psycopg.types.string import ByteaBinaryLoader
-
-            cur = conn.cursor(name="audit_verify", binary=True)
-            cur.itersize = batch
-            cur.adapters.register_loader("text", ByteaBinaryLoader)  # hash and payload, as bytes
-        else:
-            cur = conn.cursor()
-        try:
-            cur.execute(_PAYLOAD_SQL[engine.dialect.name])
-            while rows := cur.fetchmany(batch):
-                yield rows
-        finally:
-            cur.close()
-            if pg:
-                conn.rollback()
+        cur = raw.cursor()
+        cur.execute(sql)
+        return cur.fetchone()
     finally:
         raw.close()
 
 
-def _read_ahead(source: Iterator[Any], out: queue_mod.Queue, stop: threading.Event) -> None:
-    """Producer thread: move ``source``'s items into ``out``, then ``_DONE`` (or the
-    exception); give up when the consumer has stopped."""
-
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                out.put(item, timeout=0.5)
-                return True
-            except queue_mod.Full:
-                continue
-        return False
-
+def _sqlite_batches(conn: Any, span: Span, batch: int) -> Iterator[Payloads]:
+    """An autocommit read (WAL: one snapshot per statement, writers not blocked)."""
+    cur = conn.cursor()
     try:
-        for item in source:
-            if not put(item):
-                return
-        put(_DONE)
-    except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
-        put(exc)
+        cur.execute(_PAYLOAD_SQL["sqlite"], span)
+        while rows := cur.fetchmany(batch):
+            yield rows
     finally:
-        close = getattr(source, "close", None)
-        if close is not None:
-            close()
+        cur.close()
 
 
-def payload_batches(session: Session, batch: int = VERIFY_BATCH) -> Iterator[list[tuple[bytes, bytes]]]:
-    """The chain as ``(hash, payload)`` rows (both bytes), in id order, in large batches (the
-    payload starts with the row's prev_hash; ids are looked up only for a faulty row).
+def _pg_batches(conn: Any, span: Span, batch: int) -> Iterator[Payloads]:
+    """One query whose rows the server streams without waiting to be asked for each
+    batch (so it builds the next rows while this process hashes), text arriving as raw
+    UTF-8 bytes. JIT is off: measured, compiling this scan costs more than it saves."""
+    import psycopg
+    from psycopg.types.string import ByteaBinaryLoader
 
-    On PostgreSQL a reader thread fetches the next batch while the caller hashes this
-    one, so the server's work (building the bytes, sending them) overlaps Python's
-    hashing. SQLite runs inside this process; measured, a reader thread there costs
-    more in switching than it gains, so it reads inline."""
+    cur = conn.cursor(binary=True)
+    cur.adapters.register_loader("text", ByteaBinaryLoader)
+    rows = None
+    try:
+        cur.execute("SET LOCAL jit = off")
+        # Rows come in chunks from libpq 17 on (bundled by psycopg[binary]); row by row before.
+        size = batch if psycopg.pq.version() >= 170000 else 1
+        rows = cur.stream(_PAYLOAD_SQL["postgresql"], span, size=size)
+        while chunk := list(itertools.islice(rows, batch)):
+            yield chunk
+    finally:
+        if rows is not None:
+            rows.close()
+        cur.close()
+        conn.rollback()
+
+
+def _batches(engine: Engine, span: Span, batch: int = VERIFY_BATCH) -> Iterator[Payloads]:
+    """The ``(hash, payload)`` rows of the ids in ``span``, in id order, in batches."""
+    raw = engine.raw_connection()
+    try:
+        read = _pg_batches if engine.dialect.name == "postgresql" else _sqlite_batches
+        yield from read(raw.driver_connection, span, batch)
+    finally:
+        raw.close()
+
+
+def _id_span(engine: Engine) -> Span | None:
+    """The lowest and highest id (None: empty log). Rows are only appended, under the
+    chain lock, so the rows up to the highest id read here no longer change."""
+    lo, hi = _fetch(engine, "SELECT min(id), max(id) FROM audit_events")
+    return None if lo is None else (lo, hi)
+
+
+def _id_at(engine: Engine, position: int) -> int:
+    """The id of the row at 0-based ``position`` in id order."""
+    return _fetch(engine, f"SELECT id FROM audit_events ORDER BY id LIMIT 1 OFFSET {int(position)}")[0]
+
+
+def payload_batches(session: Session, batch: int = VERIFY_BATCH) -> Iterator[Payloads]:
+    """The whole chain as ``(hash, payload)`` rows (both bytes; the payload starts with
+    the row's prev_hash), in id order, in batches: what :func:`verify` hashes."""
     engine = session.get_bind()
-    if engine.dialect.name != "postgresql":
-        yield from _fetch_payloads(engine, batch)
-        return
-    out: queue_mod.Queue = queue_mod.Queue(maxsize=2)
-    stop = threading.Event()
-    reader = threading.Thread(
-        target=_read_ahead, args=(_fetch_payloads(engine, batch), out, stop), name="audit-verify-reader", daemon=True
-    )
-    reader.start()
-    try:
-        while (item := out.get()) is not _DONE:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        reader.join()
+    span = _id_span(engine)
+    if span is not None:
+        yield from _batches(engine, span, batch)
 
 
 @dataclass(frozen=True)
 class Walk:
-    """The chain walked by position: how many rows, and the 0-based position of the first
-    bad one with the reason."""
+    """Consecutive rows walked by position: how many (up to the first bad one), the
+    0-based position of the first bad one and why; and the prev_hash the first row links
+    to and the last row's hash, so that runs walked apart can be joined."""
 
-    ok: bool
     events: int
     bad_at: int | None = None
     reason: str | None = None
-    head_hash: str | None = None
+    first_link: bytes | None = None
+    head_hash: bytes | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.bad_at is None
 
 
 def walk_payloads(batches: Iterable[Sequence[tuple[bytes, bytes]]]) -> Walk:
-    """Walk the chain a batch at a time with as little per-row Python as possible: hash
-    every payload, then compare whole batches at once in C — the joined hex digests with
-    the joined stored hashes, the joined leading prev_hashes of the payloads with the
-    joined hashes before them. Only a batch with a fault is walked row by row."""
+    """Walk a run of rows a batch at a time with as little per-row Python as possible:
+    hash every payload, then compare whole batches at once in C — the joined hex digests
+    with the joined stored hashes, the joined leading prev_hashes of the payloads with
+    the joined hashes before them. Only a batch with a fault is walked row by row. The
+    first row's link is not judged here but returned (:func:`join_walks` judges it)."""
     sha256 = hashlib.sha256
-    prev = GENESIS.encode()
+    first = prev = None
     n = 0
     for rows in batches:
         stored = [h for h, _ in rows]
         computed = [sha256(p).hexdigest() for _, p in rows]
         links = [p[:64] for _, p in rows]
+        if prev is None:
+            first = prev = links[0]
         if b"".join(links) != prev + b"".join(stored[:-1]) or "".join(computed).encode() != b"".join(stored):
             for i in range(len(rows)):
                 if links[i] != prev:
-                    return Walk(False, n + i + 1, n + i, LINK_BROKEN)
+                    return Walk(n + i + 1, n + i, LINK_BROKEN, first)
                 if computed[i].encode() != stored[i]:
-                    return Walk(False, n + i + 1, n + i, HASH_BROKEN)
+                    return Walk(n + i + 1, n + i, HASH_BROKEN, first)
                 prev = stored[i]
         n += len(rows)
         prev = stored[-1]
-    return Walk(True, n, head_hash=prev.decode() if n else None)
+    return Walk(n, first_link=first, head_hash=prev)
 
 
-def _id_at(session: Session, position: int) -> int | None:
-    """The id of the row at 0-based ``position`` in id order (rows are only appended,
-    under the chain lock, so positions already read do not move)."""
-    return session.execute(select(AuditEvent.id).order_by(AuditEvent.id).offset(position).limit(1)).scalar()
+def join_walks(walks: Iterable[Walk]) -> Walk:
+    """Runs walked apart, joined in id order into the walk of the whole chain: each run's
+    first row must link to the hash the run before ends on (the first run to GENESIS), and
+    the first fault in that order is the one a single walk from the start would find."""
+    prev, n = GENESIS.encode(), 0
+    for walk in walks:
+        if not walk.events:
+            continue
+        if walk.first_link != prev:
+            return Walk(n + 1, n, LINK_BROKEN)
+        if not walk.ok:
+            return Walk(n + walk.events, n + walk.bad_at, walk.reason)
+        n, prev = n + walk.events, walk.head_hash
+    return Walk(n, head_hash=prev if n else None)
 
 
-def verify_chain(session: Session) -> VerifyResult:
-    """The chain alone (no anchor): every link and every hash, first bad row by id."""
-    walk = walk_payloads(payload_batches(session))
+def verify_processes(engine: Engine, events: int) -> int:
+    """How many processes verify a chain of ``events``: one per CPU this process may use
+    (at most MAX_VERIFY_PROCESSES, each holding a database connection) for a long chain,
+    whose runs of ids are checked apart and their ends joined after; one for a short
+    chain, where starting processes costs more than it saves, or where workers cannot be
+    forked or would not see the same database (SQLite in memory)."""
+    if events < PARALLEL_MIN_EVENTS or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    if multiprocessing.current_process().daemon:  # daemonic processes may not have children
+        return 1
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cpus or 1, MAX_VERIFY_PROCESSES))
+
+
+def _split(span: Span, parts: int) -> list[Span]:
+    """``span`` cut into at most ``parts`` consecutive ranges of ids."""
+    lo, hi = span
+    step = -(-(hi - lo + 1) // parts)
+    return [(start, min(start + step - 1, hi)) for start in range(lo, hi + 1, step)]
+
+
+_worker: dict[str, Engine] = {}  # a verify worker's engine, set as the worker starts
+
+
+def _start_worker(engine: Engine) -> None:
+    engine.dispose(close=False)  # a forked worker opens its own connections, never the parent's
+    _worker["engine"] = engine
+
+
+def _walk_span(span: Span) -> Walk:
+    return walk_payloads(_batches(_worker["engine"], span))
+
+
+def walk_chain(engine: Engine, span: Span, processes: int = 1) -> Walk:
+    """Walk the ids in ``span``: in this process, or in ``processes`` forked workers, each
+    on its own connection, walking a few runs each (so that one slowed by other work holds
+    the rest up less); the runs are joined in id order."""
+    if processes <= 1:
+        return join_walks([walk_payloads(_batches(engine, span))])
+    runs = _split(span, processes * RUNS_PER_PROCESS)
+    with multiprocessing.get_context("fork").Pool(processes, _start_worker, (engine,)) as pool:
+        return join_walks(pool.imap(_walk_span, runs))
+
+
+def verify_chain(session: Session, processes: int | None = None) -> VerifyResult:
+    """The chain alone (no anchor): every link and every hash, first bad row by id. The
+    rows are read and hashed in ``processes`` processes (default :func:`verify_processes`)."""
+    engine = session.get_bind()
+    span = _id_span(engine)
+    if span is None:
+        return VerifyResult(True, 0, None)
+    walk = walk_chain(engine, span, processes or verify_processes(engine, span[1] - span[0] + 1))
     if not walk.ok:
-        return VerifyResult(False, walk.events, _id_at(session, walk.bad_at), walk.reason)
-    head_id = _id_at(session, walk.events - 1) if walk.events else None
-    return VerifyResult(True, walk.events, None, head_id=head_id, head_hash=walk.head_hash)
+        return VerifyResult(False, walk.events, _id_at(engine, walk.bad_at), walk.reason)
+    if walk.head_hash is None:
+        return VerifyResult(True, 0, None)
+    # The walk read every row up to span[1], the last id there was: its hash is the head.
+    return VerifyResult(True, walk.events, None, head_id=span[1], head_hash=walk.head_hash.decode())
 
 
 def verify(session: Session) -> VerifyResult:

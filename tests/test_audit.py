@@ -66,7 +66,7 @@ def test_the_fast_path_hashes_exactly_what_the_reference_walk_hashes():
     fast = [row for batch in audit.payload_batches(s, batch=4) for row in batch]
     assert fast == reference
     assert audit.verify_rows(audit.iter_rows(s)).ok
-    walk = audit.walk_payloads(audit.payload_batches(s, batch=3))
+    walk = audit.join_walks([audit.walk_payloads(audit.payload_batches(s, batch=3))])
     assert walk.ok
     assert walk.events == len(reference)
 
@@ -231,6 +231,59 @@ def test_heads_reported_out_of_order_do_not_raise_a_false_alarm():
     anchor = audit.read_anchor(s)
     assert (anchor.id, anchor.broken_base) == (d, None)
     assert _verify().ok
+
+
+# --- verifying in several processes -------------------------------------------------------------
+
+
+def _one_walk() -> tuple[int | None, str | None]:
+    """The reference: the first bad row and why, walking row by row from the start."""
+    db.session.remove()
+    result = audit.verify_rows(audit.iter_rows(db.session()))
+    db.session.remove()
+    return result.first_bad, result.reason
+
+
+@pytest.mark.parametrize("processes", [2, 3])
+def test_runs_verified_in_parallel_find_the_first_bad_row(processes):
+    """Cut into runs of ids walked by forked workers (with 3 processes every row is a run
+    of its own, so every link is checked where runs join), the chain verifies as one walk
+    does; and as rows are edited and deleted, each further back than the last, the row
+    named is always the lowest bad one, for the reason one walk from the start gives."""
+    ids = _events(12)  # 12 runs of 1 id with 3 processes, 6 runs of 2 with 2
+    whole = audit.verify_chain(db.session(), processes=1)
+    db.session.remove()
+    assert whole.ok
+    assert audit.verify_chain(db.session(), processes=processes) == whole
+    db.session.remove()
+    late, middle, early = len(ids) - 2, len(ids) // 2, 2
+    steps = [
+        (f"UPDATE audit_events SET actor = 'user:99:mallory' WHERE id = {ids[late]}", ids[late], "edited"),
+        (f"DELETE FROM audit_events WHERE id = {ids[middle]}", ids[middle + 1], "link"),
+        (f"UPDATE audit_events SET details = '{{}}' WHERE id = {ids[early]}", ids[early], "edited"),
+    ]
+    for stmt, first_bad, why in steps:
+        tamper(stmt)
+        result = audit.verify_chain(db.session(), processes=processes)
+        db.session.remove()
+        assert (result.ok, result.first_bad) == (False, first_bad)
+        assert why in result.reason
+        assert (result.first_bad, result.reason) == _one_walk()
+
+
+def test_verify_goes_parallel_for_long_chains(monkeypatch):
+    """A chain counted long enough is verified by one process per CPU, anchor included."""
+    monkeypatch.setattr(audit, "PARALLEL_MIN_EVENTS", 1)
+    ids = _events()
+    assert _verify().ok
+    tamper(f"UPDATE audit_events SET action = 'ledger.withdrawal' WHERE id = {ids[1]}")
+    result = _verify()
+    assert (result.ok, result.first_bad) == (False, ids[1])
+
+
+def test_short_chains_are_verified_in_one_process():
+    """Starting processes costs more than a short chain takes to verify."""
+    assert audit.verify_processes(db.engine(), audit.PARALLEL_MIN_EVENTS - 1) == 1
 
 
 # --- reading the trail, and changing nothing -----------------------------------------------------

@@ -270,7 +270,7 @@ _boom_calls: list[dict] = []
 
 
 @outbox.handler("test_boom")
-def _boom(session, payload: dict) -> None:  # noqa: ANN001
+def _boom(session, payload: dict) -> None:
     _boom_calls.append(payload)
     raise RuntimeError("the partner system is on fire")
 
@@ -286,7 +286,8 @@ def test_a_failing_row_does_not_stop_the_drain(world):
     db.session.remove()
     assert _boom_calls == [{"n": 1}], "tried once, not in a loop"
     (boom,) = rows("test_boom")
-    assert boom.processed_at is None and "on fire" in boom.last_error
+    assert boom.processed_at is None
+    assert "on fire" in boom.last_error
     assert [o["status"] for o in world.request(rid)["offers"]] == ["received"]
 
 
