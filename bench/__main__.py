@@ -34,16 +34,18 @@ def main() -> int:
             if line.startswith(RESULT_PREFIX)
         ]
     print()
-    header = f"{'benchmark':<44} {'figure':>14} {'raw baseline':>14} {'unit':<12} {'ratio':>7} {'target':>7}  met"
+    width = max([len(r["name"]) for r in rows] + [len(m) for m in failed] + [9])
+    header = f"{'benchmark':<{width}} {'figure':>14} {'raw baseline':>14} {'unit':<14} {'ratio':>7} {'target':>7}  met"
     print(header)
     print("-" * len(header))
     for r in rows:
+        target, met = ("—", "—") if r["target"] is None else (f"{r['target']:.2f}", "yes" if r["met"] else "NO")
         print(
-            f"{r['name']:<44} {r['figure']:>14,.1f} {r['baseline']:>14,.1f} {r['unit']:<12} "
-            f"{r['ratio']:>7.2f} {r['target']:>7.2f}  {'yes' if r['met'] else 'NO'}"
+            f"{r['name']:<{width}} {r['figure']:>14,.1f} {r['baseline']:>14,.1f} {r['unit']:<14} "
+            f"{r['ratio']:>7.2f} {target:>7}  {met}"
         )
     for module in failed:
-        print(f"{module:<44} FAILED (see above)")
+        print(f"{module:<{width}} FAILED (see above)")
     return 1 if failed else 0
 
 

@@ -27,21 +27,22 @@ class Result:
     baseline: float
     unit: str
     ratio: float
-    target: float
+    target: float | None  # None: a figure to read, with no bar to meet
     notes: str = ""
 
     @property
-    def met(self) -> bool:
-        return self.ratio >= self.target
+    def met(self) -> bool | None:
+        return None if self.target is None else self.ratio >= self.target
 
 
 def emit(result: Result) -> None:
     """Print the human line and the machine line ``make bench`` reads."""
-    verdict = "MET" if result.met else "NOT MET"
+    verdict = (
+        "no target" if result.met is None else f"(target ≥ {result.target:.2f}) " + ("MET" if result.met else "NOT MET")
+    )
     print(
         f"{result.name}: {result.figure:,.1f} {result.unit} vs raw {result.baseline:,.1f} {result.unit} "
-        f"→ ratio {result.ratio:.2f} (target ≥ {result.target:.2f}) {verdict}"
-        + (f" — {result.notes}" if result.notes else ""),
+        f"→ ratio {result.ratio:.2f} {verdict}" + (f" — {result.notes}" if result.notes else ""),
         flush=True,
     )
     print(RESULT_PREFIX + json.dumps({**asdict(result), "met": result.met}, ensure_ascii=False), flush=True)

@@ -30,6 +30,16 @@ CATEGORIES = ("living", "medical", "schooling", "employment", "counselling", "em
 PERIODS = {"all": (None, None), "2026": (date(2026, 1, 1), date(2026, 12, 31))}
 
 
+def _drop_schema(url: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 def populate(session, rows: int) -> None:
     """Partners, grids, households, requests and offers through the models (Core bulk
     inserts), then ``rows`` disbursements generated inside PostgreSQL over two years."""
@@ -167,13 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     ensure_database(args.database_url)
     if args.reset:
-        from sqlalchemy import create_engine
-
-        engine = create_engine(args.database_url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        _drop_schema(args.database_url)
 
     with scratch_instance(args.database_url):
         from broker import db, periods, reports
@@ -182,8 +186,13 @@ def main(argv: list[str] | None = None) -> int:
         session = db.session()
         have = session.execute(select(func.count()).select_from(Disbursement)).scalar_one()
         if have not in (0, args.rows):
-            print(f"the database holds {have:,} disbursements, not {args.rows:,}: use --reset", file=sys.stderr)
-            return 2
+            if args.database_url != DEFAULT_URL:
+                print(f"the database holds {have:,} disbursements, not {args.rows:,}: use --reset", file=sys.stderr)
+                return 2
+            print(f"the benchmark's database holds {have:,} disbursements, not {args.rows:,}: rebuilding it")
+            db.session.remove()
+            db.engine().dispose()
+            return main([*(argv or sys.argv[1:]), "--reset"])
         if have == 0:
             t = time.perf_counter()
             populate(session, args.rows)
