@@ -40,6 +40,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import redis
+from redis.commands.core import Script
 from sqlalchemy import Engine, event, func, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -256,6 +257,10 @@ return 1
 """
 
 
+# Sent by its SHA (EVALSHA, the script itself only on a NOSCRIPT): every commit runs it.
+_advance = Script(None, _ADVANCE.encode())
+
+
 def anchor_key(session: Session) -> str:
     """One anchor per database (several databases may share one Redis)."""
     url = session.get_bind().url
@@ -285,7 +290,7 @@ def _push_anchor(session: Session, event_id: int, event_hash: str, base_id: int,
     if conn is None:
         return False
     try:
-        conn.eval(_ADVANCE, 1, anchor_key(session), event_id, event_hash, base_id, base_hash)
+        _advance(keys=[anchor_key(session)], args=[event_id, event_hash, base_id, base_hash], client=conn)
     except (redis.RedisError, OSError) as exc:
         _redis_failed(exc)
         return False

@@ -4,6 +4,10 @@ relay) run only once the data is safe."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import sqlite3
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,18 +19,77 @@ session: scoped_session[Session] = scoped_session(_session_factory)
 _after_commit: list[Callable[[Session], None]] = []
 _state: dict[str, Any] = {"engine": None}
 HOLD_COMMIT = "hold_commit"
+SQLITE_TIMEOUT = 30.0  # seconds a SQLite writer waits for the others
 COMMIT_REQUESTED = "commit_requested"
+
+
+class _QueuedConnection(sqlite3.Connection):
+    """A SQLite connection that queues for the database's write lock on an OS file lock
+    (``<database>-writer``) before ``BEGIN IMMEDIATE``, and gives it up as its transaction
+    ends. SQLite's own busy handler polls with growing sleeps (1, 2, 5 … 100 ms), so
+    under contention the lock often sits free while every writer sleeps; a waiter on
+    the file lock is woken the moment the holder lets go."""
+
+    writer_path: str | None = None
+    _writer: int | None = None
+
+    def queue_for_write(self, timeout: float) -> None:
+        if self.writer_path is None or self._writer is not None:
+            return
+        fd = os.open(self.writer_path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise sqlite3.OperationalError("database is locked (waited for other writers)") from None
+                time.sleep(0.0005)
+        self._writer = fd
+
+    def _leave(self) -> None:
+        if self._writer is not None:
+            fd, self._writer = self._writer, None
+            os.close(fd)  # closing the descriptor releases its lock
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._leave()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._leave()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._leave()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout, foreign keys and BEGIN IMMEDIATE
-    so that concurrent writers queue instead of failing on lock upgrades."""
+    so that concurrent writers queue instead of failing on lock upgrades (in a queue of
+    their own: :class:`_QueuedConnection`)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": SQLITE_TIMEOUT, "check_same_thread": False, "factory": _QueuedConnection},
+            **kwargs,
+        )
+        database = engine.url.database
+        writer_path = f"{database}-writer" if database and database != ":memory:" else None
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
             dbapi_conn.isolation_level = None
+            dbapi_conn.writer_path = writer_path
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
@@ -36,6 +99,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # noqa: ANN001
+            conn.connection.dbapi_connection.queue_for_write(SQLITE_TIMEOUT)
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine

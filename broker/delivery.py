@@ -50,6 +50,11 @@ def deliver(session: Session, offer_id: int, attempt: int = 1) -> str:
         offer, req = lifecycle.lock_offer(session, offer_id)
     except NotFound:
         return "missing"
+    return deliver_locked(session, offer, req, attempt)
+
+
+def deliver_locked(session: Session, offer: Offer, req: AidRequest, attempt: int = 1) -> str:
+    """:func:`deliver` for an offer whose request this transaction has locked already."""
     if offer.status != "requested" or offer.delivery_attempts != attempt - 1:
         return "skipped"
     settings = runtime.settings()

@@ -2,41 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
 from rq import get_current_job
+from sqlalchemy.orm import Session
 
 from broker import actor, db, outbox, runtime
+
+
+@contextmanager
+def _session(as_actor: str = "system") -> Iterator[Session]:
+    """What every job runs in: the runtime initialised, the actor its audit events name,
+    and a session removed afterwards (a forked job must not leave one to the next)."""
+    runtime.ensure()
+    actor.set_actor(as_actor)
+    try:
+        yield db.session()
+    finally:
+        db.session.remove()
 
 
 def run_outbox(msg_id: int) -> str:
     """Carry out one outbox row, then the other due rows of the job's queue (see
     :func:`broker.outbox.work`)."""
-    runtime.ensure()
-    actor.set_actor("system")
     job = get_current_job()
-    try:
-        return outbox.work(db.session(), msg_id, job.origin if job else None)
-    finally:
-        db.session.remove()
+    with _session() as session:
+        return outbox.work(session, msg_id, job.origin if job else None)
 
 
 def drain_outbox(queue_name: str) -> int:
     """Carry out the due rows of ``queue_name``: a helper called in by a busy job."""
-    runtime.ensure()
-    actor.set_actor("system")
-    outbox.answer(queue_name)
-    try:
-        return outbox.drain(db.session(), queue_name)
-    finally:
-        db.session.remove()
+    with _session() as session:
+        outbox.answer(queue_name)
+        return outbox.drain(session, queue_name)
 
 
 def relay_outbox() -> int:
     """Periodic: move due outbox rows onto RQ (drains the backlog after a Redis outage)."""
-    runtime.ensure()
-    try:
-        return outbox.relay(db.session(), runtime.settings()["RELAY_BATCH"])
-    finally:
-        db.session.remove()
+    with _session() as session:
+        return outbox.relay(session, runtime.settings()["RELAY_BATCH"])
 
 
 def noop(n: int = 0) -> int:
@@ -49,33 +55,22 @@ def sweep_overdue_applications() -> int:
     reminder was lost (the safety net behind the outbox reminders)."""
     from broker import applications
 
-    runtime.ensure()
-    actor.set_actor("system")
-    try:
-        reminded = applications.sweep_overdue(db.session())
+    with _session() as session:
+        reminded = applications.sweep_overdue(session)
         db.commit()
         return reminded
-    finally:
-        db.session.remove()
 
 
 def reconcile(now_iso: str | None = None) -> dict[str, int]:
     """Periodic: expire overdue offers, re-route stuck requests, complete covered ones
     (the safety net behind the deadline jobs). ``now_iso`` judges deadlines against
     another clock, for an operator catching up after downtime."""
-    from datetime import datetime
-
     from broker import reconcile as reconciler
 
-    runtime.ensure()
-    actor.set_actor("system:reconciler")
-    try:
-        now = datetime.fromisoformat(now_iso) if now_iso else None
-        result = reconciler.sweep(db.session(), now=now)
+    with _session("system:reconciler") as session:
+        result = reconciler.sweep(session, now=datetime.fromisoformat(now_iso) if now_iso else None)
         db.commit()
         return result.as_dict()
-    finally:
-        db.session.remove()
 
 
 def purge_idempotency_keys() -> int:
@@ -83,10 +78,7 @@ def purge_idempotency_keys() -> int:
     client's retries, not for ever)."""
     from broker import idempotency
 
-    runtime.ensure()
-    try:
-        purged = idempotency.purge(db.session())
+    with _session() as session:
+        purged = idempotency.purge(session)
         db.commit()
         return purged
-    finally:
-        db.session.remove()

@@ -316,8 +316,8 @@ def route(session: Session, request_id: int, now: datetime | None = None) -> Dec
             )
         decision.outcome = "routed"
         _record(session, req, decision)
-        for offer_id in decision.offer_ids:
-            dispatch(session, offer_id)
+        for offer in req.offers[-len(picks) :]:
+            dispatch(session, req, offer)
         return decision
     has_help = req.funded_fen > 0 or any(o.status in (*lifecycle.LIVE, "completed") for o in req.offers)
     if has_help:
@@ -342,17 +342,16 @@ def route(session: Session, request_id: int, now: datetime | None = None) -> Dec
     return decision
 
 
-def dispatch(session: Session, offer_id: int) -> None:
-    """Send a new offer on its way: through an inline adapter at once, in this
-    transaction; through any other in a ``deliver_offer`` job. An offer still waiting for
-    the partner's answer gets its deadline."""
-    offer = session.get(Offer, offer_id)
+def dispatch(session: Session, req: AidRequest, offer: Offer) -> None:
+    """Send a new offer (of the locked ``req``) on its way: through an inline adapter at
+    once, in this transaction; through any other in a ``deliver_offer`` job. An offer
+    still waiting for the partner's answer gets its deadline."""
     if _inline(session.get(Partner, offer.partner_id).adapter):
-        delivery.deliver(session, offer_id)
+        delivery.deliver_locked(session, offer, req)
     else:
-        outbox.add(session, "deliver_offer", {"offer_id": offer_id, "attempt": 1}, queue_name="deliveries")
+        outbox.add(session, "deliver_offer", {"offer_id": offer.id, "attempt": 1}, queue_name="deliveries")
     if offer.status in lifecycle.UNANSWERED:
-        outbox.add(session, "expire_offer", {"offer_id": offer_id}, due_at=offer.respond_by)
+        outbox.add(session, "expire_offer", {"offer_id": offer.id}, due_at=offer.respond_by)
 
 
 def _inline(adapter_name: str) -> bool:

@@ -1,0 +1,70 @@
+"""SQLite writers queue on a file lock of their own, so that the database lock is handed
+straight to the next writer instead of waiting out SQLite's sleeping busy handler."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import text
+
+from broker import db
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'queue.sqlite3'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    yield engine
+    engine.dispose()
+
+
+def test_a_waiting_writer_goes_as_soon_as_the_holder_commits(sqlite_engine, tmp_path):
+    order: list[str] = []
+    holding = threading.Event()
+
+    def first() -> None:
+        with sqlite_engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+            holding.set()
+            time.sleep(0.3)
+            order.append("first commits")
+
+    def second() -> None:
+        holding.wait(5)
+        with sqlite_engine.begin() as conn:
+            order.append("second begins")
+            conn.execute(text("INSERT INTO t VALUES (2)"))
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert order == ["first commits", "second begins"]
+    assert (tmp_path / "queue.sqlite3-writer").exists(), "writers queued on the file lock"
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM t ORDER BY n")).scalars().all() == [1, 2]
+
+
+def test_a_rolled_back_or_failed_transaction_lets_the_next_writer_in(sqlite_engine):
+    def failing_request() -> None:
+        with sqlite_engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+            raise RuntimeError("the request failed")
+
+    with pytest.raises(RuntimeError):
+        failing_request()
+    done = threading.Event()
+
+    def writer() -> None:
+        with sqlite_engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (2)"))
+        done.set()
+
+    threading.Thread(target=writer).start()
+    assert done.wait(5), "the writer was left waiting for a lock nobody holds"
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM t")).scalars().all() == [2]
