@@ -584,7 +584,7 @@ def verify_processes(engine: Engine, events: int) -> int:
     whose runs of ids are checked apart and their ends joined after; one for a short
     chain, where starting processes costs more than it saves, or where workers cannot be
     forked or would not see the same database (SQLite in memory)."""
-    if events < PARALLEL_MIN_EVENTS or "fork" not in multiprocessing.get_all_start_methods():
+    if events < PARALLEL_MIN_EVENTS or "forkserver" not in multiprocessing.get_all_start_methods():
         return 1
     if multiprocessing.current_process().daemon:  # daemonic processes may not have children
         return 1
@@ -601,26 +601,37 @@ def _split(span: Span, parts: int) -> list[Span]:
     return [(start, min(start + step - 1, hi)) for start in range(lo, hi + 1, step)]
 
 
-_worker: dict[str, Engine] = {}  # a verify worker's engine, set as the worker starts
+_worker: dict[str, Engine] = {}  # a verify worker's engine, made as the worker starts
 
 
-def _start_worker(engine: Engine) -> None:
-    engine.dispose(close=False)  # a forked worker opens its own connections, never the parent's
-    _worker["engine"] = engine
+def _start_worker(url: str) -> None:
+    from broker import db
+
+    _worker["engine"] = db.make_engine(url)
 
 
 def _walk_span(span: Span) -> Walk:
     return walk_payloads(_batches(_worker["engine"], span))
 
 
+def _context() -> Any:
+    """Workers come from a fork server: a clean process started once, which forks each
+    worker. Forking the caller itself (a web worker, a test run) would copy whatever its
+    other threads held locked at that moment, and a worker could hang on it for ever."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["broker.audit", "broker.db"])
+    return ctx
+
+
 def walk_chain(engine: Engine, span: Span, processes: int = 1) -> Walk:
-    """Walk the ids in ``span``: in this process, or in ``processes`` forked workers, each
-    on its own connection, walking a few runs each (so that one slowed by other work holds
+    """Walk the ids in ``span``: in this process, or in ``processes`` workers, each on
+    its own connection, walking a few runs each (so that one slowed by other work holds
     the rest up less); the runs are joined in id order."""
     if processes <= 1:
         return join_walks([walk_payloads(_batches(engine, span))])
     runs = _split(span, processes * RUNS_PER_PROCESS)
-    with multiprocessing.get_context("fork").Pool(processes, _start_worker, (engine,)) as pool:
+    url = engine.url.render_as_string(hide_password=False)
+    with _context().Pool(processes, _start_worker, (url,)) as pool:
         return join_walks(pool.imap(_walk_span, runs))
 
 
