@@ -144,10 +144,9 @@ def relay_committed(session: Session) -> None:
             done.add(m.id)
     except (redis.RedisError, OSError) as exc:
         log.warning("outbox relay deferred, Redis unavailable: %s", exc)
-    if missed := [m.id for m in msgs if m.enqueued_at is not None and m.id not in done]:
+    # add() stamped every row as relayed (the hook and the stamp are switched on together).
+    if missed := [m.id for m in msgs if m.id not in done]:
         _unmark(session, missed)
-    if relayed := [m.id for m in msgs if m.enqueued_at is None and m.id in done]:
-        _mark_enqueued(session, relayed)
 
 
 def _unmark(session: Session, ids: list[int]) -> None:

@@ -278,6 +278,7 @@ def route(session: Session, request_id: int, now: datetime | None = None) -> Dec
     picks, decision, reasons_out = plan(session, req)
     if picks:
         req.routing_round += 1
+        made: list[Offer] = []
         for c, amount, why in picks:
             offer = Offer(
                 partner_id=c.partner.id,
@@ -288,6 +289,7 @@ def route(session: Session, request_id: int, now: datetime | None = None) -> Dec
                 reasons=[*c.reasons, why],
             )
             req.offers.append(offer)
+            made.append(offer)
             session.flush()
             decision.offer_ids.append(offer.id)
             decision.chosen.append(
@@ -316,7 +318,7 @@ def route(session: Session, request_id: int, now: datetime | None = None) -> Dec
             )
         decision.outcome = "routed"
         _record(session, req, decision)
-        for offer in req.offers[-len(picks) :]:
+        for offer in made:
             dispatch(session, req, offer)
         return decision
     has_help = req.funded_fen > 0 or any(o.status in (*lifecycle.LIVE, "completed") for o in req.offers)
