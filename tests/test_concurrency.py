@@ -60,22 +60,29 @@ def _world(fund_fen: int, *, pledged_fen: int = 0):
 # --- in the domain -----------------------------------------------------------------------------
 
 
+def _move_money(move: Any) -> str:
+    """One thread's unit of work: "ok" if the ledger let the money move, "refused" if not."""
+    s = db.session()
+    try:
+        move(s)
+        db.commit()
+        return "ok"
+    except InsufficientFunds:
+        s.rollback()
+        return "refused"
+    finally:
+        db.session.remove()
+
+
 def test_concurrent_pledges_never_overspend_the_fund():
     """50 threads each pledge 700 yuan at once from a fund holding 7,000: exactly 10
     succeed, 40 get insufficient_funds, and the fund ends at exactly zero."""
     p, h, r, o = _world(CAN_PAY * AMOUNT)
 
     def pledge(_i: int) -> str:
-        s = db.session()
-        try:
-            ledger.pledge(s, p.id, p.name, AMOUNT, offer_id=o.id, request_id=r.id, household_id=h.id)
-            db.commit()
-            return "ok"
-        except InsufficientFunds:
-            s.rollback()
-            return "refused"
-        finally:
-            db.session.remove()
+        return _move_money(
+            lambda s: ledger.pledge(s, p.id, p.name, AMOUNT, offer_id=o.id, request_id=r.id, household_id=h.id)
+        )
 
     results = _race(N, pledge)
     assert results.count("ok") == CAN_PAY, results
@@ -97,16 +104,9 @@ def test_concurrent_disbursements_never_spend_more_than_was_pledged():
     db.session.remove()
 
     def pay(_i: int) -> str:
-        s = db.session()
-        try:
-            ledger.disburse(s, p.id, p.name, AMOUNT, offer_id=o.id, request_id=r.id, household_id=h.id)
-            db.commit()
-            return "ok"
-        except InsufficientFunds:
-            s.rollback()
-            return "refused"
-        finally:
-            db.session.remove()
+        return _move_money(
+            lambda s: ledger.disburse(s, p.id, p.name, AMOUNT, offer_id=o.id, request_id=r.id, household_id=h.id)
+        )
 
     results = _race(N, pay)
     assert results.count("ok") == CAN_PAY, results
