@@ -118,9 +118,8 @@ def describe(app: Application) -> dict[str, Any]:
 
 
 def _lock_household(session: Session, household: Household) -> None:
-    """Serialise filings for one household (PostgreSQL row lock; SQLite writers queue)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(Household.id).where(Household.id == household.id).with_for_update())
+    """Serialise filings for one household (PostgreSQL row lock; SQLite write window)."""
+    session.execute(select(Household.id).where(Household.id == household.id).with_for_update())
 
 
 def file_application(
@@ -377,9 +376,7 @@ def remind_if_overdue(session: Session, application_id: int, now: datetime | Non
     caseworkers once (a notification per person, deduplicated) and stamp
     ``reminded_at``. Safe to run any number of times; True if it reminded now."""
     now = now or utcnow()
-    stmt = select(Application).where(Application.id == application_id)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+    stmt = select(Application).where(Application.id == application_id).with_for_update()
     app = session.execute(stmt).scalar_one_or_none()
     if app is None or app.status not in WAITING or app.reminded_at is not None:
         return False

@@ -148,7 +148,10 @@ def _lock_chain(session: Session) -> tuple[int, str]:
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
-    last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    head = select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    if bind.dialect.name != "postgresql":
+        head = head.with_for_update()  # SQLite: read the head inside the write window
+    last = session.execute(head).first()
     return (last.id, last.hash) if last else (0, GENESIS)
 
 

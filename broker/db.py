@@ -23,15 +23,34 @@ SQLITE_TIMEOUT = 30.0  # seconds a SQLite writer waits for the others
 COMMIT_REQUESTED = "commit_requested"
 
 
+class LockTimeout(sqlite3.OperationalError):
+    """A SQLite writer waited its whole budget (``SQLITE_LOCK_TIMEOUT``) for the others."""
+
+
+_READS = frozenset({"SELECT", "PRAGMA", "EXPLAIN", "WITH", "VALUES"})
+
+
 class _QueuedConnection(sqlite3.Connection):
-    """A SQLite connection that queues for the database's write lock on an OS file lock
-    (``<database>-writer``) before ``BEGIN IMMEDIATE``, and gives it up as its transaction
-    ends. SQLite's own busy handler polls with growing sleeps (1, 2, 5 … 100 ms), so
-    under contention the lock often sits free while every writer sleeps; a waiter on
+    """A SQLite connection whose transactions read without any lock and write in a short
+    window of their own.
+
+    A transaction begins DEFERRED: in WAL mode it reads a snapshot beside any writer and
+    never waits. At its first write — a data-changing statement, a savepoint, or a
+    ``SELECT … FOR UPDATE`` (the domain's "I am about to write" point, which SQLite
+    cannot express) — it queues on an OS file lock (``<database>-writer``), drops its
+    read snapshot and restarts as ``BEGIN IMMEDIATE``, so everything it reads from then
+    on is current and serialised with the other writers: what PostgreSQL's READ
+    COMMITTED plus row locks give, which the domain is written for. A snapshot is never
+    upgraded in place (which fails with SQLITE_BUSY_SNAPSHOT once another writer has
+    committed). SQLite's own busy handler polls with growing sleeps (1, 2, 5 … 100 ms),
+    so under contention its lock often sits free while every writer sleeps; a waiter on
     the file lock is woken the moment the holder lets go."""
 
     writer_path: str | None = None
+    lock_timeout: Callable[[], float] = staticmethod(lambda: SQLITE_TIMEOUT)
     _writer: int | None = None
+    _window = False
+    _begun = False  # SQLAlchemy began a transaction; BEGIN goes out with its first statement
 
     def queue_for_write(self, timeout: float) -> None:
         if self.writer_path is None or self._writer is not None:
@@ -45,11 +64,39 @@ class _QueuedConnection(sqlite3.Connection):
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     os.close(fd)
-                    raise sqlite3.OperationalError("database is locked (waited for other writers)") from None
+                    raise LockTimeout(f"database is locked (waited {timeout:g}s for other writers)") from None
                 time.sleep(0.0005)
         self._writer = fd
 
+    @property
+    def writing(self) -> bool:
+        """True inside the write window (``BEGIN IMMEDIATE`` taken)."""
+        return self._window
+
+    def begin(self) -> None:
+        """SQLAlchemy began a transaction: read or write is decided by its first statement."""
+        self._begun = True
+
+    def before_statement(self, write: bool) -> None:
+        """Open the transaction as its first statement needs, or enter the write window."""
+        if not (self._begun or self.in_transaction):
+            return  # outside any transaction (autocommit): SQLite locks the statement alone
+        if write and not self._window:
+            self.queue_for_write(self.lock_timeout())
+            try:
+                if self.in_transaction:
+                    self.execute("ROLLBACK")  # only read so far: its snapshot may be stale
+                self.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self._leave()
+                raise
+            self._window = True
+        elif not self.in_transaction:
+            self.execute("BEGIN")
+        self._begun = False
+
     def _leave(self) -> None:
+        self._begun = self._window = False
         if self._writer is not None:
             fd, self._writer = self._writer, None
             os.close(fd)  # closing the descriptor releases its lock
@@ -73,14 +120,30 @@ class _QueuedConnection(sqlite3.Connection):
             self._leave()
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets WAL, a busy timeout, foreign keys and BEGIN IMMEDIATE
-    so that concurrent writers queue instead of failing on lock upgrades (in a queue of
-    their own: :class:`_QueuedConnection`)."""
+def _is_write(statement: str, context: Any) -> bool:
+    """Whether a statement needs the write window: anything but a plain read, and a
+    read that announces a write (``FOR UPDATE``, which SQLite's compiler drops)."""
+    head = statement.lstrip()[:10].split(None, 1)
+    if not head or head[0].upper() not in _READS:
+        return True
+    if context is None:
+        return False
+    if context.isinsert or context.isupdate or context.isdelete:
+        return True
+    compiled = context.compiled
+    return compiled is not None and getattr(compiled.statement, "_for_update_arg", None) is not None
+
+
+def make_engine(url: str, *, lock_timeout: float | Callable[[], float] = SQLITE_TIMEOUT, **kwargs: Any) -> Engine:
+    """Create an engine. SQLite gets WAL, foreign keys, transactions that read without
+    locks and queue for a short write window (:class:`_QueuedConnection`), and a budget
+    for that queue: ``lock_timeout`` seconds, or a callable read at each wait (the
+    ``SQLITE_LOCK_TIMEOUT`` setting), past which the statement fails as a 503."""
+    budget = lock_timeout if callable(lock_timeout) else (lambda: float(lock_timeout))
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
-            connect_args={"timeout": SQLITE_TIMEOUT, "check_same_thread": False, "factory": _QueuedConnection},
+            connect_args={"timeout": budget(), "check_same_thread": False, "factory": _QueuedConnection},
             **kwargs,
         )
         database = engine.url.database
@@ -90,17 +153,21 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
             dbapi_conn.isolation_level = None
             dbapi_conn.writer_path = writer_path
+            dbapi_conn.lock_timeout = budget
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(budget() * 1000)}")
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # noqa: ANN001
-            conn.connection.dbapi_connection.queue_for_write(SQLITE_TIMEOUT)
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.connection.dbapi_connection.begin()
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _sqlite_statement(conn, cursor, statement, _params, context, _many):  # noqa: ANN001
+            cursor.connection.before_statement(_is_write(statement, context))
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

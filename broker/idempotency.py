@@ -9,8 +9,9 @@ commit together or not at all. A unique ``(user_id, key)`` does the rest:
   uncommitted row; when that commits, the insert fails, and the duplicate reads the
   committed row and replays it. If the first rolls back, the duplicate's insert
   succeeds and it does the work itself. There is no moment at which two can succeed.
-* SQLite: write transactions are serialised (``BEGIN IMMEDIATE``), so a duplicate
-  starts only after the first has committed, and finds its row.
+* SQLite: the savepoint opens the write window (``BEGIN IMMEDIATE`` on a fresh
+  snapshot), so a duplicate inserts only after the first has committed, fails, and
+  finds its row.
 
 Only successful (2xx) responses are kept. A failed request leaves nothing behind (its
 transaction rolls back), so retrying it with the same key runs it again — which is what

@@ -14,9 +14,10 @@ as the last line against overspend.
 
 Concurrency: on PostgreSQL the accounts are locked ``FOR UPDATE`` in id order and
 re-read, so the balance checked is the committed one and no other writer can change it
-before this transaction ends; on SQLite every write transaction is ``BEGIN IMMEDIATE``,
-so writers are serialised. Either way two concurrent spends cannot both see the same
-money. The CHECK ``no_overdraft`` would refuse the write if that reasoning ever failed.
+before this transaction ends; on SQLite the same ``FOR UPDATE`` opens the write window
+(``BEGIN IMMEDIATE`` on a fresh snapshot), so writers are serialised. Either way two
+concurrent spends cannot both see the same money. The CHECK ``no_overdraft`` would
+refuse the write if that reasoning ever failed.
 """
 
 from __future__ import annotations
@@ -62,16 +63,15 @@ def _check_amount(amount_fen: Any) -> None:
 
 
 def _lock(session: Session, accounts: list[Account]) -> None:
-    """Re-read the accounts in id order, FOR UPDATE on PostgreSQL (SQLite's BEGIN
-    IMMEDIATE already serialises writers): their balances are then current and ours."""
+    """Re-read the accounts in id order, FOR UPDATE (on SQLite: in the write window,
+    which serialises writers): their balances are then current and ours."""
     stmt = (
         select(Account)
         .where(Account.id.in_(sorted({a.id for a in accounts})))
         .order_by(Account.id)
         .execution_options(populate_existing=True)
+        .with_for_update()
     )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
     session.execute(stmt).scalars().all()
 
 

@@ -50,10 +50,8 @@ EXPIRED = "expired"
 
 
 def _for_update(session: Session, stmt):  # noqa: ANN001 - a select in, the same select out
-    stmt = stmt.execution_options(populate_existing=True)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return stmt
+    # FOR UPDATE is a row lock on PostgreSQL and, on SQLite, where the write window opens.
+    return stmt.execution_options(populate_existing=True).with_for_update()
 
 
 def lock_request(session: Session, request_id: int) -> AidRequest:

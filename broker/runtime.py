@@ -21,7 +21,7 @@ def init(override: dict[str, Any] | None = None, *, start_redis: bool = True) ->
     if not settings["REDIS_URL"] and start_redis:
         settings["REDIS_URL"] = queue.start_embedded(settings["INSTANCE_PATH"])
         atexit.register(queue.stop_embedded)
-    db.bind(db.make_engine(settings["DATABASE_URL"]))
+    db.bind(db.make_engine(settings["DATABASE_URL"], lock_timeout=lambda: float(settings["SQLITE_LOCK_TIMEOUT"])))
     if settings["REDIS_URL"]:
         queue.configure(settings["REDIS_URL"])
     _state["settings"] = settings

@@ -31,6 +31,7 @@ class Defaults:
     WEBHOOK_BACKOFF_SECONDS = 2.0
     BREAKER_THRESHOLD = 5
     BREAKER_COOLDOWN_SECONDS = 60
+    SQLITE_LOCK_TIMEOUT = 30.0  # seconds a SQLite writer queues for the others before a 503
     RELAY_BATCH = 500
     RELAY_INLINE = True  # relay a request's outbox rows right after its commit
     APPLICATION_REMINDER_DAYS = 14
