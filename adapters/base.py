@@ -84,6 +84,15 @@ class TransientDeliveryError(DeliveryError):
     """Worth retrying with backoff (timeouts, 5xx, connection errors, open breaker)."""
 
 
+class DeliveryDeferred(TransientDeliveryError):
+    """The adapter did not try (the partner's circuit breaker is open): the broker
+    delivers again after ``retry_after_seconds`` and does not count the attempt."""
+
+    def __init__(self, message: str, retry_after_seconds: float) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class PermanentDeliveryError(DeliveryError):
     """Retrying will not help (4xx, invalid config): the offer fails at once."""
 

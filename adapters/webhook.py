@@ -9,9 +9,10 @@ backoff); any other answer is permanent (the offer fails at once).
 
 A circuit breaker per partner, kept in Redis so that every worker process shares it,
 stops calling a partner that keeps failing: after ``BREAKER_THRESHOLD`` consecutive
-transient failures it opens for ``BREAKER_COOLDOWN_SECONDS`` (deliveries fail fast as
-transient, without a call); then it is half-open and lets exactly one call through;
-that call's success closes it, its failure opens it again. (The breaker lives in this
+transient failures it opens for ``BREAKER_COOLDOWN_SECONDS`` (a delivery is deferred
+until the breaker reopens, without a call and without spending an attempt); then it is
+half-open and lets exactly one call through; that call's success closes it, its failure
+opens it again. (The breaker lives in this
 module because an adapter imports nothing but :mod:`adapters.base`.)"""
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from adapters.base import (
     Adapter,
     Context,
     Delivery,
+    DeliveryDeferred,
     OfferInfo,
     PartnerInfo,
     PermanentDeliveryError,
@@ -137,6 +139,12 @@ class Breaker:
     def success(self) -> None:
         self.redis.delete(*self.keys)
 
+    def reopens_in(self) -> float:
+        """Seconds until a call may go through: the open breaker's cooldown, or the trial
+        call another worker is making (at least a second)."""
+        waits = [int(self.redis.pttl(key)) for key in self.keys[1:]]
+        return max(1.0, max(waits) / 1000)
+
     def state(self) -> str:
         """For display: closed, open or half_open (without taking the trial call)."""
         if self.redis.exists(self.keys[1]):
@@ -180,8 +188,9 @@ class WebhookAdapter(Adapter):
         timeout = float(config.get("timeout_seconds") or ctx.timeout_seconds)
         breaker = self.breaker(partner, ctx)
         if breaker is not None and breaker.allow(probe_seconds=timeout + 5) == "open":
-            raise TransientDeliveryError(
-                f"The circuit breaker for {partner.name} is open after repeated failures; not calling for now."
+            raise DeliveryDeferred(
+                f"The circuit breaker for {partner.name} is open after repeated failures; not calling for now.",
+                retry_after_seconds=breaker.reopens_in(),
             )
         now = datetime.now(UTC)
         msg_id = event_id(offer, event.split(".", 1)[1])

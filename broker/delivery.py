@@ -1,8 +1,14 @@
 """Delivering offers to partners through their adapters, and withdrawing them.
 
-The outbox row ``deliver_offer`` carries an offer id and an attempt number. The offer is
-delivered only while it is still ``requested`` and the attempt is the next one due, so a
-duplicate job does nothing. The adapter's answer is applied in the same transaction:
+The outbox row ``deliver_offer`` carries an offer id and an attempt number. An inline
+adapter (no I/O) decides in the transaction that locked the offer. Any other is called
+with no transaction open (an :class:`outbox.CallOut`): the attempt is claimed and
+committed, the adapter is called, and its answer is recorded in a new transaction —
+only if the offer is still ``requested`` under that attempt (a partner may answer, or a
+caseworker cancel, while the call runs; a delivery that lands on an offer cancelled
+meanwhile is withdrawn again). A crash between the call and the record re-drives the
+row and calls again with the same attempt: at least once, and the webhook's stable
+``webhook-id`` lets the partner de-duplicate. The answer:
 
 - ``delivered`` → the offer is ``received`` and waits for the partner;
 - ``accepted`` → accepted under the adapter's rules (money pledged) and, with
@@ -12,7 +18,10 @@ duplicate job does nothing. The adapter's answer is applied in the same transact
 A :class:`TransientDeliveryError` is retried with exponential backoff by writing the next
 attempt as a new outbox row due ``WEBHOOK_BACKOFF_SECONDS * 2^(attempt-1)`` later; after
 ``WEBHOOK_MAX_ATTEMPTS`` attempts, or at once on a :class:`PermanentDeliveryError`, the
-offer ``failed`` and the request is routed on. Withdrawals are best effort."""
+offer ``failed`` and the request is routed on. A :class:`DeliveryDeferred` (the
+partner's circuit breaker is open: nobody was called) spends no attempt: the same attempt
+is due again when the breaker lets a call through. Withdrawals are best effort, and
+called out the same way."""
 
 from __future__ import annotations
 
@@ -21,7 +30,17 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from adapters.base import Context, Delivery, DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from adapters.base import (
+    Adapter,
+    Context,
+    Delivery,
+    DeliveryDeferred,
+    DeliveryError,
+    OfferInfo,
+    PartnerInfo,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 from broker import actor, adapter_registry, audit, lifecycle, offers, outbox, partners, queue, runtime
 from broker.errors import InsufficientFunds, Invalid, NotFound
 from models import AidRequest, Offer, Partner
@@ -44,20 +63,89 @@ def _context(attempt: int, settings: dict) -> Context:
     )
 
 
-def deliver(session: Session, offer_id: int, attempt: int = 1) -> str:
-    """Deliver one offer (attempt ``attempt``) and apply the outcome. Returns what happened."""
+def lease_seconds(settings: dict, partner_config: dict) -> float:
+    """How long a call out may hold its outbox row: the partner's timeout, twice over
+    (connect and read), and a margin."""
+    timeout = float(partner_config.get("timeout_seconds") or settings["WEBHOOK_TIMEOUT_SECONDS"])
+    return 2 * timeout + 30
+
+
+def deliver(session: Session, offer_id: int, attempt: int = 1) -> str | outbox.CallOut:
+    """Deliver one offer (attempt ``attempt``): decide at once through an inline adapter,
+    else claim the attempt and return the call to make outside the transaction."""
     try:
         offer, req = lifecycle.lock_offer(session, offer_id)
     except NotFound:
         return "missing"
-    return deliver_locked(session, offer, req, attempt)
+    # attempt - 1: a new attempt; attempt: one claimed by a run that died mid-call.
+    if offer.status != "requested" or offer.delivery_attempts not in (attempt - 1, attempt):
+        return "skipped"
+    partner = session.get(Partner, offer.partner_id)
+    try:
+        adapter = adapter_registry.get(partner.adapter)
+    except Invalid as exc:
+        offer.delivery_attempts = attempt
+        offers.fail(session, offer, req, exc.message)
+        return "failed"
+    if adapter.inline:
+        return deliver_locked(session, offer, req, attempt) if offer.delivery_attempts == attempt - 1 else "skipped"
+    offer.delivery_attempts = attempt
+    settings = runtime.settings()
+    info, pinfo = offers.offer_info(session, offer), partners.partner_info(session, partner)
+    ctx = _context(attempt, settings)
+    return outbox.CallOut(
+        call=lambda: _call(adapter, info, pinfo, ctx),
+        record=lambda s, result: _record(s, offer_id, attempt, partner.adapter, result),
+        lease_seconds=lease_seconds(settings, pinfo.config),
+    )
+
+
+def _call(adapter: Adapter, info: OfferInfo, pinfo: PartnerInfo, ctx: Context) -> Delivery | Exception:
+    """The adapter's answer, or what it raised (recorded, not raised: the row is done)."""
+    try:
+        return adapter.deliver(info, pinfo, ctx)
+    except Exception as exc:
+        if not isinstance(exc, DeliveryError):
+            log.exception("adapter %s raised delivering offer %s", adapter.name, info.id)
+        return exc
+
+
+def _record(session: Session, offer_id: int, attempt: int, adapter_name: str, result: Delivery | Exception) -> None:
+    """Apply the answer of attempt ``attempt`` to the offer as it is now."""
+    try:
+        offer, req = lifecycle.lock_offer(session, offer_id)
+    except NotFound:
+        return
+    outcome = _settle_call(session, offer, req, attempt, result)
+    log.info("offer %s delivery attempt %s through %s: %s", offer_id, attempt, adapter_name, outcome)
+
+
+def _settle_call(session: Session, offer: Offer, req: AidRequest, attempt: int, result: Delivery | Exception) -> str:
+    if offer.status != "requested" or offer.delivery_attempts != attempt:
+        if isinstance(result, Delivery) and offer.status == "cancelled":
+            # Cancelled or expired while the call ran: the partner now holds an offer
+            # that is gone, so tell it again, after the delivery it just received.
+            outbox.add(session, "withdraw_offer", {"offer_id": offer.id, "reason": offer.status_reason or offer.status})
+        return f"no longer due ({offer.status})"
+    settings = runtime.settings()
+    if isinstance(result, Delivery):
+        return _apply(session, offer, req, session.get(Partner, offer.partner_id), result)
+    error = str(result) or type(result).__name__
+    if isinstance(result, DeliveryDeferred):
+        return _defer(session, offer, req, attempt, error, result.retry_after_seconds)
+    if isinstance(result, PermanentDeliveryError):
+        offers.fail(session, offer, req, error)
+        return "failed"
+    if not isinstance(result, TransientDeliveryError):
+        error = f"{type(result).__name__}: {result}"
+    return _retry_or_fail(session, offer, req, attempt, error, result, settings)
 
 
 def deliver_locked(session: Session, offer: Offer, req: AidRequest, attempt: int = 1) -> str:
-    """:func:`deliver` for an offer whose request this transaction has locked already."""
+    """Deliver through an inline adapter (no I/O: it only decides) in this transaction,
+    which has locked the offer's request already."""
     if offer.status != "requested" or offer.delivery_attempts != attempt - 1:
         return "skipped"
-    settings = runtime.settings()
     offer.delivery_attempts = attempt
     partner = session.get(Partner, offer.partner_id)
     try:
@@ -67,17 +155,29 @@ def deliver_locked(session: Session, offer: Offer, req: AidRequest, attempt: int
         return "failed"
     info = offers.offer_info(session, offer)
     pinfo = partners.partner_info(session, partner)
-    try:
-        result = adapter.deliver(info, pinfo, _context(attempt, settings))
-    except PermanentDeliveryError as exc:
-        offers.fail(session, offer, req, str(exc) or type(exc).__name__)
-        return "failed"
-    except TransientDeliveryError as exc:
-        return _retry_or_fail(session, offer, req, attempt, str(exc) or type(exc).__name__, exc, settings)
-    except Exception as exc:
-        log.exception("adapter %s raised delivering offer %s", partner.adapter, offer.id)
-        return _retry_or_fail(session, offer, req, attempt, f"{type(exc).__name__}: {exc}", exc, settings)
-    return _apply(session, offer, req, partner, result)
+    result = _call(adapter, info, pinfo, _context(attempt, runtime.settings()))
+    return _settle_call(session, offer, req, attempt, result)
+
+
+def _defer(session: Session, offer: Offer, req: AidRequest, attempt: int, error: str, wait: float) -> str:
+    """Nobody was called (the partner's breaker is open): the same attempt is due again
+    once a call may go through, and no attempt is spent."""
+    offer.delivery_attempts = attempt - 1
+    due = utcnow() + timedelta(seconds=max(1.0, wait))
+    outbox.add(
+        session, "deliver_offer", {"offer_id": offer.id, "attempt": attempt}, due_at=due, queue_name="deliveries"
+    )
+    audit.record(
+        session,
+        "offer.delivery_deferred",
+        offer,
+        before={"delivery_attempts": attempt},
+        after={"delivery_attempts": attempt - 1},
+        details={"reason": "breaker_open", "error": error, "next_attempt": attempt, "due_at": due.isoformat()},
+        household_id=req.household_id,
+        request_id=req.id,
+    )
+    return "deferred"
 
 
 def _retry_or_fail(
@@ -145,9 +245,10 @@ def _accept(session: Session, offer: Offer, req: AidRequest, result: Delivery) -
     return "accepted"
 
 
-def withdraw(session: Session, offer_id: int, reason: str) -> str:
+def withdraw(session: Session, offer_id: int, reason: str) -> str | outbox.CallOut:
     """Tell the partner an offer was withdrawn (best effort: a failure is logged, and the
-    partner sees the offer cancelled in the API and portal either way)."""
+    partner sees the offer cancelled in the API and portal either way). The call is made
+    outside the transaction; there is nothing to record but the row done."""
     offer = session.get(Offer, offer_id)
     if offer is None or offer.status != "cancelled":
         return "skipped"
@@ -155,24 +256,39 @@ def withdraw(session: Session, offer_id: int, reason: str) -> str:
     settings = runtime.settings()
     try:
         adapter = adapter_registry.get(partner.adapter)
-        adapter.withdraw(
-            offers.offer_info(session, offer), partners.partner_info(session, partner), _context(1, settings), reason
-        )
-    except (DeliveryError, Invalid) as exc:
+    except Invalid as exc:
         log.warning("withdrawal of offer %s not delivered to partner %s: %s", offer.id, partner.id, exc)
         return "not delivered"
-    except Exception:
-        log.exception("adapter %s raised withdrawing offer %s", partner.adapter, offer.id)
-        return "not delivered"
-    return "withdrawn"
+    info, pinfo = offers.offer_info(session, offer), partners.partner_info(session, partner)
+    ctx = _context(1, settings)
+
+    def call() -> str:
+        try:
+            adapter.withdraw(info, pinfo, ctx, reason)
+        except DeliveryError as exc:
+            log.warning("withdrawal of offer %s not delivered to partner %s: %s", info.id, pinfo.id, exc)
+            return "not delivered"
+        except Exception:
+            log.exception("adapter %s raised withdrawing offer %s", adapter.name, info.id)
+            return "not delivered"
+        return "withdrawn"
+
+    if adapter.inline:
+        return call()
+    lease = lease_seconds(settings, pinfo.config)
+    return outbox.CallOut(call=call, record=lambda _s, _result: None, lease_seconds=lease)
 
 
 @outbox.handler("deliver_offer")
-def _deliver_handler(session: Session, payload: dict) -> None:
+def _deliver_handler(session: Session, payload: dict) -> outbox.CallOut | None:
     outcome = deliver(session, payload["offer_id"], int(payload.get("attempt", 1)))
+    if isinstance(outcome, outbox.CallOut):
+        return outcome
     log.info("offer %s delivery attempt %s: %s", payload["offer_id"], payload.get("attempt", 1), outcome)
+    return None
 
 
 @outbox.handler("withdraw_offer")
-def _withdraw_handler(session: Session, payload: dict) -> None:
-    withdraw(session, payload["offer_id"], payload.get("reason", "withdrawn"))
+def _withdraw_handler(session: Session, payload: dict) -> outbox.CallOut | None:
+    outcome = withdraw(session, payload["offer_id"], payload.get("reason", "withdrawn"))
+    return outcome if isinstance(outcome, outbox.CallOut) else None

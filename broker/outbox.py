@@ -14,14 +14,23 @@ for its queue is still waiting is left to that job. The bell is a Redis key set 
 by whoever enqueues a job and cleared by the job as it starts, before it reads the
 table, so every row committed before the clear is seen by that job and every row
 committed after it rings again. A lost bell (a flushed Redis) is covered by its expiry,
-the reconciler and the periodic relay, as a lost job is."""
+the reconciler and the periodic relay, as a lost job is.
+
+A handler that must call another system (a partner's webhook) never does so inside a
+transaction: it returns a :class:`CallOut`. The claim it wrote is committed, the call is
+made with no transaction open, and its result is recorded in a new transaction that
+marks the row processed. While the call runs, the row stays unprocessed under a lease in
+Redis, so a duplicate job leaves it alone; should the caller die, the row is re-driven
+and called again — at least once, which is why each call carries a stable id."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import redis
 from rq.exceptions import DuplicateJobError, NoSuchJobError
@@ -29,12 +38,27 @@ from rq.job import Job, JobStatus
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from broker import db, queue
+from broker import db, leases, queue
 from models import OutboxMessage
 from models.base import utcnow
 
 log = logging.getLogger(__name__)
-Handler = Callable[[Session, dict], None]
+
+
+@dataclass(frozen=True)
+class CallOut:
+    """What a handler returns to call another system outside any transaction: ``call``
+    runs with no transaction open and must not touch the database; ``record`` applies
+    its result in a new transaction (re-reading what it changes: anything may have moved
+    meanwhile). ``lease_seconds`` bounds how long the call may take before another job
+    may take the row over."""
+
+    call: Callable[[], Any]
+    record: Callable[[Session, Any], None]
+    lease_seconds: float
+
+
+Handler = Callable[[Session, dict], "CallOut | None"]
 _handlers: dict[str, Handler] = {}
 _relay_after_commit = {"on": False}
 REDRIVE_AFTER = timedelta(minutes=5)
@@ -44,6 +68,7 @@ BELL_PREFIX = "aidbroker:outbox:bell:"
 BELL_SECONDS = 30  # a bell whose job was lost rings again after this
 DRAIN_ROWS = 500  # one job carries out at most this many rows …
 DRAIN_SECONDS = 20.0  # … for at most this long, then hands over to a fresh job
+IN_PROGRESS = "in progress elsewhere"
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -195,9 +220,7 @@ def relay(session: Session, limit: int = 500) -> int:
 def run(session: Session, msg_id: int) -> str:
     """Carry out one outbox row exactly once: lock it, skip it if already processed,
     apply its handler and mark it processed in the same transaction."""
-    stmt = select(OutboxMessage).where(OutboxMessage.id == msg_id)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+    stmt = select(OutboxMessage).where(OutboxMessage.id == msg_id).with_for_update()
     msg = session.execute(stmt).scalar_one_or_none()
     if msg is None:
         session.rollback()
@@ -234,11 +257,15 @@ def drain(session: Session, queue_name: str, rows: int = DRAIN_ROWS, seconds: fl
             session.rollback()
             return done
         _call_for_help(queue_name)
+        msg_id = msg.id
         try:
-            _apply(session, msg)
+            outcome = _apply(session, msg)
         except Exception:
-            log.exception("outbox row %s (%s) failed while draining %s", msg.id, msg.kind, queue_name)
-            failed.add(msg.id)
+            log.exception("outbox row %s (%s) failed while draining %s", msg_id, msg.kind, queue_name)
+            failed.add(msg_id)
+            continue
+        if outcome == IN_PROGRESS:
+            failed.add(msg_id)  # another job is calling out for it; not ours to wait for
             continue
         done += 1
     _call_for_help(queue_name)
@@ -260,9 +287,9 @@ def claim(session: Session, queue_name: str, failed: set[int] | None = None) -> 
     )
     if failed:
         stmt = stmt.where(OutboxMessage.id.not_in(failed))
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return session.execute(stmt).scalar_one_or_none()
+    if session.get_bind().dialect.name != "postgresql" and session.execute(stmt).first() is None:
+        return None  # SQLite: look before taking the write window, so an idle drain never takes it
+    return session.execute(stmt.with_for_update(skip_locked=True)).scalar_one_or_none()
 
 
 def _call_for_help(queue_name: str) -> None:
@@ -283,14 +310,48 @@ def _apply(session: Session, msg: OutboxMessage) -> str:
         raise LookupError(f"no outbox handler for {msg.kind!r}")
     msg.attempts += 1
     try:
-        fn(session, dict(msg.payload))
+        out = fn(session, dict(msg.payload))
     except Exception as exc:
         session.rollback()
         _note_failure(session, msg_id, exc)
         raise
+    if isinstance(out, CallOut):
+        return _call_out(session, msg_id, out)
     msg.processed_at = utcnow()
     db.commit()
     return "done"
+
+
+def _call_out(session: Session, msg_id: int, out: CallOut) -> str:
+    """Commit the claim, make the call with no transaction open, record the result."""
+    holder = leases.holder()
+    if not leases.take(msg_id, holder, out.lease_seconds):
+        session.rollback()
+        return IN_PROGRESS
+    try:
+        db.commit()  # the claim (and the row's attempt) is safe before anyone is called
+        session.close()  # no transaction, no connection held while we wait on the network
+        try:
+            result = out.call()
+        except Exception as exc:
+            _note_failure(session, msg_id, exc)
+            raise
+        stmt = select(OutboxMessage).where(OutboxMessage.id == msg_id).with_for_update()
+        msg = session.execute(stmt).scalar_one_or_none()
+        if msg is None or msg.processed_at is not None:
+            session.rollback()
+            return "already processed"
+        try:
+            out.record(session, result)
+        except Exception as exc:
+            session.rollback()
+            _note_failure(session, msg_id, exc)
+            raise
+        msg.processed_at = utcnow()
+        db.commit()
+        return "done"
+    finally:
+        leases.drop(msg_id, holder)
 
 
 def _note_failure(session: Session, msg_id: int, exc: Exception) -> None:
