@@ -50,7 +50,7 @@ class _QueuedConnection(sqlite3.Connection):
     lock_timeout: Callable[[], float] = staticmethod(lambda: SQLITE_TIMEOUT)
     _writer: int | None = None
     _window = False
-    _begun = False  # SQLAlchemy began a transaction; BEGIN goes out with its first statement
+    _active = False  # SQLAlchemy began a transaction (BEGIN goes out with its first statement)
 
     def queue_for_write(self, timeout: float) -> None:
         if self.writer_path is None or self._writer is not None:
@@ -75,11 +75,11 @@ class _QueuedConnection(sqlite3.Connection):
 
     def begin(self) -> None:
         """SQLAlchemy began a transaction: read or write is decided by its first statement."""
-        self._begun = True
+        self._active = True
 
     def before_statement(self, write: bool) -> None:
         """Open the transaction as its first statement needs, or enter the write window."""
-        if not (self._begun or self.in_transaction):
+        if not (self._active or self.in_transaction):
             return  # outside any transaction (autocommit): SQLite locks the statement alone
         if write and not self._window:
             self.queue_for_write(self.lock_timeout())
@@ -93,10 +93,9 @@ class _QueuedConnection(sqlite3.Connection):
             self._window = True
         elif not self.in_transaction:
             self.execute("BEGIN")
-        self._begun = False
 
     def _leave(self) -> None:
-        self._begun = self._window = False
+        self._active = self._window = False
         if self._writer is not None:
             fd, self._writer = self._writer, None
             os.close(fd)  # closing the descriptor releases its lock

@@ -3,11 +3,13 @@ straight to the next writer instead of waiting out SQLite's sleeping busy handle
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import time
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import column, select, table, text
 
 from broker import db
 
@@ -68,3 +70,38 @@ def test_a_rolled_back_or_failed_transaction_lets_the_next_writer_in(sqlite_engi
     assert done.wait(5), "the writer was left waiting for a lock nobody holds"
     with sqlite_engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM t")).scalars().all() == [2]
+
+
+def test_a_reader_turning_writer_after_another_commit_writes_on_fresh_data(sqlite_engine):
+    """A transaction that read, then writes after another writer committed, neither fails
+    (SQLite would refuse to upgrade its stale snapshot: SQLITE_BUSY_SNAPSHOT) nor writes
+    on what it read before: its write window starts on a fresh snapshot, and a
+    ``SELECT … FOR UPDATE`` (the domain's "about to write") sees the other's row."""
+    t = table("t", column("n"))
+    with sqlite_engine.connect() as reader:
+        assert reader.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+        with sqlite_engine.begin() as other:
+            other.execute(text("INSERT INTO t VALUES (1)"))
+        assert reader.execute(text("SELECT count(*) FROM t")).scalar_one() == 0, "still its first snapshot"
+        assert reader.execute(select(t.c.n).with_for_update()).scalars().all() == [1]
+        reader.execute(text("INSERT INTO t VALUES (2)"))
+        reader.commit()
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM t ORDER BY n")).scalars().all() == [1, 2]
+
+
+def test_a_read_only_transaction_leaves_the_writer_lock_alone(sqlite_engine, tmp_path):
+    """Reads inside a transaction run beside a writer holding the lock, and never take it."""
+    with sqlite_engine.connect() as writer:
+        writer.execute(text("INSERT INTO t VALUES (1)"))
+        with sqlite_engine.connect() as reader:
+            assert reader.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+            reader.rollback()
+        writer.commit()
+    with sqlite_engine.connect() as reader:
+        assert reader.execute(text("SELECT count(*) FROM t")).scalar_one() == 1
+        fd = os.open(tmp_path / "queue.sqlite3-writer", os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if the reader held it
+        finally:
+            os.close(fd)
