@@ -132,7 +132,7 @@ def _settle_call(session: Session, offer: Offer, req: AidRequest, attempt: int, 
         return _apply(session, offer, req, session.get(Partner, offer.partner_id), result)
     error = str(result) or type(result).__name__
     if isinstance(result, DeliveryDeferred):
-        return _defer(session, offer, req, attempt, error, result.retry_after_seconds)
+        return _defer(session, offer, req, attempt, result.retry_after_seconds)
     if isinstance(result, PermanentDeliveryError):
         offers.fail(session, offer, req, error)
         return "failed"
@@ -159,11 +159,13 @@ def deliver_locked(session: Session, offer: Offer, req: AidRequest, attempt: int
     return _settle_call(session, offer, req, attempt, result)
 
 
-def _defer(session: Session, offer: Offer, req: AidRequest, attempt: int, error: str, wait: float) -> str:
+def _defer(session: Session, offer: Offer, req: AidRequest, attempt: int, wait: float) -> str:
     """Nobody was called (the partner's breaker is open): the same attempt is due again
     once a call may go through, and no attempt is spent."""
     offer.delivery_attempts = attempt - 1
-    due = utcnow() + timedelta(seconds=max(1.0, wait))
+    # At least two seconds, so that the row is scheduled (not run at once) even when the
+    # breaker is about to half-open.
+    due = utcnow() + timedelta(seconds=max(2.0, wait))
     outbox.add(
         session, "deliver_offer", {"offer_id": offer.id, "attempt": attempt}, due_at=due, queue_name="deliveries"
     )
@@ -173,7 +175,12 @@ def _defer(session: Session, offer: Offer, req: AidRequest, attempt: int, error:
         offer,
         before={"delivery_attempts": attempt},
         after={"delivery_attempts": attempt - 1},
-        details={"reason": "breaker_open", "error": error, "next_attempt": attempt, "due_at": due.isoformat()},
+        details={
+            "reason": "breaker_open",
+            "next_attempt": attempt,
+            "retry_in_seconds": round((due - utcnow()).total_seconds(), 1),
+            "due_at": due.isoformat(),
+        },
         household_id=req.household_id,
         request_id=req.id,
     )
