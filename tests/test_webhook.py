@@ -18,7 +18,14 @@ import pytest
 import redis
 from standardwebhooks import Webhook
 
-from adapters.base import Context, OfferInfo, PartnerInfo, PermanentDeliveryError, TransientDeliveryError
+from adapters.base import (
+    Context,
+    DeliveryDeferred,
+    OfferInfo,
+    PartnerInfo,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 from adapters.webhook import Breaker, WebhookAdapter
 from broker import adapter_registry, queue
 from broker.errors import Invalid
@@ -196,9 +203,10 @@ def test_breaker_opens_after_threshold_and_stops_calling(endpoint):
         with pytest.raises(TransientDeliveryError, match="503"):
             adapter.deliver(offer(), info, ctx(conn, threshold=3))
     endpoint.status = 200
-    with pytest.raises(TransientDeliveryError, match="circuit breaker"):
+    with pytest.raises(DeliveryDeferred, match="circuit breaker") as deferred:
         adapter.deliver(offer(), info, ctx(conn, threshold=3))
     assert len(endpoint.requests) == 3
+    assert 0 < deferred.value.retry_after_seconds <= 60, "deferred until the cooldown ends"
     other = partner(endpoint.url, partner_id=6)
     assert adapter.deliver(offer(), other, ctx(conn, threshold=3)).outcome == "delivered"
 
@@ -213,6 +221,7 @@ def test_breaker_half_opens_for_one_trial_and_success_closes_it(endpoint):
     wait_for(lambda: breaker.state() == "half_open", timeout=10)
     assert breaker.allow(probe_seconds=5) == "half_open"
     assert breaker.allow(probe_seconds=5) == "open"  # only one trial at a time
+    assert 1 <= breaker.reopens_in() <= 5, "the others wait for the trial call, at most its budget"
     breaker.success()
     assert breaker.allow(probe_seconds=5) == "closed"
     assert breaker.state() == "closed"

@@ -7,6 +7,7 @@ the portal's own handling."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 import marshmallow as ma
 from flask import Response, jsonify, request
@@ -105,6 +106,7 @@ class BrokerApi(Api):
         self._app.register_error_handler(HTTPException, self.handle_http_exception)
         self._app.register_error_handler(DomainError, handle_domain_error)
         self._app.register_error_handler(sa_exc.DBAPIError, handle_database_error)
+        self._app.register_error_handler(sqlite3.OperationalError, handle_database_error)
         self._app.register_error_handler(sa_exc.TimeoutError, handle_database_error)
         self._app.register_error_handler(OverflowError, handle_database_error)
         self._app.register_error_handler(Exception, handle_unexpected)
@@ -171,9 +173,10 @@ def handle_database_error(error: Exception):  # noqa: ANN201
     its column or with a NUL in it) is bad input that slipped past a schema: a 422, logged
     so that the schema gets its bound. Anything else is unexpected."""
     _discard_unit_of_work()
-    unavailable = isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError) or bool(
-        getattr(error, "connection_invalidated", False)
-    )
+    # A SQLite lock wait past its budget is an OperationalError, raw when it escapes a hook.
+    unavailable = isinstance(
+        error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError | sqlite3.OperationalError
+    ) or bool(getattr(error, "connection_invalidated", False))
     if unavailable:
         log.warning("database unavailable on %s %s: %s", request.method, request.path, type(error.__cause__ or error))
         if not is_api_request():
