@@ -1,7 +1,8 @@
 """A partner's webhook misbehaving, end to end through the outbox, real RQ workers, real
-Redis and a real local HTTP server: a partner that times out (retried with backoff, the
-circuit breaker opening on the way, then failed and re-routed), one that is slow but in
-time (accepted at the first try), the same delivery job run by two worker processes at
+Redis and a real local HTTP server: a partner that times out (retried with backoff, then
+failed and re-routed), one whose circuit breaker opens (deliveries wait for it without
+spending attempts, and go through once it half-opens), one that is slow but in time
+(accepted at the first try), the same delivery job run by two worker processes at
 once (the partner is called once), and a surge through a partner failing every other
 call. In every case every request is accounted for, no offer or disbursement is made
 twice, and the audit chain verifies.
@@ -198,7 +199,7 @@ def test_an_open_breaker_defers_deliveries_without_spending_attempts_until_it_ha
     settings = runtime.settings()
     monkeypatch.setitem(settings, "WEBHOOK_MAX_ATTEMPTS", 2)
     monkeypatch.setitem(settings, "BREAKER_THRESHOLD", 2)
-    monkeypatch.setitem(settings, "BREAKER_COOLDOWN_SECONDS", 2)
+    monkeypatch.setitem(settings, "BREAKER_COOLDOWN_SECONDS", 600)
     server = partner_server(statuses=[503, 503])
     partner = webhook_partner(
         world, server, "市红十字会", categories=["medical"], timeout_seconds=5, fund_fen=9000 * YUAN
@@ -208,7 +209,7 @@ def test_an_open_breaker_defers_deliveries_without_spending_attempts_until_it_ha
         world.assess(world.household(), need("medical", "high", 800 * YUAN))["needs"][0]["request_id"] for _ in range(2)
     ]
     worker()
-    breaker = Breaker(queue.connection(), partner["id"], threshold=2, cooldown_seconds=2)
+    breaker = Breaker(queue.connection(), partner["id"], threshold=2, cooldown_seconds=600)
     assert len(server.calls) == 2
     assert breaker.state() == "open", "two 503s opened the breaker"
     late = world.assess(world.household(), need("medical", "normal", 300 * YUAN))["needs"][0]["request_id"]
@@ -233,6 +234,10 @@ def test_an_open_breaker_defers_deliveries_without_spending_attempts_until_it_ha
     assert deferred
     assert deferred[0]["details"]["reason"] == "breaker_open"
 
+    assert 500 < deferred[0]["details"]["retry_in_seconds"] <= 600, "deferred until the cooldown ends"
+
+    # The cooldown runs out now instead of in ten minutes (time control, as fire_scheduled).
+    queue.connection().pexpire(breaker.keys[1], 1)
     wait_for(lambda: breaker.state() == "half_open")
     for _ in range(5):
         fire_scheduled("deliver_offer")
