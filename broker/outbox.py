@@ -219,7 +219,8 @@ def relay(session: Session, limit: int = 500) -> int:
 
 def run(session: Session, msg_id: int) -> str:
     """Carry out one outbox row exactly once: lock it, skip it if already processed,
-    apply its handler and mark it processed in the same transaction."""
+    apply its handler and mark it processed in the same transaction (for a handler that
+    calls out: in the transaction that records the call's result)."""
     stmt = select(OutboxMessage).where(OutboxMessage.id == msg_id).with_for_update()
     msg = session.execute(stmt).scalar_one_or_none()
     if msg is None:
