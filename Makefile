@@ -36,7 +36,7 @@ install: $(RUNSTAMP)
 install-dev: $(STAMP)
 
 run: $(RUNSTAMP)
-	$(PY) -m broker.run
+	@$(PY) -m broker.run
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

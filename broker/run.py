@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import psutil
 
-from broker import db, logs, migrate, queue, runtime
+from broker import db, logs, migrate, outbox, queue, runtime
 
 STOP_GRACE_SECONDS = 10.0  # what the children get to finish their work after Ctrl-C
 TICK_SECONDS = 0.3
@@ -92,6 +92,9 @@ def _prepare() -> list[tuple[str, str, str]]:
         if os.environ.get("DEMO", "1") == "0":
             return []
         from broker import seed
+
+        # The demo's routing goes to RQ as it commits, for the worker to take at once.
+        outbox.relay_after_commit()
 
         return seed.seed_demo_if_empty().logins
     finally:
