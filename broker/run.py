@@ -83,12 +83,13 @@ def _commands(settings: dict[str, Any]) -> list[list[str]]:
     return [web, worker, cron]
 
 
-def _prepare() -> list[tuple[str, str, str]]:
+def _prepare(signals: _Signals) -> list[tuple[str, str, str]]:
     """Migrate and seed; return the demo logins (none with ``DEMO=0``). Ends by giving
     back every database connection: the children must find no transaction of ours open
     and SQLite's writer lock free."""
     try:
-        migrate.upgrade()
+        with signals.deferring():  # SQLite's DDL is not transactional: no half a migration
+            migrate.upgrade()
         if os.environ.get("DEMO", "1") == "0":
             return []
         from broker import seed
@@ -180,7 +181,7 @@ def main() -> int:
         # would not be sent back by every browser. Production sets it behind HTTPS.
         env.setdefault("SESSION_COOKIE_SECURE", "0")
         print("  preparing the database…", flush=True)
-        logins = _prepare()
+        logins = _prepare(signals)
         for command in _commands(settings):
             with signals.deferring():
                 children.append(subprocess.Popen(command, env=env, start_new_session=True))
