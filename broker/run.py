@@ -22,6 +22,7 @@ from broker import db, logs, migrate, outbox, queue, runtime
 
 STOP_GRACE_SECONDS = 10.0  # what the children get to finish their work after Ctrl-C
 TICK_SECONDS = 0.3
+UNHEALTHY_AFTER_SECONDS = 60.0  # then the launcher says what /healthz answers instead
 
 
 class _Signals:
@@ -103,31 +104,45 @@ def _prepare(signals: _Signals) -> list[tuple[str, str, str]]:
         db.engine().dispose()
 
 
-def _healthy(port: int) -> bool:
-    """Ask /healthz once the port accepts (a request waits in gunicorn's backlog until a
-    worker has booted), so that the log shows one health check, not one per tick."""
+def _health(port: int) -> str | None:
+    """``"ok"``, what /healthz said instead, or None while nothing listens yet. Asks
+    only once the port accepts (a request waits in gunicorn's backlog until a worker has
+    booted), so that the log shows one health check, not one per tick."""
     try:
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
     except OSError:
-        return False
+        return None
     try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=15).status_code == 200
-    except httpx.HTTPError:
-        return False
+        resp = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=15)
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return "ok" if resp.status_code == 200 else f"{resp.status_code} {resp.text.strip()}"
 
 
 def _supervise(children: list[subprocess.Popen], port: int, logins: list[tuple[str, str, str]]) -> int:
-    """Print the banner once the broker answers healthy; return 1 as soon as a child
-    exits (the rest are then stopped). Ctrl-C arrives as KeyboardInterrupt."""
-    announced = False
+    """Print the banner once the broker answers healthy (or say, once, what it answers
+    instead if that takes long); return 1 as soon as a child exits (the rest are then
+    stopped). Ctrl-C arrives as KeyboardInterrupt."""
+    started = time.monotonic()
+    next_check, complained = started, False
     while True:
         for child in children:
             if child.poll() is not None:
                 print(f"\n  {child.args[0]} exited with {child.returncode}; stopping the rest.", file=sys.stderr)
                 return 1
-        if not announced and _healthy(port):
-            _banner(port, logins)
-            announced = True
+        if next_check is not None and time.monotonic() >= next_check:
+            health = _health(port)
+            if health == "ok":
+                _banner(port, logins)
+                next_check = None
+            else:
+                # Not up yet: ask again soon while it boots, then every few seconds.
+                waited = time.monotonic() - started
+                soon = TICK_SECONDS if health is None else 1.0
+                next_check = time.monotonic() + (soon if waited < 30 else 5.0)
+                if health is not None and waited > UNHEALTHY_AFTER_SECONDS and not complained:
+                    print(f"  not healthy yet: {health}", file=sys.stderr, flush=True)
+                    complained = True
         time.sleep(TICK_SECONDS)
 
 
