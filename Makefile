@@ -8,23 +8,35 @@ RUNSTAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench install install-dev clean test-faults revision translations
 
+# pip stays quiet (-q) but for errors; each step says what it does, since the first
+# install takes a minute or two. Its notices about its own version and running as root
+# are noise here.
+PIP_QUIET := -q --disable-pip-version-check --root-user-action=ignore
+say = @printf '  %s\n' "$(1)"
+
 $(RUNSTAMP): requirements.txt pyproject.toml
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -r requirements.txt
-	$(PIP) install -q --no-deps -e .
-	touch $@
+	@test -x $(PY) || { printf '  creating the virtual environment in %s…\n' "$(VENV)"; python3 -m venv $(VENV); }
+	$(call say,updating pip…)
+	@$(PIP) install $(PIP_QUIET) --upgrade pip
+	$(call say,installing runtime dependencies (first run: about a minute)…)
+	@$(PIP) install $(PIP_QUIET) -r requirements.txt
+	$(call say,installing aidbroker itself…)
+	@PYTHONWARNINGS=ignore $(PIP) install $(PIP_QUIET) --no-deps -e .
+	@touch $@
+	$(call say,runtime dependencies installed.)
 
 $(STAMP): $(RUNSTAMP) requirements-dev.txt
-	$(PIP) install -q -r requirements-dev.txt
-	touch $@
+	$(call say,installing test and development tools (first run: about a minute)…)
+	@$(PIP) install $(PIP_QUIET) -r requirements-dev.txt
+	@touch $@
+	$(call say,development tools installed.)
 
 install: $(RUNSTAMP)
 
 install-dev: $(STAMP)
 
 run: $(RUNSTAMP)
-	$(PY) -m broker.run
+	@$(PY) -m broker.run
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -20,11 +20,13 @@ def seed_cli() -> None:
 @seed_cli.command("demo")
 def seed_demo() -> None:
     """Seed the model case (grid, caseworker, the leukaemia household, partners, an
-    assessment) unless the database already has users."""
-    logins = seed.seed_demo_if_empty()
-    if not logins:
+    assessment) unless the database already has users; list the demo logins either way."""
+    result = seed.seed_demo_if_empty()
+    if result.seeded:
+        click.echo("demo seeded; logins (username / password / role):")
+    else:
         click.echo("the database already has users; nothing seeded")
-        return
-    click.echo("demo seeded; logins (username / password / role):")
-    for username, password, role in logins:
+        if result.logins:
+            click.echo("demo logins (username / password / role):")
+    for username, password, role in result.logins:
         click.echo(f"  {username:<12} {password:<16} {role}")

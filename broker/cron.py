@@ -1,10 +1,14 @@
 """Periodic jobs for ``rq cron broker.cron``: the outbox relay (drains the backlog after
 a Redis outage), the reconciler (re-drives anything stuck, sweeps deadlines), the
-overdue-application sweep, and the purge of old idempotency keys."""
+overdue-application sweep, and the purge of old idempotency keys. A pass that finds
+nothing to do logs nothing (``make run`` runs the worker and this scheduler with RQ's
+own per-job lines off); one that does work logs one line."""
 
 from rq import cron
 
-from broker import jobs
+from broker import jobs, logs
+
+logs.configure()
 
 cron.register(jobs.relay_outbox, "default", interval=5, name="relay-outbox", result_ttl=60)
 cron.register(

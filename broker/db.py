@@ -55,7 +55,8 @@ class _QueuedConnection(sqlite3.Connection):
     def queue_for_write(self, timeout: float) -> None:
         if self.writer_path is None or self._writer is not None:
             return
-        fd = os.open(self.writer_path, os.O_RDWR | os.O_CREAT, 0o600)
+        # Close-on-exec: a program this process starts must not inherit the lock.
+        fd = os.open(self.writer_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -98,7 +99,10 @@ class _QueuedConnection(sqlite3.Connection):
         self._active = self._window = False
         if self._writer is not None:
             fd, self._writer = self._writer, None
-            os.close(fd)  # closing the descriptor releases its lock
+            # Unlock explicitly before closing: a process forked meanwhile (an RQ work
+            # horse) shares the descriptor, and a close here alone would not free it.
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     def commit(self) -> None:
         try:

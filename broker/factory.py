@@ -3,14 +3,13 @@ portal and the CLI. Nothing connects at import time."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Flask, jsonify
 from sqlalchemy import text
 from werkzeug.routing import IntegerConverter
 
-from broker import actor, db, outbox, queue, runtime
+from broker import actor, db, logs, outbox, queue, runtime
 
 
 class DatabaseId(IntegerConverter):
@@ -32,7 +31,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = DatabaseId
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["EVIDENCE_MAX_BYTES"] + 64 * 1024
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
 
     @app.before_request
     def _reset_actor() -> None:

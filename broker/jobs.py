@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -10,6 +11,8 @@ from rq import get_current_job
 from sqlalchemy.orm import Session
 
 from broker import actor, db, outbox, runtime
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -58,7 +61,9 @@ def sweep_overdue_applications() -> int:
     with _session() as session:
         reminded = applications.sweep_overdue(session)
         db.commit()
-        return reminded
+    if reminded:
+        log.info("overdue applications: %d caseworker reminder(s) sent", reminded)
+    return reminded
 
 
 def reconcile(now_iso: str | None = None) -> dict[str, int]:
@@ -70,7 +75,10 @@ def reconcile(now_iso: str | None = None) -> dict[str, int]:
     with _session("system:reconciler") as session:
         result = reconciler.sweep(session, now=datetime.fromisoformat(now_iso) if now_iso else None)
         db.commit()
-        return result.as_dict()
+    done = {step: n for step, n in result.as_dict().items() if n}
+    if done:  # a pass that found nothing to do says nothing
+        log.log(logging.WARNING if result.errors else logging.INFO, "reconciler: %s", _counts(done))
+    return result.as_dict()
 
 
 def purge_idempotency_keys() -> int:
@@ -81,4 +89,10 @@ def purge_idempotency_keys() -> int:
     with _session() as session:
         purged = idempotency.purge(session)
         db.commit()
-        return purged
+    if purged:
+        log.info("idempotency keys: %d past their keeping period forgotten", purged)
+    return purged
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {step}" for step, n in counts.items())

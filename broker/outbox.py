@@ -212,9 +212,15 @@ def relay(session: Session, limit: int = 500) -> int:
     ids = [r.id for r in rows if _enqueue(r.id, r.queue, r.due_at, redrive=True)]
     if ids:
         _mark_enqueued(session, ids)
+        # Not the usual path (rows go to RQ right after their commit): worth one line.
+        log.info("outbox relay: %d row(s) put on RQ by the periodic pass (%s)", len(ids), _span(ids))
     else:
         session.rollback()
     return len(ids)
+
+
+def _span(ids: list[int]) -> str:
+    return f"#{ids[0]}" if len(ids) == 1 else f"#{ids[0]}…#{ids[-1]}"
 
 
 def run(session: Session, msg_id: int) -> str:

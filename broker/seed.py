@@ -4,11 +4,13 @@ use — so the demo's requests are routed, offered and audited like any others."
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from broker import actor, assessment, db, ledger, partners, registry, users
 from broker.household_schema import load_household
@@ -24,13 +26,47 @@ def load_demo(path: Path = DEMO_FILE) -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
-def seed_demo_if_empty(path: Path = DEMO_FILE) -> list[tuple[str, str, str]]:
-    """Seed the demo unless the database already has users; return the demo logins
-    (username, password, role)."""
+@dataclass(frozen=True)
+class DemoSeed:
+    """What :func:`seed_demo_if_empty` did: ``seeded`` is False when the database already
+    had users; ``logins`` are the demo's (username, password, role) that exist either way."""
+
+    seeded: bool
+    logins: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def demo_usernames(demo: dict[str, Any]) -> list[tuple[str, str]]:
+    """The demo's (username, role) pairs, in the order they are seeded and printed."""
+    people = [(spec["username"], spec["role"]) for spec in demo["users"]]
+    return people + [(spec["user"]["username"], "partner") for spec in demo["partners"]]
+
+
+def demo_logins(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The demo logins present (and active) in this database, with the role each has now —
+    so that every start of an instance with the demo lists them, not only the first."""
+    wanted = demo_usernames(demo)
+    rows = session.execute(
+        select(User.username, User.role).where(User.username.in_([name for name, _ in wanted]), User.is_active)
+    ).all()
+    roles = dict(rows)
+    return [(name, DEMO_PASSWORD, roles[name]) for name, _ in wanted if name in roles]
+
+
+def seed_demo_if_empty(path: Path = DEMO_FILE) -> DemoSeed:
+    """Seed the demo unless the database already has users. The transaction is ended
+    either way: a caller that goes on to start other processes (``make run``) must hold
+    no connection, nor SQLite's writer lock, meanwhile."""
     session = db.session()
-    if session.execute(select(func.count()).select_from(User)).scalar_one():
-        return []
     demo = load_demo(path)
+    try:
+        if session.execute(select(func.count()).select_from(User)).scalar_one():
+            return DemoSeed(seeded=False, logins=demo_logins(session, demo))
+        return DemoSeed(seeded=True, logins=_seed(session, demo))
+    finally:
+        session.rollback()  # after the commit, or on the way out of a read: a no-op but for the lock
+
+
+def _seed(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
     actor.set_actor("system:seed")
     logins: list[tuple[str, str, str]] = []
 

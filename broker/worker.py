@@ -7,11 +7,12 @@ from __future__ import annotations
 from rq import Worker as _RQWorker
 from sqlalchemy.orm import configure_mappers
 
-from broker import db, outbox, queue, runtime, warmup
+from broker import db, logs, outbox, queue, runtime, warmup
 
 
 class Worker(_RQWorker):
     def __init__(self, *args, **kwargs) -> None:
+        logs.configure()  # our jobs' lines at INFO; RQ's own per-job lines as its options say
         settings = runtime.ensure()
         if settings["RELAY_INLINE"]:
             # Work a job writes (a delivery after routing) goes to RQ right after its commit,

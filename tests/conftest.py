@@ -56,6 +56,14 @@ def app(tmp_path_factory: pytest.TempPathFactory):
     db.engine().dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _stop_embedded_redis() -> Iterator[None]:
+    """The embedded Redis servers this session started (without ``REDIS_URL``) are shut
+    down when it ends, and waited for: none is left running, re-parented to init."""
+    yield
+    queue.stop_embedded()
+
+
 def truncate_all() -> None:
     """Empty every table, the append-only audit log included (its guard is lifted for the
     moment of the reset and put back)."""

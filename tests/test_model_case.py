@@ -188,7 +188,8 @@ def test_the_model_case(as_role, make_user, login, worker):
 
 def test_demo_seed_is_the_model_case(app, worker, client):
     """`seed demo` fills an empty database through the domain; the worker then grants the
-    emergency money at once and splits the medical gap; a second seed does nothing."""
+    emergency money at once and splits the medical gap; a second seed does nothing but
+    list the demo logins."""
     from broker import seed
 
     runner = app.test_cli_runner()
@@ -196,8 +197,13 @@ def test_demo_seed_is_the_model_case(app, worker, client):
     assert result.exit_code == 0, result.output
     assert "huzhu" in result.output
     assert "caseworker" in result.output
-    assert seed.seed_demo_if_empty() == []
-    assert "nothing seeded" in runner.invoke(args=["seed", "demo"]).output
+    again = seed.seed_demo_if_empty()
+    assert not again.seeded
+    assert [(u, r) for u, _, r in again.logins] == seed.demo_usernames(seed.load_demo())
+    second = runner.invoke(args=["seed", "demo"]).output
+    assert "nothing seeded" in second
+    assert "huzhu" in second
+    assert seed.DEMO_PASSWORD in second
     worker()
     token = client.post("/api/v1/auth/token", json={"username": "caseworker", "password": seed.DEMO_PASSWORD})
     assert token.status_code == 200
