@@ -5,8 +5,11 @@ decision is stored — each offer carries its ``rank`` and ``reasons``, and the 
 ``request.routed`` names the partners chosen and every partner left out, with a reason.
 
 **Candidates** are active partners that serve the request's category and the household's
-grid (``regions`` holds the grid code, or ``*``), that have not been asked for this request
-before, and — when the request is for money — that can still promise something: the
+grid (``regions`` holds the grid code, or ``*``), that are not already carrying or
+considering this request and have not declined it (a partner that completed its part is
+asked again only when it said it can give more), that take offers through an adapter
+(not ``manual``: those are referred to by hand), and — when the request is for money —
+that can still promise something: the
 partner's available fund, less what it has already been offered and not yet answered,
 capped by its per-request maximum (and, for an auto-grant fund, by its auto-grant limit).
 
@@ -25,10 +28,14 @@ capped by its per-request maximum (and, for an auto-grant fund, by its auto-gran
 When none can, the gap is split: candidates in rank order are offered what they can
 carry until it is covered. A service (no amount) is offered to one partner at a time.
 
-**No candidate**: a request nobody has taken, with no answer pending, fails with the
-reasons, and its caseworkers are notified; a request already partly covered stays in
-progress and its caseworkers are told how much is still missing. Rejections, expiries and failed deliveries send the
-request back here for what is still uncovered."""
+**No candidate**, and no answer pending: the request is ``unmatched`` — it stays active
+and goes back to its caseworkers, who are notified, with the reasons stored on it as
+codes (``routing_reasons``); a request already partly covered is unmatched for the rest
+(code ``short``). Rejections, expiries, failed deliveries and partners completing under
+what they took on send the request back here for what is still uncovered.
+
+Every exclusion carries a ``code`` and ``params`` (for the portal to say in the reader's
+language) beside its English ``reason``."""
 
 from __future__ import annotations
 
@@ -50,6 +57,16 @@ AUTO_GRANT = "auto_grant"
 ALL_REGIONS = "*"
 # Whatever the figures, an offer never asks for less than this.
 MIN_SHARE_FEN = 1
+MANUAL = "manual"
+# The latest offer's status that keeps a partner from being asked again, as a code.
+NOT_AGAIN = {
+    "requested": "waiting_answer",
+    "received": "waiting_answer",
+    "accepted": "carrying",
+    "in-progress": "carrying",
+    "rejected": "declined",
+    "failed": "delivery_failed",
+}
 
 
 @dataclass
@@ -86,7 +103,7 @@ class Decision:
 
     request_id: int
     # routed: offers made; waiting: nobody new to ask, answers still pending; short: partly
-    # covered and nobody left; failed: nobody at all; nothing: nothing was missing.
+    # covered and nobody left; unmatched: nobody at all; nothing: nothing was missing.
     outcome: str
     gap_fen: int | None = None
     chosen: list[dict] = field(default_factory=list)
@@ -128,26 +145,50 @@ def _stats(session: Session, partner_ids: list[int]) -> dict[int, dict[str, int]
     return stats
 
 
+def _out(p: Partner, code: str, reason: str, **params: object) -> dict:
+    """An exclusion: the partner, the English reason, and its code with parameters."""
+    return {"partner_id": p.id, "partner": p.name, "reason": reason, "code": code, "params": params}
+
+
+def asked_before(req: AidRequest) -> dict[int, str]:
+    """Partners not to ask again for ``req``, each with why (a code): its latest offer is
+    waiting for an answer, taken on, declined, expired or undeliverable — or completed
+    without the partner saying it can give more. Withdrawn offers do not count."""
+    latest: dict[int, object] = {}
+    for o in sorted(req.offers, key=lambda o: o.id or 0):
+        latest[o.partner_id] = o
+    out: dict[int, str] = {}
+    for pid, o in latest.items():
+        if o.status in NOT_AGAIN:
+            out[pid] = NOT_AGAIN[o.status]
+        elif o.status == "cancelled" and o.status_reason == lifecycle.EXPIRED:
+            out[pid] = "expired"
+        elif o.status == "completed" and not o.more_available:
+            out[pid] = "completed"
+    return out
+
+
 def _candidates(
     session: Session, req: AidRequest, grid_code: str, gap: int | None
 ) -> tuple[list[Candidate], list[dict]]:
     """Every partner, either a candidate or excluded with the reason."""
-    asked = {o.partner_id for o in req.offers}
+    asked = asked_before(req)
     partners = session.execute(select(Partner).order_by(Partner.id)).scalars().all()
     excluded: list[dict] = []
     eligible: list[Partner] = []
     for p in partners:
-        reason = None
         if not p.active:
-            reason = "inactive"
+            excluded.append(_out(p, "inactive", "inactive"))
         elif req.category not in (p.categories or []):
-            reason = "category not served"
+            excluded.append(_out(p, "category_not_served", "category not served", category=req.category))
         elif not _serves(p.regions, grid_code):
-            reason = "region not served"
+            excluded.append(_out(p, "region_not_served", "region not served", grid=grid_code))
         elif p.id in asked:
-            reason = "already asked"
-        if reason:
-            excluded.append({"partner_id": p.id, "partner": p.name, "reason": reason})
+            code = asked[p.id]
+            reason = "completed its part and can give no more" if code == "completed" else "already asked"
+            excluded.append(_out(p, code, reason))
+        elif p.adapter == MANUAL:
+            excluded.append(_out(p, "manual_referral", "referred to by hand only"))
         else:
             eligible.append(p)
     stats = _stats(session, [p.id for p in eligible])
@@ -172,7 +213,7 @@ def _candidates(
                 c.auto_grant_fit = urgent_or_emergency and gap <= limit
             c.capacity_fen = min(caps)
             if c.capacity_fen < MIN_SHARE_FEN:
-                excluded.append({"partner_id": p.id, "partner": p.name, "reason": _short_reason(c, gap)})
+                excluded.append(_short(c, gap))
                 continue
         candidates.append(c)
     return candidates, excluded
@@ -185,15 +226,34 @@ def _auto_grant_limit(p: Partner) -> int | None:
     return int(limit) if isinstance(limit, int) else None
 
 
-def _short_reason(c: Candidate, needed: int) -> str:
+def _short(c: Candidate, needed: int) -> dict:
     """Why a candidate cannot carry ``needed``: whichever of its money, its per-request
     maximum or its auto-grant limit binds."""
     p = c.partner
     if c.available_fen == c.capacity_fen:
-        return f"available {yuan(c.available_fen)} < needed {yuan(needed)}"
+        return _out(
+            p,
+            "short_of_funds",
+            f"available {yuan(c.available_fen)} < needed {yuan(needed)}",
+            available_fen=c.available_fen,
+            needed_fen=needed,
+        )
     if p.max_amount_fen == c.capacity_fen:
-        return f"per-request maximum {yuan(p.max_amount_fen)} < needed {yuan(needed)}"
-    return f"auto-grant limit {yuan(_auto_grant_limit(p))} < needed {yuan(needed)}"
+        return _out(
+            p,
+            "over_maximum",
+            f"per-request maximum {yuan(p.max_amount_fen)} < needed {yuan(needed)}",
+            maximum_fen=p.max_amount_fen,
+            needed_fen=needed,
+        )
+    limit = _auto_grant_limit(p)
+    return _out(
+        p,
+        "over_auto_grant_limit",
+        f"auto-grant limit {yuan(limit)} < needed {yuan(needed)}",
+        limit_fen=limit,
+        needed_fen=needed,
+    )
 
 
 def _why(c: Candidate, req: AidRequest, grid_code: str, urgent: bool, total: int) -> list[str]:
@@ -232,7 +292,7 @@ def plan(session: Session, req: AidRequest) -> tuple[list[tuple[Candidate, int |
         if candidates:
             picks.append((candidates[0], None, "one partner is asked at a time for goods or a service"))
             for c in candidates[1:]:
-                excluded.append(_later(c, "a higher-ranked partner is asked first"))
+                excluded.append(_later(c, "one_at_a_time", "a higher-ranked partner is asked first"))
     else:
         carriers = [c for c in candidates if c.capacity_fen >= gap]
         if carriers:
@@ -242,16 +302,14 @@ def plan(session: Session, req: AidRequest) -> tuple[list[tuple[Candidate, int |
                 if c is best:
                     continue
                 if c.capacity_fen < gap:
-                    excluded.append(
-                        {"partner_id": c.partner.id, "partner": c.partner.name, "reason": _short_reason(c, gap)}
-                    )
+                    excluded.append(_short(c, gap))
                 else:
-                    excluded.append(_later(c, "a higher-ranked partner carries the whole amount"))
+                    excluded.append(_later(c, "carried_by_higher", "a higher-ranked partner carries the whole amount"))
         else:
             remaining = gap
             for c in candidates:
                 if remaining <= 0:
-                    excluded.append(_later(c, "the amount is covered by higher-ranked partners"))
+                    excluded.append(_later(c, "covered_by_higher", "the amount is covered by higher-ranked partners"))
                     continue
                 share = min(c.capacity_fen, remaining)
                 picks.append(
@@ -263,14 +321,15 @@ def plan(session: Session, req: AidRequest) -> tuple[list[tuple[Candidate, int |
     return picks, decision, reasons_out
 
 
-def _later(c: Candidate, why: str) -> dict:
-    return {"partner_id": c.partner.id, "partner": c.partner.name, "reason": f"ranked {c.rank}: {why}"}
+def _later(c: Candidate, code: str, why: str) -> dict:
+    return _out(c.partner, code, f"ranked {c.rank}: {why}", rank=c.rank)
 
 
 def route(session: Session, request_id: int, now: datetime | None = None) -> Decision:
-    """One routing round for a request: make the offers it still needs, or fail it (or
-    tell its caseworkers it is short) when no partner can take it. Does nothing for a
-    request that needs nothing more, so it is safe to run twice."""
+    """One routing round for a request: make the offers it still needs, or — when no
+    partner can take it — mark it unmatched with the reasons and tell its caseworkers.
+    Does nothing for a request that needs nothing more (or is already unmatched), so it
+    is safe to run twice."""
     now = now or utcnow()
     req = lifecycle.lock_request(session, request_id)
     if not lifecycle.needs_routing(req):
@@ -318,28 +377,37 @@ def route(session: Session, request_id: int, now: datetime | None = None) -> Dec
             )
         decision.outcome = "routed"
         _record(session, req, decision)
+        lifecycle.refresh_coverage(session, req)
         for offer in made:
             dispatch(session, req, offer)
         return decision
     has_help = req.funded_fen > 0 or any(o.status in (*lifecycle.LIVE, "completed") for o in req.offers)
-    if has_help:
-        waiting = any(o.status in lifecycle.UNANSWERED for o in req.offers)
-        decision.outcome = "waiting" if waiting else "short"
+    waiting = any(o.status in lifecycle.UNANSWERED for o in req.offers)
+    if waiting:
+        decision.outcome = "waiting"
         _record(session, req, decision)
-        if not waiting:
-            notify.request_short(session, req, lifecycle.gap_fen(req), reasons_out)
+        lifecycle.refresh_coverage(session, req)
         return decision
-    decision.outcome = "failed"
+    decision.outcome = "short" if has_help else "unmatched"
     _record(session, req, decision)
-    notified = notify.request_failed(session, req, reasons_out)
-    message = "No partner could take this request: " + ("; ".join(reasons_out) or "no partner is set up") + "."
-    lifecycle.set_request_status(
+    gap = lifecycle.gap_fen(req) if lifecycle.is_money(req) else None
+    if has_help:
+        notified = notify.request_short(session, req, gap or 0, reasons_out)
+    else:
+        notified = notify.request_failed(session, req, reasons_out)
+    any_partner = session.execute(select(func.count()).select_from(Partner)).scalar_one() > 0
+    code = "short" if has_help else ("none_could_take" if any_partner else "no_partner")
+    lifecycle.set_routing_state(
         session,
         req,
-        "failed",
-        action="failed",
-        reason=message,
-        details={"excluded": decision.excluded, "notified_user_ids": notified},
+        lifecycle.UNMATCHED,
+        action="unmatched",
+        reasons={
+            "code": code,
+            "gap_fen": gap,
+            "excluded": [{k: e.get(k) for k in ("partner_id", "partner", "code", "params")} for e in decision.excluded],
+        },
+        details={"notified_user_ids": notified},
     )
     return decision
 
