@@ -202,11 +202,16 @@ SUMMARY_FIELDS = (
 )
 
 
+def partner_names(session: Session, reqs: list[AidRequest]) -> dict[int, str]:
+    """partner id → name, for the partners these requests' offers went to."""
+    ids = {o.partner_id for r in reqs for o in r.offers}
+    return dict(session.execute(select(Partner.id, Partner.name).where(Partner.id.in_(ids))).all()) if ids else {}
+
+
 def detail(session: Session, req: AidRequest) -> dict[str, Any]:
     """The request with its offers (each with its partner, amounts, deadline and the
     reasons it was chosen) and its timeline."""
-    ids = {o.partner_id for o in req.offers}
-    names = dict(session.execute(select(Partner.id, Partner.name).where(Partner.id.in_(ids))).all()) if ids else {}
+    names = partner_names(session, [req])
     return {
         **{name: getattr(req, name) for name in SUMMARY_FIELDS},
         "offers": [

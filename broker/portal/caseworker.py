@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from broker import applications, assessment, db, lifecycle, referrals, registry, requests, timeline
 from broker.errors import DomainError
@@ -74,8 +75,8 @@ def home() -> str:
 def _action_forms(session: Any, principal: Any, back: str = "home") -> dict[str, Any]:
     """Empty forms for the actions on a request (each page fills in its request's id)."""
     refer = ReferForm(formdata=None, back=back)
-    refer.partner_id.choices = [("", _("— pick one —"))] + [
-        (str(p.id), p.name) for p in referrals.organisations(session, principal)
+    refer.partner_id.choices = [SelectChoice("", _("— pick one —"))] + [
+        SelectChoice(str(p.id), p.name) for p in referrals.organisations(session, principal)
     ]
     return {
         "action_form": ActionForm(formdata=None, back=back),
@@ -111,11 +112,7 @@ def _household_context(household_id: int) -> dict[str, Any]:
     household = registry.get_household(session, principal, household_id)
     reqs = requests.list_requests(session, principal, household=household.id, per_page=100).items
     timelines = {r.id: timeline.events(session, r.id) for r in reqs}
-    partner_names: dict[int, str] = {}
-    for events in timelines.values():
-        for event in events:
-            for chosen in event["details"].get("chosen") or []:
-                partner_names[chosen.get("partner_id")] = chosen.get("partner")
+    partner_names = requests.partner_names(session, reqs)
     return {
         "household": household,
         "members": [(m, registry.masked_id(m)) for m in household.members],
