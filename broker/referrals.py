@@ -13,14 +13,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broker import audit, lifecycle, offers, requests, routing
+from broker import audit, candidates, lifecycle, offers, requests, routing
 from broker.errors import Conflict, Invalid, NotFound
 from broker.scope import Principal
 from models import AidRequest, Grid, Offer, Partner
 from models.base import utcnow
 from models.partners import PARTNER_KINDS
 
-MANUAL = routing.MANUAL
+MANUAL = candidates.MANUAL
 # The caseworker has this long to record the organisation's answer before the referral
 # lapses (and the request is routed again).
 ANSWER_WITHIN_HOURS = 24 * 14
