@@ -96,6 +96,28 @@ def revoke(session: Session, principal: Principal, request_id: int, reason_code:
     return req
 
 
+def mark_entered_in_error(session: Session, principal: Principal, request_id: int, note: str = "") -> AidRequest:
+    """The request should never have existed (a need typed by mistake): it ends as
+    ``entered-in-error``, its live offers withdrawn. Refused once money reached the
+    family — that request happened; withdraw it instead."""
+    req = steer(session, principal, request_id)
+    lifecycle.check_request(req, "entered-in-error", "mark in error")
+    if req.disbursed_fen > 0:
+        raise Conflict(
+            "Money was paid to the family on this request, so it was not entered in error: withdraw it instead.",
+            details={"disbursed_fen": req.disbursed_fen},
+            code="already_disbursed",
+        )
+    for offer in req.offers:
+        if offer.status in lifecycle.LIVE:
+            lifecycle.withdraw(session, offer, req, "the request was entered in error")
+    note = (note or "").strip()
+    lifecycle.set_request_status(
+        session, req, "entered-in-error", action="entered_in_error", details={"note": note} if note else None
+    )
+    return req
+
+
 def hold(session: Session, principal: Principal, request_id: int, reason: str = "") -> AidRequest:
     """Pause routing (for instance while the family is away); offers already made stand."""
     req = steer(session, principal, request_id)

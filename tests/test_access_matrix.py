@@ -194,6 +194,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ("PATCH", f"{API}/requests/<int:request_id>"): Row(
         "/api/v1/requests/{target}", REGISTRY_WRITE, body={"auto_retry": True}, fresh="request"
     ),
+    ("POST", f"{API}/requests/<int:request_id>/entered-in-error"): Row(
+        "/api/v1/requests/{target}/entered-in-error", REGISTRY_WRITE, body={"note": "录重了"}, fresh="request"
+    ),
     ("POST", f"{API}/requests/<int:request_id>/retry"): Row(
         "/api/v1/requests/{target}/retry", REGISTRY_WRITE, fresh="unmatched_request"
     ),

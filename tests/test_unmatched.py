@@ -190,3 +190,28 @@ def test_hold_and_withdraw_an_unmatched_request(world, worker):
     assert revoked.status_code == 200
     assert (revoked.get_json()["status"], revoked.get_json()["status_reason"]) == ("revoked", "need_met_elsewhere")
     assert_error_shape(world.caseworker.post(f"/api/v1/requests/{rid}/retry"), 409, "not_unmatched")
+
+
+def test_a_request_recorded_by_mistake_is_entered_in_error_unless_money_was_paid(world, worker):
+    """`entered-in-error` withdraws the live offers and ends the request; once the family
+    was paid, it is refused (409 already_disbursed)."""
+    world.partner("甲", categories=["living"], fund_fen=5000 * YUAN)
+    hh = world.household()
+    mistaken, paid = (
+        n["request_id"]
+        for n in world.assess(hh, need("living", "normal", 300 * YUAN), need("living", "normal", 200 * YUAN))["needs"]
+    )
+    worker()
+    marked = world.caseworker.post(f"/api/v1/requests/{mistaken}/entered-in-error", json={"note": "录重了"})
+    assert marked.status_code == 200, marked.get_json()
+    detail = world.request(mistaken)
+    assert detail["status"] == "entered-in-error"
+    assert [o["status"] for o in detail["offers"]] == ["cancelled"]
+    (offer,) = [o for o in world.offers_of("甲") if o["request_id"] == paid]
+    client = world.partner_clients["甲"]
+    assert client.post(f"/api/v1/offers/{offer['id']}/accept", json={}).status_code == 200
+    pay = client.post(f"/api/v1/offers/{offer['id']}/disbursements", json={"amount_fen": 100 * YUAN, "kind": "cash"})
+    assert pay.status_code == 201
+    assert_error_shape(
+        world.caseworker.post(f"/api/v1/requests/{paid}/entered-in-error", json={}), 409, "already_disbursed"
+    )

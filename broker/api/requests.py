@@ -87,6 +87,17 @@ class RequestCancel(MethodView):
         )
 
 
+@blp.route("/requests/<int:request_id>/entered-in-error")
+class RequestEnteredInError(MethodView):
+    @require(*STEERERS)
+    @blp.arguments(CompleteIn)
+    @blp.response(200, RequestOut)
+    @blp.alt_response(409, description="invalid_transition, or already_disbursed (withdraw it instead).")
+    def post(self, body: dict, request_id: int) -> dict[str, Any]:
+        """Mark a request recorded by mistake (``entered-in-error``); its offers are withdrawn."""
+        return _steered(requests.mark_entered_in_error(db.session(), current_principal(), request_id, body["note"]))
+
+
 @blp.route("/requests/<int:request_id>/retry")
 class RequestRetry(MethodView):
     @require(*STEERERS)

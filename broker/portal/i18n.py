@@ -271,6 +271,7 @@ EVENTS = {
     "request.completed": _l("Request completed"),
     "request.unmatched": _l("No partner could take the request"),
     "request.revoked": _l("Request withdrawn"),
+    "request.entered_in_error": _l("Request marked as entered in error"),
     "request.reopened": _l("Request reopened for routing"),
     "request.referred": _l("Referred by hand"),
     "request.routing_state": _l("Routing state changed"),
