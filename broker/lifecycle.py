@@ -50,8 +50,6 @@ OFFER_TRANSITIONS: dict[str, frozenset[str]] = {
     "failed": frozenset(),
 }
 TERMINAL_REQUEST = frozenset({"completed", "revoked", "entered-in-error"})
-# Routing states in which the request has help: a partner has taken (part of) it.
-HELPED = ("partly-covered", "covered")
 UNMATCHED = "unmatched"
 # Offers waiting for the partner's answer, and offers the partner has taken on.
 UNANSWERED = ("requested", "received")
