@@ -1,6 +1,8 @@
-"""The caseworker's pages: the households of my grids with their open needs, the coverage
-view (who has not been visited lately), one household with everything about it, and
-the forms to record a visit and a needs assessment.
+"""The caseworker's pages: the needs no partner could take (first) and the households of
+my grids with their open needs, the coverage view (who has not been visited lately), one
+household with everything about it, the forms to record a visit and a needs assessment,
+and the actions that steer a request (retry routing, refer by hand and record the
+organisation's answer, hold, resume, withdraw, retry automatically).
 
 Scope is the registry's: a household on another caseworker's grid is "not found".
 Auditors and admins may read a household page (auditors read everything) but the forms
@@ -47,7 +49,9 @@ def _open_requests(session: Any, principal: Any, household_id: int) -> list:
 @bp.get("/")
 @role_required("caseworker")
 def home() -> str:
-    """My grids' households, newest first, each with its open needs."""
+    """First, the needs no partner could take, with the reasons and the actions (retry,
+    refer by hand, hold, withdraw); then my grids' households, newest first, each with
+    its open needs."""
     principal = current_principal()
     session = db.session()
     q = (request.args.get("q") or "").strip()[:80]
