@@ -90,7 +90,8 @@ def populate(session, rows: int) -> None:
                 "category": n.category,
                 "urgency": "normal",
                 "amount_fen": 500_000,
-                "status": "in-progress",
+                "status": "active",
+                "routing_state": "covered",
             }
             for n in needs
         ],

@@ -43,7 +43,7 @@ GRID = "SURGE-01"
 YUAN = 100
 MAX_DEPOSIT_FEN = 1_000_000_000  # well within one deposit's limit
 REACHED = ("received", "accepted", "in-progress", "completed")
-SETTLED_REQUESTS = ("failed", "completed", "cancelled")
+SETTLED_REQUESTS = ("completed", "revoked", "entered-in-error")
 NEEDS = [  # what a surge after a disaster brings: money for living costs, medicine, counselling
     {"category": "living", "urgency": "high", "amount_fen": 500 * YUAN, "description": "住房受损，生活困难"},
     {"category": "medical", "urgency": "critical", "amount_fen": 2000 * YUAN, "description": "受伤住院"},
@@ -203,7 +203,9 @@ def unoffered(stack: Stack) -> tuple[int, int]:
     with stack.engine().connect() as conn:
         total = conn.execute(select(func.count()).select_from(AidRequest)).scalar_one()
         waiting = conn.execute(
-            select(func.count()).select_from(AidRequest).where(~or_(AidRequest.status.in_(SETTLED_REQUESTS), reached))
+            select(func.count())
+            .select_from(AidRequest)
+            .where(~or_(AidRequest.status.in_(SETTLED_REQUESTS), AidRequest.routing_state == "unmatched", reached))
         ).scalar_one()
     return total, waiting
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from broker import audit, lifecycle, privacy, registry
+from broker import audit, lifecycle, privacy, registry, routing
 from broker.errors import Forbidden, Invalid
 from broker.scope import Principal
 from models import AidRequest, Assessment, Need
@@ -55,7 +55,7 @@ def _check_need(index: int, need: dict) -> None:
 
 def create_assessment(session: Session, principal: Principal, household_id: int, data: dict[str, Any]) -> Assessment:
     """Record an assessment of a household on one's own grid: its needs, one aid request
-    per need (``requested``), and a routing job per request — all in one transaction."""
+    per need (``active``, ``routing``), and a routing job per request — all in one transaction."""
     if principal.role not in ("caseworker", "admin"):
         raise Forbidden("Only caseworkers and admins record needs assessments.")
     household = registry.get_household(session, principal, household_id, write=True)
@@ -97,7 +97,8 @@ def create_assessment(session: Session, principal: Principal, household_id: int,
             urgency=need.urgency,
             amount_fen=need.amount_fen,
             description=need.description,
-            status="requested",
+            status="active",
+            routing_state="routing",
             created_by_id=principal.user_id,
         )
         session.add(req)
@@ -107,7 +108,8 @@ def create_assessment(session: Session, principal: Principal, household_id: int,
             "request.created",
             req,
             after={
-                "status": "requested",
+                "status": "active",
+                "routing_state": "routing",
                 "need_id": need.id,
                 "assessment_id": assessment.id,
                 "category": req.category,
@@ -122,14 +124,40 @@ def create_assessment(session: Session, principal: Principal, household_id: int,
     return assessment
 
 
-def request_ids(session: Session, need_ids: list[int]) -> dict[int, tuple[int, str]]:
-    """need id → (request id, request status)."""
+def create_and_route(
+    session: Session, principal: Principal, household_id: int, data: dict[str, Any]
+) -> tuple[Assessment, list[dict[str, Any]]]:
+    """:func:`create_assessment`, each request routed at once in the same transaction, so
+    that the caseworker is told truthfully, need by need, what happened: offered to
+    partners (how many), taken at once (an auto-grant), or unmatched — back with them.
+    The routing job written for each stays as a backstop (routing twice does nothing)."""
+    assessment = create_assessment(session, principal, household_id, data)
+    outcomes = []
+    for need in assessment.needs:
+        req = session.execute(select(AidRequest).where(AidRequest.need_id == need.id)).scalar_one()
+        decision = routing.route(session, req.id)
+        outcomes.append(
+            {
+                "request_id": req.id,
+                "category": req.category,
+                "routing_state": req.routing_state,
+                "status": req.status,
+                "partners": len(decision.offer_ids),
+            }
+        )
+    return assessment, outcomes
+
+
+def request_ids(session: Session, need_ids: list[int]) -> dict[int, tuple[int, str, str]]:
+    """need id → (request id, request status, routing state)."""
     if not need_ids:
         return {}
     rows = session.execute(
-        select(AidRequest.need_id, AidRequest.id, AidRequest.status).where(AidRequest.need_id.in_(need_ids))
+        select(AidRequest.need_id, AidRequest.id, AidRequest.status, AidRequest.routing_state).where(
+            AidRequest.need_id.in_(need_ids)
+        )
     )
-    return {need_id: (rid, status) for need_id, rid, status in rows}
+    return {need_id: (rid, status, state) for need_id, rid, status, state in rows}
 
 
 def list_assessments(session: Session, principal: Principal, household_id: int) -> list[Assessment]:
@@ -162,8 +190,9 @@ def view(session: Session, assessments: list[Assessment]) -> list[dict[str, Any]
                     "urgency": n.urgency,
                     "amount_fen": n.amount_fen,
                     "description": n.description,
-                    "request_id": reqs.get(n.id, (None, None))[0],
-                    "request_status": reqs.get(n.id, (None, None))[1],
+                    "request_id": reqs.get(n.id, (None, None, None))[0],
+                    "request_status": reqs.get(n.id, (None, None, None))[1],
+                    "routing_state": reqs.get(n.id, (None, None, None))[2],
                 }
                 for n in a.needs
             ],

@@ -1,14 +1,23 @@
 """The two state machines of the closed loop and what links them.
 
-AidRequest: ``requested`` (routing) → ``in-progress`` (an offer accepted) → ``completed``;
-side exits ``on-hold``, ``cancelled``, ``failed``. Offer: ``requested`` → ``received`` →
-``accepted`` | ``rejected``; ``accepted`` → ``in-progress`` → ``completed``; ``cancelled``
-(withdrawn or expired), ``failed`` (delivery failed for good).
+AidRequest (a FHIR ServiceRequest): ``active`` while help is being found or given →
+``completed``; ``on-hold`` and back; ``revoked`` (withdrawn by the caseworker, with a
+coded reason) and ``entered-in-error`` end it. Beside the status, the request's
+**routing state** says where finding help stands: ``routing`` (being routed, nothing on
+offer yet), ``offered`` (partners asked, none has taken it), ``partly-covered``,
+``covered``, and ``unmatched`` — no partner could take it (or the rest of it): it is
+back with its caseworker, with the reasons, until they retry, refer it by hand, hold
+or withdraw it (or the reconciler retries it, when they chose to).
 
-Every change goes through :func:`set_request_status` / :func:`set_offer_status`, which
-refuse an illegal move with :class:`InvalidTransition` (409, the current status in the
-details) and write the audit event. After an offer changes, :func:`settle` decides what
-the request needs next: completion, more routing (an outbox row), or nothing.
+Offer (a FHIR Task): ``requested`` → ``received`` → ``accepted`` | ``rejected``;
+``accepted`` → ``in-progress`` → ``completed``; ``cancelled`` (withdrawn or expired),
+``failed`` (delivery failed for good).
+
+Every change goes through :func:`set_request_status` / :func:`set_routing_state` /
+:func:`set_offer_status`, which refuse an illegal move with :class:`InvalidTransition`
+(409, the current status in the details) and write the audit event. After an offer
+changes, :func:`settle` decides what the request needs next: completion, more routing
+(an outbox row), or nothing.
 
 Rows are locked request first, then offer, then ledger accounts (the ledger locks those),
 so that two writers never wait on each other in opposite orders."""
@@ -24,12 +33,11 @@ from models import AidRequest, Offer, Partner
 from models.base import utcnow
 
 REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
-    "requested": frozenset({"in-progress", "on-hold", "cancelled", "failed"}),
-    "in-progress": frozenset({"completed", "on-hold", "cancelled"}),
-    "on-hold": frozenset({"requested", "in-progress", "completed", "cancelled"}),
-    "completed": frozenset(),
-    "cancelled": frozenset(),
-    "failed": frozenset(),
+    "active": frozenset({"on-hold", "completed", "revoked", "entered-in-error"}),
+    "on-hold": frozenset({"active", "completed", "revoked", "entered-in-error"}),
+    "completed": frozenset({"entered-in-error"}),
+    "revoked": frozenset(),
+    "entered-in-error": frozenset(),
 }
 OFFER_TRANSITIONS: dict[str, frozenset[str]] = {
     "requested": frozenset({"received", "accepted", "rejected", "cancelled", "failed"}),
@@ -41,7 +49,8 @@ OFFER_TRANSITIONS: dict[str, frozenset[str]] = {
     "cancelled": frozenset(),
     "failed": frozenset(),
 }
-TERMINAL_REQUEST = frozenset({"completed", "cancelled", "failed"})
+TERMINAL_REQUEST = frozenset({"completed", "revoked", "entered-in-error"})
+UNMATCHED = "unmatched"
 # Offers waiting for the partner's answer, and offers the partner has taken on.
 UNANSWERED = ("requested", "received")
 TAKEN = ("accepted", "in-progress")
@@ -86,6 +95,12 @@ def check_request(req: AidRequest, to: str, action: str) -> None:
         raise refuse("request", req.status, action, req.status_reason)
 
 
+def check_request_open(req: AidRequest, action: str) -> None:
+    """Refuse an action that only an open (active or held) request allows."""
+    if req.status in TERMINAL_REQUEST:
+        raise refuse("request", req.status, action, req.status_reason)
+
+
 def check_offer(offer: Offer, to: str, action: str) -> None:
     if to not in OFFER_TRANSITIONS[offer.status]:
         raise refuse("offer", offer.status, action, offer.status_reason)
@@ -117,6 +132,62 @@ def set_request_status(
         household_id=req.household_id,
         request_id=req.id,
     )
+
+
+def set_routing_state(
+    session: Session,
+    req: AidRequest,
+    to: str,
+    *,
+    action: str = "routing_state",
+    reasons: dict | None = None,
+    details: dict | None = None,
+) -> bool:
+    """Move the request's routing state to ``to`` (with the reasons, for ``unmatched``),
+    audited as ``request.<action>``. Returns whether anything changed."""
+    if req.routing_state == to and (to != UNMATCHED or req.routing_reasons == reasons):
+        return False
+    before = {"routing_state": req.routing_state}
+    req.routing_state = to
+    req.routing_reasons = reasons if to == UNMATCHED else None
+    after: dict = {"routing_state": to}
+    if reasons is not None:
+        after["routing_reasons"] = reasons
+    audit.record(
+        session,
+        f"request.{action}",
+        req,
+        before=before,
+        after=after,
+        details=details,
+        household_id=req.household_id,
+        request_id=req.id,
+    )
+    return True
+
+
+def coverage(req: AidRequest) -> str:
+    """The routing state the offers give: ``covered`` when partners have taken all of it,
+    ``partly-covered`` when some, ``offered`` when partners are asked and none has taken
+    it yet, ``routing`` when nobody is asked yet."""
+    taken = any(o.status in (*TAKEN, "completed") for o in req.offers)
+    if is_money(req):
+        if req.funded_fen >= req.amount_fen or (req.disbursed_fen >= req.amount_fen):
+            return "covered"
+        if req.funded_fen > 0 or req.disbursed_fen > 0:
+            return "partly-covered"
+    elif taken:
+        return "covered"
+    if any(o.status in UNANSWERED for o in req.offers):
+        return "offered"
+    return "routing"
+
+
+def refresh_coverage(session: Session, req: AidRequest) -> None:
+    """Bring the routing state in step with the offers (an ``unmatched`` request stays
+    unmatched: only its caseworker, a referral or a partner taking it moves it on)."""
+    if req.routing_state != UNMATCHED:
+        set_routing_state(session, req, coverage(req))
 
 
 def set_offer_status(
@@ -171,8 +242,9 @@ def gap_fen(req: AidRequest) -> int:
 
 
 def needs_routing(req: AidRequest) -> bool:
-    """True when the request has something no partner has been asked for yet."""
-    if req.status not in ("requested", "in-progress"):
+    """True when the request has something no partner has been asked for yet (an
+    unmatched request waits for its caseworker, or for the reconciler's retry)."""
+    if req.status != "active" or req.routing_state == UNMATCHED:
         return False
     if is_money(req):
         return gap_fen(req) > 0
@@ -221,11 +293,14 @@ def request_route(session: Session, req: AidRequest) -> None:
     outbox.add(session, "route_request", {"request_id": req.id})
 
 
-def settle(session: Session, req: AidRequest) -> str:
+def settle(session: Session, req: AidRequest, *, reopen: bool = False) -> str:
     """After an offer changed: complete the request when it is fulfilled, else route what
-    is still missing. Returns what was decided (for logs and tests)."""
+    is still missing. ``reopen`` takes an unmatched request back to routing (what a
+    partner left unpaid is new to route). Returns what was decided (for logs and tests)."""
     if req.status in TERMINAL_REQUEST:
         return "nothing"
+    if reopen and req.routing_state == UNMATCHED:
+        set_routing_state(session, req, coverage(req), action="reopened", details={"by": "settle"})
     if is_money(req):
         fulfilled = req.disbursed_fen >= req.amount_fen
     else:
@@ -234,6 +309,7 @@ def settle(session: Session, req: AidRequest) -> str:
         for offer in req.offers:
             if offer.status in UNANSWERED:
                 withdraw(session, offer, req, "the request is fulfilled")
+        set_routing_state(session, req, "covered")
         set_request_status(
             session,
             req,
@@ -243,25 +319,28 @@ def settle(session: Session, req: AidRequest) -> str:
             details={"disbursed_fen": req.disbursed_fen, "amount_fen": req.amount_fen},
         )
         return "completed"
+    refresh_coverage(session, req)
     if needs_routing(req):
         request_route(session, req)
         return "routing"
-    return "waiting"
+    return "unmatched" if req.routing_state == UNMATCHED else "waiting"
 
 
 def note_taken(session: Session, req: AidRequest) -> None:
-    """An offer was accepted: the request is in progress (remembered across a hold)."""
-    if req.status == "requested":
-        set_request_status(session, req, "in-progress", action="in_progress", reason="a partner accepted")
-    elif req.status == "on-hold" and req.held_from == "requested":
-        before = req.held_from
-        req.held_from = "in-progress"
-        audit.record(
-            session,
-            "request.hold_updated",
-            req,
-            before={"held_from": before},
-            after={"held_from": "in-progress"},
-            household_id=req.household_id,
-            request_id=req.id,
-        )
+    """An offer was accepted: the request is (partly) covered — an unmatched request too,
+    when the partner it was referred to by hand takes it on. A hold stays a hold."""
+    set_routing_state(session, req, coverage(req))
+
+
+def settle_remainder(session: Session, req: AidRequest, released_fen: int) -> str:
+    """After a partner completed its offer: what it left unpaid (``released_fen``) is
+    uncovered again and goes back to routing at once, even for a request that was
+    unmatched for the rest (the money is new to route)."""
+    return settle(session, req, reopen=released_fen > 0)
+
+
+def reopen(session: Session, req: AidRequest, *, by: str) -> None:
+    """Put the locked, unmatched ``req`` back to routing (by its caseworker, or by the
+    reconciler when they chose to retry automatically), audited as ``request.reopened``."""
+    set_routing_state(session, req, coverage(req), action="reopened", details={"by": by})
+    request_route(session, req)

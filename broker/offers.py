@@ -246,9 +246,12 @@ def refuse(session: Session, offer: Offer, req: AidRequest, reason: str, *, acti
     lifecycle.settle(session, req)
 
 
-def complete(session: Session, principal: Principal, offer_id: int, note: str = "") -> Offer:
+def complete(
+    session: Session, principal: Principal, offer_id: int, note: str = "", *, more_available: bool = False
+) -> Offer:
     """The partner has done what it took on. Money pledged and not paid out goes back to
-    its fund, and the request looks for the rest elsewhere."""
+    its fund, and the request looks for the rest elsewhere at once — from this partner
+    too only when it says it can give more (``more_available``)."""
     offer, req = _act(session, principal, offer_id)
     lifecycle.check_offer(offer, "completed", "complete")
     if offer.amount_fen is not None and offer.disbursed_fen == 0:
@@ -257,16 +260,26 @@ def complete(session: Session, principal: Principal, offer_id: int, note: str = 
             details={"current_status": offer.status, "disbursed_fen": 0},
             code="nothing_disbursed",
         )
+    note_more_available(offer, more_available)
     finish(session, offer, req, (note or "").strip() or "completed by the partner")
     return offer
 
 
+def note_more_available(offer: Offer, more_available: bool) -> None:
+    """The partner's word on completing: it can be asked again for what is left."""
+    offer.more_available = bool(more_available)
+
+
 def finish(session: Session, offer: Offer, req: AidRequest, reason: str) -> None:
+    """Complete a taken offer: what the partner pledged and did not pay out goes back to
+    its fund and, being uncovered again, back to routing at once (see
+    :func:`lifecycle.settle_remainder`)."""
     released = lifecycle.release_remainder(session, offer, req, memo="offer completed under the pledged amount")
-    lifecycle.set_offer_status(
-        session, offer, req, "completed", action="completed", reason=reason, details={"released_fen": released}
-    )
-    lifecycle.settle(session, req)
+    details: dict = {"released_fen": released}
+    if offer.more_available:
+        details["more_available"] = True
+    lifecycle.set_offer_status(session, offer, req, "completed", action="completed", reason=reason, details=details)
+    lifecycle.settle_remainder(session, req, released)
 
 
 def record_disbursement(

@@ -6,7 +6,10 @@ database holds, so running it twice (or alongside the handlers) changes nothing 
 - outbox jobs RQ gave up on (a worker killed mid-job, a job that raised, a job Redis
   lost) are handed back to the relay at once rather than when they look stale;
 - offers past their ``respond_by`` and still unanswered expire (and re-route);
-- requests still ``requested`` with nothing on offer and no routing pending are routed;
+- active requests still ``routing`` with nothing on offer and no routing pending are
+  routed;
+- unmatched requests whose caseworker chose "retry automatically" are reopened for
+  routing as soon as a partner (or a fund topped up) could take them;
 - money requests whose disbursements already cover them complete."""
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
-from broker import lifecycle, offers, queue
+from broker import lifecycle, offers, queue, routing
 from models import AidRequest, Offer, OutboxMessage
 from models.base import utcnow
 
@@ -38,6 +41,7 @@ class SweepResult:
     redriven: int = 0
     expired: int = 0
     rerouted: int = 0
+    retried: int = 0
     completed: int = 0
     errors: int = 0
 
@@ -80,7 +84,12 @@ def stuck_request_ids(session: Session, now: datetime, limit: int) -> list[int]:
     candidates = list(
         session.execute(
             select(AidRequest.id)
-            .where(AidRequest.status == "requested", AidRequest.updated_at <= now - STUCK_AFTER, ~live)
+            .where(
+                AidRequest.status == "active",
+                AidRequest.routing_state == "routing",
+                AidRequest.updated_at <= now - STUCK_AFTER,
+                ~live,
+            )
             .order_by(AidRequest.id)
             .limit(limit)
         ).scalars()
@@ -98,12 +107,28 @@ def stuck_request_ids(session: Session, now: datetime, limit: int) -> list[int]:
     return [rid for rid in candidates if rid not in pending]
 
 
+def auto_retry_ids(session: Session, limit: int) -> list[int]:
+    """Unmatched requests whose caseworker chose to retry automatically."""
+    return list(
+        session.execute(
+            select(AidRequest.id)
+            .where(
+                AidRequest.status == "active",
+                AidRequest.routing_state == lifecycle.UNMATCHED,
+                AidRequest.auto_retry.is_(True),
+            )
+            .order_by(AidRequest.id)
+            .limit(limit)
+        ).scalars()
+    )
+
+
 def covered_request_ids(session: Session, limit: int) -> list[int]:
     return list(
         session.execute(
             select(AidRequest.id)
             .where(
-                AidRequest.status == "in-progress",
+                AidRequest.status == "active",
                 AidRequest.amount_fen.is_not(None),
                 AidRequest.disbursed_fen >= AidRequest.amount_fen,
             )
@@ -157,9 +182,21 @@ def sweep(session: Session, now: datetime | None = None, limit: int = 500) -> Sw
 
     def reroute(request_id: int) -> bool:
         req = lifecycle.lock_request(session, request_id)
-        if req.status != "requested":
+        if req.status != "active" or req.routing_state != "routing":
             return False
         lifecycle.request_route(session, req)
+        return True
+
+    def retry(request_id: int) -> bool:
+        """Reopen only when routing would now ask someone: a request nobody can take
+        yet stays unmatched, with no new audit event, however often the sweep runs."""
+        req = lifecycle.lock_request(session, request_id)
+        if req.status != "active" or req.routing_state != lifecycle.UNMATCHED or not req.auto_retry:
+            return False
+        picks, _decision, _reasons = routing.plan(session, req)
+        if not picks:
+            return False
+        lifecycle.reopen(session, req, by="reconciler: retry automatically")
         return True
 
     def complete(request_id: int) -> bool:
@@ -168,5 +205,6 @@ def sweep(session: Session, now: datetime | None = None, limit: int = 500) -> Sw
     result.redriven = redrive_lost_jobs(session, now, limit)
     result.expired = _each(session, overdue_offer_ids(session, now, limit), expire, result)
     result.rerouted = _each(session, stuck_request_ids(session, now, limit), reroute, result)
+    result.retried = _each(session, auto_retry_ids(session, limit), retry, result)
     result.completed = _each(session, covered_request_ids(session, limit), complete, result)
     return result

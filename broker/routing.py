@@ -4,9 +4,12 @@ Deterministic and explainable: the same data always gives the same offers, and e
 decision is stored — each offer carries its ``rank`` and ``reasons``, and the audit event
 ``request.routed`` names the partners chosen and every partner left out, with a reason.
 
-**Candidates** are active partners that serve the request's category and the household's
-grid (``regions`` holds the grid code, or ``*``), that have not been asked for this request
-before, and — when the request is for money — that can still promise something: the
+**Candidates** (:mod:`broker.candidates`) are active partners that serve the request's category and the household's
+grid (``regions`` holds the grid code, or ``*``), that are not already carrying or
+considering this request and have not declined it (a partner that completed its part is
+asked again only when it said it can give more), that take offers through an adapter
+(not ``manual``: those are referred to by hand), and — when the request is for money —
+that can still promise something: the
 partner's available fund, less what it has already been offered and not yet answered,
 capped by its per-request maximum (and, for an auto-grant fund, by its auto-grant limit).
 
@@ -25,10 +28,14 @@ capped by its per-request maximum (and, for an auto-grant fund, by its auto-gran
 When none can, the gap is split: candidates in rank order are offered what they can
 carry until it is covered. A service (no amount) is offered to one partner at a time.
 
-**No candidate**: a request nobody has taken, with no answer pending, fails with the
-reasons, and its caseworkers are notified; a request already partly covered stays in
-progress and its caseworkers are told how much is still missing. Rejections, expiries and failed deliveries send the
-request back here for what is still uncovered."""
+**No candidate**, and no answer pending: the request is ``unmatched`` — it stays active
+and goes back to its caseworkers, who are notified, with the reasons stored on it as
+codes (``routing_reasons``); a request already partly covered is unmatched for the rest
+(code ``short``). Rejections, expiries, failed deliveries and partners completing under
+what they took on send the request back here for what is still uncovered.
+
+Every exclusion carries a ``code`` and ``params`` (for the portal to say in the reader's
+language) beside its English ``reason``."""
 
 from __future__ import annotations
 
@@ -41,43 +48,19 @@ from sqlalchemy.orm import Session
 
 from broker import adapter_registry, audit, delivery, lifecycle, notify, outbox
 from broker.amounts import yuan
+from broker.candidates import (
+    ALL_REGIONS,
+    Candidate,
+    auto_grant_limit,
+    later,
+    short,
+)
+from broker.candidates import candidates as find_candidates
 from broker.errors import Invalid
-from models import Account, AidRequest, Grid, Offer, Partner
+from models import AidRequest, Grid, Offer, Partner
 from models.base import utcnow
 
 log = logging.getLogger(__name__)
-AUTO_GRANT = "auto_grant"
-ALL_REGIONS = "*"
-# Whatever the figures, an offer never asks for less than this.
-MIN_SHARE_FEN = 1
-
-
-@dataclass
-class Candidate:
-    partner: Partner
-    available_fen: int = 0  # the fund, less what is offered and not yet answered
-    load: int = 0
-    accepted: int = 0
-    answered: int = 0
-    capacity_fen: int | None = None  # None: not a money request
-    auto_grant_fit: bool = False
-    limit_note: str = ""
-    rank: int = 0
-    reasons: list[str] = field(default_factory=list)
-
-    @property
-    def acceptance(self) -> float:
-        return (self.accepted + 1) / (self.answered + 2)
-
-    def key(self, urgent: bool) -> tuple:
-        return (
-            0 if self.auto_grant_fit else 1,
-            self.partner.respond_within_hours if urgent else 0,
-            -self.available_fen if self.capacity_fen is not None else 0,
-            self.load,
-            -round(self.acceptance, 6),
-            self.partner.id,
-        )
 
 
 @dataclass
@@ -86,114 +69,12 @@ class Decision:
 
     request_id: int
     # routed: offers made; waiting: nobody new to ask, answers still pending; short: partly
-    # covered and nobody left; failed: nobody at all; nothing: nothing was missing.
+    # covered and nobody left; unmatched: nobody at all; nothing: nothing was missing.
     outcome: str
     gap_fen: int | None = None
     chosen: list[dict] = field(default_factory=list)
     excluded: list[dict] = field(default_factory=list)
     offer_ids: list[int] = field(default_factory=list)
-
-
-def _serves(values: list, wanted: str) -> bool:
-    return wanted in (values or []) or ALL_REGIONS in (values or [])
-
-
-def _stats(session: Session, partner_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Per partner: fund balance, money on unanswered offers, open offers, answers."""
-    stats = {pid: {"balance": 0, "offered": 0, "load": 0, "accepted": 0, "answered": 0} for pid in partner_ids}
-    if not partner_ids:
-        return stats
-    for pid, balance in session.execute(
-        select(Account.partner_id, Account.balance_fen).where(
-            Account.partner_id.in_(partner_ids), Account.kind == "fund"
-        )
-    ):
-        stats[pid]["balance"] = balance
-    rows = session.execute(
-        select(Offer.partner_id, Offer.status, Offer.status_reason, func.count(), func.sum(Offer.amount_fen))
-        .where(Offer.partner_id.in_(partner_ids))
-        .group_by(Offer.partner_id, Offer.status, Offer.status_reason)
-    )
-    for pid, status, reason, count, amount in rows:
-        s = stats[pid]
-        if status in lifecycle.UNANSWERED:
-            s["offered"] += amount or 0
-        if status in lifecycle.LIVE:
-            s["load"] += count
-        if status in ("accepted", "in-progress", "completed"):
-            s["accepted"] += count
-            s["answered"] += count
-        elif status == "rejected" or (status == "cancelled" and reason == lifecycle.EXPIRED):
-            s["answered"] += count
-    return stats
-
-
-def _candidates(
-    session: Session, req: AidRequest, grid_code: str, gap: int | None
-) -> tuple[list[Candidate], list[dict]]:
-    """Every partner, either a candidate or excluded with the reason."""
-    asked = {o.partner_id for o in req.offers}
-    partners = session.execute(select(Partner).order_by(Partner.id)).scalars().all()
-    excluded: list[dict] = []
-    eligible: list[Partner] = []
-    for p in partners:
-        reason = None
-        if not p.active:
-            reason = "inactive"
-        elif req.category not in (p.categories or []):
-            reason = "category not served"
-        elif not _serves(p.regions, grid_code):
-            reason = "region not served"
-        elif p.id in asked:
-            reason = "already asked"
-        if reason:
-            excluded.append({"partner_id": p.id, "partner": p.name, "reason": reason})
-        else:
-            eligible.append(p)
-    stats = _stats(session, [p.id for p in eligible])
-    urgent_or_emergency = req.category == "emergency" or req.urgency == "critical"
-    candidates: list[Candidate] = []
-    for p in eligible:
-        s = stats[p.id]
-        c = Candidate(
-            partner=p,
-            available_fen=max(0, s["balance"] - s["offered"]),
-            load=s["load"],
-            accepted=s["accepted"],
-            answered=s["answered"],
-        )
-        if gap is not None:
-            caps = [c.available_fen]
-            if p.max_amount_fen is not None:
-                caps.append(p.max_amount_fen)
-            limit = _auto_grant_limit(p)
-            if limit is not None:
-                caps.append(limit)
-                c.auto_grant_fit = urgent_or_emergency and gap <= limit
-            c.capacity_fen = min(caps)
-            if c.capacity_fen < MIN_SHARE_FEN:
-                excluded.append({"partner_id": p.id, "partner": p.name, "reason": _short_reason(c, gap)})
-                continue
-        candidates.append(c)
-    return candidates, excluded
-
-
-def _auto_grant_limit(p: Partner) -> int | None:
-    if p.adapter != AUTO_GRANT:
-        return None
-    limit = (p.adapter_config or {}).get("limit_fen")
-    return int(limit) if isinstance(limit, int) else None
-
-
-def _short_reason(c: Candidate, needed: int) -> str:
-    """Why a candidate cannot carry ``needed``: whichever of its money, its per-request
-    maximum or its auto-grant limit binds."""
-    p = c.partner
-    if c.available_fen == c.capacity_fen:
-        return f"available {yuan(c.available_fen)} < needed {yuan(needed)}"
-    if p.max_amount_fen == c.capacity_fen:
-        return f"per-request maximum {yuan(p.max_amount_fen)} < needed {yuan(needed)}"
-    return f"auto-grant limit {yuan(_auto_grant_limit(p))} < needed {yuan(needed)}"
 
 
 def _why(c: Candidate, req: AidRequest, grid_code: str, urgent: bool, total: int) -> list[str]:
@@ -203,7 +84,7 @@ def _why(c: Candidate, req: AidRequest, grid_code: str, urgent: bool, total: int
         + (" (all regions)" if ALL_REGIONS in (p.regions or []) and grid_code not in p.regions else "")
     ]
     if c.auto_grant_fit:
-        reasons.append(f"auto-grant fund: within its limit of {yuan(_auto_grant_limit(p))}, paid at once")
+        reasons.append(f"auto-grant fund: within its limit of {yuan(auto_grant_limit(p))}, paid at once")
     if urgent:
         reasons.append(f"{req.urgency} need: answers within {p.respond_within_hours} h")
     if c.capacity_fen is not None:
@@ -221,7 +102,7 @@ def plan(session: Session, req: AidRequest) -> tuple[list[tuple[Candidate, int |
     money = lifecycle.is_money(req)
     gap = lifecycle.gap_fen(req) if money else None
     decision = Decision(request_id=req.id, outcome="nothing", gap_fen=gap)
-    candidates, excluded = _candidates(session, req, grid_code, gap)
+    candidates, excluded = find_candidates(session, req, grid_code, gap)
     urgent = req.urgency in ("critical", "high")
     candidates.sort(key=lambda c: c.key(urgent))
     for i, c in enumerate(candidates, start=1):
@@ -232,7 +113,7 @@ def plan(session: Session, req: AidRequest) -> tuple[list[tuple[Candidate, int |
         if candidates:
             picks.append((candidates[0], None, "one partner is asked at a time for goods or a service"))
             for c in candidates[1:]:
-                excluded.append(_later(c, "a higher-ranked partner is asked first"))
+                excluded.append(later(c, "one_at_a_time", "a higher-ranked partner is asked first"))
     else:
         carriers = [c for c in candidates if c.capacity_fen >= gap]
         if carriers:
@@ -242,16 +123,14 @@ def plan(session: Session, req: AidRequest) -> tuple[list[tuple[Candidate, int |
                 if c is best:
                     continue
                 if c.capacity_fen < gap:
-                    excluded.append(
-                        {"partner_id": c.partner.id, "partner": c.partner.name, "reason": _short_reason(c, gap)}
-                    )
+                    excluded.append(short(c, gap))
                 else:
-                    excluded.append(_later(c, "a higher-ranked partner carries the whole amount"))
+                    excluded.append(later(c, "carried_by_higher", "a higher-ranked partner carries the whole amount"))
         else:
             remaining = gap
             for c in candidates:
                 if remaining <= 0:
-                    excluded.append(_later(c, "the amount is covered by higher-ranked partners"))
+                    excluded.append(later(c, "covered_by_higher", "the amount is covered by higher-ranked partners"))
                     continue
                 share = min(c.capacity_fen, remaining)
                 picks.append(
@@ -263,14 +142,11 @@ def plan(session: Session, req: AidRequest) -> tuple[list[tuple[Candidate, int |
     return picks, decision, reasons_out
 
 
-def _later(c: Candidate, why: str) -> dict:
-    return {"partner_id": c.partner.id, "partner": c.partner.name, "reason": f"ranked {c.rank}: {why}"}
-
-
 def route(session: Session, request_id: int, now: datetime | None = None) -> Decision:
-    """One routing round for a request: make the offers it still needs, or fail it (or
-    tell its caseworkers it is short) when no partner can take it. Does nothing for a
-    request that needs nothing more, so it is safe to run twice."""
+    """One routing round for a request: make the offers it still needs, or — when no
+    partner can take it — mark it unmatched with the reasons and tell its caseworkers.
+    Does nothing for a request that needs nothing more (or is already unmatched), so it
+    is safe to run twice."""
     now = now or utcnow()
     req = lifecycle.lock_request(session, request_id)
     if not lifecycle.needs_routing(req):
@@ -318,28 +194,37 @@ def route(session: Session, request_id: int, now: datetime | None = None) -> Dec
             )
         decision.outcome = "routed"
         _record(session, req, decision)
+        lifecycle.refresh_coverage(session, req)
         for offer in made:
             dispatch(session, req, offer)
         return decision
     has_help = req.funded_fen > 0 or any(o.status in (*lifecycle.LIVE, "completed") for o in req.offers)
-    if has_help:
-        waiting = any(o.status in lifecycle.UNANSWERED for o in req.offers)
-        decision.outcome = "waiting" if waiting else "short"
+    waiting = any(o.status in lifecycle.UNANSWERED for o in req.offers)
+    if waiting:
+        decision.outcome = "waiting"
         _record(session, req, decision)
-        if not waiting:
-            notify.request_short(session, req, lifecycle.gap_fen(req), reasons_out)
+        lifecycle.refresh_coverage(session, req)
         return decision
-    decision.outcome = "failed"
+    decision.outcome = "short" if has_help else "unmatched"
     _record(session, req, decision)
-    notified = notify.request_failed(session, req, reasons_out)
-    message = "No partner could take this request: " + ("; ".join(reasons_out) or "no partner is set up") + "."
-    lifecycle.set_request_status(
+    gap = lifecycle.gap_fen(req) if lifecycle.is_money(req) else None
+    if has_help:
+        notified = notify.request_short(session, req, gap or 0, reasons_out)
+    else:
+        notified = notify.request_failed(session, req, reasons_out)
+    any_partner = session.execute(select(func.count()).select_from(Partner)).scalar_one() > 0
+    code = "short" if has_help else ("none_could_take" if any_partner else "no_partner")
+    lifecycle.set_routing_state(
         session,
         req,
-        "failed",
-        action="failed",
-        reason=message,
-        details={"excluded": decision.excluded, "notified_user_ids": notified},
+        lifecycle.UNMATCHED,
+        action="unmatched",
+        reasons={
+            "code": code,
+            "gap_fen": gap,
+            "excluded": [{k: e.get(k) for k in ("partner_id", "partner", "code", "params")} for e in decision.excluded],
+        },
+        details={"notified_user_ids": notified},
     )
     return decision
 

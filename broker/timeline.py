@@ -1,6 +1,13 @@
 """A request's timeline, read from the audit log: every state change of the request, its
 offers and its money, with who did it and — for routing — why this partner and not
-those. Nothing is kept twice: the audit log is the record."""
+those. Nothing is kept twice: the audit log is the record.
+
+Each amount appears once, on the event it belongs to, under ``amounts``: what was
+offered (``offer.created``), accepted (``offer.accepted``), paid (``disbursement.recorded``)
+and released back to a fund (``offer.completed`` / withdrawn / expired). The ledger's own
+events for an offer say the same money again, so they stay in the ledger and the audit
+log, not here; and a routing round that found nothing new (the same outcome and the
+same partners left out as the round before) is shown once."""
 
 from __future__ import annotations
 
@@ -33,10 +40,47 @@ def _details(row: AuditEvent) -> dict[str, Any]:
     return merged
 
 
+def _amounts(action: str, details: dict[str, Any]) -> dict[str, int]:
+    """The money an event is about, named for what it is (never the offered amount again
+    on an acceptance or a payment)."""
+    if action == "offer.created" and details.get("amount_fen"):
+        return {"offered_fen": details["amount_fen"]}
+    if action == "offer.accepted" and details.get("accepted_fen"):
+        return {"accepted_fen": details["accepted_fen"]}
+    if action == "disbursement.recorded" and details.get("amount_fen"):
+        return {"paid_fen": details["amount_fen"]}
+    if action.startswith("offer.") and details.get("released_fen"):
+        return {"released_fen": details["released_fen"]}
+    return {}
+
+
+def _routing_key(details: dict[str, Any]) -> tuple:
+    excluded = tuple((e.get("partner_id"), e.get("code") or e.get("reason")) for e in details.get("excluded") or [])
+    return (details.get("outcome"), details.get("gap_fen"), excluded)
+
+
 def events(session: Session, request_id: int) -> list[dict[str, Any]]:
-    """The request's events, oldest first: ``at``, ``actor``, ``event``, ``details``."""
+    """The request's events, oldest first: ``at``, ``actor``, ``event``, ``details`` and
+    ``amounts``."""
     rows = session.execute(select(AuditEvent).where(AuditEvent.request_id == request_id).order_by(AuditEvent.id))
-    return [
-        {"at": row.at, "actor": actor_label(row.actor), "event": row.action, "details": _details(row)}
-        for row in rows.scalars()
-    ]
+    out: list[dict[str, Any]] = []
+    last_routing: tuple | None = None
+    for row in rows.scalars():
+        details = _details(row)
+        if row.action.startswith("ledger.") and details.get("offer_id"):
+            continue  # the offer's own event carries this money
+        if row.action == "request.routed":
+            key = _routing_key(details)
+            if not details.get("chosen") and key == last_routing:
+                continue
+            last_routing = key
+        out.append(
+            {
+                "at": row.at,
+                "actor": actor_label(row.actor),
+                "event": row.action,
+                "details": details,
+                "amounts": _amounts(row.action, details),
+            }
+        )
+    return out

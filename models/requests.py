@@ -10,19 +10,36 @@ from sqlalchemy import (
     Index,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, BigId, Fen, IdMixin, JsonDoc, TimestampMixin
 
+# A request's status, as a FHIR ServiceRequest's: ``active`` while help is being found or
+# given, ``on-hold``, ``completed``, ``revoked`` (withdrawn, with a coded reason) and
+# ``entered-in-error``. Beside it, where routing stands (see broker.lifecycle).
 REQUEST_STATUSES = (
-    "requested",
-    "in-progress",
+    "active",
     "on-hold",
     "completed",
-    "cancelled",
-    "failed",
+    "revoked",
+    "entered-in-error",
+)
+ROUTING_STATES = (
+    "routing",
+    "offered",
+    "partly-covered",
+    "covered",
+    "unmatched",
+)
+# Why a caseworker withdraws a request (``revoked``); the words are the portal's.
+REVOKE_REASONS = (
+    "need_met_elsewhere",
+    "family_declined",
+    "family_moved",
+    "no_longer_eligible",
+    "duplicate",
+    "other",
 )
 OFFER_STATUSES = (
     "requested",
@@ -47,8 +64,10 @@ class AidRequest(IdMixin, TimestampMixin, Base):
     __tablename__ = "aid_requests"
     __table_args__ = (
         CheckConstraint(_in("status", REQUEST_STATUSES), name="status"),
+        CheckConstraint(_in("routing_state", ROUTING_STATES), name="routing_state"),
         CheckConstraint("funded_fen >= 0", name="funded_nonneg"),
         Index("ix_aid_requests_status_category", "status", "category"),
+        Index("ix_aid_requests_routing_state", "routing_state"),
     )
 
     need_id: Mapped[int] = mapped_column(BigId, ForeignKey("needs.id"), unique=True)
@@ -60,9 +79,15 @@ class AidRequest(IdMixin, TimestampMixin, Base):
     funded_fen: Mapped[int] = mapped_column(Fen, default=0)
     disbursed_fen: Mapped[int] = mapped_column(Fen, default=0)
     description: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(16), default="requested")
+    status: Mapped[str] = mapped_column(String(16), default="active")
     status_reason: Mapped[str | None] = mapped_column(Text)
     held_from: Mapped[str | None] = mapped_column(String(16))
+    routing_state: Mapped[str] = mapped_column(String(16), default="routing")
+    # Why routing found nobody (``unmatched``): a code, the gap, and each partner left
+    # out with its reason code and parameters, for the portal to render.
+    routing_reasons: Mapped[dict | None] = mapped_column(JsonDoc)
+    # The caseworker's choice: route again by itself when a partner or fund appears.
+    auto_retry: Mapped[bool] = mapped_column(default=False)
     routing_round: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
     completed_at: Mapped[datetime | None]
@@ -78,7 +103,8 @@ class Offer(IdMixin, TimestampMixin, Base):
         CheckConstraint(_in("status", OFFER_STATUSES), name="status"),
         CheckConstraint("amount_fen IS NULL OR amount_fen > 0", name="amount_positive"),
         CheckConstraint("accepted_fen >= 0", name="accepted_nonneg"),
-        UniqueConstraint("request_id", "partner_id"),
+        # A partner may be asked again for what it left unpaid, when it says it can give more.
+        Index("ix_offers_request_partner", "request_id", "partner_id"),
         Index("ix_offers_partner_status", "partner_id", "status"),
         Index("ix_offers_status_respond_by", "status", "respond_by"),
     )
@@ -95,5 +121,7 @@ class Offer(IdMixin, TimestampMixin, Base):
     reasons: Mapped[list] = mapped_column(JsonDoc, default=list)
     delivery_attempts: Mapped[int] = mapped_column(default=0)
     answered_at: Mapped[datetime | None]
+    # Set when the partner completes saying it can give more for this request.
+    more_available: Mapped[bool] = mapped_column(default=False)
 
     request: Mapped[AidRequest] = relationship(back_populates="offers")

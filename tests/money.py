@@ -58,7 +58,7 @@ def aid_request(
     *,
     category: str = "medical",
     amount_fen: int | None = 1000 * YUAN,
-    status: str = "requested",
+    status: str = "active",
     created_at: datetime | None = None,
     completed_at: datetime | None = None,
 ):
@@ -102,10 +102,11 @@ def offer(session: Session, req, p: Partner, *, amount_fen: int | None = None, s
 
 
 def pledged_offer(session: Session, req, p: Partner, amount_fen: int) -> Offer:
-    """An offer accepted for ``amount_fen``, pledged in the ledger (its request in progress)."""
+    """An offer accepted for ``amount_fen``, pledged in the ledger (its request (partly) covered)."""
     o = offer(session, req, p, amount_fen=amount_fen, status="accepted")
     o.accepted_fen = amount_fen
-    req.status = "in-progress"
+    req.status = "active"
+    req.routing_state = "covered" if req.funded_fen + amount_fen >= (req.amount_fen or 0) else "partly-covered"
     req.funded_fen += amount_fen
     ledger.pledge(session, p.id, p.name, amount_fen, offer_id=o.id, request_id=req.id, household_id=req.household_id)
     return o

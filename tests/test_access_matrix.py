@@ -69,6 +69,7 @@ OFFER_READ = S(401, 403, 403, 200, 404, 200, 200)
 PARTNER_ACT = S(401, 403, 403, 200, 404, 403, 403)
 PAGE_ANON = 302  # a portal page sends a visitor who is not signed in to the sign-in page
 PORTAL_PARTNER_ACT = S(PAGE_ANON, 403, 403, 302, 404, 403, 403)
+PORTAL_CASEWORKER_ACT = S(PAGE_ANON, 302, 404, 403, 403, 403, 302)
 
 
 def _grid_body(_s: Scenario) -> dict:
@@ -188,7 +189,22 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", f"{API}/requests/<int:request_id>"): Row("/api/v1/requests/{request}", REGISTRY_READ),
     ("GET", f"{API}/requests/<int:request_id>/timeline"): Row("/api/v1/requests/{request}/timeline", REGISTRY_READ),
     ("POST", f"{API}/requests/<int:request_id>/cancel"): Row(
-        "/api/v1/requests/{target}/cancel", REGISTRY_WRITE, body={"reason": "家庭已搬离"}, fresh="request"
+        "/api/v1/requests/{target}/cancel", REGISTRY_WRITE, body={"reason_code": "family_moved"}, fresh="request"
+    ),
+    ("PATCH", f"{API}/requests/<int:request_id>"): Row(
+        "/api/v1/requests/{target}", REGISTRY_WRITE, body={"auto_retry": True}, fresh="request"
+    ),
+    ("POST", f"{API}/requests/<int:request_id>/entered-in-error"): Row(
+        "/api/v1/requests/{target}/entered-in-error", REGISTRY_WRITE, body={"note": "录重了"}, fresh="request"
+    ),
+    ("POST", f"{API}/requests/<int:request_id>/retry"): Row(
+        "/api/v1/requests/{target}/retry", REGISTRY_WRITE, fresh="unmatched_request"
+    ),
+    ("POST", f"{API}/requests/<int:request_id>/refer"): Row(
+        "/api/v1/requests/{target}/refer", REGISTRY_CREATE, body={"organisation": "街道就业服务站"}, fresh="request"
+    ),
+    ("POST", f"{API}/referrals/<int:offer_id>/outcome"): Row(
+        "/api/v1/referrals/{target}/outcome", REGISTRY_WRITE, body={"outcome": "accepted"}, fresh="referral"
     ),
     ("POST", f"{API}/requests/<int:request_id>/hold"): Row(
         "/api/v1/requests/{target}/hold", REGISTRY_WRITE, body={"reason": "家属外出"}, fresh="request"
@@ -296,6 +312,44 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "/partner/offers/<int:offer_id>/complete"): Row(
         "/partner/offers/{target}/complete", PORTAL_PARTNER_ACT, body={"note": ""}, form=True, fresh="disbursed_offer"
     ),
+    # --- the caseworker steering a request -------------------------------------------------
+    ("POST", "/caseworker/requests/<int:request_id>/retry"): Row(
+        "/caseworker/requests/{target}/retry", PORTAL_CASEWORKER_ACT, body={}, form=True, fresh="unmatched_request"
+    ),
+    ("POST", "/caseworker/requests/<int:request_id>/hold"): Row(
+        "/caseworker/requests/{target}/hold", PORTAL_CASEWORKER_ACT, body={"reason": "外出"}, form=True, fresh="request"
+    ),
+    ("POST", "/caseworker/requests/<int:request_id>/resume"): Row(
+        "/caseworker/requests/{target}/resume", PORTAL_CASEWORKER_ACT, body={}, form=True, fresh="held_request"
+    ),
+    ("POST", "/caseworker/requests/<int:request_id>/withdraw"): Row(
+        "/caseworker/requests/{target}/withdraw",
+        PORTAL_CASEWORKER_ACT,
+        body={"reason_code": "duplicate"},
+        form=True,
+        fresh="request",
+    ),
+    ("POST", "/caseworker/requests/<int:request_id>/auto-retry"): Row(
+        "/caseworker/requests/{target}/auto-retry",
+        PORTAL_CASEWORKER_ACT,
+        body={"enabled": "y"},
+        form=True,
+        fresh="request",
+    ),
+    ("POST", "/caseworker/requests/<int:request_id>/refer"): Row(
+        "/caseworker/requests/{target}/refer",
+        PORTAL_CASEWORKER_ACT,
+        body={"organisation": "社区就业服务站"},
+        form=True,
+        fresh="request",
+    ),
+    ("POST", "/caseworker/referrals/<int:offer_id>/outcome"): Row(
+        "/caseworker/referrals/{target}/outcome",
+        PORTAL_CASEWORKER_ACT,
+        body={"outcome": "accepted"},
+        form=True,
+        fresh="referral",
+    ),
 }
 
 # Which shared object a refused call of a ``fresh`` row acts on.
@@ -305,6 +359,8 @@ SHARED = {
     "request": "request",
     "held_request": "request",
     "in_progress_request": "request",
+    "unmatched_request": "request",
+    "referral": "offer",
     "received_offer": "offer",
     "accepted_offer": "offer",
     "disbursed_offer": "offer",
@@ -559,6 +615,14 @@ def _fill_pools(s: Scenario, wanted: Counter) -> None:
     for hid in households[wanted["household"] :]:
         app_id = _ok(cw.post(f"{API}/households/{hid}/applications", json={"policy": "temporary_aid"}), 201)["id"]
         pools["application"].append(app_id)
+    jobless = wanted["unmatched_request"] + wanted["referral"]
+    if jobless:  # no partner serves employment: these end unmatched
+        ids = _need_request_ids(cw, s.household, [{"category": "employment", "urgency": "normal"}] * jobless)
+        s.worker()
+        pools["unmatched_request"] = ids[: wanted["unmatched_request"]]
+        for rid in ids[wanted["unmatched_request"] :]:
+            body = _ok(cw.post(f"{API}/requests/{rid}/refer", json={"organisation": "街道就业服务站"}), 201)
+            pools["referral"].append(body["offers"][-1]["id"])
     plain = wanted["request"] + wanted["held_request"]
     living = (
         wanted["in_progress_request"] + wanted["received_offer"] + wanted["accepted_offer"] + wanted["disbursed_offer"]

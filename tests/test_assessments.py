@@ -18,7 +18,7 @@ def world(as_role, make_user, login):
 
 
 def test_each_need_becomes_a_request_with_a_routing_job(world):
-    """Three needs → three `requested` requests, each with one route_request outbox row."""
+    """Three needs → three active requests (routing), each with one route_request outbox row."""
     hh = world.household()
     body = world.assess(
         hh,
@@ -28,7 +28,9 @@ def test_each_need_becomes_a_request_with_a_routing_job(world):
         summary="home visit after the diagnosis",
     )
     assert [n["category"] for n in body["needs"]] == ["emergency", "medical", "counselling"]
-    assert all(n["request_id"] and n["request_status"] == "requested" for n in body["needs"])
+    assert all(
+        n["request_id"] and (n["request_status"], n["routing_state"]) == ("active", "routing") for n in body["needs"]
+    )
     s = db.session()
     reqs = s.execute(select(AidRequest).order_by(AidRequest.id)).scalars().all()
     assert [r.amount_fen for r in reqs] == [70000, 3000000, None]

@@ -1,4 +1,4 @@
-"""The request and offer lifecycles: caseworker moves (cancel, hold, resume, complete),
+"""The request and offer lifecycles: caseworker moves (withdraw, hold, resume, retry, complete),
 partner moves, what each does to the money, and 409 with the current status for any
 move the state does not allow."""
 
@@ -29,19 +29,24 @@ def available(partner: dict) -> int:
     return ledger.balances(db.session(), partner["id"])["available_fen"]
 
 
-def test_cancel_withdraws_offers_and_releases_pledges(world, worker):
-    """Cancelling releases the pledge to the fund, withdraws every live offer, and tells the partner."""
+def test_withdraw_revokes_offers_and_releases_pledges(world, worker):
+    """Withdrawing (``revoked``, with a reason code) releases the pledge to the fund,
+    withdraws every live offer, and tells the partner."""
     p = world.partner("慈善总会", categories=["medical"], fund_fen=10000 * YUAN)
     rid, offer = one_offer(world, worker, "慈善总会", need("medical", "high", 2000 * YUAN))
     client = world.partner_clients["慈善总会"]
     assert client.post(f"/api/v1/offers/{offer['id']}/accept", json={"amount_fen": 1500 * YUAN}).status_code == 200
     assert available(p) == 8500 * YUAN
     worker()  # the unaccepted ¥500 found no other partner
-    resp = world.caseworker.post(f"/api/v1/requests/{rid}/cancel", json={"reason": "家庭已搬离本市"})
+    resp = world.caseworker.post(
+        f"/api/v1/requests/{rid}/cancel", json={"reason_code": "family_moved", "note": "家庭已搬离本市"}
+    )
     assert resp.status_code == 200
     body = resp.get_json()
-    assert body["status"] == "cancelled"
-    assert body["status_reason"] == "家庭已搬离本市"
+    assert body["status"] == "revoked"
+    assert body["status_reason"] == "family_moved"
+    revoked = [e for e in world.request(rid)["timeline"] if e["event"] == "request.revoked"]
+    assert revoked[0]["details"]["note"] == "家庭已搬离本市"
     assert body["offers"][0]["status"] == "cancelled"
     assert body["funded_fen"] == 0
     assert available(p) == 10000 * YUAN
@@ -50,17 +55,19 @@ def test_cancel_withdraws_offers_and_releases_pledges(world, worker):
     err = assert_error_shape(client.post(f"/api/v1/offers/{offer['id']}/complete", json={}), 409, "invalid_transition")
     assert err["details"]["current_status"] == "cancelled"
     assert "cancelled" in err["message"]
-    err = assert_error_shape(world.caseworker.post(f"/api/v1/requests/{rid}/cancel", json={"reason": "again"}), 409)
+    err = assert_error_shape(
+        world.caseworker.post(f"/api/v1/requests/{rid}/cancel", json={"reason_code": "other"}), 409
+    )
     assert err["code"] == "invalid_transition"
-    assert err["details"]["current_status"] == "cancelled"
+    assert err["details"]["current_status"] == "revoked"
 
 
-def test_cancel_needs_a_reason(world):
-    """A blank or missing reason is 422 naming `reason`."""
+def test_withdraw_needs_a_reason_code(world):
+    """A missing or unknown reason code is 422 naming `reason_code`."""
     rid = world.assess(world.household(), need("counselling"))["needs"][0]["request_id"]
-    for body in ({}, {"reason": "   "}, {"reason": 5}):
+    for body in ({}, {"reason_code": "   "}, {"reason_code": 5}, {"reason_code": "bored"}):
         err = assert_error_shape(world.caseworker.post(f"/api/v1/requests/{rid}/cancel", json=body), 422)
-        assert "reason" in err["details"]
+        assert "reason_code" in err["details"]
 
 
 def test_hold_stops_routing_and_resume_restarts_it(world, worker):
@@ -74,19 +81,20 @@ def test_hold_stops_routing_and_resume_restarts_it(world, worker):
     err = assert_error_shape(world.caseworker.post(f"/api/v1/requests/{rid}/hold", json={}), 409)
     assert err["details"]["current_status"] == "on-hold"
     resumed = world.caseworker.post(f"/api/v1/requests/{rid}/resume")
-    assert resumed.get_json()["status"] == "requested"
+    assert (resumed.get_json()["status"], resumed.get_json()["routing_state"]) == ("active", "routing")
     worker()
     assert [o["status"] for o in world.request(rid)["offers"]] == ["received"]
+    assert world.request(rid)["routing_state"] == "offered"
     err = assert_error_shape(world.caseworker.post(f"/api/v1/requests/{rid}/resume"), 409, "invalid_transition")
-    assert err["details"]["current_status"] == "requested"
+    assert err["details"]["current_status"] == "active"
 
 
-def test_caseworker_confirms_completion_only_when_in_progress(world, worker):
-    """`complete` is refused while still routing; once a partner took it on, it completes."""
+def test_caseworker_confirms_completion_only_once_a_partner_took_it_on(world, worker):
+    """`complete` is refused while only offered; once a partner took it on, it completes."""
     world.partner("社工站", kind="social_org", categories=["counselling"])
     rid, offer = one_offer(world, worker, "社工站", need("counselling"))
     err = assert_error_shape(world.caseworker.post(f"/api/v1/requests/{rid}/complete", json={}), 409)
-    assert err["details"]["current_status"] == "requested"
+    assert err["details"]["current_status"] == "active"
     world.partner_clients["社工站"].post(f"/api/v1/offers/{offer['id']}/accept", json={})
     done = world.caseworker.post(f"/api/v1/requests/{rid}/complete", json={"note": "三次心理疏导已完成"})
     assert done.status_code == 200
@@ -100,7 +108,7 @@ def test_service_request_completes_when_its_offer_completes(world, worker):
     rid, offer = one_offer(world, worker, "社工站", need("counselling", "high"))
     client = world.partner_clients["社工站"]
     assert client.post(f"/api/v1/offers/{offer['id']}/accept", json={}).get_json()["status"] == "accepted"
-    assert world.request(rid)["status"] == "in-progress"
+    assert (world.request(rid)["status"], world.request(rid)["routing_state"]) == ("active", "covered")
     service = client.post(
         f"/api/v1/offers/{offer['id']}/disbursements", json={"amount_fen": 0, "kind": "service", "reference": "第1次"}
     )
@@ -139,8 +147,9 @@ def test_under_spent_offer_returns_money_and_the_rest_is_routed(world, worker):
     assert detail["disbursed_fen"] == 1000 * YUAN
 
 
-def test_everyone_declines_and_the_request_fails_with_reasons(world, worker):
-    """When the last partner rejects, the request fails naming who was asked and why not."""
+def test_everyone_declines_and_the_request_is_unmatched_with_reasons(world, worker):
+    """When the last partner rejects, the request stays active, unmatched, naming who was
+    asked and why not (as codes), and its caseworker is told."""
     world.partner("甲", categories=["schooling"], fund_fen=5000 * YUAN)
     world.partner("乙", categories=["schooling"], fund_fen=4000 * YUAN)
     rid, first = one_offer(world, worker, "甲", need("schooling", "normal", 3000 * YUAN))
@@ -150,9 +159,13 @@ def test_everyone_declines_and_the_request_fails_with_reasons(world, worker):
     world.partner_clients["乙"].post(f"/api/v1/offers/{second['id']}/reject", json={"reason": "不在资助范围"})
     worker()
     detail = world.request(rid)
-    assert detail["status"] == "failed"
-    assert "甲: already asked" in detail["status_reason"]
+    assert (detail["status"], detail["routing_state"]) == ("active", "unmatched")
+    reasons = detail["routing_reasons"]
+    assert reasons["code"] == "none_could_take"
+    assert {(x["partner"], x["code"]) for x in reasons["excluded"]} >= {("甲", "declined"), ("乙", "declined")}
     assert [o["status_reason"] for o in detail["offers"]] == ["名额已满", "不在资助范围"]
+    listed = world.caseworker.get("/api/v1/requests?routing_state=unmatched").get_json()["items"]
+    assert [r["id"] for r in listed] == [rid]
 
 
 @pytest.mark.parametrize(
@@ -191,11 +204,10 @@ def test_every_change_is_on_the_timeline(world, worker):
         "request.created",
         "offer.created",
         "request.routed",
+        "request.routing_state",
         "offer.delivered",
-        "ledger.pledge",
         "offer.accepted",
-        "request.in_progress",
-        "ledger.disbursement",
+        "request.routing_state",
         "disbursement.recorded",
         "offer.started",
         "offer.completed",
@@ -219,7 +231,7 @@ def test_request_list_filters_and_scope(world, as_role, make_user, login):
     medical = world.caseworker.get("/api/v1/requests?category=medical").get_json()["items"]
     assert [r["amount_fen"] for r in medical] == [100 * YUAN]
     assert world.caseworker.get(f"/api/v1/requests?household={mine}").get_json()["total"] == 2
-    assert world.caseworker.get("/api/v1/requests?status=requested&per_page=1").get_json()["total"] == 3
+    assert world.caseworker.get("/api/v1/requests?status=active&per_page=1").get_json()["total"] == 3
     assert world.caseworker.get(f"/api/v1/requests?grid={other.grid}").get_json()["total"] == 0
     auditor = as_role("auditor")
     assert auditor.get("/api/v1/requests").get_json()["total"] == 4
@@ -236,7 +248,7 @@ def test_request_list_filters_and_scope(world, as_role, make_user, login):
         ("post", "/api/v1/requests/{rid}/hold", {"reason": 42}, "reason"),
         ("post", "/api/v1/requests/{rid}/hold", {"until": "tomorrow"}, "until"),
         ("post", "/api/v1/requests/{rid}/complete", {"note": "x" * 1001}, "note"),
-        ("post", "/api/v1/requests/{rid}/cancel", {"reason": "x" * 1001}, "reason"),
+        ("post", "/api/v1/requests/{rid}/cancel", {"reason_code": "other", "note": "x" * 1001}, "note"),
     ],
 )
 def test_bad_input_on_request_endpoints_is_422(world, method, path, body, field):

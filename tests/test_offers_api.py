@@ -117,7 +117,7 @@ def test_accept_pledges_and_partial_accept_routes_the_rest(world, two_partners, 
     assert balances == {"balance_fen": 5000 * YUAN, "pledged_fen": 600 * YUAN, "available_fen": 4400 * YUAN}
     worker()
     detail = world.request(rid)
-    assert detail["status"] == "in-progress"
+    assert (detail["status"], detail["routing_state"]) == ("active", "partly-covered")
     assert detail["funded_fen"] == 600 * YUAN
     routed = [e["details"] for e in detail["timeline"] if e["event"] == "request.routed"]
     assert (routed[-1]["gap_fen"], routed[-1]["outcome"]) == (400 * YUAN, "waiting")

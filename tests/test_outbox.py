@@ -159,7 +159,7 @@ def test_a_permanent_failure_fails_at_once(world, worker):
     detail = world.request(rid)
     assert detail["offers"][0]["status"] == "failed"
     assert "401" in detail["offers"][0]["status_reason"]
-    assert detail["status"] == "failed"
+    assert (detail["status"], detail["routing_state"]) == ("active", "unmatched")
 
 
 def test_deadline_is_scheduled_on_rq_at_respond_by(world, worker):

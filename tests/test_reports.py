@@ -217,7 +217,7 @@ def test_time_to_fulfilment_by_category(as_role):
     money.aid_request(
         s, h, category="medical", status="completed", created_at=start, completed_at=start + timedelta(hours=48)
     )
-    money.aid_request(s, h, category="medical", status="in-progress", created_at=start)
+    money.aid_request(s, h, category="medical", status="active", created_at=start)
     db.commit()
     body = as_role("auditor").get("/api/v1/reports/fulfilment").get_json()
     rows = {r["category"]: r for r in body["rows"]}

@@ -156,17 +156,21 @@ def test_a_partner_is_never_offered_more_than_it_can_still_promise(world, worker
     assert "available ¥200.00" in second_detail["offers"][0]["reasons"]
 
 
-def test_no_candidate_fails_the_request_and_tells_the_caseworkers(world, worker, make_user):
-    """No partner → `failed` with the reasons, a notification to the grid's caseworkers, audited."""
+def test_no_candidate_leaves_the_request_unmatched_and_tells_the_caseworkers(world, worker, make_user):
+    """No partner → active and `unmatched`, the reasons stored as codes, a notification to
+    the grid's caseworkers, audited."""
     colleague = make_user("caseworker", grids=(world.grid,))
     world.partner("教育基金", categories=["schooling"], fund_fen=1000 * YUAN)
     rid = first_request(world, need("employment", "high"))
     worker()
     detail = world.request(rid)
-    assert detail["status"] == "failed"
-    assert "教育基金: category not served" in detail["status_reason"]
+    assert (detail["status"], detail["routing_state"]) == ("active", "unmatched")
+    assert detail["routing_reasons"]["code"] == "none_could_take"
+    assert [(x["partner"], x["code"], x["params"]) for x in detail["routing_reasons"]["excluded"]] == [
+        ("教育基金", "category_not_served", {"category": "employment"})
+    ]
     events = [e["event"] for e in detail["timeline"]]
-    assert events[-2:] == ["request.routed", "request.failed"]
+    assert events[-2:] == ["request.routed", "request.unmatched"]
     notes = db.session().execute(select(Notification)).scalars().all()
     assert len(notes) == 2  # the creator and the colleague on the same grid
     assert {n.kind for n in notes} == {"request_failed"}
@@ -196,8 +200,9 @@ def test_reject_routes_only_the_remainder_to_the_next_partner(world, worker):
     }
 
 
-def test_short_request_stays_in_progress_and_warns(world, worker):
-    """Partly covered with nobody left to ask: still in progress, caseworker told what is missing."""
+def test_short_request_is_unmatched_for_the_rest_and_warns(world, worker):
+    """Partly covered with nobody left to ask: active, unmatched for the rest (code
+    ``short``, the gap), caseworker told what is missing."""
     world.partner("甲", categories=["living"], max_amount_fen=500 * YUAN, fund_fen=10000 * YUAN)
     rid = first_request(world, need("living", "normal", 800 * YUAN))
     worker()
@@ -206,7 +211,8 @@ def test_short_request_stays_in_progress_and_warns(world, worker):
     world.partner_clients["甲"].post(f"/api/v1/offers/{offer['id']}/accept", json={})
     worker()
     detail = world.request(rid)
-    assert detail["status"] == "in-progress"
+    assert (detail["status"], detail["routing_state"]) == ("active", "unmatched")
+    assert (detail["routing_reasons"]["code"], detail["routing_reasons"]["gap_fen"]) == ("short", 300 * YUAN)
     assert routed(world, rid)[-1]["outcome"] == "short"
     (note,) = db.session().execute(select(Notification)).scalars().all()
     assert note.kind == "request_short"

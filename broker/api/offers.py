@@ -90,8 +90,12 @@ class OfferComplete(MethodView):
     @blp.response(200, OfferOut)
     @blp.alt_response(409, description="invalid_transition, or nothing_disbursed yet.")
     def post(self, body: dict, offer_id: int) -> Any:
-        """You have done what you took on; unspent pledged money returns to your fund."""
-        offers.complete(db.session(), current_principal(), offer_id, body["note"])
+        """You have done what you took on; unspent pledged money returns to your fund and
+        what is left of the need goes to other partners (to you again only when you set
+        ``more_available``)."""
+        offers.complete(
+            db.session(), current_principal(), offer_id, body["note"], more_available=body["more_available"]
+        )
         return _answered(offer_id)
 
 

@@ -15,7 +15,7 @@ from flask import Flask, g, request
 from flask_wtf.csrf import CSRFProtect
 
 from broker import privacy
-from broker.portal import i18n, limits, security
+from broker.portal import i18n, limits, request_labels, security
 from broker.portal.errors import PAGE_HANDLERS
 
 __all__ = ["PAGE_HANDLERS", "init_app"]
@@ -66,6 +66,8 @@ def init_app(app: Flask) -> None:
         localtime=i18n.format_datetime,
         localdate=i18n.format_date,
         label=i18n.label,
+        exclusion=request_labels.exclusion,
+        unmatched=request_labels.unmatched,
         redact=privacy.redact,
     )
     app.jinja_env.globals.update(locale_names=i18n.LOCALE_NAMES)

@@ -1,6 +1,8 @@
-"""The caseworker's pages: the households of my grids with their open needs, the coverage
-view (who has not been visited lately), one household with everything about it, and
-the forms to record a visit and a needs assessment.
+"""The caseworker's pages: the needs no partner could take (first) and the households of
+my grids with their open needs, the coverage view (who has not been visited lately), one
+household with everything about it, the forms to record a visit and a needs assessment,
+and the actions that steer a request (retry routing, refer by hand and record the
+organisation's answer, hold, resume, withdraw, retry automatically).
 
 Scope is the registry's: a household on another caseworker's grid is "not found".
 Auditors and admins may read a household page (auditors read everything) but the forms
@@ -8,18 +10,30 @@ are the caseworker's: the domain refuses anyone else's writes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
-from broker import applications, assessment, db, lifecycle, registry, requests, timeline
+from broker import applications, assessment, db, lifecycle, referrals, registry, requests, timeline
 from broker.errors import DomainError
 from broker.policy import package as policy_package
 from broker.portal.auth import current_principal, role_required
 from broker.portal.forms import AssessmentForm, CoverageForm, VisitForm
+from broker.portal.i18n import label
 from broker.portal.pages import attach_field_errors, commit, page_arg, refused
+from broker.portal.request_forms import (
+    ActionForm,
+    AutoRetryForm,
+    HoldForm,
+    OutcomeForm,
+    ReferForm,
+    RevokeForm,
+)
+from broker.portal.request_labels import assessment_outcome
 
 bp = Blueprint("portal_caseworker", __name__, url_prefix="/caseworker")
 PER_PAGE = 25
@@ -27,7 +41,7 @@ READERS = ("caseworker", "auditor", "admin")
 
 
 def _open_requests(session: Any, principal: Any, household_id: int) -> list:
-    """The household's requests still being worked on (not completed, cancelled or failed)."""
+    """The household's requests still being worked on (active or on hold)."""
     found = requests.list_requests(session, principal, household=household_id, per_page=100).items
     return [r for r in found if r.status not in lifecycle.TERMINAL_REQUEST]
 
@@ -35,7 +49,9 @@ def _open_requests(session: Any, principal: Any, household_id: int) -> list:
 @bp.get("/")
 @role_required("caseworker")
 def home() -> str:
-    """My grids' households, newest first, each with its open needs."""
+    """First, the needs no partner could take, with the reasons and the actions (retry,
+    refer by hand, hold, withdraw); then my grids' households, newest first, each with
+    its open needs."""
     principal = current_principal()
     session = db.session()
     q = (request.args.get("q") or "").strip()[:80]
@@ -44,7 +60,36 @@ def home() -> str:
     )
     open_needs = {h.id: _open_requests(session, principal, h.id) for h in page.items}
     grids = registry.list_grids(session, principal).items
-    return render_template("portal/caseworker/home.html", page=page, open_needs=open_needs, grids=grids, q=q)
+    unmatched = requests.list_requests(
+        session, principal, status="active", routing_state=lifecycle.UNMATCHED, per_page=50
+    ).items
+    households = {r.household_id: registry.get_household(session, principal, r.household_id) for r in unmatched}
+    return render_template(
+        "portal/caseworker/home.html",
+        page=page,
+        open_needs=open_needs,
+        grids=grids,
+        q=q,
+        unmatched=unmatched,
+        unmatched_households=households,
+        **_action_forms(session, principal),
+    )
+
+
+def _action_forms(session: Any, principal: Any, back: str = "home") -> dict[str, Any]:
+    """Empty forms for the actions on a request (each page fills in its request's id)."""
+    refer = ReferForm(formdata=None, back=back)
+    refer.partner_id.choices = [SelectChoice("", _("— pick one —"))] + [
+        SelectChoice(str(p.id), p.name) for p in referrals.organisations(session, principal)
+    ]
+    return {
+        "action_form": ActionForm(formdata=None, back=back),
+        "hold_form": HoldForm(formdata=None, back=back),
+        "revoke_form": RevokeForm(formdata=None, back=back),
+        "auto_retry_form": AutoRetryForm(formdata=None, back=back),
+        "refer_form": refer,
+        "outcome_form": OutcomeForm(formdata=None, back=back),
+    }
 
 
 @bp.get("/coverage")
@@ -71,11 +116,7 @@ def _household_context(household_id: int) -> dict[str, Any]:
     household = registry.get_household(session, principal, household_id)
     reqs = requests.list_requests(session, principal, household=household.id, per_page=100).items
     timelines = {r.id: timeline.events(session, r.id) for r in reqs}
-    partner_names: dict[int, str] = {}
-    for events in timelines.values():
-        for event in events:
-            for chosen in event["details"].get("chosen") or []:
-                partner_names[chosen.get("partner_id")] = chosen.get("partner")
+    partner_names = requests.partner_names(session, reqs)
     return {
         "household": household,
         "members": [(m, registry.masked_id(m)) for m in household.members],
@@ -89,6 +130,8 @@ def _household_context(household_id: int) -> dict[str, Any]:
             applications.describe(app) for app in applications.list_applications(session, principal, household.id).items
         ],
         "can_write": principal.role in ("caseworker", "admin"),
+        "manual_offer_ids": referrals.manual_offer_ids(session, reqs),
+        **_action_forms(session, principal, back="household"),
     }
 
 
@@ -150,15 +193,15 @@ def new_assessment(household_id: int) -> Response | tuple[str, int]:
             if not entry.form.is_blank()
         ]
         try:
-            created = assessment.create_assessment(
+            _created, outcomes = assessment.create_and_route(
                 session, principal, household.id, {"summary": form.summary.data or "", "needs": needs}
             )
         except DomainError as exc:
             status = refused(exc)
             _attach_need_errors(form, exc)
         else:
-            count = len(created.needs)
-            commit(_("Assessment saved: %(count)s need(s) sent to partners.", count=count))
+            said = [assessment_outcome(o, label(o["category"], "category")) for o in outcomes]
+            commit(_("Assessment saved.") + " " + " ".join(said))
             return redirect(url_for(".household", household_id=household.id))
     elif request.method == "POST":
         status = 400
@@ -179,3 +222,128 @@ def _attach_need_errors(form: AssessmentForm, error: DomainError) -> None:
             target = getattr(filled[index].form, field)
             items = messages if isinstance(messages, list) else [messages]
             target.errors = [*list(target.errors or []), *(_("Refused: %(why)s", why=str(m)) for m in items)]
+
+
+# --- steering a request ------------------------------------------------------------------
+
+
+def _steer(request_id: int, form: Any, call: Callable[[Any, Any], Any], done: str) -> Response:
+    """Run one action on a request from a posted form, then go back where the caseworker
+    was (their list, or the household's page at the request)."""
+    principal = current_principal()
+    session = db.session()
+    req = requests.get_request(session, principal, request_id, write=True)
+    household_id = req.household_id
+    if not form.validate_on_submit():
+        flash(_("The form was not accepted; check it and send it again."), "error")
+    else:
+        try:
+            call(session, principal)
+        except DomainError as exc:
+            refused(exc)
+        else:
+            commit(done)
+    if form.back.data == "household":
+        return redirect(url_for(".household", household_id=household_id, _anchor=f"request-{request_id}"))
+    return redirect(url_for(".home"))
+
+
+@bp.post("/requests/<int:request_id>/retry")
+@role_required("caseworker", "admin")
+def retry(request_id: int) -> Response:
+    """Route an unmatched request again (reopened, not re-assessed)."""
+    return _steer(
+        request_id,
+        ActionForm(),
+        lambda s, p: requests.retry(s, p, request_id),
+        _("Request %(id)s is being routed again.", id=request_id),
+    )
+
+
+@bp.post("/requests/<int:request_id>/hold")
+@role_required("caseworker", "admin")
+def hold(request_id: int) -> Response:
+    form = HoldForm()
+    return _steer(
+        request_id,
+        form,
+        lambda s, p: requests.hold(s, p, request_id, form.reason.data or ""),
+        _("Request %(id)s is on hold.", id=request_id),
+    )
+
+
+@bp.post("/requests/<int:request_id>/resume")
+@role_required("caseworker", "admin")
+def resume(request_id: int) -> Response:
+    return _steer(
+        request_id,
+        ActionForm(),
+        lambda s, p: requests.resume(s, p, request_id),
+        _("Request %(id)s is active again.", id=request_id),
+    )
+
+
+@bp.post("/requests/<int:request_id>/withdraw")
+@role_required("caseworker", "admin")
+def withdraw(request_id: int) -> Response:
+    form = RevokeForm()
+    return _steer(
+        request_id,
+        form,
+        lambda s, p: requests.revoke(s, p, request_id, form.reason_code.data, form.note.data or ""),
+        _("Request %(id)s is withdrawn.", id=request_id),
+    )
+
+
+@bp.post("/requests/<int:request_id>/auto-retry")
+@role_required("caseworker", "admin")
+def auto_retry(request_id: int) -> Response:
+    form = AutoRetryForm()
+    return _steer(
+        request_id,
+        form,
+        lambda s, p: requests.set_auto_retry(s, p, request_id, bool(form.enabled.data)),
+        _("Automatic retry is on.") if form.enabled.data else _("Automatic retry is off."),
+    )
+
+
+@bp.post("/requests/<int:request_id>/refer")
+@role_required("caseworker", "admin")
+def refer(request_id: int) -> Response:
+    """Record a referral by hand to a named organisation."""
+    form = ReferForm()
+    form.partner_id.choices = []
+
+    def call(session: Any, principal: Any) -> None:
+        chosen = (form.partner_id.data or "").strip()
+        referrals.refer(
+            session,
+            principal,
+            request_id,
+            {
+                "partner_id": int(chosen) if chosen.isdigit() else None,
+                "organisation": form.organisation.data or "",
+                "contact": form.contact.data or "",
+                "note": form.note.data or "",
+            },
+        )
+
+    return _steer(request_id, form, call, _("Referral recorded: record the organisation's answer when you have it."))
+
+
+@bp.post("/referrals/<int:offer_id>/outcome")
+@role_required("caseworker", "admin")
+def referral_outcome(offer_id: int) -> Response:
+    """Record the organisation's answer to a referral."""
+    form = OutcomeForm()
+
+    def call(session: Any, principal: Any) -> None:
+        data = {"outcome": form.outcome.data, "note": form.note.data or ""}
+        if form.amount.data:
+            data["amount_fen"] = form.amount.data
+        if form.paid.data:
+            data["paid_fen"] = form.paid.data
+        referrals.record_outcome(session, principal, offer_id, data)
+
+    request_id = referrals.request_of(db.session(), offer_id)
+    return _steer(request_id, form, call, _("The organisation's answer is recorded."))

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     Field,
     FieldList,
@@ -146,6 +147,7 @@ class DisbursementForm(FlaskForm):
 
 class CompleteForm(FlaskForm):
     note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
+    more_available = BooleanField(_l("We can give more for this request: ask us again for what is left"))
     submit = SubmitField(_l("Mark as completed"))
 
 

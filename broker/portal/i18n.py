@@ -23,6 +23,7 @@ from flask_login import current_user
 from werkzeug.utils import cached_property
 
 from broker import amounts
+from broker.portal import request_labels
 
 LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
@@ -189,12 +190,11 @@ OFFER_STATUSES = {
     "failed": _l("Delivery failed"),
 }
 REQUEST_STATUSES = {
-    "requested": _l("Finding a partner"),
-    "in-progress": _l("In progress"),
+    "active": _l("Open"),
     "on-hold": _l("On hold"),
     "completed": _l("Completed"),
-    "cancelled": _l("Cancelled"),
-    "failed": _l("No partner found"),
+    "revoked": _l("Withdrawn"),
+    "entered-in-error": _l("Entered in error"),
 }
 APPLICATION_STATUSES = {
     "documents-gathering": _l("Gathering documents"),
@@ -268,10 +268,15 @@ DUPLICATE_REASONS = {
 EVENTS = {
     "request.created": _l("Request created"),
     "request.routed": _l("Routing decided"),
-    "request.in_progress": _l("Request in progress"),
     "request.completed": _l("Request completed"),
-    "request.failed": _l("No partner could take the request"),
-    "request.cancelled": _l("Request cancelled"),
+    "request.unmatched": _l("No partner could take the request"),
+    "request.revoked": _l("Request withdrawn"),
+    "request.entered_in_error": _l("Request marked as entered in error"),
+    "request.reopened": _l("Request reopened for routing"),
+    "request.referred": _l("Referred by hand"),
+    "request.routing_state": _l("Routing state changed"),
+    "request.auto_retry_set": _l("Automatic retry changed"),
+    "partner.created": _l("Organisation recorded"),
     "request.held": _l("Request put on hold"),
     "request.resumed": _l("Request resumed"),
     "offer.created": _l("Offer made to a partner"),
@@ -302,6 +307,8 @@ LABELS = {
     "urgency": URGENCIES,
     "offer_status": OFFER_STATUSES,
     "request_status": REQUEST_STATUSES,
+    "routing_state": request_labels.ROUTING_STATES,
+    "revoke_reason": request_labels.REVOKE_REASONS,
     "application_status": APPLICATION_STATUSES,
     "channel": VISIT_CHANNELS,
     "partner_kind": PARTNER_KINDS,

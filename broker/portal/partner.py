@@ -146,7 +146,13 @@ def complete(offer_id: int) -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _render_offer(offer_id, 400, complete_form=form)
     try:
-        offers.complete(db.session(), current_principal(), offer_id, form.note.data or "")
+        offers.complete(
+            db.session(),
+            current_principal(),
+            offer_id,
+            form.note.data or "",
+            more_available=bool(form.more_available.data),
+        )
     except DomainError as exc:
         return _render_offer(offer_id, refused(exc), complete_form=form)
     commit(_("The offer is completed. Thank you."))

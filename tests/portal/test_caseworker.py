@@ -23,13 +23,15 @@ def _requests(household_id: int) -> list[AidRequest]:
 
 
 def test_home_lists_my_households_with_open_needs(portal, loop):
-    """My households, each with its open needs by category and status, in Chinese."""
+    """My households, each with its open needs by category, status and routing state, in Chinese."""
     portal.login(loop.caseworker)
     html = portal.text("/caseworker/")
     assert "张建国" in html
     assert "医疗援助" in html
     assert "¥1,234.50" in html
-    assert "匹配中" in html
+    assert "办理中" in html
+    assert "已发给合作方" in html
+    assert "没有合作方能承接的需求" not in html  # nothing unmatched, no such section
 
 
 def test_search_finds_a_household_by_member_name(portal, loop):
@@ -101,8 +103,9 @@ def test_a_visit_in_the_future_is_refused_with_a_message(portal, loop):
 
 
 def test_assessment_form_creates_requests_that_are_routed(portal, loop, worker):
-    """An assessment with two needs (amount typed "3,000.00" yuan) creates two requests,
-    and the worker routes them."""
+    """An assessment with three needs (amount typed "3,000.00" yuan) creates three
+    requests, routed as it is saved; the flash says truthfully, need by need, what
+    happened — offered to a partner, or no partner could take it (employment)."""
     portal.login(loop.caseworker)
     portal.get(f"/caseworker/households/{loop.household_id}/assessment")
     resp = portal.post(
@@ -119,13 +122,29 @@ def test_assessment_form_creates_requests_that_are_routed(portal, loop, worker):
             "needs-2-urgency": "normal",
             "needs-2-amount": "",
             "needs-2-description": "孩子的心理疏导",
+            "needs-3-category": "employment",
+            "needs-3-urgency": "normal",
+            "needs-3-description": "父亲失业，求职",
         },
     )
     assert resp.status_code == 302, resp.get_data(as_text=True)
     created = _requests(loop.household_id)[2:]
-    assert [(r.category, r.amount_fen) for r in created] == [("schooling", 300000), ("counselling", None)]
-    worker()
-    assert all(r.status == "requested" and r.routing_round == 1 for r in _requests(loop.household_id)[2:])
+    assert [(r.category, r.amount_fen) for r in created] == [
+        ("schooling", 300000),
+        ("counselling", None),
+        ("employment", None),
+    ]
+    assert [(r.status, r.routing_state) for r in created] == [
+        ("active", "offered"),
+        ("active", "offered"),
+        ("active", "unmatched"),
+    ]
+    page = portal.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "助学帮扶：已发给 1 个合作方。" in page
+    assert "心理慰藉：已发给 1 个合作方。" in page
+    assert "就业支持：没有合作方能承接，已列在您的待办最前面。" in page
+    worker()  # the routing jobs written with the requests find nothing more to do
+    assert [r.routing_round for r in _requests(loop.household_id)[2:]] == [1, 1, 0]
 
 
 def test_assessment_money_need_without_amount_is_explained_on_its_row(portal, loop):

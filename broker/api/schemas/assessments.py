@@ -48,6 +48,7 @@ class NeedOut(Schema):
     description = fields.String()
     request_id = fields.Integer(allow_none=True)
     request_status = fields.String(allow_none=True)
+    routing_state = fields.String(allow_none=True)
 
 
 class AssessmentOut(Schema):

@@ -68,6 +68,10 @@ class RejectIn(Schema):
 
 class OfferCompleteIn(Schema):
     note = fields.String(load_default="", validate=validate.Length(max=1000))
+    more_available = fields.Boolean(
+        load_default=False,
+        metadata={"description": "You can give more for this request: ask you again for what is left."},
+    )
 
 
 class DisbursementIn(Schema):

@@ -5,12 +5,18 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from broker.api.schemas.common import PageArgs
+from broker.assessment import MAX_AMOUNT_FEN
 from models.assessment import CATEGORIES
-from models.requests import REQUEST_STATUSES
+from models.partners import PARTNER_KINDS
+from models.requests import REQUEST_STATUSES, REVOKE_REASONS, ROUTING_STATES
 
 
 class RequestListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(REQUEST_STATUSES))
+    routing_state = fields.String(
+        validate=validate.OneOf(ROUTING_STATES),
+        metadata={"description": "`unmatched`: the requests no partner could take, for the caseworker to act on."},
+    )
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     grid = fields.String(validate=validate.Length(min=1, max=40), metadata={"description": "Grid code"})
     household = fields.Integer(validate=validate.Range(min=1), metadata={"description": "Household id"})
@@ -33,6 +39,7 @@ class RequestOfferOut(Schema):
     rank = fields.Integer()
     reasons = fields.List(fields.String())
     delivery_attempts = fields.Integer()
+    more_available = fields.Boolean()
 
 
 class TimelineEventOut(Schema):
@@ -40,6 +47,13 @@ class TimelineEventOut(Schema):
     actor = fields.String()
     event = fields.String(metadata={"example": "request.routed"})
     details = fields.Dict()
+    amounts = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={
+            "description": "The money this event is about, once: offered_fen, accepted_fen, paid_fen or released_fen."
+        },
+    )
 
 
 class RequestSummaryOut(Schema):
@@ -53,8 +67,14 @@ class RequestSummaryOut(Schema):
     funded_fen = fields.Integer()
     disbursed_fen = fields.Integer()
     description = fields.String()
-    status = fields.String()
+    status = fields.String(metadata={"description": "FHIR ServiceRequest status: " + ", ".join(REQUEST_STATUSES)})
     status_reason = fields.String(allow_none=True)
+    routing_state = fields.String(metadata={"description": "Where routing stands: " + ", ".join(ROUTING_STATES)})
+    routing_reasons = fields.Dict(
+        allow_none=True,
+        metadata={"description": "Why no partner could take it (unmatched): a code, the gap, each partner left out."},
+    )
+    auto_retry = fields.Boolean()
     routing_round = fields.Integer()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
@@ -73,12 +93,58 @@ class RequestTimelineOut(Schema):
     timeline = fields.List(fields.Nested(TimelineEventOut))
 
 
-class CancelIn(Schema):
-    reason = fields.String(
+class RevokeIn(Schema):
+    reason_code = fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=1000), validate.Regexp(r"\S", error="must not be blank")],
-        metadata={"example": "The family moved to another city."},
+        validate=validate.OneOf(REVOKE_REASONS),
+        metadata={"description": "Why the request is withdrawn.", "example": "family_moved"},
     )
+    note = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class RequestPatchIn(Schema):
+    auto_retry = fields.Boolean(
+        required=True,
+        metadata={"description": "Route again by itself when a partner or fund that could take it appears."},
+    )
+
+
+class ReferIn(Schema):
+    partner_id = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "An organisation on file (adapter `manual`)."},
+    )
+    organisation = fields.String(
+        validate=validate.Length(min=1, max=120),
+        metadata={"description": "Or the organisation's name: a light partner record is made for it when new."},
+    )
+    kind = fields.String(load_default="social_org", validate=validate.OneOf(PARTNER_KINDS))
+    contact = fields.String(load_default="", validate=validate.Length(max=120))
+    amount_fen = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_AMOUNT_FEN),
+        metadata={
+            "description": "For a money request: what the organisation is asked for (default: what is uncovered)."
+        },
+    )
+    note = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class ReferralOutcomeIn(Schema):
+    outcome = fields.String(required=True, validate=validate.OneOf(("accepted", "declined", "completed")))
+    amount_fen = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_AMOUNT_FEN),
+        metadata={"description": "For money: what the organisation took on (default: all referred)."},
+    )
+    paid_fen = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_AMOUNT_FEN),
+        metadata={"description": "For money, on completion: what it paid the family."},
+    )
+    reference = fields.String(load_default="", validate=validate.Length(max=100))
+    note = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
 class HoldIn(Schema):
