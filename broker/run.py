@@ -46,6 +46,8 @@ def main() -> int:
     commands = [
         [
             f"{bindir}/gunicorn",
+            "--config",
+            "config/gunicorn.py",
             "--workers",
             os.environ.get("WEB_WORKERS", "2"),
             "--bind",

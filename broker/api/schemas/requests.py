@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from broker.api.schemas.common import PageArgs
+from broker.input_schema import MAX_ID, InputSchema
 from models.assessment import CATEGORIES
 from models.requests import REQUEST_STATUSES
 
@@ -13,7 +14,7 @@ class RequestListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(REQUEST_STATUSES))
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     grid = fields.String(validate=validate.Length(min=1, max=40), metadata={"description": "Grid code"})
-    household = fields.Integer(validate=validate.Range(min=1), metadata={"description": "Household id"})
+    household = fields.Integer(validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "Household id"})
 
 
 class PartnerRef(Schema):
@@ -73,7 +74,7 @@ class RequestTimelineOut(Schema):
     timeline = fields.List(fields.Nested(TimelineEventOut))
 
 
-class CancelIn(Schema):
+class CancelIn(InputSchema):
     reason = fields.String(
         required=True,
         validate=[validate.Length(min=1, max=1000), validate.Regexp(r"\S", error="must not be blank")],
@@ -81,9 +82,9 @@ class CancelIn(Schema):
     )
 
 
-class HoldIn(Schema):
+class HoldIn(InputSchema):
     reason = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
-class CompleteIn(Schema):
+class CompleteIn(InputSchema):
     note = fields.String(load_default="", validate=validate.Length(max=1000))
