@@ -53,13 +53,17 @@ IDEMPOTENT = {
 def storable_text_pattern(_converter: Any, field: fields.Field, ret: dict, **_kw: Any) -> dict:
     """An apispec attribute function: a text field of an input schema says which
     characters it refuses (unless its own pattern or choices already say more)."""
-    if not isinstance(field, fields.String) or "pattern" in ret or "enum" in ret:
+    if not isinstance(field, fields.String) or "enum" in ret:
         return {}
     try:
         root = field.root
     except AttributeError:  # an unbound field
         return {}
-    return {"pattern": STORABLE_TEXT} if isinstance(root, InputSchema) else {}
+    if not isinstance(root, InputSchema):
+        return {}
+    if "pattern" in ret:  # one pattern per schema object: the second goes beside it
+        return {"allOf": [*ret.get("allOf", []), {"pattern": STORABLE_TEXT}]}
+    return {"pattern": STORABLE_TEXT}
 
 
 def _error(description: str) -> dict[str, Any]:
