@@ -17,7 +17,9 @@ _TEXT = validate.Length(max=120)
 class PeriodArgs(InputSchema):
     """``from``/``to``: local days (Asia/Shanghai), both inclusive."""
 
-    date_from = fields.Date(data_key="from", metadata={"example": "2026-01-01"})
+    date_from = fields.Date(
+        data_key="from", metadata={"example": "2026-01-01", "description": "Not after `to` (a 422 otherwise)."}
+    )
     date_to = fields.Date(data_key="to", metadata={"example": "2026-12-31"})
 
     @validates_schema
