@@ -45,7 +45,10 @@ def init_app(app: Flask) -> None:
             "info": {
                 "description": "Resource-linking broker for charities and aid funds. Send "
                 "`Authorization: Bearer <token>` from `POST /api/v1/auth/token`. Errors are "
-                '`{"error": {"code", "message", "details"}}`.'
+                '`{"error": {"code", "message", "details"}}`. Bodies are JSON in UTF-8, at most '
+                "32 levels deep; a field not in the schema is refused (422, naming the field meant); "
+                "text may not hold control characters other than tab and line breaks; a header may "
+                "be at most 8 kB (431)."
             },
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
             "servers": [{"url": "/"}],
