@@ -5,6 +5,11 @@ ids that do not exist. Whatever arrives, the API never answers 5xx, and every an
 matches the document: a documented status, the documented content type, a body that
 validates against the documented schema (errors included: the one envelope).
 
+Beside the schema-shaped data, every POST and PATCH gets each hostile class as every
+role — lone surrogates, NUL and other control characters, nesting that exhausts the JSON
+parser, numbers of 5,000 digits, huge strings, wrong types, unknown fields, a body that
+is not JSON, no body — and answers a 4xx in the envelope.
+
 The same for the text the domain reads itself: any string given to the policy rule
 language is a rule or a RuleError with its position, never a crash; and a resident ID
 typed anywhere in free text never reaches a partner.
