@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from broker import identity
 from broker.errors import Invalid
 from broker.household_facts import normalise_condition
+from broker.input_schema import MAX_ID, MAX_INCOME_FEN, InputSchema
 
 RELATIONS = ("head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "in_law", "other")
 SCHOOLING = ("none", "preschool", "primary", "junior", "senior", "vocational", "college")
@@ -33,16 +34,14 @@ class LenientDate(fields.Date):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-class MemberFields(Schema):
+class MemberFields(InputSchema):
     """The fields of a member; every one optional here (a PATCH may change just one)."""
-
-    class Meta:
-        unknown = EXCLUDE
 
     name = fields.String(validate=validate.Length(min=1, max=80), metadata={"example": "张伟"})
     id_number = fields.String(
         allow_none=True,
         load_only=True,
+        validate=validate.Length(max=40),
         metadata={"description": "Resident ID (18 characters); optional when not yet known. Never returned."},
     )
     birth_date = LenientDate(allow_none=True)
@@ -112,7 +111,11 @@ class MemberPatch(MemberFields):
     """A member in a PATCH: with ``id`` it updates that member (only the fields given);
     without, it is a new member and needs what :class:`MemberIn` needs."""
 
-    id = fields.Integer(strict=True, metadata={"description": "The member to update; omit to add a member."})
+    id = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "The member to update; omit to add a member."},
+    )
 
     @validates_schema
     def _new_member(self, data: dict, **_kw: Any) -> None:
@@ -144,10 +147,7 @@ def _no_repeated_person(members: list[dict]) -> None:
         raise ValidationError({"members": errors})
 
 
-class HouseholdFields(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class HouseholdFields(InputSchema):
     address = fields.String(
         validate=validate.Length(min=4, max=255), metadata={"example": "海淀区中关村东路18号院3号楼2单元501"}
     )
@@ -158,8 +158,8 @@ class HouseholdFields(Schema):
     )
     monthly_income_fen = fields.Integer(
         strict=True,
-        validate=validate.Range(min=0),
-        metadata={"description": "The household's total monthly income, in fen."},
+        validate=validate.Range(min=0, max=MAX_INCOME_FEN),
+        metadata={"description": "The household's total monthly income, in fen (at most ¥1,000,000)."},
     )
     consent_to_share = fields.Boolean(
         metadata={"description": "The family agreed that partners may see its name (default: no)."}
@@ -178,7 +178,12 @@ class HouseholdIn(HouseholdFields):
         validate=validate.Length(min=4, max=255),
         metadata={"example": "海淀区中关村东路18号院3号楼2单元501"},
     )
-    monthly_income_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    monthly_income_fen = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=0, max=MAX_INCOME_FEN),
+        metadata={"description": "The household's total monthly income, in fen (at most ¥1,000,000)."},
+    )
     consent_to_share = fields.Boolean(load_default=False)
     sudden_hardship = fields.Boolean(load_default=False)
     members = fields.List(fields.Nested(MemberIn), required=True, validate=validate.Length(min=1, max=MAX_MEMBERS))
@@ -193,7 +198,10 @@ class HouseholdPatch(HouseholdFields):
     added; ``remove_member_ids`` removes members. Moving to another grid is ``/move``."""
 
     members = fields.List(fields.Nested(MemberPatch), validate=validate.Length(max=MAX_MEMBERS))
-    remove_member_ids = fields.List(fields.Integer(strict=True), validate=validate.Length(max=MAX_MEMBERS))
+    remove_member_ids = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID)),
+        validate=validate.Length(max=MAX_MEMBERS),
+    )
 
     @validates_schema
     def _one_person_once(self, data: dict, **_kw: Any) -> None:

@@ -53,6 +53,7 @@ from sqlalchemy.orm import Session
 
 from broker import audit, registry
 from broker.errors import DomainError, Invalid
+from broker.input_schema import closest
 from models import Grid
 
 BATCH_HOUSEHOLDS = 200
@@ -102,6 +103,29 @@ def _norm(header: Any) -> str:
 
 
 _BY_HEADER = {_norm(alias): c.key for c in COLUMNS for alias in (c.zh, *c.aliases)}
+
+
+def _meant(header: str) -> str | None:
+    """The known column an unknown header most likely means: 同意共享 (consent_to_share)."""
+    found = closest(_norm(header), list(_BY_HEADER))
+    if found is None:
+        return None
+    column = next(c for c in COLUMNS if c.key == _BY_HEADER[found])
+    return f"{column.zh} ({column.aliases[0]})"
+
+
+def _unknown_columns(values: tuple[Any, ...], index: dict[str, int]) -> list[UnknownColumn]:
+    from openpyxl.utils import get_column_letter
+
+    used = set(index.values())
+    return [
+        UnknownColumn(_text(cell), get_column_letter(i + 1), None, repeated=True)
+        if _norm(cell) in _BY_HEADER
+        else UnknownColumn(_text(cell), get_column_letter(i + 1), _meant(_text(cell)))
+        for i, cell in enumerate(values)
+        if i not in used and _text(cell)
+    ]
+
 
 RELATIONS = {
     "户主": "head", "本人": "head", "head": "head", "self": "head",
@@ -158,6 +182,23 @@ class RowError:
     reason: str
 
 
+@dataclass(frozen=True)
+class UnknownColumn:
+    """A header the import does not know, so its column was ignored (reported once, not
+    per row): where it is, and the known column it most likely means, if any."""
+
+    header: str
+    letter: str
+    meant: str | None
+    repeated: bool = False  # a known header given twice: only its first column is read
+
+    def describe(self) -> str:
+        if self.repeated:
+            return f"{self.header!r} (column {self.letter}) repeats an earlier column"
+        hint = f"; did you mean {self.meant}?" if self.meant else ""
+        return f"{self.header!r} (column {self.letter}){hint}"
+
+
 @dataclass
 class ImportResult:
     rows_read: int = 0
@@ -167,13 +208,17 @@ class ImportResult:
     households_updated: int = 0
     households_rejected: int = 0
     errors: list[RowError] = field(default_factory=list)
+    unknown_columns: list[UnknownColumn] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{self.rows_read} rows read: {self.households_created} households created, "
             f"{self.households_updated} updated ({self.rows_imported} member rows); "
             f"{self.households_rejected} households rejected ({self.rows_rejected} rows)"
         )
+        if self.unknown_columns:
+            text += "\nwarning: unknown columns, ignored: " + ", ".join(c.describe() for c in self.unknown_columns)
+        return text
 
 
 class _CellError(Exception):
@@ -476,6 +521,7 @@ class _Importer:
                         + "."
                     )
                 self.index = found
+                self.result.unknown_columns = _unknown_columns(values, found)
                 return
             self.headers.clear()
             if number >= HEADER_SEARCH_ROWS:
@@ -674,6 +720,7 @@ class _Importer:
                     "created": self.result.households_created,
                     "updated": self.result.households_updated,
                     "rejected": self.result.households_rejected,
+                    "unknown_columns": [c.header for c in self.result.unknown_columns],
                 },
             )
         self.commit()

@@ -76,7 +76,7 @@ def _commands(settings: dict[str, Any]) -> list[list[str]]:
     web += ["--bind", f"127.0.0.1:{settings['PORT']}", "--access-logfile", "-"]
     # Start-up chatter off (the banner says where it listens); no control socket, whose
     # one default path every gunicorn of this user would share.
-    web += ["--log-level", "warning", "--no-control-socket", "app:app"]
+    web += ["--log-level", "warning", "--no-control-socket", "--config", "config/gunicorn.py", "app:app"]
     # RQ's own lines for every job (several per cron tick) off: the jobs log what they did.
     worker = [f"{bindir}/rq", "worker", "--quiet", "--with-scheduler", "--worker-class", "broker.worker.Worker"]
     worker += ["--url", url, "default", "deliveries"]

@@ -5,6 +5,11 @@ ids that do not exist. Whatever arrives, the API never answers 5xx, and every an
 matches the document: a documented status, the documented content type, a body that
 validates against the documented schema (errors included: the one envelope).
 
+Beside the schema-shaped data, every POST and PATCH gets each hostile class as every
+role — lone surrogates, NUL and other control characters, nesting that exhausts the JSON
+parser, numbers of 5,000 digits, huge strings, wrong types, unknown fields, a body that
+is not JSON, no body — and answers a 4xx in the envelope.
+
 The same for the text the domain reads itself: any string given to the policy rule
 language is a rule or a RuleError with its position, never a crash; and a resident ID
 typed anywhere in free text never reaches a partner.
@@ -14,7 +19,9 @@ operation and role; raise it for a longer hunt."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from datetime import date
 from typing import Any
 
@@ -26,6 +33,9 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    missing_required_header,
+    negative_data_rejection,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -35,7 +45,20 @@ from broker.policy.rules import RuleError, parse
 from tests.test_access_matrix import API, Scenario, build_scenario
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# `--checks all` as far as it applies to single generated cases: the stateful checks
+# (use_after_free, ensure_resource_availability) and the coverage-phase probes
+# (unsupported_method, allow_header_conformance, ignored_auth) run in the run from
+# outside (see the README); positive_data_acceptance is left to it too, as rules across
+# fields and references to other records (a grid code, a policy) are not JSON Schema.
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+    missing_required_header,
+]
 FUZZ_ROLES = ("admin", "caseworker", "partner", "auditor", "anon")
 
 
@@ -107,8 +130,8 @@ def test_no_operation_fails_or_strays_from_the_document(app, make_user, login, a
 
 def test_what_the_fuzzer_found_stays_fixed(as_role):
     """The cases fuzzing turned up, pinned: an id or page number beyond a database integer
-    is a 404 or 422 (not an overflow 500); a text with a NUL character is refused or kept,
-    never a 500; a request the database refused leaves nothing behind that breaks the next
+    is a 404 or 422 (not an overflow 500); a text with a NUL character is refused naming the
+    field, on every database; a request the database refused leaves nothing behind that breaks the next
     one; evidence sent as a text field instead of a file is a 422 on ``evidence``."""
     admin = as_role("admin")
     partner = admin.post(
@@ -140,12 +163,114 @@ def test_what_the_fuzzer_found_stays_fixed(as_role):
         "community": "科源社区",
     }
     resp = admin.post(f"{API}/grids", json=grid)
-    assert resp.status_code in (201, 422), resp.get_json()
-    if resp.status_code == 422:
-        assert resp.get_json()["error"]["code"] == "out_of_range"
-    assert admin.get(f"{API}/audit/events?actor=a%00b").status_code in (200, 422)
+    assert resp.status_code == 422, resp.get_json()
+    assert resp.get_json()["error"]["code"] == "validation_error"
+    assert "U+0000" in resp.get_json()["error"]["details"]["name"][0]
+    resp = admin.get(f"{API}/audit/events?actor=a%00b")
+    assert resp.status_code == 422
+    assert "actor" in resp.get_json()["error"]["details"]
     after = admin.post(f"{API}/grids", json={**grid, "code": "NUL-2", "name": "网格二"})
     assert after.status_code == 201, after.get_json()
+
+
+# --- hostile classes, not only schema-shaped data --------------------------------------------
+
+HOSTILE = (
+    "lone_surrogate",
+    "nul",
+    "control_character",
+    "deep_nesting",
+    "huge_integer",
+    "huge_string",
+    "wrong_types",
+    "unknown_field",
+    "not_json",
+    "no_body",
+)
+REFUSED = (400, 413, 415, 422)  # what a caller allowed to call the operation must get
+
+
+def _body_properties(spec: dict, op: dict) -> dict[str, dict]:
+    """The top-level properties of an operation's JSON body (its schema resolved)."""
+    content = (op.get("requestBody") or {}).get("content", {})
+    schema = content.get("application/json", {}).get("schema", {})
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema.get("properties", {})
+
+
+def hostile_body(kind: str, properties: dict[str, dict]) -> tuple[str, str] | None:
+    """(content type, raw body) of one hostile class for a body with these properties."""
+    strings = [name for name, p in properties.items() if p.get("type") == "string"] or ["note"]
+    every = list(properties) or ["note"]
+    if kind == "lone_surrogate":
+        return "application/json", json.dumps(dict.fromkeys(strings, "ok \ud800 ok"))
+    if kind == "nul":
+        return "application/json", json.dumps(dict.fromkeys(strings, "a\x00b"))
+    if kind == "control_character":
+        return "application/json", json.dumps(dict.fromkeys(strings, "a\x1b[31mb"))
+    if kind == "deep_nesting":
+        return "application/json", "[" * 2000 + "]" * 2000
+    if kind == "huge_integer":
+        return "application/json", "{" + ",".join(f'"{name}":{"9" * 5000}' for name in every) + "}"
+    if kind == "huge_string":
+        return "application/json", json.dumps(dict.fromkeys(strings, "长" * 100_000))
+    if kind == "wrong_types":
+        return "application/json", json.dumps({key: {"not": ["this", 1]} for key in every})
+    if kind == "unknown_field":
+        return "application/json", json.dumps({"zz_no_such_field": 1})
+    if kind == "not_json":
+        return "text/plain", "amount_fen=100&kind=cash"
+    return "application/json", ""
+
+
+def _views_by_path(app: Any) -> dict[str, Any]:
+    return {re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule): rule for rule in app.url_map.iter_rules()}
+
+
+def _roles_of(app: Any, rule: Any, method: str) -> tuple[str, ...] | None:
+    view = app.view_functions[rule.endpoint]
+    return getattr(getattr(view.view_class, method), "_required_roles", None)
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+def test_hostile_input_to_every_write_is_a_4xx_envelope_for_every_role(app, make_user, login, as_role, worker, kind):
+    """Each hostile class — lone surrogates, NUL and other control characters, nesting that
+    exhausts the parser, 5,000-digit numbers, 100,000-character strings, wrong types,
+    unknown fields, a body that is not JSON, no body — sent to every POST and PATCH, on
+    the scenario's real objects, as every role: always a 4xx in the envelope, never a 5xx;
+    and to a caller the operation admits, a refusal of the input itself (400/413/415/422)."""
+    s = build_scenario(app, make_user, login, as_role, worker)
+    spec = app.test_client().get(f"{API}/openapi.json").get_json()
+    rules = _views_by_path(app)
+    problems: list[str] = []
+    tried = 0
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if method not in ("post", "patch") or "requestBody" not in op:
+                continue  # an action without a body (resume) reads none
+            body_required = (op.get("requestBody") or {}).get("required", False)
+            if kind == "no_body" and not body_required:
+                continue
+            ctype, raw = hostile_body(kind, _body_properties(spec, op))
+            concrete = path.format(**real_path_parameters(s, path))
+            roles = _roles_of(app, rules[path], method)
+            for role in FUZZ_ROLES:
+                token = s.api[role].token if role != "anon" else None
+                headers = {"Authorization": f"Bearer {token}"} if token else {}
+                resp = getattr(app.test_client(), method)(concrete, data=raw, content_type=ctype, headers=headers)
+                tried += 1
+                where = f"{method.upper()} {path} as {role}: {resp.status_code} {resp.get_data(as_text=True)[:300]}"
+                if not 400 <= resp.status_code < 500 or resp.mimetype != "application/json":
+                    problems.append(where)
+                    continue
+                if set(resp.get_json().get("error", {})) != {"code", "message", "details"}:
+                    problems.append(f"not the envelope: {where}")
+                admitted = roles is None or not roles or role in roles
+                if ((admitted and role != "anon") or roles is None) and resp.status_code not in REFUSED:
+                    problems.append(f"the input was not what was refused: {where}")
+    assert tried > 50, tried
+    assert not problems, "\n".join(problems)
 
 
 # --- hostile text in the domain's own readers ------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -251,3 +252,58 @@ def test_cli_imports_prints_a_summary_and_writes_the_error_report(app, grid, tmp
     assert "0 households created, 1 updated" in again.output
     missing = app.test_cli_runner().invoke(args=["import", "households", str(tmp_path / "none.xlsx")])
     assert missing.exit_code == 2
+
+
+def test_unknown_columns_are_reported_once_and_the_known_ones_kept(app, grid, tmp_path):
+    """A sheet with a misspelt column (同意分享 for 同意共享), a column nobody defined and a
+    repeated one imports every household on its known columns, and says so once — in the
+    summary and the CLI's output — naming each ignored column, the column meant, and
+    nothing per row; the import's audit event lists them too."""
+    header = [*ZH[:-1], "同意分享", "favourite_colour", "姓名"]
+    rows = [[*row[:-1], row[-1], "红", "别名"] for row in VENDOR + GRANNY]
+    sheet = write_csv(tmp_path / "typo.csv", header, rows)
+    result = run(sheet)
+    assert result.errors == []
+    assert result.households_created == 2
+    assert [(c.header, c.letter) for c in result.unknown_columns] == [
+        ("同意分享", "M"),
+        ("favourite_colour", "N"),
+        ("姓名", "O"),
+    ]
+    typo, other, repeated = result.unknown_columns
+    assert typo.meant == "同意共享 (consent_to_share)"
+    assert other.meant is None
+    assert repeated.repeated
+    summary = result.summary()
+    assert summary.count("warning: unknown columns") == 1
+    assert "did you mean 同意共享 (consent_to_share)?" in summary
+    assert "'favourite_colour' (column N)" in summary
+    names = {m.name for h in households() for m in h.members}
+    assert "张建国" in names  # the first 姓名 column is the one read
+    assert "别名" not in names
+    assert all(not h.consent_to_share for h in households())  # the misspelt column set nothing
+    event = db.session().execute(select(AuditEvent).where(AuditEvent.action == "registry.imported")).scalar_one()
+    assert json.loads(event.details)["unknown_columns"] == ["同意分享", "favourite_colour", "姓名"]
+    out = app.test_cli_runner().invoke(args=["import", "households", str(sheet)])
+    assert out.exit_code == 0, out.output
+    assert out.output.count("同意分享") == 1
+
+
+def test_a_typo_in_a_household_field_is_refused_naming_the_field_meant(grid):
+    """The shared household schema (the API's and the import's) refuses an unknown field
+    instead of dropping it: ``consent`` names ``consent_to_share``."""
+    from broker.errors import Invalid
+    from broker.household_schema import load_household
+
+    row = {
+        "grid": "HD-ZGC-01",
+        "address": "海淀区中关村东路18号院3号楼2单元501",
+        "monthly_income_fen": 240000,
+        "consent": True,
+        "members": [{"name": "张建国", "relation": "head", "birth_date": "1979-04-12"}],
+    }
+    with pytest.raises(Invalid) as raised:
+        load_household(row)
+    assert "consent_to_share" in raised.value.details["consent"][0]
+    row["consent_to_share"] = row.pop("consent")
+    assert load_household(row)["consent_to_share"] is True

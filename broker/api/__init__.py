@@ -8,7 +8,10 @@ import importlib
 from flask import Flask
 from flask_swagger_ui import get_swaggerui_blueprint
 
+from broker.api import gate
+from broker.api.blueprint import Blueprint
 from broker.api.errors import BrokerApi
+from broker.api.openapi import ErrorResponsesPlugin, storable_text_pattern
 
 API_PREFIX = "/api/v1"
 # Each module defines ``blp``; adding a resource is adding its module name here.
@@ -27,7 +30,8 @@ BLUEPRINT_MODULES = (
     "broker.api.audit",
 )
 
-api = BrokerApi()
+errors_plugin = ErrorResponsesPlugin()
+api = BrokerApi(spec_kwargs={"extra_plugins": [errors_plugin]})
 
 
 def init_app(app: Flask) -> None:
@@ -41,15 +45,24 @@ def init_app(app: Flask) -> None:
             "info": {
                 "description": "Resource-linking broker for charities and aid funds. Send "
                 "`Authorization: Bearer <token>` from `POST /api/v1/auth/token`. Errors are "
-                '`{"error": {"code", "message", "details"}}`.'
+                '`{"error": {"code", "message", "details"}}`. Bodies are JSON in UTF-8, at most '
+                "32 levels deep; a field not in the schema is refused (422, naming the field meant); "
+                "text may not hold control characters other than tab and line breaks; a header may "
+                "be at most 8 kB (431)."
             },
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
             "servers": [{"url": "/"}],
         },
     )
+    errors_plugin.app = app
     api.init_app(app)
+    api.ma_plugin.converter.add_attribute_function(storable_text_pattern)
     for name in BLUEPRINT_MODULES:
-        api.register_blueprint(importlib.import_module(name).blp, url_prefix=API_PREFIX)
+        blp = importlib.import_module(name).blp
+        if not isinstance(blp, Blueprint):  # its arguments would not be read as documented
+            raise TypeError(f"{name}.blp must be a broker.api.blueprint.Blueprint")
+        api.register_blueprint(blp, url_prefix=API_PREFIX)
+    gate.init_app(app)
     app.register_blueprint(
         get_swaggerui_blueprint(
             f"{API_PREFIX}/docs",

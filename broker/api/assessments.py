@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from broker import assessment, db
 from broker.api.auth import current_principal, require
+from broker.api.blueprint import Blueprint
 from broker.api.idempotency import idempotent
 from broker.api.schemas.assessments import AssessmentIn, AssessmentListOut, AssessmentOut
 

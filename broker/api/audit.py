@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from broker import audit, db
 from broker.api.auth import require
+from broker.api.blueprint import Blueprint
 from broker.api.schemas.common import page_of
 from broker.api.schemas.money import AuditEventArgs, AuditEventOut, VerifyOut
 

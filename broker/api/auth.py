@@ -8,17 +8,18 @@ from typing import Any
 
 from flask import g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from broker import actor, db, runtime, users
+from broker.api.blueprint import Blueprint
 from broker.errors import Unauthorized
+from broker.input_schema import InputSchema
 from broker.scope import Principal
 
 blp = Blueprint("auth", __name__, description="Sign in and receive a bearer token.")
 
 
-class TokenRequest(Schema):
+class TokenRequest(InputSchema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
 
@@ -69,6 +70,7 @@ class Token(MethodView):
     @blp.arguments(TokenRequest)
     @blp.response(200, TokenResponse)
     @blp.alt_response(401, description="Wrong username or password")
+    @blp.alt_response(429, description="Too many wrong passwords for this account; Retry-After says when to try again.")
     def post(self, body: dict) -> dict:
         """Exchange a username and password for a bearer token."""
         session = db.session()

@@ -28,9 +28,11 @@ CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "validation_error",
     429: "rate_limited",
+    431: "headers_too_large",
     500: "internal_error",
     503: "unavailable",
 }
@@ -42,6 +44,14 @@ MESSAGES = {
     429: "Too many attempts; wait a minute and try again.",
     500: "Something went wrong on our side; it has been logged.",
 }
+
+
+REALM = "aidbroker"
+
+
+def _protocol_headers(error: HTTPException) -> dict[str, str]:
+    """The headers the status itself calls for (``Allow`` on a 405, ``Retry-After``…)."""
+    return {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
 
 
 def _plain_page(error: Exception):
@@ -69,6 +79,10 @@ def envelope(
     resp.status_code = status
     for k, v in (headers or {}).items():
         resp.headers[k] = v
+    if status == 401 and "WWW-Authenticate" not in resp.headers:
+        # RFC 6750: say which scheme to use; a token that was sent and refused is invalid_token.
+        sent = request.headers.get("Authorization", "").lower().startswith("bearer ")
+        resp.headers["WWW-Authenticate"] = f'Bearer realm="{REALM}"' + (', error="invalid_token"' if sent else "")
     return resp
 
 
@@ -101,6 +115,8 @@ class BrokerApi(Api):
     """flask-smorest's Api with our envelope, for API paths only."""
 
     ERROR_SCHEMA = ErrorEnvelope
+    # Every error status is documented per operation (broker.api.openapi), not as a catch-all.
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self) -> None:
         self._app.register_error_handler(HTTPException, self.handle_http_exception)
@@ -121,6 +137,8 @@ class BrokerApi(Api):
             details = _flatten_webargs(data["messages"])
         elif "errors" in data:
             details = data["errors"]
+        elif status == 405 and getattr(error, "valid_methods", None):
+            details = {"allow": sorted(error.valid_methods)}
         message = data.get("message") or MESSAGES.get(status) or error.description or error.name
         if status == 422 and details:
             fields = ", ".join(sorted(map(str, details))[:6])
@@ -130,7 +148,7 @@ class BrokerApi(Api):
             CODES.get(status, error.name.lower().replace(" ", "_")),
             message,
             details,
-            data.get("headers"),
+            {**_protocol_headers(error), **(data.get("headers") or {})},
         )
 
 

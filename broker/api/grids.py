@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from broker import db, registry
 from broker.api.auth import current_principal, require
+from broker.api.blueprint import Blueprint
 from broker.api.schemas.common import PageArgs, page_of
 from broker.api.schemas.registry import GridIn, GridOut
 

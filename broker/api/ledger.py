@@ -7,10 +7,10 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from broker import db, ledger, reports
 from broker.api.auth import require
+from broker.api.blueprint import Blueprint
 from broker.api.schemas.common import page_of
 from broker.api.schemas.money import LedgerArgs, LedgerCheckOut, TransactionOut
 from broker.exports import XLSX_MIMETYPE

@@ -7,11 +7,11 @@ from typing import Any
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from broker import db, evidence, offers
 from broker.api.auth import current_principal, require
+from broker.api.blueprint import Blueprint
 from broker.api.idempotency import idempotent
 from broker.api.schemas.common import page_of
 from broker.api.schemas.offers import (
@@ -62,7 +62,7 @@ def _answered(offer_id: int) -> Any:
 class OfferAccept(MethodView):
     @require("partner")
     @idempotent
-    @blp.arguments(AcceptIn)
+    @blp.arguments(AcceptIn, required=False)
     @blp.response(200, OfferOut)
     @blp.alt_response(409, description="invalid_transition, or insufficient_funds in your fund.")
     def post(self, body: dict, offer_id: int) -> Any:
@@ -86,7 +86,7 @@ class OfferReject(MethodView):
 @blp.route("/offers/<int:offer_id>/complete")
 class OfferComplete(MethodView):
     @require("partner")
-    @blp.arguments(OfferCompleteIn)
+    @blp.arguments(OfferCompleteIn, required=False)
     @blp.response(200, OfferOut)
     @blp.alt_response(409, description="invalid_transition, or nothing_disbursed yet.")
     def post(self, body: dict, offer_id: int) -> Any:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from broker import adapter_registry, db, partners
 from broker.api.auth import current_principal, require
+from broker.api.blueprint import Blueprint
 from broker.api.schemas.common import page_of
 from broker.api.schemas.partners import AdapterList, PartnerIn, PartnerListArgs, PartnerOut, PartnerPatch
 

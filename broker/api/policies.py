@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from broker import applications, db
 from broker.api.auth import current_principal, require
+from broker.api.blueprint import Blueprint
 from broker.api.schemas.common import PageArgs, page_of
+from broker.assessment import MAX_AMOUNT_FEN
+from broker.input_schema import InputSchema
 from broker.policy import catalogue
 from broker.policy import fields as rule_fields
 from broker.policy.package import policy_package
@@ -97,7 +99,7 @@ class PackageOut(Schema):
     near_misses = fields.List(fields.Nested(NearMissOut))
 
 
-class ApplicationIn(Schema):
+class ApplicationIn(InputSchema):
     policy = fields.String(required=True, validate=validate.Length(min=1, max=40), metadata={"example": "dibao"})
     note = fields.String(load_default="", validate=validate.Length(max=4000))
 
@@ -106,7 +108,7 @@ class ApplicationListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(APPLICATION_STATUSES))
 
 
-class StepIn(Schema):
+class StepIn(InputSchema):
     status = fields.String(
         required=True,
         validate=validate.OneOf([s for s in APPLICATION_STATUSES if s != "documents-gathering"]),
@@ -118,16 +120,19 @@ class StepIn(Schema):
         metadata={"description": "When it happened (default now; a time without zone is local time)."},
     )
     monthly_amount_fen = fields.Integer(
-        load_default=None, strict=True, validate=validate.Range(min=0), metadata={"description": "With approval."}
+        load_default=None,
+        strict=True,
+        validate=validate.Range(min=0, max=MAX_AMOUNT_FEN),
+        metadata={"description": "With approval: the monthly benefit, in fen."},
     )
 
 
-class DocumentsIn(Schema):
+class DocumentsIn(InputSchema):
     documents = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=40)),
         values=fields.Boolean(),
         required=True,
-        validate=validate.Length(min=1),
+        validate=validate.Length(min=1, max=50),
         metadata={"example": {"id_and_hukou": True, "income_proof": True}},
     )
     note = fields.String(load_default="", validate=validate.Length(max=4000))

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from broker import db, reports
 from broker.api.auth import require
+from broker.api.blueprint import Blueprint
 from broker.api.ledger import FILE_DESCRIPTION, FILE_DOC, file_response
 from broker.api.schemas.money import (
     DisbursementReportArgs,

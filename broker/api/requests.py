@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from broker import db, referrals, requests
 from broker.api.auth import current_principal, require
+from broker.api.blueprint import Blueprint
 from broker.api.schemas.common import page_of
 from broker.api.schemas.requests import (
     CompleteIn,
@@ -139,7 +139,7 @@ class RequestReferralOutcome(MethodView):
 @blp.route("/requests/<int:request_id>/hold")
 class RequestHold(MethodView):
     @require(*STEERERS)
-    @blp.arguments(HoldIn)
+    @blp.arguments(HoldIn, required=False)
     @blp.response(200, RequestOut)
     @blp.alt_response(409, description="invalid_transition")
     def post(self, body: dict, request_id: int) -> dict[str, Any]:
@@ -160,7 +160,7 @@ class RequestResume(MethodView):
 @blp.route("/requests/<int:request_id>/complete")
 class RequestComplete(MethodView):
     @require(*STEERERS)
-    @blp.arguments(CompleteIn)
+    @blp.arguments(CompleteIn, required=False)
     @blp.response(200, RequestOut)
     @blp.alt_response(409, description="invalid_transition")
     def post(self, body: dict, request_id: int) -> dict[str, Any]:

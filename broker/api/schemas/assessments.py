@@ -7,10 +7,11 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from broker.assessment import MAX_AMOUNT_FEN, MAX_NEEDS, MONEY_CATEGORIES
+from broker.input_schema import InputSchema
 from models.assessment import CATEGORIES, URGENCIES
 
 
-class NeedIn(Schema):
+class NeedIn(InputSchema):
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES), metadata={"example": "medical"})
     urgency = fields.String(required=True, validate=validate.OneOf(URGENCIES), metadata={"example": "critical"})
     amount_fen = fields.Integer(
@@ -35,7 +36,7 @@ class NeedIn(Schema):
             raise ValidationError(f"required for {data['category']} needs", field_name="amount_fen")
 
 
-class AssessmentIn(Schema):
+class AssessmentIn(InputSchema):
     summary = fields.String(load_default="", validate=validate.Length(max=4000))
     needs = fields.List(fields.Nested(NeedIn), required=True, validate=validate.Length(min=1, max=MAX_NEEDS))
 

@@ -6,11 +6,13 @@ from functools import cache
 
 from marshmallow import Schema, fields, validate
 
+from broker.input_schema import InputSchema
+
 MAX_PER_PAGE = 200
 MAX_PAGE = 1_000_000  # far beyond any list; keeps the offset within a database integer
 
 
-class PageArgs(Schema):
+class PageArgs(InputSchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 

@@ -7,16 +7,19 @@ from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
 from broker.api.schemas.common import PageArgs
+from broker.input_schema import MAX_ID, InputSchema
 from broker.ledger import MAX_AMOUNT_FEN, TRANSACTION_KINDS
 from broker.reports import FORMATS, GROUPINGS
 
 _TEXT = validate.Length(max=120)
 
 
-class PeriodArgs(Schema):
+class PeriodArgs(InputSchema):
     """``from``/``to``: local days (Asia/Shanghai), both inclusive."""
 
-    date_from = fields.Date(data_key="from", metadata={"example": "2026-01-01"})
+    date_from = fields.Date(
+        data_key="from", metadata={"example": "2026-01-01", "description": "Not after `to` (a 422 otherwise)."}
+    )
     date_to = fields.Date(data_key="to", metadata={"example": "2026-12-31"})
 
     @validates_schema
@@ -25,7 +28,7 @@ class PeriodArgs(Schema):
             raise ValidationError("must not be after to", field_name="from")
 
 
-class FormatArg(Schema):
+class FormatArg(InputSchema):
     format = fields.String(
         load_default="json",
         validate=validate.OneOf(FORMATS),
@@ -33,7 +36,7 @@ class FormatArg(Schema):
     )
 
 
-class DepositIn(Schema):
+class DepositIn(InputSchema):
     amount_fen = fields.Integer(
         required=True,
         strict=True,
@@ -107,8 +110,8 @@ class FundHistoryOut(Schema):
 
 
 class LedgerArgs(PageArgs, PeriodArgs, FormatArg):
-    partner_id = fields.Integer(validate=validate.Range(min=1))
-    household_id = fields.Integer(validate=validate.Range(min=1))
+    partner_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    household_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     kind = fields.String(validate=validate.OneOf(TRANSACTION_KINDS))
 
 
@@ -141,7 +144,7 @@ class DisbursementReportOut(Schema):
     amount_fen = fields.Integer()
 
 
-class DuplicateArgs(Schema):
+class DuplicateArgs(InputSchema):
     window_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=3660))
 
 
@@ -200,9 +203,9 @@ class VerifyOut(Schema):
 
 class AuditEventArgs(PageArgs):
     object_type = fields.String(validate=validate.Length(min=1, max=40))
-    object_id = fields.Integer()
-    household_id = fields.Integer()
-    request_id = fields.Integer()
+    object_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    household_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    request_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     actor = fields.String(validate=validate.Length(min=1, max=60))
     action = fields.String(validate=validate.Length(min=1, max=60))
     order = fields.String(load_default="desc", validate=validate.OneOf(("asc", "desc")))

@@ -11,6 +11,7 @@ from werkzeug.datastructures import FileStorage
 
 from broker.api.schemas.common import PageArgs
 from broker.assessment import MAX_AMOUNT_FEN
+from broker.input_schema import MAX_ID, InputSchema
 from broker.offers import DISBURSEMENT_KINDS
 from models.assessment import CATEGORIES
 from models.requests import OFFER_STATUSES
@@ -22,7 +23,7 @@ class OfferListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(OFFER_STATUSES))
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     partner = fields.Integer(
-        validate=validate.Range(min=1), metadata={"description": "Partner id (admins and auditors)"}
+        validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "Partner id (admins and auditors)"}
     )
 
 
@@ -48,7 +49,7 @@ class OfferOut(Schema):
         return {"id": item.partner_id, "name": item.partner_name}
 
 
-class AcceptIn(Schema):
+class AcceptIn(InputSchema):
     amount_fen = fields.Integer(
         load_default=None,
         allow_none=True,
@@ -58,7 +59,7 @@ class AcceptIn(Schema):
     )
 
 
-class RejectIn(Schema):
+class RejectIn(InputSchema):
     reason = fields.String(
         required=True,
         validate=[validate.Length(min=1, max=1000), validate.Regexp(r"\S", error="must not be blank")],
@@ -66,7 +67,7 @@ class RejectIn(Schema):
     )
 
 
-class OfferCompleteIn(Schema):
+class OfferCompleteIn(InputSchema):
     note = fields.String(load_default="", validate=validate.Length(max=1000))
     more_available = fields.Boolean(
         load_default=False,
@@ -74,7 +75,7 @@ class OfferCompleteIn(Schema):
     )
 
 
-class DisbursementIn(Schema):
+class DisbursementIn(InputSchema):
     amount_fen = fields.Integer(
         required=True,
         strict=True,

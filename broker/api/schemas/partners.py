@@ -7,11 +7,13 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from broker.api.schemas.common import PageArgs
+from broker.input_schema import InputSchema
+from broker.ledger import MAX_AMOUNT_FEN
 from models.assessment import CATEGORIES
 from models.partners import PARTNER_KINDS
 
 
-class PartnerFields(Schema):
+class PartnerFields(InputSchema):
     name = fields.String(validate=validate.Length(min=1, max=120), metadata={"example": "科源社区互助基金"})
     kind = fields.String(validate=validate.OneOf(PARTNER_KINDS))
     adapter = fields.String(
@@ -26,7 +28,12 @@ class PartnerFields(Schema):
         validate=validate.Length(max=500),
         metadata={"description": 'Grid codes served, or ["*"] for everywhere.'},
     )
-    max_amount_fen = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0))
+    max_amount_fen = fields.Integer(
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(min=0, max=MAX_AMOUNT_FEN),
+        metadata={"description": "The most this partner gives for one request, in fen; null for no limit."},
+    )
     respond_within_hours = fields.Integer(strict=True, validate=validate.Range(min=1, max=24 * 60))
     contact = fields.String(validate=validate.Length(max=120), metadata={"example": "王芳 010-62345678"})
     active = fields.Boolean()

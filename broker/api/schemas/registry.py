@@ -11,12 +11,13 @@ from marshmallow import Schema, fields, validate
 from broker import registry
 from broker.api.schemas.common import PageArgs
 from broker.household_schema import HouseholdIn, HouseholdPatch
+from broker.input_schema import InputSchema
 from models.registry import VISIT_CHANNELS
 
 __all__ = ["HouseholdIn", "HouseholdPatch"]
 
 
-class GridIn(Schema):
+class GridIn(InputSchema):
     code = fields.String(
         required=True,
         validate=[validate.Length(min=1, max=40), validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")],
@@ -84,18 +85,18 @@ class HouseholdOut(HouseholdSummaryOut):
 
 
 class HouseholdListArgs(PageArgs):
-    grid = fields.String(metadata={"description": "Only this grid (code)."})
+    grid = fields.String(validate=validate.Length(min=1, max=40), metadata={"description": "Only this grid (code)."})
     q = fields.String(
         validate=validate.Length(min=1, max=100),
         metadata={"description": "Address, name, survey reference, or a full resident ID."},
     )
 
 
-class MoveIn(Schema):
+class MoveIn(InputSchema):
     grid = fields.String(required=True, validate=validate.Length(min=1, max=40))
 
 
-class VisitIn(Schema):
+class VisitIn(InputSchema):
     channel = fields.String(required=True, validate=validate.OneOf(VISIT_CHANNELS))
     visited_at = fields.DateTime(
         load_default=None,
@@ -116,7 +117,7 @@ class VisitOut(Schema):
 
 
 class CoverageArgs(PageArgs):
-    grid = fields.String(metadata={"description": "Only this grid (code)."})
+    grid = fields.String(validate=validate.Length(min=1, max=40), metadata={"description": "Only this grid (code)."})
     not_visited_days = fields.Integer(load_default=90, validate=validate.Range(min=0, max=3650))
 
 

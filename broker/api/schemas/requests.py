@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from broker.api.schemas.common import PageArgs
 from broker.assessment import MAX_AMOUNT_FEN
+from broker.input_schema import MAX_ID, InputSchema
 from models.assessment import CATEGORIES
 from models.partners import PARTNER_KINDS
 from models.requests import REQUEST_STATUSES, REVOKE_REASONS, ROUTING_STATES
@@ -19,7 +20,7 @@ class RequestListArgs(PageArgs):
     )
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     grid = fields.String(validate=validate.Length(min=1, max=40), metadata={"description": "Grid code"})
-    household = fields.Integer(validate=validate.Range(min=1), metadata={"description": "Household id"})
+    household = fields.Integer(validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "Household id"})
 
 
 class PartnerRef(Schema):
@@ -93,7 +94,7 @@ class RequestTimelineOut(Schema):
     timeline = fields.List(fields.Nested(TimelineEventOut))
 
 
-class RevokeIn(Schema):
+class RevokeIn(InputSchema):
     reason_code = fields.String(
         required=True,
         validate=validate.OneOf(REVOKE_REASONS),
@@ -102,17 +103,17 @@ class RevokeIn(Schema):
     note = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
-class RequestPatchIn(Schema):
+class RequestPatchIn(InputSchema):
     auto_retry = fields.Boolean(
         required=True,
         metadata={"description": "Route again by itself when a partner or fund that could take it appears."},
     )
 
 
-class ReferIn(Schema):
+class ReferIn(InputSchema):
     partner_id = fields.Integer(
         strict=True,
-        validate=validate.Range(min=1),
+        validate=validate.Range(min=1, max=MAX_ID),
         metadata={"description": "An organisation on file (adapter `manual`)."},
     )
     organisation = fields.String(
@@ -131,7 +132,7 @@ class ReferIn(Schema):
     note = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
-class ReferralOutcomeIn(Schema):
+class ReferralOutcomeIn(InputSchema):
     outcome = fields.String(required=True, validate=validate.OneOf(("accepted", "declined", "completed")))
     amount_fen = fields.Integer(
         strict=True,
@@ -147,9 +148,9 @@ class ReferralOutcomeIn(Schema):
     note = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
-class HoldIn(Schema):
+class HoldIn(InputSchema):
     reason = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
-class CompleteIn(Schema):
+class CompleteIn(InputSchema):
     note = fields.String(load_default="", validate=validate.Length(max=1000))
