@@ -289,7 +289,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "/partner/offers/<int:offer_id>/disbursements"): Row(
         "/partner/offers/{target}/disbursements",
         PORTAL_PARTNER_ACT,
-        body={"amount": "1", "kind": "cash", "reference": "BANK-MX"},
+        body={"amount": "1", "kind": "cash", "reference": "BANK-MX-PORTAL"},
         form=True,
         fresh="accepted_offer",
     ),

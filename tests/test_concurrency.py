@@ -171,8 +171,8 @@ def test_fifty_concurrent_disbursements_over_http_pay_out_exactly_ten(app, make_
     user = make_user("partner", partner_id=p.id)
     with money.live_server(app) as base:
         token = money.token_for(base, user)
-        body = {"amount_fen": AMOUNT, "kind": "cash", "reference": "BANK-RACE"}
-        responses = _post_all(base, token, [(f"/api/v1/offers/{o.id}/disbursements", body)] * N)
+        bodies = [{"amount_fen": AMOUNT, "kind": "cash", "reference": f"BANK-RACE-{i}"} for i in range(N)]
+        responses = _post_all(base, token, [(f"/api/v1/offers/{o.id}/disbursements", body) for body in bodies])
     codes = sorted(r.status_code for r in responses)
     assert codes.count(201) == CAN_PAY, codes
     refused = [r for r in responses if r.status_code != 201]
