@@ -52,7 +52,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("disbursements", schema=None) as batch_op:
         batch_op.drop_index("uq_disbursements_partner_reference")
-        batch_op.drop_constraint("ck_disbursements_minutes_positive", type_="check")
+        batch_op.drop_constraint(op.f("ck_disbursements_minutes_positive"), type_="check")
         batch_op.drop_column("items")
         batch_op.drop_column("notes")
         batch_op.drop_column("delivered_by")
