@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from broker import db
 from models import AidRequest, Assessment, Disbursement, IdempotencyKey, Visit
+from tests.aid import need
 
 _FORM = re.compile(r'<form[^>]*action="(?P<action>[^"]+)"[^>]*>(?P<body>.*?)</form>', re.S)
 _KEY = re.compile(r'name="once_key"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="once_key"')
@@ -210,3 +211,30 @@ def test_the_same_need_typed_in_again_asks_to_confirm(portal, loop):
     confirmed = portal.post(path, {**NEEDS, "once_key": key, "confirm_duplicate": "y"})
     assert confirmed.status_code == 302
     assert _count(AidRequest, household_id=loop.household_id) == before + 1
+
+
+def test_goods_rows_with_a_missing_unit_are_explained(portal, loop, worker):
+    """An in-kind offer's form: a row without its unit is refused on that row, nothing is
+    recorded; filled in, the goods are recorded with no money."""
+    world = loop.world
+    shop = world.partner("爱心超市", kind="charity", categories=["in_kind"])
+    world.assess(loop.household_id, need("in_kind", "normal", None, "冬季被褥"))
+    worker()
+    (offer,) = world.offers_of("爱心超市")
+    db.session.remove()
+    portal.login(loop.world.make_user("partner", partner_id=shop["id"]))
+    page = portal.text(f"/partner/offers/{offer['id']}")
+    accept = f"/partner/offers/{offer['id']}/accept"
+    assert portal.post(accept, {"once_key": once_key(page, accept)}).status_code == 302
+    page = portal.text(f"/partner/offers/{offer['id']}")
+    assert "金额（元）" not in page
+    action = f"/partner/offers/{offer['id']}/disbursements"
+    key = once_key(page, action)
+    rows = {"items-0-name": "棉被", "items-0-quantity": "2", "items-1-name": "", "items-1-quantity": ""}
+    refused = portal.post(action, {**rows, "once_key": key})
+    assert refused.status_code == 400
+    assert "此项必填" in refused.get_data(as_text=True)
+    assert portal.post(action, {**rows, "items-0-unit": "床", "once_key": key}).status_code == 302
+    db.session.remove()
+    row = db.session().execute(select(Disbursement)).scalar_one()
+    assert (row.kind, row.amount_fen, row.items) == ("in_kind", 0, [{"name": "棉被", "quantity": 2, "unit": "床"}])
