@@ -5,16 +5,18 @@ queue is down at that moment."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from broker import audit, lifecycle, privacy, registry, routing
-from broker.errors import Forbidden, Invalid
+from broker import audit, lifecycle, privacy, registry, routing, runtime
+from broker.errors import Conflict, Forbidden, Invalid
 from broker.scope import Principal
 from models import AidRequest, Assessment, Need
 from models.assessment import CATEGORIES, URGENCIES
+from models.base import utcnow
 
 # Needs that are about money: an assessment must say how much.
 MONEY_CATEGORIES = ("living", "medical", "schooling", "emergency")
@@ -53,9 +55,38 @@ def _check_need(index: int, need: dict) -> None:
         )
 
 
+def _window() -> timedelta:
+    return timedelta(hours=float(runtime.settings().get("DUPLICATE_NEED_WINDOW_HOURS", 24)))
+
+
+def possible_duplicates(session: Session, household_id: int, needs: list[dict]) -> list[dict[str, Any]]:
+    """Needs identical (category, amount, description) to a request recorded for this
+    household within the window: the same form sent twice, or the same need typed in
+    again by a colleague. One entry per such need, naming the earlier request."""
+    since = utcnow() - _window()
+    earlier = session.execute(
+        select(AidRequest.id, AidRequest.category, AidRequest.amount_fen, AidRequest.description, AidRequest.created_at)
+        .where(AidRequest.household_id == household_id, AidRequest.created_at >= since)
+        .order_by(AidRequest.id)
+    ).all()
+    found = []
+    for i, need in enumerate(needs):
+        description = (need.get("description") or "").strip()
+        for rid, category, amount, text, created_at in earlier:
+            if (category, amount, text) == (need["category"], need.get("amount_fen"), description):
+                found.append({"need": i, "request_id": rid, "category": category, "created_at": created_at.isoformat()})
+                break
+    return found
+
+
 def create_assessment(session: Session, principal: Principal, household_id: int, data: dict[str, Any]) -> Assessment:
     """Record an assessment of a household on one's own grid: its needs, one aid request
-    per need (``active``, ``routing``), and a routing job per request — all in one transaction."""
+    per need (``active``, ``routing``), and a routing job per request — all in one transaction.
+
+    A need identical to one recorded for the household within the window is refused
+    (409 ``possible_duplicate``, naming the earlier request) unless the caller says
+    ``confirm_duplicate``: going back and sending a form again must not route a family's
+    need twice."""
     if principal.role not in ("caseworker", "admin"):
         raise Forbidden("Only caseworkers and admins record needs assessments.")
     household = registry.get_household(session, principal, household_id, write=True)
@@ -66,6 +97,16 @@ def create_assessment(session: Session, principal: Principal, household_id: int,
         raise Invalid(f"At most {MAX_NEEDS} needs per assessment.", details={"needs": [f"at most {MAX_NEEDS}"]})
     for i, need in enumerate(needs):
         _check_need(i, need)
+    duplicates = [] if data.get("confirm_duplicate") else possible_duplicates(session, household.id, needs)
+    if duplicates:
+        first = duplicates[0]
+        raise Conflict(
+            f"Need {first['need'] + 1} is the same as request {first['request_id']}, recorded at "
+            f"{first['created_at'][:16].replace('T', ' ')} UTC for this household. If it is a new need, "
+            "send it again with confirm_duplicate: true.",
+            code="possible_duplicate",
+            details={"duplicates": duplicates, "confirm_with": {"confirm_duplicate": True}},
+        )
     assessment = Assessment(
         household_id=household.id, assessed_by_id=principal.user_id, summary=(data.get("summary") or "").strip()
     )

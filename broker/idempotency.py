@@ -13,7 +13,10 @@ commit together or not at all. A unique ``(user_id, key)`` does the rest:
   snapshot), so a duplicate inserts only after the first has committed, fails, and
   finds its row.
 
-Only successful (2xx) responses are kept. A failed request leaves nothing behind (its
+The portal's forms use the same keys (a one-time key in a hidden field, generated when
+the form is shown): their "response" is where the browser was sent and what it was told.
+
+Only successful (2xx; a portal form's redirect) responses are kept. A failed request leaves nothing behind (its
 transaction rolls back), so retrying it with the same key runs it again — which is what
 a client wants after, say, a 409 for a fund that has since been topped up.
 """
@@ -60,6 +63,17 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
         digest.update(part)
         digest.update(b"\x1f")
     return digest.hexdigest()
+
+
+def form_fingerprint(
+    method: str, path: str, fields: dict[str, list[str]], files: dict[str, list[tuple[str, bytes]]]
+) -> str:
+    """What "the same form" means: its fields (sorted, values in order) and its files'
+    names and SHA-256 — a multipart body differs byte for byte on every send."""
+    digests = {
+        name: [[filename, hashlib.sha256(data).hexdigest()] for filename, data in sent] for name, sent in files.items()
+    }
+    return fingerprint(method, path, json.dumps({"form": fields, "files": digests}, sort_keys=True).encode())
 
 
 def validate_key(key: str) -> str:
@@ -124,6 +138,14 @@ def claim(
             "A request with this Idempotency-Key is still being processed; send it again shortly.",
             code="idempotency_key_in_flight",
         )
+    return StoredResponse(row.status_code, row.response)
+
+
+def stored(session: Session, user_id: int, key: str) -> StoredResponse | None:
+    """The response kept for ``key``, if its request completed."""
+    row = _find(session, user_id, key)
+    if row is None or row.status_code == _IN_FLIGHT:
+        return None
     return StoredResponse(row.status_code, row.response)
 
 

@@ -8,13 +8,15 @@ A partner asking about another partner's offer is told it does not exist."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adapters.base import OfferInfo
-from broker import actor, audit, evidence, ledger, lifecycle, outbox, privacy
+from broker import actor, audit, disbursement_kinds, evidence, ledger, lifecycle, outbox, privacy
 from broker.amounts import yuan
 from broker.errors import Conflict, Forbidden, InsufficientFunds, Invalid, NotFound
 from broker.registry import Page
@@ -23,7 +25,7 @@ from models import AidRequest, Disbursement, Grid, Household, Offer, Partner
 from models.base import utcnow
 
 URGENCY_ORDER = {"critical": 0, "high": 1, "normal": 2}
-DISBURSEMENT_KINDS = ("cash", "in_kind", "service")
+DISBURSEMENT_KINDS = disbursement_kinds.DISBURSEMENT_KINDS
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class InboxItem:
     status: str
     status_reason: str | None
     category: str
+    kind: str
     urgency: str
     amount_fen: int | None
     accepted_fen: int
@@ -86,6 +89,7 @@ def _item(row) -> InboxItem:  # noqa: ANN001 - a row of _inbox_rows
         status=offer.status,
         status_reason=offer.status_reason,
         category=req.category,
+        kind=req.kind,
         urgency=req.urgency,
         amount_fen=offer.amount_fen,
         accepted_fen=offer.accepted_fen,
@@ -151,6 +155,11 @@ def offer_info(session: Session, offer: Offer) -> OfferInfo:
         household_label=item.household,
         partner_id=item.partner_id,
     )
+
+
+def offer_kind(session: Session, principal: Principal, offer_id: int) -> str:
+    """``money``, ``service`` or ``in_kind``: what is recorded on this offer."""
+    return get_offer(session, principal, offer_id).request.kind
 
 
 def disbursements(session: Session, principal: Principal, offer_id: int) -> list[Disbursement]:
@@ -287,55 +296,51 @@ def record_disbursement(
     principal: Principal,
     offer_id: int,
     *,
-    amount_fen: int,
-    kind: str,
-    reference: str = "",
     upload: evidence.Upload | None = None,
+    **sent: Any,
 ) -> Disbursement:
-    """Money, goods or a service reached the family. Money moves from the partner's
-    pledge to the household in the ledger; the first disbursement puts the offer in
-    progress; paying out all that was accepted completes it."""
+    """Money, a service session or goods reached the family (``sent``: the fields of
+    :func:`broker.disbursement_kinds.delivery`, by the offer's kind). Only money moves in
+    the ledger, from the partner's pledge to the household; the first record puts the
+    offer in progress; paying out all the money accepted completes it."""
     offer, req = _act(session, principal, offer_id)
+    what = disbursement_kinds.delivery(req.kind, **sent)
     stored = evidence.store(upload) if upload is not None else None
-    return pay(session, offer, req, amount_fen=amount_fen, kind=kind, reference=reference, stored=stored)
+    return pay(session, offer, req, what, stored=stored)
 
 
 def pay(
     session: Session,
     offer: Offer,
     req: AidRequest,
+    what: disbursement_kinds.Delivery | None = None,
     *,
-    amount_fen: int,
-    kind: str,
-    reference: str = "",
     stored: dict | None = None,
+    **sent: Any,
 ) -> Disbursement:
-    """Record a disbursement on a taken offer (by the partner, or by its adapter)."""
+    """Record a disbursement on a taken offer (by the partner, or by its adapter, which
+    may pass the fields — ``amount_fen``, ``kind``, ``reference`` — instead of ``what``)."""
     if offer.status not in lifecycle.TAKEN:
         raise lifecycle.refuse("offer", offer.status, "record a disbursement on", offer.status_reason)
-    if kind not in DISBURSEMENT_KINDS:
-        raise Invalid(f"kind must be one of {', '.join(DISBURSEMENT_KINDS)}.", details={"kind": ["unknown kind"]})
-    remaining = offer.accepted_fen - offer.disbursed_fen
-    if amount_fen < 0 or (kind == "cash" and amount_fen == 0):
-        raise Invalid("A cash disbursement needs a positive amount.", details={"amount_fen": ["must be > 0"]})
-    if amount_fen > remaining:
+    if what is None:
+        what = disbursement_kinds.delivery(req.kind, **sent)
+    if what.kind != disbursement_kinds.RECORDED_AS[req.kind]:
         raise Invalid(
-            f"Only {yuan(remaining)} of what you accepted remains to pay out; {yuan(amount_fen)} is more than that.",
+            f"This offer records {disbursement_kinds.RECORDED_AS[req.kind]}, not {what.kind}.",
+            code="wrong_disbursement_kind",
+            details={"kind": [f"must be {disbursement_kinds.RECORDED_AS[req.kind]}"]},
+        )
+    remaining = offer.accepted_fen - offer.disbursed_fen
+    if what.amount_fen > remaining:
+        raise Invalid(
+            f"Only {yuan(remaining)} of what you accepted remains to pay out; "
+            f"{yuan(what.amount_fen)} is more than that.",
             details={"amount_fen": [f"must be at most {remaining}"]},
         )
     partner = session.get(Partner, offer.partner_id)
-    txn = None
-    if amount_fen > 0:
-        txn = ledger.disburse(
-            session,
-            partner.id,
-            partner.name,
-            amount_fen,
-            offer_id=offer.id,
-            request_id=req.id,
-            household_id=req.household_id,
-            reference=reference,
-        )
+    first = disbursement_kinds.first_with_reference(session, partner.id, what.reference)
+    if first is not None:
+        raise disbursement_kinds.duplicate_reference(first)
     row = Disbursement(
         offer_id=offer.id,
         request_id=req.id,
@@ -343,16 +348,35 @@ def pay(
         household_id=req.household_id,
         grid_id=req.grid_id,
         category=req.category,
-        amount_fen=amount_fen,
-        kind=kind,
-        reference=reference,
+        amount_fen=what.amount_fen,
+        kind=what.kind,
+        reference=what.reference,
         evidence=stored,
-        transaction_id=txn.id if txn is not None else None,
         actor=actor.current(),
+        **what.fields(),
     )
-    session.add(row)
-    offer.disbursed_fen += amount_fen
-    req.disbursed_fen += amount_fen
+    try:
+        with session.begin_nested():
+            session.add(row)  # a concurrent twin with the same voucher waits here, then fails
+    except IntegrityError:
+        first = disbursement_kinds.first_with_reference(session, partner.id, what.reference)
+        if first is None:
+            raise
+        raise disbursement_kinds.duplicate_reference(first) from None
+    if what.amount_fen > 0:
+        txn = ledger.disburse(
+            session,
+            partner.id,
+            partner.name,
+            what.amount_fen,
+            offer_id=offer.id,
+            request_id=req.id,
+            household_id=req.household_id,
+            reference=what.reference,
+        )
+        row.transaction_id = txn.id
+    offer.disbursed_fen += what.amount_fen
+    req.disbursed_fen += what.amount_fen
     session.flush()
     audit.record(
         session,
@@ -361,10 +385,11 @@ def pay(
         after={
             "offer_id": offer.id,
             "partner_id": partner.id,
-            "amount_fen": amount_fen,
-            "kind": kind,
-            "reference": reference,
+            "amount_fen": what.amount_fen,
+            "kind": what.kind,
+            "reference": what.reference,
             "evidence_sha256": stored["sha256"] if stored else None,
+            **{k: (v.isoformat() if isinstance(v, date) else v) for k, v in what.fields().items()},
         },
         household_id=req.household_id,
         request_id=req.id,

@@ -35,6 +35,9 @@ class Defaults:
     RELAY_BATCH = 500
     RELAY_INLINE = True  # relay a request's outbox rows right after its commit
     APPLICATION_REMINDER_DAYS = 14
+    # A need identical to one recorded for the same household within this many hours
+    # (same category, amount and description) asks the caseworker to confirm it.
+    DUPLICATE_NEED_WINDOW_HOURS = 24
     LOGIN_RATE_LIMIT = "10 per minute"
     RATELIMIT_ENABLED = True
     # Session cookie over HTTPS only; unset: on, except when testing or debugging.

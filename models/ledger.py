@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     CheckConstraint,
@@ -10,6 +10,7 @@ from sqlalchemy import (
     Index,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -82,14 +83,28 @@ class Entry(IdMixin, Base):
 
 
 class Disbursement(IdMixin, Base):
-    """Money, goods or a service that reached the family, with its evidence. The grouping
-    columns are copied from the request so that reports are one GROUP BY."""
+    """What reached the family on an offer, with its evidence: money (``cash``, the only
+    kind that moves money in the ledger), a service session (``service``: when, how long,
+    who delivered it) or goods (``in_kind``: items and quantities). The grouping columns
+    are copied from the request so that reports are one GROUP BY.
+
+    A partner's voucher numbers (``reference``) are unique: the same receipt recorded
+    twice is a duplicate, not a second payment."""
 
     __tablename__ = "disbursements"
     __table_args__ = (
         CheckConstraint("kind IN ('cash','in_kind','service')", name="kind"),
         CheckConstraint("amount_fen >= 0", name="amount_nonneg"),
+        CheckConstraint("minutes IS NULL OR minutes > 0", name="minutes_positive"),
         Index("ix_disbursements_created", "created_at"),
+        Index(
+            "uq_disbursements_partner_reference",
+            "partner_id",
+            "reference",
+            unique=True,
+            sqlite_where=text("reference <> ''"),
+            postgresql_where=text("reference <> ''"),
+        ),
     )
 
     offer_id: Mapped[int] = mapped_column(BigId, ForeignKey("offers.id"), index=True)
@@ -103,5 +118,12 @@ class Disbursement(IdMixin, Base):
     reference: Mapped[str] = mapped_column(String(120), default="")
     evidence: Mapped[dict | None] = mapped_column(JsonDoc)
     transaction_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("ledger_transactions.id"))
+    # A service session: the day, its length in minutes, who delivered it, notes.
+    session_date: Mapped[date | None]
+    minutes: Mapped[int | None]
+    delivered_by: Mapped[str] = mapped_column(String(120), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # Goods handed over: [{"name", "quantity", "unit"}].
+    items: Mapped[list | None] = mapped_column(JsonDoc)
     actor: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

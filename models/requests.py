@@ -53,6 +53,21 @@ OFFER_STATUSES = (
 )
 
 
+# What a need asks for, decided in one place from its category and whether it names an
+# amount: ``money`` (it has an amount; only money touches the ledger), ``service`` (a
+# counselling or job-support need without one: sessions are recorded) or ``in_kind``
+# (any other need without an amount: goods are handed over).
+NEED_KINDS = ("money", "service", "in_kind")
+SERVICE_CATEGORIES = ("counselling", "employment")
+
+
+def need_kind(category: str, amount_fen: int | None) -> str:
+    """``money``, ``service`` or ``in_kind``: how help for this need is given and recorded."""
+    if amount_fen is not None:
+        return "money"
+    return "service" if category in SERVICE_CATEGORIES else "in_kind"
+
+
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN (" + ",".join(f"'{v}'" for v in values) + ")"
 
@@ -93,6 +108,11 @@ class AidRequest(IdMixin, TimestampMixin, Base):
     completed_at: Mapped[datetime | None]
 
     offers: Mapped[list[Offer]] = relationship(back_populates="request", order_by="Offer.id")
+
+    @property
+    def kind(self) -> str:
+        """``money``, ``service`` or ``in_kind`` (see :func:`need_kind`)."""
+        return need_kind(self.category, self.amount_fen)
 
 
 class Offer(IdMixin, TimestampMixin, Base):

@@ -105,9 +105,11 @@ def _login_body(s: Scenario) -> dict:
     return {"username": s.spare_user, "password": PASSWORD}
 
 
+# Sent by several roles to one household: the same need again is confirmed on purpose.
 ASSESSMENT = {
     "summary": "矩阵复访",
     "needs": [{"category": "counselling", "urgency": "normal", "description": "陪护压力"}],
+    "confirm_duplicate": True,
 }
 
 TABLE: dict[tuple[str, str], Row] = {
@@ -284,6 +286,7 @@ TABLE: dict[tuple[str, str], Row] = {
             "needs-0-urgency": "normal",
             "needs-0-amount": "",
             "needs-0-description": "心理疏导",
+            "confirm_duplicate": "y",
         },
         form=True,
     ),
@@ -305,7 +308,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "/partner/offers/<int:offer_id>/disbursements"): Row(
         "/partner/offers/{target}/disbursements",
         PORTAL_PARTNER_ACT,
-        body={"amount": "1", "kind": "cash", "reference": "BANK-MX"},
+        body={"amount": "1", "kind": "cash", "reference": "BANK-MX-PORTAL"},
         form=True,
         fresh="accepted_offer",
     ),

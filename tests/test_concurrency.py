@@ -171,8 +171,8 @@ def test_fifty_concurrent_disbursements_over_http_pay_out_exactly_ten(app, make_
     user = make_user("partner", partner_id=p.id)
     with money.live_server(app) as base:
         token = money.token_for(base, user)
-        body = {"amount_fen": AMOUNT, "kind": "cash", "reference": "BANK-RACE"}
-        responses = _post_all(base, token, [(f"/api/v1/offers/{o.id}/disbursements", body)] * N)
+        bodies = [{"amount_fen": AMOUNT, "kind": "cash", "reference": f"BANK-RACE-{i}"} for i in range(N)]
+        responses = _post_all(base, token, [(f"/api/v1/offers/{o.id}/disbursements", body) for body in bodies])
     codes = sorted(r.status_code for r in responses)
     assert codes.count(201) == CAN_PAY, codes
     refused = [r for r in responses if r.status_code != 201]
@@ -210,3 +210,26 @@ def test_twenty_identical_disbursements_with_one_key_pay_once(app, make_user):
     assert s.execute(select(func.count()).select_from(Disbursement)).scalar_one() == 1
     assert s.execute(select(func.count()).where(LedgerTransaction.kind == "disbursement")).scalar_one() == 1
     assert _accounts(p.id)["pledged"] == (CAN_PAY - 1) * AMOUNT
+
+
+def test_one_voucher_posted_at_once_without_a_key_is_recorded_once(app, make_user):
+    """The same voucher number sent 8 times at once without an Idempotency-Key (a client
+    that retries on its own): one disbursement; every other answer is a 409
+    ``duplicate_reference`` naming it — the unique index settles the race the domain's
+    check cannot see."""
+    p, _h, _r, o = _world(CAN_PAY * AMOUNT, pledged_fen=CAN_PAY * AMOUNT)
+    user = make_user("partner", partner_id=p.id)
+    with money.live_server(app) as base:
+        token = money.token_for(base, user)
+        body = {"amount_fen": AMOUNT, "reference": "BANK-TWICE"}
+        responses = _post_all(base, token, [(f"/api/v1/offers/{o.id}/disbursements", body)] * 8)
+    created = [r for r in responses if r.status_code == 201]
+    assert len(created) == 1, [r.text for r in responses]
+    refused = [r.json()["error"] for r in responses if r.status_code != 201]
+    assert {(e["code"], e["details"]["disbursement_id"]) for e in refused} == {
+        ("duplicate_reference", created[0].json()["id"])
+    }
+    assert _accounts(p.id)["pledged"] == (CAN_PAY - 1) * AMOUNT
+    s = db.session()
+    assert s.execute(select(func.count()).select_from(Disbursement)).scalar_one() == 1
+    assert ledger.check(s).ok

@@ -128,7 +128,9 @@ def test_an_offer_cancelled_while_its_delivery_is_in_flight_is_withdrawn_after_i
     db.session.remove()
     delivering_worker()
     assert server.arrived.wait(timeout=60), "the worker never called the partner"
-    resp = world.caseworker.post(f"/api/v1/requests/{rid}/cancel", json={"reason_code": "need_met_elsewhere", "note": "家属已自行解决"})
+    resp = world.caseworker.post(
+        f"/api/v1/requests/{rid}/cancel", json={"reason_code": "need_met_elsewhere", "note": "家属已自行解决"}
+    )
     assert resp.status_code == 200, resp.get_json()
     server.release.set()
     offer_id = offer_of(rid).id

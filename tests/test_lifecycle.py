@@ -110,7 +110,8 @@ def test_service_request_completes_when_its_offer_completes(world, worker):
     assert client.post(f"/api/v1/offers/{offer['id']}/accept", json={}).get_json()["status"] == "accepted"
     assert (world.request(rid)["status"], world.request(rid)["routing_state"]) == ("active", "covered")
     service = client.post(
-        f"/api/v1/offers/{offer['id']}/disbursements", json={"amount_fen": 0, "kind": "service", "reference": "第1次"}
+        f"/api/v1/offers/{offer['id']}/disbursements",
+        json={"date": "2026-11-30", "hours": 1, "delivered_by": "张社工", "reference": "第1次"},
     )
     assert service.status_code == 201
     assert client.get(f"/api/v1/offers/{offer['id']}").get_json()["status"] == "in-progress"

@@ -145,10 +145,11 @@ def test_the_model_case(as_role, make_user, login, worker):
         (offer_sun,) = world.offers_of("阳光社工服务中心")
         sun = world.partner_clients["阳光社工服务中心"]
         sun.post(f"/api/v1/offers/{offer_sun['id']}/accept", json={})
-        sun.post(
+        session_recorded = sun.post(
             f"/api/v1/offers/{offer_sun['id']}/disbursements",
-            json={"amount_fen": 0, "kind": "service", "reference": "心理疏导 第1-3次"},
+            json={"date": "2026-11-30", "hours": 1.5, "delivered_by": "李老师", "notes": "心理疏导 第1次"},
         )
+        assert session_recorded.status_code == 201, session_recorded.get_json()
         assert sun.post(f"/api/v1/offers/{offer_sun['id']}/complete", json={}).status_code == 200
         worker()
 

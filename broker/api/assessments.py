@@ -29,6 +29,11 @@ class Assessments(MethodView):
     @idempotent
     @blp.arguments(AssessmentIn)
     @blp.response(201, AssessmentOut)
+    @blp.alt_response(
+        409,
+        description="possible_duplicate: a need is identical to a request recorded for this household "
+        "within the window (details name it); send `confirm_duplicate: true` to record it anyway.",
+    )
     def post(self, body: dict, household_id: int) -> dict[str, Any]:
         """Record an assessment: one aid request per need, routed to partners at once."""
         session = db.session()

@@ -15,9 +15,9 @@ from broker.api.blueprint import Blueprint
 from broker.api.idempotency import idempotent
 from broker.api.schemas.common import page_of
 from broker.api.schemas.offers import (
+    DISBURSEMENT_BODIES,
     AcceptIn,
-    DisbursementForm,
-    DisbursementIn,
+    AnyDisbursementForm,
     DisbursementListOut,
     DisbursementOut,
     OfferCompleteIn,
@@ -66,7 +66,8 @@ class OfferAccept(MethodView):
     @blp.response(200, OfferOut)
     @blp.alt_response(409, description="invalid_transition, or insufficient_funds in your fund.")
     def post(self, body: dict, offer_id: int) -> Any:
-        """Accept all of the offer, or less; the money is pledged from your fund."""
+        """Accept all of the offer, or less: a money offer's amount is pledged from your fund; a
+        service or in-kind offer pledges nothing (send no amount)."""
         offers.accept(db.session(), current_principal(), offer_id, body["amount_fen"])
         return _answered(offer_id)
 
@@ -99,11 +100,13 @@ class OfferComplete(MethodView):
         return _answered(offer_id)
 
 
-def _disbursement_body() -> tuple[dict, evidence.Upload | None]:
-    """JSON, or multipart/form-data with an optional ``evidence`` file."""
+def _disbursement_body(kind: str) -> tuple[dict, evidence.Upload | None]:
+    """The body for an offer of this ``kind`` (money, service, in_kind): JSON, or
+    multipart/form-data with an optional ``evidence`` file."""
+    json_schema, form_schema = DISBURSEMENT_BODIES[kind]
     try:
         if request.mimetype == "multipart/form-data":
-            body = DisbursementForm().load({**request.form.to_dict(), **request.files.to_dict()})
+            body = form_schema().load({**request.form.to_dict(), **request.files.to_dict()})
             file = body.pop("evidence", None)
             upload = None
             if file is not None:
@@ -115,11 +118,11 @@ def _disbursement_body() -> tuple[dict, evidence.Upload | None]:
                 "Send the disbursement as a JSON object or as multipart/form-data.",
                 details={"body": ["expected JSON or multipart/form-data"]},
             )
-        return DisbursementIn().load(data), None
+        return json_schema().load(data), None
     except ValidationError as err:
         fields = ", ".join(sorted(map(str, err.messages))) if isinstance(err.messages, dict) else "body"
         raise Invalid(
-            f"Some fields are missing or invalid: {fields}. See details.",
+            f"Some fields are missing or invalid for a {kind.replace('_', '-')} offer: {fields}. See details.",
             details=err.messages if isinstance(err.messages, dict) else {"body": err.messages},
         ) from None
 
@@ -137,18 +140,32 @@ class OfferDisbursements(MethodView):
     @blp.doc(
         requestBody={
             "required": True,
+            "description": "The shape follows the offer's `kind`: money `{amount_fen, reference}`; service "
+            "`{date, hours, delivered_by, notes}`; in_kind `{items: [{name, quantity, unit}], notes}`. "
+            "Multipart adds an optional `evidence` file (in_kind: `items` as JSON text).",
             "content": {
-                "application/json": {"schema": DisbursementIn},
-                "multipart/form-data": {"schema": DisbursementForm},
+                "application/json": {"schema": {"oneOf": [pair[0] for pair in DISBURSEMENT_BODIES.values()]}},
+                "multipart/form-data": {"schema": AnyDisbursementForm},
             },
         }
     )
     @blp.response(201, DisbursementOut)
-    @blp.alt_response(409, description="invalid_transition: the offer is not accepted or in progress.")
-    @blp.alt_response(422, description="validation_error: more than remains of what you accepted, or bad fields.")
+    @blp.alt_response(
+        409,
+        description="invalid_transition: the offer is not accepted or in progress; duplicate_reference: "
+        "you already recorded this voucher number (details name the first disbursement).",
+    )
+    @blp.alt_response(
+        422,
+        description="validation_error: more than remains of what you accepted, or bad fields; "
+        "wrong_disbursement_kind: fields of another kind of offer.",
+    )
     def post(self, offer_id: int) -> Any:
-        """Record money, goods or a service that reached the family (JSON, or multipart with an evidence file)."""
-        body, upload = _disbursement_body()
-        row = offers.record_disbursement(db.session(), current_principal(), offer_id, upload=upload, **body)
+        """Record what reached the family: money paid out (moves money in the ledger), a service
+        session, or goods handed over (neither moves money)."""
+        session = db.session()
+        principal = current_principal()
+        body, upload = _disbursement_body(offers.offer_kind(session, principal, offer_id))
+        row = offers.record_disbursement(session, principal, offer_id, upload=upload, **body)
         db.commit()
         return row

@@ -63,6 +63,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         yuan=i18n.format_yuan,
         yuan_input=i18n.yuan_input,
+        hours=i18n.format_hours,
+        quantity=i18n.format_quantity,
         localtime=i18n.format_datetime,
         localdate=i18n.format_date,
         label=i18n.label,

@@ -11,6 +11,7 @@ are the caseworker's: the domain refuses anyone else's writes."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -24,6 +25,7 @@ from broker.policy import package as policy_package
 from broker.portal.auth import current_principal, role_required
 from broker.portal.forms import AssessmentForm, CoverageForm, VisitForm
 from broker.portal.i18n import label
+from broker.portal.once import once
 from broker.portal.pages import attach_field_errors, commit, page_arg, refused
 from broker.portal.request_forms import (
     ActionForm,
@@ -145,6 +147,7 @@ def household(household_id: int) -> str:
 
 @bp.route("/households/<int:household_id>/visit", methods=["GET", "POST"])
 @role_required("caseworker", "admin")
+@once
 def visit(household_id: int) -> Response | tuple[str, int]:
     """Record a visit (走访): channel, when, what was found."""
     principal = current_principal()
@@ -174,13 +177,17 @@ def visit(household_id: int) -> Response | tuple[str, int]:
 
 @bp.route("/households/<int:household_id>/assessment", methods=["GET", "POST"])
 @role_required("caseworker", "admin")
+@once
 def new_assessment(household_id: int) -> Response | tuple[str, int]:
-    """Record a needs assessment (需求评估): each need becomes a request and is routed."""
+    """Record a needs assessment (需求评估): each need becomes a request and is routed. A
+    need identical to one recorded for the household lately is shown beside the earlier
+    request and recorded only when the caseworker confirms it."""
     principal = current_principal()
     session = db.session()
     household = registry.get_household(session, principal, household_id, write=True)
     form = AssessmentForm()
     status = 200
+    duplicates: list[dict[str, Any]] = []
     if form.validate_on_submit():
         needs = [
             {
@@ -194,18 +201,36 @@ def new_assessment(household_id: int) -> Response | tuple[str, int]:
         ]
         try:
             _created, outcomes = assessment.create_and_route(
-                session, principal, household.id, {"summary": form.summary.data or "", "needs": needs}
+                session,
+                principal,
+                household.id,
+                {"summary": form.summary.data or "", "needs": needs, "confirm_duplicate": form.confirm_duplicate.data},
             )
         except DomainError as exc:
-            status = refused(exc)
-            _attach_need_errors(form, exc)
+            if exc.code == "possible_duplicate":
+                db.session.rollback()
+                status, duplicates = 409, _duplicates(exc)
+            else:
+                status = refused(exc)
+                _attach_need_errors(form, exc)
         else:
             said = [assessment_outcome(o, label(o["category"], "category")) for o in outcomes]
             commit(_("Assessment saved.") + " " + " ".join(said))
             return redirect(url_for(".household", household_id=household.id))
     elif request.method == "POST":
         status = 400
-    return render_template("portal/caseworker/assessment.html", household=household, form=form), status
+    return (
+        render_template("portal/caseworker/assessment.html", household=household, form=form, duplicates=duplicates),
+        status,
+    )
+
+
+def _duplicates(error: DomainError) -> list[dict[str, Any]]:
+    """The domain's ``possible_duplicate`` details, for the confirm step."""
+    return [
+        {**d, "need": d["need"] + 1, "created_at": datetime.fromisoformat(d["created_at"])}
+        for d in (error.details or {}).get("duplicates", [])
+    ]
 
 
 def _attach_need_errors(form: AssessmentForm, error: DomainError) -> None:

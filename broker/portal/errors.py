@@ -72,6 +72,14 @@ def domain_message(error: DomainError) -> str:
                 needed=i18n.format_yuan(details["needed_fen"]),
             )
         return _("Not enough money in the fund for this amount.")
+    if error.code == "duplicate_reference" and "disbursement_id" in details:
+        return _(
+            "Reference “%(reference)s” is already recorded, on disbursement no. %(id)s (offer no. %(offer)s). "
+            "Nothing was recorded again; a voucher is recorded once.",
+            reference=details.get("reference", ""),
+            id=details["disbursement_id"],
+            offer=details.get("offer_id", ""),
+        )
     if error.code == "invalid_credentials":
         return _("Wrong username or password.")
     if str(i18n.select_locale()) == "en" and error.message:

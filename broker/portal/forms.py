@@ -6,6 +6,7 @@ at most two decimals); whether the action is allowed is the domain's call."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,7 +15,9 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
+    DecimalField,
     Field,
     FieldList,
     FormField,
@@ -30,6 +33,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import TextInput
 
+from broker import disbursement_kinds
 from broker.portal import i18n
 from models.assessment import CATEGORIES, URGENCIES
 from models.registry import VISIT_CHANNELS
@@ -77,6 +81,13 @@ class YuanField(Field):
             raise ValueError(str(exc.message)) from exc
 
 
+class OnceForm(FlaskForm):
+    """A form that creates something: it carries a one-time key, so that sending it twice
+    does the work once (see :mod:`broker.portal.once`)."""
+
+    once_key = HiddenField(default=lambda: uuid.uuid4().hex)
+
+
 def _choices(labels: dict[str, Any], codes: tuple[str, ...]) -> list[SelectChoice]:
     return [SelectChoice(code, labels[code]) for code in codes]
 
@@ -119,7 +130,7 @@ class InboxFilterForm(FlaskForm):
     page = IntegerField(validators=[Optional(), NumberRange(min=1)], default=1)
 
 
-class AcceptForm(FlaskForm):
+class AcceptForm(OnceForm):
     amount = YuanField(
         _l("Amount to commit (yuan)"),
         validators=[Optional()],
@@ -128,24 +139,107 @@ class AcceptForm(FlaskForm):
     submit = SubmitField(_l("Accept"))
 
 
-class RejectForm(FlaskForm):
+class RejectForm(OnceForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(min=2, max=500)])
     submit = SubmitField(_l("Decline"))
 
 
-class DisbursementForm(FlaskForm):
-    amount = YuanField(_l("Amount (yuan)"), validators=[InputRequired()], allow_zero=True)
-    kind = SelectField(_l("Kind"), choices=_choices(i18n.DISBURSEMENT_KINDS, ("cash", "in_kind", "service")))
-    reference = StringField(_l("Reference (transfer no., receipt no.)"), validators=[Optional(), Length(max=120)])
+class DisbursementForm(OnceForm):
+    """Money paid out on a money offer."""
+
+    amount = YuanField(_l("Amount (yuan)"), validators=[InputRequired()])
+    reference = StringField(
+        _l("Reference (transfer no., receipt no.)"),
+        validators=[Optional(), Length(max=disbursement_kinds.REFERENCE_MAX)],
+    )
     evidence = FileField(_l("Evidence (photo or PDF of the receipt)"))
     submit = SubmitField(_l("Record disbursement"))
 
-    def validate_amount(self, field: YuanField) -> None:
-        if field.data == 0 and self.kind.data == "cash":
-            raise ValidationError(_l("A cash disbursement must be more than zero."))
+
+class SessionForm(OnceForm):
+    """A session of a service (counselling, job support): no money moves."""
+
+    date = DateField(_l("Date of the session"), validators=[InputRequired()])
+    hours = DecimalField(
+        _l("Hours"),
+        places=None,
+        validators=[InputRequired(), NumberRange(min=0.01, max=disbursement_kinds.MAX_SESSION_MINUTES // 60)],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+    delivered_by = StringField(
+        _l("Delivered by"), validators=[DataRequired(), Length(max=disbursement_kinds.DELIVERED_BY_MAX)]
+    )
+    notes = TextAreaField(_l("Notes (optional)"), validators=[Optional(), Length(max=disbursement_kinds.NOTES_MAX)])
+    reference = StringField(
+        _l("Reference (optional: attendance sheet no.)"),
+        validators=[Optional(), Length(max=disbursement_kinds.REFERENCE_MAX)],
+    )
+    evidence = FileField(_l("Evidence (optional: signed attendance sheet)"))
+    submit = SubmitField(_l("Record session"))
+
+    def validate_hours(self, field: DecimalField) -> None:
+        if field.data is not None and field.data * 60 != (field.data * 60).to_integral_value():
+            raise ValidationError(_l("Give the length in whole minutes, e.g. 0.5, 0.75 or 1.5 hours."))
+
+    @property
+    def minutes(self) -> int | None:
+        return int(self.hours.data * 60) if self.hours.data is not None else None
 
 
-class CompleteForm(FlaskForm):
+class ItemForm(FlaskForm):
+    """One row of goods handed over; a row left blank is skipped."""
+
+    class Meta:
+        csrf = False
+
+    name = StringField(_l("Item"), validators=[Optional(), Length(max=disbursement_kinds.NAME_MAX)])
+    quantity = DecimalField(
+        _l("Quantity"),
+        places=None,
+        validators=[Optional(), NumberRange(min=0.001, max=float(disbursement_kinds.MAX_QUANTITY))],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+    unit = StringField(_l("Unit"), validators=[Optional(), Length(max=disbursement_kinds.UNIT_MAX)])
+
+    def is_blank(self) -> bool:
+        return not (self.name.data or "").strip() and self.quantity.data is None and not (self.unit.data or "").strip()
+
+
+class GoodsForm(OnceForm):
+    """Goods handed over on an in-kind offer: items and quantities, no money."""
+
+    items = FieldList(FormField(ItemForm), min_entries=3, max_entries=disbursement_kinds.MAX_ITEMS)
+    notes = TextAreaField(_l("Notes (optional)"), validators=[Optional(), Length(max=disbursement_kinds.NOTES_MAX)])
+    reference = StringField(
+        _l("Reference (optional: delivery note no.)"),
+        validators=[Optional(), Length(max=disbursement_kinds.REFERENCE_MAX)],
+    )
+    evidence = FileField(_l("Evidence (optional: signed delivery note)"))
+    submit = SubmitField(_l("Record goods handed over"))
+
+    def validate_items(self, field: FieldList) -> None:
+        filled = [entry.form for entry in field.entries if not entry.form.is_blank()]
+        if not filled:
+            raise ValidationError(_l("Add at least one item: its name, quantity and unit."))
+        for row in filled:
+            for part in (row.name, row.quantity, row.unit):
+                if part.data in (None, "") or (isinstance(part.data, str) and not part.data.strip()):
+                    part.errors = [*list(part.errors or []), _l("Required for this item.")]
+                    raise ValidationError(_l("Each item needs a name, a quantity and a unit."))
+
+    def filled_items(self) -> list[dict]:
+        return [
+            {"name": e.form.name.data, "quantity": e.form.quantity.data, "unit": e.form.unit.data}
+            for e in self.items.entries
+            if not e.form.is_blank()
+        ]
+
+
+# The form recorded on each kind of offer.
+DELIVERY_FORMS = {"money": DisbursementForm, "service": SessionForm, "in_kind": GoodsForm}
+
+
+class CompleteForm(OnceForm):
     note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
     more_available = BooleanField(_l("We can give more for this request: ask us again for what is left"))
     submit = SubmitField(_l("Mark as completed"))
@@ -161,7 +255,7 @@ class CoverageForm(FlaskForm):
     days = IntegerField(_l("Not visited in (days)"), validators=[Optional(), NumberRange(min=1, max=3650)], default=30)
 
 
-class VisitForm(FlaskForm):
+class VisitForm(OnceForm):
     channel = SelectField(_l("Channel"), choices=_choices(i18n.VISIT_CHANNELS, VISIT_CHANNELS))
     visited_at = DateTimeLocalField(_l("When (leave empty for now)"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     findings = TextAreaField(_l("What you found"), validators=[Optional(), Length(max=4000)])
@@ -187,9 +281,11 @@ class NeedForm(FlaskForm):
         return not self.category.data
 
 
-class AssessmentForm(FlaskForm):
+class AssessmentForm(OnceForm):
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=4000)])
     needs = FieldList(FormField(NeedForm), min_entries=3, max_entries=8)
+    # Set by the caseworker on the confirm step when a need looks like one just recorded.
+    confirm_duplicate = BooleanField(_l("Yes, record it again"), default=False)
     submit = SubmitField(_l("Save assessment"))
 
     def validate_needs(self, field: FieldList) -> None:

@@ -95,6 +95,22 @@ def format_yuan(fen: int | None) -> str:
     return amounts.yuan(fen)
 
 
+def format_hours(minutes: int | None) -> str:
+    """A session's length in hours: ``90`` → ``1.5``, ``20`` → ``0.33``; ``None`` → an em dash."""
+    if minutes is None:
+        return "—"
+    hours = (Decimal(int(minutes)) / 60).quantize(Decimal("0.01"))
+    return f"{hours.normalize():f}"
+
+
+def format_quantity(value: object) -> str:
+    """An item's quantity as typed: ``10``, ``2.5``."""
+    try:
+        return f"{Decimal(str(value)).normalize():f}"
+    except ArithmeticError:
+        return str(value)
+
+
 def yuan_input(fen: int | None) -> str:
     """Fen as a form field shows it, without the sign or grouping: ``123450`` → ``1234.50``."""
     if fen is None:
@@ -220,6 +236,7 @@ PARTNER_KINDS = {
     "volunteer_team": _l("Volunteer team"),
 }
 DISBURSEMENT_KINDS = {"cash": _l("Cash"), "in_kind": _l("Goods"), "service": _l("Service")}
+NEED_KINDS = {"money": _l("Money"), "service": _l("Service (sessions)"), "in_kind": _l("Goods (in kind)")}
 LEDGER_KINDS = {
     "deposit": _l("Deposit"),
     "pledge": _l("Pledge"),
@@ -313,6 +330,7 @@ LABELS = {
     "channel": VISIT_CHANNELS,
     "partner_kind": PARTNER_KINDS,
     "disbursement_kind": DISBURSEMENT_KINDS,
+    "need_kind": NEED_KINDS,
     "ledger_kind": LEDGER_KINDS,
     "role": ROLES,
     "package_state": PACKAGE_STATES,

@@ -12,12 +12,14 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from broker import db, evidence, ledger, lifecycle, offers, partners
+from broker import db, evidence, ledger, lifecycle, offers, partners, periods
 from broker.errors import DomainError
 from broker.portal import i18n
 from broker.portal.auth import current_principal, role_required
-from broker.portal.forms import AcceptForm, CompleteForm, DisbursementForm, InboxFilterForm, RejectForm
+from broker.portal.forms import DELIVERY_FORMS, AcceptForm, CompleteForm, InboxFilterForm, RejectForm
+from broker.portal.once import once
 from broker.portal.pages import attach_field_errors, commit, page_arg, refused
+from models.base import utcnow
 from models.requests import OFFER_STATUSES
 
 bp = Blueprint("portal_partner", __name__, url_prefix="/partner")
@@ -51,12 +53,21 @@ def inbox() -> str:
     )
 
 
+def _blank_delivery_form(kind: str, remaining: int) -> object:
+    form_class = DELIVERY_FORMS[kind]
+    if kind == "money":
+        return form_class(formdata=None, amount=remaining or None)
+    if kind == "service":
+        return form_class(formdata=None, date=periods.to_local(utcnow()).date())
+    return form_class(formdata=None)
+
+
 def _render_offer(offer_id: int, status: int = 200, **forms: object) -> tuple[str, int]:
     principal = current_principal()
     session = db.session()
     item = offers.inbox_item(session, principal, offer_id)
     remaining = max(0, item.accepted_fen - item.disbursed_fen)
-    disburse_form = forms.get("disburse_form") or DisbursementForm(formdata=None, amount=remaining or None)
+    disburse_form = forms.get("disburse_form") or _blank_delivery_form(item.kind, remaining)
     body = render_template(
         "portal/partner/offer.html",
         item=item,
@@ -81,22 +92,30 @@ def offer(offer_id: int) -> tuple[str, int]:
 
 @bp.post("/offers/<int:offer_id>/accept")
 @role_required("partner")
+@once
 def accept(offer_id: int) -> Response | tuple[str, int]:
     form = AcceptForm()
     if not form.validate_on_submit():
         return _render_offer(offer_id, 400, accept_form=form)
     try:
-        offers.accept(db.session(), current_principal(), offer_id, form.amount.data)
+        offer = offers.accept(db.session(), current_principal(), offer_id, form.amount.data)
     except DomainError as exc:
         status = refused(exc)
         attach_field_errors(form, exc, {"amount_fen": "amount"})
         return _render_offer(offer_id, status, accept_form=form)
-    commit(_("You accepted the offer. The amount is pledged from your fund."))
+    kind = offer.request.kind
+    if kind == "money":
+        commit(_("You accepted the offer. The amount is pledged from your fund."))
+    elif kind == "service":
+        commit(_("You accepted the offer. Record each session as you give it; nothing is taken from your fund."))
+    else:
+        commit(_("You accepted the offer. Record the goods as you hand them over; nothing is taken from your fund."))
     return redirect(url_for(".offer", offer_id=offer_id))
 
 
 @bp.post("/offers/<int:offer_id>/reject")
 @role_required("partner")
+@once
 def reject(offer_id: int) -> Response | tuple[str, int]:
     form = RejectForm()
     if not form.validate_on_submit():
@@ -113,34 +132,59 @@ def reject(offer_id: int) -> Response | tuple[str, int]:
 
 @bp.post("/offers/<int:offer_id>/disbursements")
 @role_required("partner")
+@once
 def disburse(offer_id: int) -> Response | tuple[str, int]:
-    form = DisbursementForm()
+    """Record what reached the family, in the offer's own terms: money paid out, a
+    service session, or goods handed over."""
+    session = db.session()
+    kind = offers.offer_kind(session, current_principal(), offer_id)
+    form = DELIVERY_FORMS[kind]()
     if not form.validate_on_submit():
         return _render_offer(offer_id, 400, disburse_form=form)
     upload = None
     file = form.evidence.data
     if file is not None and getattr(file, "filename", ""):
         upload = evidence.Upload(filename=file.filename, content_type=file.mimetype or "", data=file.read())
+    reference = (form.reference.data or "").strip()
+    if kind == "money":
+        sent = {"amount_fen": form.amount.data}
+        names = {"amount_fen": "amount", "reference": "reference", "evidence": "evidence"}
+    elif kind == "service":
+        sent = {
+            "session_date": form.date.data,
+            "minutes": form.minutes,
+            "delivered_by": form.delivered_by.data,
+            "notes": form.notes.data or "",
+        }
+        names = {"date": "date", "hours": "hours", "delivered_by": "delivered_by", "reference": "reference"}
+    else:
+        sent = {"items": form.filled_items(), "notes": form.notes.data or ""}
+        names = {"items": "items", "reference": "reference", "evidence": "evidence"}
     try:
-        offers.record_disbursement(
-            db.session(),
-            current_principal(),
-            offer_id,
-            amount_fen=form.amount.data,
-            kind=form.kind.data,
-            reference=(form.reference.data or "").strip(),
-            upload=upload,
-        )
+        offers.record_disbursement(session, current_principal(), offer_id, reference=reference, upload=upload, **sent)
     except DomainError as exc:
         status = refused(exc)
-        attach_field_errors(form, exc, {"amount_fen": "amount", "kind": "kind", "evidence": "evidence"})
+        attach_field_errors(form, exc, names)
         return _render_offer(offer_id, status, disburse_form=form)
-    commit(_("Disbursement of %(amount)s recorded.", amount=i18n.format_yuan(form.amount.data)))
+    commit(_recorded_message(kind, form))
     return redirect(url_for(".offer", offer_id=offer_id))
+
+
+def _recorded_message(kind: str, form: object) -> str:
+    if kind == "money":
+        return _("Disbursement of %(amount)s recorded.", amount=i18n.format_yuan(form.amount.data))
+    if kind == "service":
+        return _(
+            "Session of %(hours)s hours on %(date)s recorded.",
+            hours=i18n.format_hours(form.minutes),
+            date=form.date.data.isoformat(),
+        )
+    return _("Goods handed over recorded: %(count)s item(s).", count=len(form.filled_items()))
 
 
 @bp.post("/offers/<int:offer_id>/complete")
 @role_required("partner")
+@once
 def complete(offer_id: int) -> Response | tuple[str, int]:
     form = CompleteForm()
     if not form.validate_on_submit():

@@ -34,10 +34,13 @@ TEXT = {
         "disburse": "登记发放",
         "complete": "标记为办结",
         "amount": "金额（元）",
-        "kind": "类型",
         "reference": "凭证号（转账流水号、收据号）",
         "evidence": "凭证（收据照片或 PDF）",
-        "service": "服务",
+        "session_date": "服务日期",
+        "hours": "时长（小时）",
+        "delivered_by": "服务提供人",
+        "record_session": "登记服务",
+        "session_recorded": "的服务，时长 1.5 小时",
         "accepted": "您已接受该邀约",
         "recorded": "已登记发放 ¥1,234.50",
         "completed_offer": "邀约已办结",
@@ -59,10 +62,13 @@ TEXT = {
         "disburse": "Record disbursement",
         "complete": "Mark as completed",
         "amount": "Amount (yuan)",
-        "kind": "Kind",
         "reference": "Reference (transfer no., receipt no.)",
         "evidence": "Evidence (photo or PDF of the receipt)",
-        "service": "Service",
+        "session_date": "Date of the session",
+        "hours": "Hours",
+        "delivered_by": "Delivered by",
+        "record_session": "Record session",
+        "session_recorded": "Session of 1.5 hours on",
         "accepted": "You accepted the offer",
         "recorded": "Disbursement of ¥1,234.50 recorded",
         "completed_offer": "The offer is completed",
@@ -184,14 +190,18 @@ def _closed_loop(lang: str, loop: Any, visitors: Any, worker: Any, *, shots: boo
     assert t["completed"] in page.locator("main").inner_text()
     assert _status(Offer, loop.offer_ids[0]) == "completed"
 
-    # The counselling offer: a service, no money; accept, record it, complete it.
+    # The counselling offer: a service, no money; accept, record a session, complete it.
     partner.goto("/partner/")
     page.locator("main").get_by_role("link", name=t["counselling"]).first.click()
     page.locator("main").get_by_role("button", name=t["accept"]).click()
     page.get_by_text(t["accepted"]).wait_for()
-    page.get_by_label(t["amount"], exact=True).fill("0")
-    page.get_by_label(t["kind"], exact=True).select_option(label=t["service"])
-    page.locator("main").get_by_role("button", name=t["disburse"]).click()
+    assert page.get_by_label(t["amount"], exact=True).count() == 0
+    page.get_by_label(t["session_date"]).fill("2026-11-30")
+    page.get_by_label(t["hours"], exact=True).fill("1.5")
+    page.get_by_label(t["delivered_by"]).fill("王老师")
+    page.locator("main").get_by_role("button", name=t["record_session"]).click()
+    page.get_by_text(t["session_recorded"]).wait_for()
+    assert "王老师" in page.locator("main").inner_text()
     page.locator("main").get_by_role("button", name=t["complete"]).click()
     page.get_by_text(t["completed_offer"]).wait_for()
     partner.sign_out()

@@ -39,6 +39,14 @@ class NeedIn(InputSchema):
 class AssessmentIn(InputSchema):
     summary = fields.String(load_default="", validate=validate.Length(max=4000))
     needs = fields.List(fields.Nested(NeedIn), required=True, validate=validate.Length(min=1, max=MAX_NEEDS))
+    confirm_duplicate = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Record the needs even though one is identical (category, amount, description) to a "
+            "request recorded for this household in the last 24 hours; without it that is a 409 "
+            "`possible_duplicate` naming the earlier request."
+        },
+    )
 
 
 class NeedOut(Schema):
