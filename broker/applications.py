@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from broker import audit, outbox, registry, runtime
 from broker.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound
 from broker.policy import catalogue
+from broker.policy.evaluation import Facts
 from broker.policy.package import benefits_of, checklist
-from broker.policy.rules import Facts
 from broker.scope import Principal
 from models import Application, ApplicationStep, Household, HouseholdBenefit, Notification, User, UserGrid
 from models.base import utcnow

@@ -17,11 +17,12 @@ from broker import applications, db, policy_scan, registry
 from broker.household_schema import load_household
 from broker.policy import catalogue
 from broker.policy.catalogue import Policy
-from broker.policy.rules import Facts, parse
+from broker.policy.evaluation import Facts
+from broker.policy.rules import parse
 from broker.scope import Principal
 from models import Application, Grid, Household, HouseholdBenefit, User
+from tests.policy.test_rules import PARAMS, PROPERTY, _insert, bool_expr, household_facts
 from tests.registry_data import GRIDS, elderly_couple, vendor_family
-from tests.test_rules import PARAMS, PROPERTY, _insert, bool_expr, household_facts
 
 
 @pytest.fixture

@@ -20,7 +20,10 @@ from sqlalchemy import ColumnElement
 
 from broker.errors import NotFound
 from broker.policy import fields as policy_fields
-from broker.policy.rules import Clause, Facts, ReceivesSql, Rule, RuleError, parse, receives_exists
+from broker.policy.evaluation import Facts
+from broker.policy.rule_sql import ReceivesSql, receives_exists
+from broker.policy.rules import Clause, Rule, parse
+from broker.policy.syntax import RuleError
 
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 VERSION_RE = re.compile(r"^\d+(\.\d+){0,3}$")

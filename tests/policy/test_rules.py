@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 from broker import db
 from broker.policy import catalogue, fields
-from broker.policy.rules import Facts, RuleError, parse, tokenize
+from broker.policy.evaluation import Facts
+from broker.policy.rules import parse
+from broker.policy.syntax import RuleError, tokenize
 from models import Grid, Household, HouseholdBenefit
 
 PARAMS = {"dibao_line": 111000, "low_income_line": 166500}
