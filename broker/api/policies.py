@@ -9,10 +9,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from broker import applications, db
+from broker import db
 from broker.api.auth import current_principal, require
 from broker.api.schemas.common import PageArgs, page_of
-from broker.policy import catalogue
+from broker.policy import applications, catalogue
 from broker.policy import fields as rule_fields
 from broker.policy.package import policy_package
 from models.policy import APPLICATION_STATUSES

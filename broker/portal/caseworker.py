@@ -14,8 +14,9 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from broker import applications, assessment, db, lifecycle, registry, requests, timeline
+from broker import assessment, db, lifecycle, registry, requests, timeline
 from broker.errors import DomainError
+from broker.policy import applications
 from broker.policy import package as policy_package
 from broker.portal.auth import current_principal, role_required
 from broker.portal.forms import AssessmentForm, CoverageForm, VisitForm

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from broker import applications, db, registry
+from broker import db, registry
 from broker.household_schema import load_household
-from broker.policy import catalogue
+from broker.policy import applications, catalogue
 from broker.policy import scan as policy_scan
 from broker.policy.catalogue import Policy
 from broker.policy.evaluation import Facts
