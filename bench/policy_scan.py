@@ -188,8 +188,9 @@ def main(argv: list[str] | None = None) -> int:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
     with scratch_instance(args.database_url):
-        from broker import db, policy_scan
+        from broker import db
         from broker.policy import catalogue
+        from broker.policy import scan as policy_scan
 
         engine = db.engine()
         with engine.connect() as conn:

@@ -11,8 +11,9 @@ import click
 from flask import Flask
 from tqdm import tqdm
 
-from broker import actor, db, importer, policy_scan, runtime
+from broker import actor, db, importer, runtime
 from broker.errors import DomainError
+from broker.policy import scan as policy_scan
 
 SHOWN_ERRORS = 20
 

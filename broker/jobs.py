@@ -56,10 +56,10 @@ def noop(n: int = 0) -> int:
 def sweep_overdue_applications() -> int:
     """Periodic: remind caseworkers of applications past their deadline whose scheduled
     reminder was lost (the safety net behind the outbox reminders)."""
-    from broker import applications
+    from broker.policy import reminders
 
     with _session() as session:
-        reminded = applications.sweep_overdue(session)
+        reminded = reminders.sweep_overdue(session)
         db.commit()
     if reminded:
         log.info("overdue applications: %d caseworker reminder(s) sent", reminded)

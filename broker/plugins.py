@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 
-HANDLER_MODULES: tuple[str, ...] = ("broker.routing", "broker.delivery", "broker.offers", "broker.applications")
+HANDLER_MODULES: tuple[str, ...] = ("broker.routing", "broker.delivery", "broker.offers", "broker.policy.reminders")
 
 
 def load_all() -> None:

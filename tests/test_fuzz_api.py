@@ -41,7 +41,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from broker import identity, privacy
-from broker.policy.rules import RuleError, parse
+from broker.policy.rules import parse
+from broker.policy.syntax import RuleError
 from tests.test_access_matrix import API, Scenario, build_scenario
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))

@@ -1,4 +1,18 @@
-"""Government policies as data: a small, safe rule language over a household's fact
-columns (:mod:`.rules`), the documented fields it may use (:mod:`.fields`), the
-versioned YAML catalogue (:mod:`.catalogue`) and a household's policy package
-(:mod:`.package`)."""
+"""Government policies as data, and the households they are for.
+
+- The rule language over a household's fact columns: :mod:`.syntax` (tokens, tree,
+  errors with their column), :mod:`.parser`, :mod:`.evaluation` (the Python verdict
+  over :class:`~.evaluation.Facts`), :mod:`.rule_sql` (the same verdict in SQL),
+  :mod:`.rules` (a parsed :class:`~.rules.Rule` and its "why"); the documented fields,
+  parameters and functions a rule may use: :mod:`.fields`.
+- The versioned YAML catalogue: :mod:`.policy_file` (one file read and checked),
+  :mod:`.catalogue` (every version, the current one per code).
+- What a household qualifies for: :mod:`.package`; every household in the registry that
+  qualifies and has not applied: :mod:`.scan`.
+- Applications filed on the family's behalf: :mod:`.applications` (checklist and steps),
+  :mod:`.reminders` (deadlines past, and their sweep).
+
+May import: ``broker.registry`` (households and their facts), the platform (``broker.errors``,
+``broker.runtime``, ``broker.outbox``, ``broker.scope``, …), ``broker.audit`` and ``models``;
+never the web layers.
+"""

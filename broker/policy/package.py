@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from broker import registry
 from broker.policy import catalogue
 from broker.policy.catalogue import Policy
-from broker.policy.rules import Clause, Facts
+from broker.policy.evaluation import Facts
+from broker.policy.rules import Clause
 from broker.scope import Principal
 from models import Application, Household, HouseholdBenefit
 

@@ -19,8 +19,9 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from broker import applications, assessment, db, lifecycle, referrals, registry, requests, timeline
+from broker import assessment, db, lifecycle, referrals, registry, requests, timeline
 from broker.errors import DomainError
+from broker.policy import applications
 from broker.policy import package as policy_package
 from broker.portal.auth import current_principal, role_required
 from broker.portal.forms import AssessmentForm, CoverageForm, VisitForm

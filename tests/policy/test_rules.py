@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 from broker import db
 from broker.policy import catalogue, fields
-from broker.policy.rules import Facts, RuleError, parse, tokenize
+from broker.policy.evaluation import Facts
+from broker.policy.rules import parse
+from broker.policy.syntax import RuleError, tokenize
 from models import Grid, Household, HouseholdBenefit
 
 PARAMS = {"dibao_line": 111000, "low_income_line": 166500}
@@ -295,3 +297,12 @@ def test_generated_rules_give_the_same_verdict_in_sql_and_python(app, source, ro
     finally:
         session.rollback()
         db.session.remove()
+
+
+@pytest.mark.parametrize("source", ["²", "1²", "income_per_capita_fen < ٣", "1.²"])
+def test_digits_other_than_ascii_are_a_positioned_error(source):
+    """``str.isdigit`` takes '²' and Arabic-Indic digits; the rule language reads only 0-9,
+    so these are a rule error at their column, never a crash (found by fuzzing)."""
+    with pytest.raises(RuleError) as err:
+        parse(source)
+    assert err.value.column >= 1

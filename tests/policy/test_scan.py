@@ -13,15 +13,17 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from broker import applications, db, policy_scan, registry
+from broker import db, registry
 from broker.household_schema import load_household
-from broker.policy import catalogue
+from broker.policy import applications, catalogue
+from broker.policy import scan as policy_scan
 from broker.policy.catalogue import Policy
-from broker.policy.rules import Facts, parse
+from broker.policy.evaluation import Facts
+from broker.policy.rules import parse
 from broker.scope import Principal
 from models import Application, Grid, Household, HouseholdBenefit, User
+from tests.policy.test_rules import PARAMS, PROPERTY, _insert, bool_expr, household_facts
 from tests.registry_data import GRIDS, elderly_couple, vendor_family
-from tests.test_rules import PARAMS, PROPERTY, _insert, bool_expr, household_facts
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from rq.registry import ScheduledJobRegistry
 from rq.scheduler import RQScheduler
 from sqlalchemy import select, update
 
-from broker import applications, db, jobs, queue
-from broker.policy import catalogue
+from broker import db, jobs, queue
+from broker.policy import applications, catalogue, reminders
 from models import Application, AuditEvent, HouseholdBenefit, Notification, OutboxMessage, User
 from models.base import utcnow
 from tests.registry_data import make_grids, vendor_family
@@ -208,7 +208,7 @@ def test_submission_schedules_a_reminder_that_notifies_once(world, worker):
     assert "past its deadline" in notes[0].message
     assert db.session().get(Application, app["id"]).reminded_at is not None
     # Running the reminder again, or the sweep, changes nothing.
-    assert applications.remind_if_overdue(db.session(), app["id"]) is False
+    assert reminders.remind_if_overdue(db.session(), app["id"]) is False
     assert jobs.sweep_overdue_applications() == 0
     assert len(db.session().execute(select(Notification)).scalars().all()) == 1
     assert world["cw"].get(f"{API}/applications/{app['id']}").get_json()["overdue"] is True
@@ -221,10 +221,10 @@ def test_the_periodic_sweep_catches_a_lost_reminder(world):
     step(world, app["id"], "under-review")
     queue.connection().flushdb()  # the scheduled job is lost
     later = utcnow() + timedelta(days=catalogue.current().get("education_aid").review_days + 1)
-    assert applications.sweep_overdue(db.session(), now=utcnow()) == 0  # not yet due
-    assert applications.sweep_overdue(db.session(), now=later) == 1
+    assert reminders.sweep_overdue(db.session(), now=utcnow()) == 0  # not yet due
+    assert reminders.sweep_overdue(db.session(), now=later) == 1
     db.commit()
-    assert applications.sweep_overdue(db.session(), now=later) == 0
+    assert reminders.sweep_overdue(db.session(), now=later) == 0
     notes = db.session().execute(select(Notification)).scalars().all()
     assert len(notes) == 1
     assert notes[0].data["application_id"] == app["id"]

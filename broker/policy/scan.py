@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from broker.policy import catalogue
 from broker.policy.catalogue import Policy
+from broker.policy.evaluation import Facts
 from broker.policy.fields import FIELDS
-from broker.policy.rules import Facts
 from models import Application, Grid, Household, HouseholdBenefit
 
 FORMATS = ("csv", "xlsx")

@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from broker import audit, db, ledger, queue
+from broker.audit import walk
 from models import AuditEvent
 from tests import money
 from tests.money import YUAN, tamper
@@ -273,7 +274,7 @@ def test_runs_verified_in_parallel_find_the_first_bad_row(processes):
 
 def test_verify_goes_parallel_for_long_chains(monkeypatch):
     """A chain counted long enough is verified by one process per CPU, anchor included."""
-    monkeypatch.setattr(audit, "PARALLEL_MIN_EVENTS", 1)
+    monkeypatch.setattr(walk, "PARALLEL_MIN_EVENTS", 1)
     ids = _events()
     assert _verify().ok
     tamper(f"UPDATE audit_events SET action = 'ledger.withdrawal' WHERE id = {ids[1]}")
@@ -283,7 +284,7 @@ def test_verify_goes_parallel_for_long_chains(monkeypatch):
 
 def test_short_chains_are_verified_in_one_process():
     """Starting processes costs more than a short chain takes to verify."""
-    assert audit.verify_processes(db.engine(), audit.PARALLEL_MIN_EVENTS - 1) == 1
+    assert audit.verify_processes(db.engine(), walk.PARALLEL_MIN_EVENTS - 1) == 1
 
 
 # --- reading the trail, and changing nothing -----------------------------------------------------

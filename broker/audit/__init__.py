@@ -1,0 +1,40 @@
+"""The audit log: the hash chain every state change is recorded in (:mod:`.chain`), its
+head anchored in Redis (:mod:`.anchor`), the fast parallel walk (:mod:`.walk`), verifying
+and re-anchoring (:mod:`.verification`), and reading the trail (:mod:`.trail`).
+
+It knows no household: it imports only the platform (``broker.actor``, ``broker.queue``,
+``broker.errors``, ``broker.db``), ``models`` and itself; every domain imports it.
+Callers use ``from broker import audit`` and the names below; modules inside the package
+import from each other's modules.
+"""
+
+from broker.audit.anchor import _push_anchor, anchor_key, read_anchor
+from broker.audit.chain import GENESIS, SEP, canonical_json, chain_rows, content_of, record
+from broker.audit.trail import count, events, loads
+from broker.audit.verification import VerifyResult, iter_rows, reset_anchor, verify, verify_chain, verify_rows
+from broker.audit.walk import join_walks, payload_batches, verify_processes, walk_payloads
+
+__all__ = [
+    "GENESIS",
+    "SEP",
+    "VerifyResult",
+    "_push_anchor",
+    "anchor_key",
+    "canonical_json",
+    "chain_rows",
+    "content_of",
+    "count",
+    "events",
+    "iter_rows",
+    "join_walks",
+    "loads",
+    "payload_batches",
+    "read_anchor",
+    "record",
+    "reset_anchor",
+    "verify",
+    "verify_chain",
+    "verify_processes",
+    "verify_rows",
+    "walk_payloads",
+]

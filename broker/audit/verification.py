@@ -1,0 +1,155 @@
+"""Verifying the chain: the reference walk row by row, the whole chain (by the fast
+walk), and that it still reaches the anchored head; re-anchoring after a restore."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broker.audit.anchor import Anchor, _push_anchor, _redis, anchor_key, read_anchor
+from broker.audit.chain import GENESIS, HASH_BROKEN, LINK_BROKEN, chain_hash, content_of
+from broker.audit.walk import _id_at, _id_span, verify_processes, walk_chain
+from broker.errors import Conflict
+from models import AuditEvent
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    events: int
+    first_bad: int | None
+    reason: str | None = None
+    head_id: int | None = None
+    anchored_id: int | None = None
+    head_hash: str | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "events": self.events,
+            "first_bad": self.first_bad,
+            "reason": self.reason,
+            "head_id": self.head_id,
+            "anchored_id": self.anchored_id,
+        }
+
+
+_COLUMNS = (
+    AuditEvent.id,
+    AuditEvent.at,
+    AuditEvent.actor,
+    AuditEvent.action,
+    AuditEvent.object_type,
+    AuditEvent.object_id,
+    AuditEvent.household_id,
+    AuditEvent.request_id,
+    AuditEvent.before,
+    AuditEvent.after,
+    AuditEvent.details,
+    AuditEvent.prev_hash,
+    AuditEvent.hash,
+)
+
+
+def iter_rows(session: Session, batch: int = 5000) -> Iterator[Any]:
+    """Stream the chain in id order without loading it whole."""
+    result = session.execute(
+        select(*_COLUMNS).order_by(AuditEvent.id).execution_options(yield_per=batch, stream_results=True)
+    )
+    yield from result
+
+
+def verify_rows(rows: Iterable[Any]) -> VerifyResult:
+    """Walk the chain row by row: each row must link to the previous row's hash and hash
+    to itself. The reference implementation, over any rows with the audit columns."""
+    prev = GENESIS
+    n = 0
+    last_id = None
+    for row in rows:
+        n += 1
+        if row.prev_hash != prev:
+            return VerifyResult(False, n, row.id, LINK_BROKEN)
+        prev = chain_hash(prev, content_of(row))
+        if row.hash != prev:
+            return VerifyResult(False, n, row.id, HASH_BROKEN)
+        last_id = row.id
+    return VerifyResult(True, n, None, head_id=last_id, head_hash=None if last_id is None else prev)
+
+
+def verify_chain(session: Session, processes: int | None = None) -> VerifyResult:
+    """The chain alone (no anchor): every link and every hash, first bad row by id. The
+    rows are read and hashed in ``processes`` processes (default :func:`verify_processes`)."""
+    engine = session.get_bind()
+    span = _id_span(engine)
+    if span is None:
+        return VerifyResult(True, 0, None)
+    walk = walk_chain(engine, span, processes or verify_processes(engine, span[1] - span[0] + 1))
+    if not walk.ok:
+        return VerifyResult(False, walk.events, _id_at(engine, walk.bad_at), walk.reason)
+    if walk.head_hash is None:
+        return VerifyResult(True, 0, None)
+    # The walk read every row up to span[1], the last id there was: its hash is the head.
+    return VerifyResult(True, walk.events, None, head_id=span[1], head_hash=walk.head_hash.decode())
+
+
+def verify(session: Session) -> VerifyResult:
+    """Verify the whole chain and that it still reaches the anchored head. The anchor is
+    read first, so every row it names was committed before the chain is read. A chain
+    with no anchor yet (a fresh Redis) is anchored at its verified head."""
+    anchor = read_anchor(session)
+    result = verify_chain(session)
+    result.anchored_id = anchor.id if anchor else None
+    if not result.ok:
+        return result
+    if anchor is None:
+        head = (result.head_id, result.head_hash)
+        if result.head_id is not None and result.head_hash is not None and _push_anchor(session, *head, *head):
+            result.anchored_id = result.head_id
+        return result
+    if anchor.broken_base is not None:
+        result.ok, result.first_bad = False, anchor.id
+        result.reason = (
+            f"event {anchor.id} was written and anchored, but a later commit continued the chain from event "
+            f"{anchor.broken_base}: the events after it were deleted or rewritten"
+        )
+        return result
+    found = _hash_of(session, anchor.id)
+    if found is None and (result.head_id is None or result.head_id < anchor.id):
+        result.ok, result.first_bad = False, anchor.id
+        result.reason = (
+            f"the chain ends at event {result.head_id or 0} but event {anchor.id} was written and anchored: "
+            "events at the end were deleted"
+        )
+    elif found != anchor.hash:
+        result.ok, result.first_bad = False, anchor.id
+        result.reason = f"event {anchor.id} is missing or differs from the anchored one: the chain was rewritten"
+    return result
+
+
+def _hash_of(session: Session, event_id: int) -> str | None:
+    return session.execute(select(AuditEvent.hash).where(AuditEvent.id == event_id)).scalar()
+
+
+def reset_anchor(session: Session) -> Anchor | None:
+    """Anchor the chain at its present head, forgetting the old anchor (after a restore
+    from backup). The chain must verify first: a broken chain is never anchored.
+    Returns the new anchor (None: empty log, or Redis unreachable)."""
+    result = verify_chain(session)
+    if not result.ok:
+        raise Conflict(
+            f"The audit chain is broken at event {result.first_bad} ({result.reason}); it is not anchored.",
+            code="audit_chain_broken",
+        )
+    conn = _redis()
+    if conn is None:
+        return None
+    key = anchor_key(session)
+    conn.delete(key)
+    if result.head_id is None or result.head_hash is None:
+        return None
+    _push_anchor(session, result.head_id, result.head_hash, result.head_id, result.head_hash)
+    return Anchor(result.head_id, result.head_hash)

@@ -1,0 +1,106 @@
+"""Reminders for applications waiting on the department past their deadline: the outbox
+job scheduled at submission (:func:`broker.policy.applications.advance`) tells the
+caseworkers once, and a periodic sweep catches any reminder that was lost."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broker import audit, outbox
+from broker.policy import catalogue
+from broker.policy.applications import REMINDER_KIND, WAITING
+from models import Application, Household, Notification, User, UserGrid
+from models.base import utcnow
+
+
+def _recipients(session: Session, app: Application, household: Household) -> list[int]:
+    """Whoever filed it, and the active caseworkers of the household's grid."""
+    ids = set(
+        session.execute(
+            select(UserGrid.user_id)
+            .join(User, User.id == UserGrid.user_id)
+            .where(UserGrid.grid_id == household.grid_id, User.role == "caseworker", User.is_active.is_(True))
+        ).scalars()
+    )
+    if app.created_by_id is not None:
+        ids.add(app.created_by_id)
+    return sorted(ids)
+
+
+def remind_if_overdue(session: Session, application_id: int, now: datetime | None = None) -> bool:
+    """If the application still waits on the department past its deadline, tell the
+    caseworkers once (a notification per person, deduplicated) and stamp
+    ``reminded_at``. Safe to run any number of times; True if it reminded now."""
+    now = now or utcnow()
+    stmt = select(Application).where(Application.id == application_id).with_for_update()
+    app = session.execute(stmt).scalar_one_or_none()
+    if app is None or app.status not in WAITING or app.reminded_at is not None:
+        return False
+    if app.deadline_at is None or app.deadline_at > now:
+        return False
+    household = session.get(Household, app.household_id)
+    policy = catalogue.current().get(app.policy_code, app.policy_version)
+    days = (now - app.deadline_at).days
+    message = (
+        f"The {policy.name} application #{app.id} for household {household.id} ({household.address}) is still "
+        f"{app.status} at {app.department}, past its deadline of {app.deadline_at:%Y-%m-%d}"
+        + (f" by {days} day(s)" if days else "")
+        + ". Call the department and record the outcome."
+    )
+    dedupe_key = f"application-overdue:{app.id}"
+    recipients = _recipients(session, app, household)
+    already = set(
+        session.execute(
+            select(Notification.user_id).where(
+                Notification.dedupe_key == dedupe_key, Notification.user_id.in_(recipients)
+            )
+        ).scalars()
+    )
+    data = {"application_id": app.id, "household_id": household.id, "policy": app.policy_code}
+    for uid in recipients:
+        if uid not in already:
+            session.add(
+                Notification(user_id=uid, kind="application_overdue", message=message, data=data, dedupe_key=dedupe_key)
+            )
+    app.reminded_at = now
+    session.flush()
+    audit.record(
+        session,
+        "application.reminded",
+        app,
+        household_id=household.id,
+        after={"reminded_at": now.isoformat(), "notified": recipients},
+        details={"deadline_at": app.deadline_at.isoformat()},
+    )
+    return True
+
+
+@outbox.handler(REMINDER_KIND)
+def _reminder_job(session: Session, payload: dict) -> None:
+    remind_if_overdue(session, int(payload["application_id"]))
+
+
+def overdue_ids(session: Session, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Applications waiting past their deadline and not yet reminded (the sweep's work)."""
+    now = now or utcnow()
+    return list(
+        session.execute(
+            select(Application.id)
+            .where(
+                Application.status.in_(WAITING),
+                Application.deadline_at <= now,
+                Application.reminded_at.is_(None),
+            )
+            .order_by(Application.deadline_at)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def sweep_overdue(session: Session, now: datetime | None = None, limit: int = 500) -> int:
+    """The safety net behind the scheduled reminders: remind every overdue application
+    that has not been reminded (a lost job, a worker down at the time)."""
+    return sum(remind_if_overdue(session, app_id, now) for app_id in overdue_ids(session, now, limit))
