@@ -57,7 +57,7 @@ test-faults: $(STAMP)
 
 # Autogenerate a migration after changing models: make revision MSG="add x to y"
 revision: $(STAMP)
-	$(PY) -c "import sys; from broker import runtime, migrate; runtime.init({'INSTANCE_PATH': '$(CURDIR)/instance/revision'}); migrate.upgrade(); migrate.revision(sys.argv[1])" "$(MSG)"
+	$(PY) -c "import sys; from broker import boot; from broker.platform import migrate; boot.init({'INSTANCE_PATH': '$(CURDIR)/instance/revision'}); migrate.upgrade(); migrate.revision(sys.argv[1])" "$(MSG)"
 
 # The portal's catalogues: extract every string, merge into each language, compile the
 # .mo files (committed). Translate new strings in the zh_CN .po, then run it again.

@@ -118,7 +118,8 @@ def main() -> None:
         engine.dispose()
 
     with scratch_instance(args.database_url) as settings:
-        from broker import audit, db
+        from broker import audit
+        from broker.platform import db
 
         session = db.session()
         if audit.count(session):

@@ -63,7 +63,8 @@ def peak_rss_mb() -> float:
 def scratch_instance(database_url: str | None = None) -> Iterator[dict[str, Any]]:
     """A throwaway instance folder (and SQLite database unless ``database_url`` is given)
     with the schema migrated; yields the settings."""
-    from broker import migrate, runtime
+    from broker import boot
+    from broker.platform import migrate
 
     with tempfile.TemporaryDirectory(prefix="aidbroker-bench-") as folder:
         override = {
@@ -71,7 +72,7 @@ def scratch_instance(database_url: str | None = None) -> Iterator[dict[str, Any]
             "DATABASE_URL": database_url or f"sqlite:///{folder}/bench.sqlite3",
             "REDIS_URL": os.environ.get("BENCH_REDIS_URL") or None,
         }
-        settings = runtime.init(override)
+        settings = boot.init(override)
         migrate.upgrade()
         yield settings
 

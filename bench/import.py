@@ -34,7 +34,7 @@ GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平�
 
 def sheet_rows(n: int) -> list[list]:
     """``n`` member rows, grouped in households of 1–5 people."""
-    from broker import identity
+    from broker.registry import identity
 
     rng = random.Random(SEED)
     rows: list[list] = []
@@ -119,7 +119,8 @@ def phase_import(path: Path, database_url: str | None) -> dict:
     from sqlalchemy import func, insert, select
 
     with scratch_instance(database_url):
-        from broker import actor, db, importer
+        from broker.platform import actor, db
+        from broker.registry import importer
         from models import Grid, Household, Member
         from models.base import utcnow
 

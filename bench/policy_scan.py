@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
     with scratch_instance(args.database_url):
-        from broker import db
+        from broker.platform import db
         from broker.policy import catalogue
         from broker.policy import scan as policy_scan
 

@@ -181,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         _drop_schema(args.database_url)
 
     with scratch_instance(args.database_url):
-        from broker import db, periods, reports
+        from broker.money import reports
+        from broker.platform import db, periods
         from models import Disbursement
 
         session = db.session()

@@ -51,8 +51,12 @@ def env_for(settings: dict) -> dict[str, str]:
 
 def setup() -> list[int]:
     """An admin, a grid with its caseworker, three portal partners with money, households."""
-    from broker import actor, db, ledger, partners, registry, users
-    from broker.household_schema import load_household
+    from broker.money import ledger
+    from broker.people import users
+    from broker.platform import actor, db
+    from broker.referral import partners
+    from broker.registry import households as registry
+    from broker.registry.household_schema import load_household
 
     session = db.session()
     actor.set_actor("system:bench")
@@ -114,7 +118,7 @@ def raw_noops(n: int) -> float:
     """Seconds for the workers to run ``n`` no-op jobs enqueued one by one."""
     from rq.registry import FinishedJobRegistry
 
-    from broker import queue
+    from broker.platform import queue
 
     q = queue.queue("default")
     finished = FinishedJobRegistry(queue=q)
@@ -127,7 +131,7 @@ def raw_noops(n: int) -> float:
 
 
 def received(n: int) -> bool:
-    from broker import db
+    from broker.platform import db
     from models import Offer
 
     try:
@@ -233,7 +237,7 @@ def _healthy(base: str) -> bool:
 
 def _reset_postgres() -> None:
     """A PostgreSQL bench database starts from the migrated, empty schema."""
-    from broker import db
+    from broker.platform import db
     from models import Base
 
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)

@@ -6,7 +6,8 @@ own per-job lines off); one that does work logs one line."""
 
 from rq import cron
 
-from broker import jobs, logs
+from broker import jobs
+from broker.platform import logs
 
 logs.configure()
 

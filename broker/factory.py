@@ -9,7 +9,8 @@ from flask import Flask, jsonify
 from sqlalchemy import text
 from werkzeug.routing import IntegerConverter
 
-from broker import actor, db, logs, outbox, queue, runtime
+from broker import boot
+from broker.platform import actor, db, logs, outbox, queue
 
 
 class DatabaseId(IntegerConverter):
@@ -22,7 +23,7 @@ class DatabaseId(IntegerConverter):
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> Flask:
-    settings = runtime.init(config_override)
+    settings = boot.init(config_override)
     app = Flask(
         "aidbroker",
         instance_path=settings["INSTANCE_PATH"],

@@ -10,7 +10,8 @@ from datetime import datetime
 from rq import get_current_job
 from sqlalchemy.orm import Session
 
-from broker import actor, db, outbox, runtime
+from broker import boot
+from broker.platform import actor, db, outbox, runtime
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 def _session(as_actor: str = "system") -> Iterator[Session]:
     """What every job runs in: the runtime initialised, the actor its audit events name,
     and a session removed afterwards (a forked job must not leave one to the next)."""
-    runtime.ensure()
+    boot.ensure()
     actor.set_actor(as_actor)
     try:
         yield db.session()
@@ -29,7 +30,7 @@ def _session(as_actor: str = "system") -> Iterator[Session]:
 
 def run_outbox(msg_id: int) -> str:
     """Carry out one outbox row, then the other due rows of the job's queue (see
-    :func:`broker.outbox.work`)."""
+    :func:`broker.platform.outbox.work`)."""
     job = get_current_job()
     with _session() as session:
         return outbox.work(session, msg_id, job.origin if job else None)
@@ -70,7 +71,7 @@ def reconcile(now_iso: str | None = None) -> dict[str, int]:
     """Periodic: expire overdue offers, re-route stuck requests, complete covered ones
     (the safety net behind the deadline jobs). ``now_iso`` judges deadlines against
     another clock, for an operator catching up after downtime."""
-    from broker import reconcile as reconciler
+    from broker.referral import reconcile as reconciler
 
     with _session("system:reconciler") as session:
         result = reconciler.sweep(session, now=datetime.fromisoformat(now_iso) if now_iso else None)
@@ -84,7 +85,7 @@ def reconcile(now_iso: str | None = None) -> dict[str, int]:
 def purge_idempotency_keys() -> int:
     """Periodic: forget idempotency keys past their keeping period (replays are for a
     client's retries, not for ever)."""
-    from broker import idempotency
+    from broker.platform import idempotency
 
     with _session() as session:
         purged = idempotency.purge(session)

@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 import psutil
 
-from broker import db, logs, migrate, outbox, queue, runtime
+from broker import boot
+from broker.platform import db, logs, migrate, outbox, queue
 
 STOP_GRACE_SECONDS = 10.0  # what the children get to finish their work after Ctrl-C
 TICK_SECONDS = 0.3
@@ -93,7 +94,7 @@ def _prepare(signals: _Signals) -> list[tuple[str, str, str]]:
             migrate.upgrade()
         if os.environ.get("DEMO", "1") == "0":
             return []
-        from broker import seed
+        from broker.cli import demo as seed
 
         # The demo's routing goes to RQ as it commits, for the worker to take at once.
         outbox.relay_after_commit()
@@ -188,7 +189,7 @@ def main() -> int:
     code = 0
     try:
         with signals.deferring():  # an embedded Redis started is an embedded Redis recorded
-            settings = runtime.init(start_redis=True)
+            settings = boot.init(start_redis=True)
         env = dict(os.environ)
         for key in ("REDIS_URL", "INSTANCE_PATH", "DATABASE_URL"):
             env[key] = settings[key]

@@ -15,8 +15,12 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broker import assessment, db, household_schema, ledger, outbox, partners, registry, routing
-from broker.scope import Principal
+from broker.money import ledger
+from broker.platform import db, outbox
+from broker.platform.scope import Principal
+from broker.referral import assessment, partners, routing
+from broker.registry import household_schema
+from broker.registry import households as registry
 from models import AidRequest, User, UserGrid
 
 log = logging.getLogger(__name__)

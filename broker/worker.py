@@ -7,13 +7,14 @@ from __future__ import annotations
 from rq import Worker as _RQWorker
 from sqlalchemy.orm import configure_mappers
 
-from broker import db, logs, outbox, queue, runtime, warmup
+from broker import boot, warmup
+from broker.platform import db, logs, outbox, queue
 
 
 class Worker(_RQWorker):
     def __init__(self, *args, **kwargs) -> None:
         logs.configure()  # our jobs' lines at INFO; RQ's own per-job lines as its options say
-        settings = runtime.ensure()
+        settings = boot.ensure()
         if settings["RELAY_INLINE"]:
             # Work a job writes (a delivery after routing) goes to RQ right after its commit,
             # as it does from the web app, instead of waiting for the periodic relay.

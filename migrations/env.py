@@ -1,4 +1,4 @@
-"""Alembic environment: the engine comes from the app's settings (broker.migrate)."""
+"""Alembic environment: the engine comes from the app's settings (broker.platform.migrate)."""
 
 from alembic import context
 

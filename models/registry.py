@@ -53,7 +53,7 @@ class Household(IdMixin, TimestampMixin, Base):
     consent_to_share: Mapped[bool] = mapped_column(default=False)
     sudden_hardship: Mapped[bool] = mapped_column(default=False)
     notes: Mapped[str] = mapped_column(Text, default="")
-    # Derived facts (see broker.household_facts).
+    # Derived facts (see broker.registry.household_facts).
     member_count: Mapped[int] = mapped_column(default=0)
     income_per_capita_fen: Mapped[int] = mapped_column(Fen, default=0)
     school_age_children: Mapped[int] = mapped_column(default=0)

@@ -17,7 +17,7 @@ from models.base import Base, BigId, Fen, IdMixin, JsonDoc, TimestampMixin
 
 # A request's status, as a FHIR ServiceRequest's: ``active`` while help is being found or
 # given, ``on-hold``, ``completed``, ``revoked`` (withdrawn, with a coded reason) and
-# ``entered-in-error``. Beside it, where routing stands (see broker.lifecycle).
+# ``entered-in-error``. Beside it, where routing stands (see broker.referral.lifecycle).
 REQUEST_STATUSES = (
     "active",
     "on-hold",

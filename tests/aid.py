@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from broker import db, ledger
+from broker.money import ledger
+from broker.platform import db
 from tests.conftest import ApiClient, unique
 
 YUAN = 100
@@ -136,7 +137,7 @@ def fire_scheduled(kind: str) -> int:
     from rq.job import Job
     from rq.registry import ScheduledJobRegistry
 
-    from broker import queue
+    from broker.platform import queue
     from models import OutboxMessage
 
     conn = queue.connection()

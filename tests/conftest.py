@@ -18,8 +18,8 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import text
 
-from broker import db, migrate, outbox, queue
 from broker.factory import create_app
+from broker.platform import db, migrate, outbox, queue
 from models import Base
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -141,7 +141,7 @@ PASSWORD = "correct-horse-9"
 @pytest.fixture
 def make_user(app):
     """Create a user directly in the domain (as the CLI does) and return its username."""
-    from broker import users
+    from broker.people import users
 
     def make(
         role: str, *, partner_id: int | None = None, grids: tuple[str, ...] = (), username: str | None = None

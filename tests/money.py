@@ -13,7 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from broker import db, ledger
+from broker.money import ledger
+from broker.platform import db
 from models import Assessment, Disbursement, Grid, Household, LedgerTransaction, Need, Offer, Partner
 from models.base import utcnow
 from tests.conftest import unique

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from broker import identity
+from broker.registry import identity
 
 GRIDS = {
     "HD-ZGC-01": ("中关村东路第一网格", "海淀区", "中关村街道", "科源社区"),

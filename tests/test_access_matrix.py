@@ -20,7 +20,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from broker import db, identity
+from broker.platform import db
+from broker.registry import identity
 from models import AuditEvent, OutboxMessage
 from tests.conftest import PASSWORD, ApiClient, unique
 

@@ -18,8 +18,8 @@ import pytest
 from marshmallow import Schema
 
 from adapters.base import Adapter, Context, Delivery, OfferInfo, PartnerInfo
-from broker import adapter_registry, queue
-from broker.errors import Invalid
+from broker.platform import adapter_registry, queue
+from broker.platform.errors import Invalid
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILTINS = {"portal", "webhook", "auto_grant"}
@@ -101,7 +101,7 @@ def test_a_broken_plugin_is_logged_by_name_and_the_rest_load(tmp_path, monkeypat
     """A plugin whose module cannot be imported is logged as an error naming it; every other adapter still loads."""
     monkeypatch.syspath_prepend(str(_broken_distribution(tmp_path)))
     try:
-        with caplog.at_level(logging.ERROR, logger="broker.adapter_registry"):
+        with caplog.at_level(logging.ERROR, logger="broker.platform.adapter_registry"):
             adapter_registry.discover(reload=True)
         assert set(adapter_registry.names()) >= BUILTINS | {"example_echo"}
         assert "fax" not in adapter_registry.names()
@@ -119,7 +119,7 @@ def test_the_app_starts_despite_a_broken_plugin(tmp_path):
     script = textwrap.dedent(
         f"""
         from broker.factory import create_app
-        from broker import adapter_registry
+        from broker.platform import adapter_registry
         create_app({{"INSTANCE_PATH": {str(tmp_path / "instance")!r}, "REDIS_URL": {queue._state["url"]!r}}})
         print("STARTED", ",".join(adapter_registry.names()))
         """

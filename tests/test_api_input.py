@@ -10,7 +10,7 @@ import pytest
 from marshmallow import RAISE, fields
 
 from broker.api.schemas.offers import DisbursementForm
-from broker.input_schema import MAX_INCOME_FEN, InputSchema
+from broker.platform.input_schema import MAX_INCOME_FEN, InputSchema
 from tests.test_access_matrix import API, build_scenario
 
 HOUSEHOLD = {

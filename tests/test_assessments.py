@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from broker import db
+from broker.platform import db
 from models import AidRequest, Need, OutboxMessage
 from tests.aid import YUAN, make_world, need
 from tests.test_skeleton import assert_error_shape

@@ -14,8 +14,10 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from broker import audit, db, ledger
-from broker.errors import InsufficientFunds
+from broker import audit
+from broker.money import ledger
+from broker.platform import db
+from broker.platform.errors import InsufficientFunds
 from models import Account, Disbursement, LedgerTransaction, Offer
 from tests import money
 from tests.money import YUAN

@@ -11,7 +11,7 @@ import time
 import pytest
 from sqlalchemy import column, select, table, text
 
-from broker import db
+from broker.platform import db
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import text
 
-from broker import db, outbox, runtime
+from broker.platform import db, outbox, runtime
 from tests.aid import YUAN, make_world, need
 
 sqlite_only = pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")), reason="the writer lock file is SQLite's")

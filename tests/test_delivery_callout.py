@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from broker import db, runtime
+from broker.platform import db, runtime
 from models import Offer
 from tests.aid import YUAN, make_world, need
 from tests.conftest import wait_for

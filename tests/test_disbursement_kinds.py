@@ -12,7 +12,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from broker import audit, db, ledger
+from broker import audit
+from broker.money import ledger
+from broker.platform import db
 from models import Disbursement, LedgerTransaction
 from tests.aid import YUAN, make_world, need
 from tests.test_skeleton import assert_error_shape

@@ -16,7 +16,8 @@ import pytest
 from rq.job import Job
 from sqlalchemy import func, select
 
-from broker import db, outbox, queue, reconcile, runtime
+from broker.platform import db, outbox, queue, runtime
+from broker.referral import reconcile
 from models import AidRequest, Offer, OutboxMessage
 from tests.aid import YUAN, make_world, need
 from tests.conftest import wait_for

@@ -20,7 +20,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from broker import audit, db, queue
+from broker import audit
+from broker.platform import db, queue
 from models import AuditEvent, OutboxMessage
 from tests.servers import pg_available
 from tests.stack import Stack, running_stack

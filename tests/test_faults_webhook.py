@@ -23,7 +23,9 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.webhook import Breaker
-from broker import audit, db, ledger, outbox, queue, runtime
+from broker import audit
+from broker.money import ledger
+from broker.platform import db, outbox, queue, runtime
 from models import AidRequest, Disbursement, Offer, OutboxMessage
 from tests.aid import YUAN, fire_scheduled, make_world, need
 from tests.conftest import wait_for

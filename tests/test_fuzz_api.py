@@ -40,9 +40,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from broker import identity, privacy
 from broker.policy.rules import parse
 from broker.policy.syntax import RuleError
+from broker.registry import identity, privacy
 from tests.test_access_matrix import API, Scenario, build_scenario
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))

@@ -13,7 +13,8 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import func, select, text
 
-from broker import db, idempotency, ledger, queue
+from broker.money import ledger
+from broker.platform import db, idempotency, queue
 from models import IdempotencyKey, LedgerTransaction
 from tests import money
 from tests.conftest import wait_for

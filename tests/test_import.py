@@ -13,8 +13,10 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from broker import audit, db, importer
+from broker import audit
+from broker.platform import db
 from broker.policy.package import package_for
+from broker.registry import importer
 from models import AuditEvent, Grid, Household, Member
 from tests.registry_data import id_number
 
@@ -292,8 +294,8 @@ def test_unknown_columns_are_reported_once_and_the_known_ones_kept(app, grid, tm
 def test_a_typo_in_a_household_field_is_refused_naming_the_field_meant(grid):
     """The shared household schema (the API's and the import's) refuses an unknown field
     instead of dropping it: ``consent`` names ``consent_to_share``."""
-    from broker.errors import Invalid
-    from broker.household_schema import load_household
+    from broker.platform.errors import Invalid
+    from broker.registry.household_schema import load_household
 
     row = {
         "grid": "HD-ZGC-01",

@@ -12,8 +12,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select, text
 
-from broker import db, ledger
-from broker.errors import InsufficientFunds, Invalid
+from broker.money import ledger
+from broker.platform import db
+from broker.platform.errors import InsufficientFunds, Invalid
 from models import Account, AuditEvent, Entry, LedgerTransaction
 from tests import money
 from tests.money import YUAN

@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from broker import db, ledger, queue
-from broker.errors import InsufficientFunds
+from broker.money import ledger
+from broker.platform import db, queue
+from broker.platform.errors import InsufficientFunds
 from models import Account, Entry, LedgerTransaction
 from tests import money
 from tests.conftest import truncate_all

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from broker import db, ledger
+from broker.money import ledger
+from broker.platform import db
 from models import OutboxMessage
 from tests.aid import YUAN, make_world, need
 from tests.test_skeleton import assert_error_shape

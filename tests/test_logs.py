@@ -9,7 +9,8 @@ import logging
 
 from sqlalchemy import update
 
-from broker import db, jobs, logs, migrate, outbox
+from broker import jobs
+from broker.platform import db, logs, migrate, outbox
 from models import OutboxMessage
 
 
@@ -40,7 +41,7 @@ def test_a_relay_pass_that_moves_rows_logs_one_line(app, caplog):
     caplog.set_level(logging.INFO)
     assert jobs.relay_outbox() == 3
     records = _lines(caplog)
-    assert [r.name for r in records] == ["broker.outbox"]
+    assert [r.name for r in records] == ["broker.platform.outbox"]
     assert "3 row(s)" in records[0].getMessage()
     assert f"#{ids[0]}…#{ids[-1]}" in records[0].getMessage()
     caplog.clear()
@@ -58,7 +59,7 @@ def test_an_upgrade_says_one_line_when_it_migrates_and_none_when_at_head(app, tm
     try:
         db.bind(fresh)
         migrate.upgrade()
-        mine = [r for r in caplog.records if r.name == "broker.migrate"]
+        mine = [r for r in caplog.records if r.name == "broker.platform.migrate"]
         assert len(mine) == 1
         assert mine[0].getMessage().startswith("database migrated from empty to ")
         caplog.clear()
@@ -66,7 +67,7 @@ def test_an_upgrade_says_one_line_when_it_migrates_and_none_when_at_head(app, tm
     finally:
         db.bind(bound)
         fresh.dispose()
-    assert not [r for r in caplog.records if r.name.startswith("broker.migrate")]
+    assert not [r for r in caplog.records if r.name.startswith("broker.platform.migrate")]
     assert not [r for r in caplog.records if r.name.startswith("alembic")]
 
 
@@ -75,19 +76,19 @@ def test_warnings_and_errors_carry_their_level_info_lines_do_not():
     coloured = logs.Formatter(colour=True)
 
     def record(level: int) -> logging.LogRecord:
-        return logging.LogRecord("broker.outbox", level, __file__, 1, "relay: %s", ("x",), None)
+        return logging.LogRecord("broker.platform.outbox", level, __file__, 1, "relay: %s", ("x",), None)
 
     info = plain.format(record(logging.INFO))
-    assert info.endswith(" broker.outbox: relay: x")
+    assert info.endswith(" broker.platform.outbox: relay: x")
     assert "INFO" not in info
-    assert " WARNING broker.outbox: relay: x" in plain.format(record(logging.WARNING))
-    assert " ERROR broker.outbox: " in plain.format(record(logging.ERROR))
-    assert "\x1b[31mERROR\x1b[0m broker.outbox" in coloured.format(record(logging.ERROR))
+    assert " WARNING broker.platform.outbox: relay: x" in plain.format(record(logging.WARNING))
+    assert " ERROR broker.platform.outbox: " in plain.format(record(logging.ERROR))
+    assert "\x1b[31mERROR\x1b[0m broker.platform.outbox" in coloured.format(record(logging.ERROR))
     assert "\x1b[" not in coloured.format(record(logging.INFO))
 
 
 def test_configure_keeps_other_libraries_at_warning_and_ours_at_info():
     logs.configure()
-    assert logging.getLogger("broker.outbox").getEffectiveLevel() == logging.INFO
+    assert logging.getLogger("broker.platform.outbox").getEffectiveLevel() == logging.INFO
     for noisy in ("alembic.runtime.plugins", "alembic.runtime.migration", "httpx"):
         assert not logging.getLogger(noisy).isEnabledFor(logging.INFO), noisy

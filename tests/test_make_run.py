@@ -265,7 +265,7 @@ def test_stop_embedded_stops_the_server_while_other_clients_are_connected(tmp_pa
     and removes its files. A forked child's exit does not stop its parent's server."""
     import redis
 
-    from broker import queue
+    from broker.platform import queue
 
     monkeypatch.setattr(queue, "_embedded", [])  # this server only, not the session's
     monkeypatch.setitem(queue._state, "conn", None)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from broker import migrate
+from broker.platform import migrate
 from tests.conftest import unique
 
 NOW = "2026-11-30 08:00:00"

@@ -14,7 +14,10 @@ from datetime import date, timedelta
 from rq import SimpleWorker
 from sqlalchemy import select
 
-from broker import audit, db, identity, ledger, queue
+from broker import audit
+from broker.money import ledger
+from broker.platform import db, queue
+from broker.registry import identity
 from models import Account, Notification
 from models.base import utcnow
 from tests.aid import YUAN, make_world, need
@@ -191,7 +194,7 @@ def test_demo_seed_is_the_model_case(app, worker, client):
     """`seed demo` fills an empty database through the domain; the worker then grants the
     emergency money at once and splits the medical gap; a second seed does nothing but
     list the demo logins."""
-    from broker import seed
+    from broker.cli import demo as seed
 
     runner = app.test_cli_runner()
     result = runner.invoke(args=["seed", "demo"])

@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from broker import db, identity, ledger, runtime
-from broker.ledger import Leg
+from broker.money import ledger
+from broker.money.ledger import Leg
+from broker.platform import db, runtime
+from broker.registry import identity
 from models import Account, Disbursement
 from models.base import utcnow
 from tests.aid import YUAN, make_world, need
@@ -243,7 +245,7 @@ def test_bad_disbursements_are_refused(world, two_partners):
 
 def test_acting_on_an_expired_offer_is_409(world, two_partners, worker):
     """Once its deadline passed and the reconciler expired it, the offer can no longer be accepted."""
-    from broker import reconcile
+    from broker.referral import reconcile
 
     _, a, _ = two_partners
     reconcile.sweep(db.session(), now=utcnow() + timedelta(hours=49))

@@ -13,7 +13,10 @@ from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import func, select
 
-from broker import assessment, audit, db, outbox, queue, runtime, users
+from broker import audit
+from broker.people import users
+from broker.platform import db, outbox, queue, runtime
+from broker.referral import assessment
 from models import AidRequest, AuditEvent, Offer, OutboxMessage, User
 from models.base import utcnow
 from tests.aid import YUAN, fire_scheduled, make_world, need
@@ -222,7 +225,7 @@ def test_reconciler_reroutes_a_request_whose_routing_was_lost(world, worker):
     for row in rows("route_request"):
         row.processed_at = utcnow()  # as if the job had been lost with its queue
     db.commit()
-    from broker import reconcile
+    from broker.referral import reconcile
 
     assert reconcile.sweep(db.session()).rerouted == 0, "too recent to call stuck"
     result = reconcile.sweep(db.session(), now=utcnow() + timedelta(minutes=3))

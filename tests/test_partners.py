@@ -9,7 +9,10 @@ import base64
 import pytest
 from sqlalchemy import select
 
-from broker import audit, db, ledger, partners
+from broker import audit
+from broker.money import ledger
+from broker.platform import db
+from broker.referral import partners
 from models import AuditEvent, Partner
 from tests.registry_data import make_grids
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from broker import db, runtime
+from broker.platform import db, runtime
 from models import AidRequest, OutboxMessage
 from tests.aid import YUAN, make_world, need
 from tests.test_skeleton import assert_error_shape

@@ -10,8 +10,12 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from broker import audit, db, household_facts, identity, registry, security, users
-from broker.errors import Invalid
+from broker import audit
+from broker.people import users
+from broker.platform import db, security
+from broker.platform.errors import Invalid
+from broker.registry import household_facts, identity
+from broker.registry import households as registry
 from models import AuditEvent, Household, Member, User
 from tests.registry_data import elderly_couple, grid_body, id_number, make_grids, vendor_family
 
@@ -169,7 +173,7 @@ def test_scope_caseworkers_auditors_partners(admin, caseworker, as_role, make_us
     assert auditor.post(f"{API}/households", json=vendor_family("HD-ZGC-02", seq="7")).status_code == 403
     assert auditor.patch(f"{API}/households/{mine['id']}", json={"notes": "x"}).status_code == 403
 
-    from broker import partners
+    from broker.referral import partners
 
     principal = users.principal_of(db.session().execute(select(User).where(User.role == "admin")).scalar_one())
     fund = partners.create_partner(

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from openpyxl import load_workbook
 
-from broker import db, reports
+from broker.money import reports
+from broker.platform import db
 from tests import money
 from tests.money import YUAN
 
@@ -116,7 +117,7 @@ def test_fen_become_exact_yuan():
     """Conversion never goes through a float: 1 fen is 0.01, 10 001 fen is 100.01."""
     from decimal import Decimal
 
-    from broker.exports import fen_to_yuan
+    from broker.money.exports import fen_to_yuan
 
     assert [fen_to_yuan(f) for f in (1, 10001, 123456789, -250, 0)] == [
         Decimal("0.01"),

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from broker import db, routing
+from broker.platform import db
+from broker.referral import routing
 from models import AidRequest, Notification
 from tests.aid import YUAN, make_world, need
 from tests.conftest import unique

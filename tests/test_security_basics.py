@@ -84,7 +84,8 @@ def test_both_doors_share_one_count(app, client, make_user, throttled):
 REDIS_DOWN_SCRIPT = """
 import json, sys, tempfile
 from broker.factory import create_app
-from broker import db, migrate, users
+from broker.platform import db, migrate
+from broker.people import users
 folder = tempfile.mkdtemp()
 app = create_app({"INSTANCE_PATH": folder, "DATABASE_URL": f"sqlite:///{folder}/x.sqlite3",
                   "REDIS_URL": sys.argv[1], "RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute"})

@@ -10,7 +10,7 @@ import sys
 from openapi_spec_validator import validate as validate_openapi
 from rq import SimpleWorker
 
-from broker import db, migrate, queue, security
+from broker.platform import db, migrate, queue, security
 from models import ApiToken
 from tests.conftest import PASSWORD
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from broker import db, reconcile
+from broker.platform import db
+from broker.referral import reconcile
 from models import AuditEvent, Partner
 from tests.aid import YUAN, deposit, make_world, need
 from tests.test_skeleton import assert_error_shape

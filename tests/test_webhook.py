@@ -27,8 +27,8 @@ from adapters.base import (
     TransientDeliveryError,
 )
 from adapters.webhook import Breaker, WebhookAdapter
-from broker import adapter_registry, queue
-from broker.errors import Invalid
+from broker.platform import adapter_registry, queue
+from broker.platform.errors import Invalid
 from tests.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent

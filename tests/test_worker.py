@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from broker import db, queue, warmup
+from broker import warmup
+from broker.platform import db, queue
 from models import Base
 from tests.aid import make_world
 

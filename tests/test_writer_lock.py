@@ -12,7 +12,7 @@ import os
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from broker import db
+from broker.platform import db
 
 
 def _free(path) -> bool:

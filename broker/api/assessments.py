@@ -6,11 +6,12 @@ from typing import Any
 
 from flask.views import MethodView
 
-from broker import assessment, db
 from broker.api.auth import current_principal, require
 from broker.api.blueprint import Blueprint
 from broker.api.idempotency import idempotent
 from broker.api.schemas.assessments import AssessmentIn, AssessmentListOut, AssessmentOut
+from broker.platform import db
+from broker.referral import assessment
 
 blp = Blueprint("assessments", __name__, description="Needs assessments; each need becomes an aid request.")
 

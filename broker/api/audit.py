@@ -6,11 +6,12 @@ from typing import Any
 
 from flask.views import MethodView
 
-from broker import audit, db
+from broker import audit
 from broker.api.auth import require
 from broker.api.blueprint import Blueprint
 from broker.api.schemas.common import page_of
 from broker.api.schemas.money import AuditEventArgs, AuditEventOut, VerifyOut
+from broker.platform import db
 
 blp = Blueprint("audit", __name__, description="The append-only, hash-chained audit log.")
 

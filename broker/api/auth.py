@@ -10,11 +10,12 @@ from flask import g, request
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from broker import actor, db, runtime, users
 from broker.api.blueprint import Blueprint
-from broker.errors import Unauthorized
-from broker.input_schema import InputSchema
-from broker.scope import Principal
+from broker.people import users
+from broker.platform import actor, db, runtime
+from broker.platform.errors import Unauthorized
+from broker.platform.input_schema import InputSchema
+from broker.platform.scope import Principal
 
 blp = Blueprint("auth", __name__, description="Sign in and receive a bearer token.")
 

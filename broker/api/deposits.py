@@ -7,11 +7,12 @@ from typing import Any
 
 from flask.views import MethodView
 
-from broker import db, ledger
 from broker.api.auth import current_principal, require
 from broker.api.blueprint import Blueprint
 from broker.api.idempotency import idempotent
 from broker.api.schemas.money import DepositIn, FundHistoryArgs, FundHistoryOut, TransactionOut
+from broker.money import ledger
+from broker.platform import db
 
 blp = Blueprint("deposits", __name__, description="Money paid into partners' funds.")
 

@@ -15,8 +15,8 @@ from flask_smorest import Api
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, ServiceUnavailable
 
-from broker import db
-from broker.errors import DomainError
+from broker.platform import db
+from broker.platform.errors import DomainError
 
 log = logging.getLogger(__name__)
 

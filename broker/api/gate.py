@@ -16,7 +16,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import RequestHeaderFieldsTooLarge
 
 from broker.api.errors import envelope, is_api_request
-from broker.input_schema import printable_key
+from broker.platform.input_schema import printable_key
 
 MAX_HEADER_BYTES = 8 * 1024  # one header (name and value)
 MAX_HEADERS_BYTES = 32 * 1024  # all of them together

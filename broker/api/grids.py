@@ -6,11 +6,12 @@ from typing import Any
 
 from flask.views import MethodView
 
-from broker import db, registry
 from broker.api.auth import current_principal, require
 from broker.api.blueprint import Blueprint
 from broker.api.schemas.common import PageArgs, page_of
 from broker.api.schemas.registry import GridIn, GridOut
+from broker.platform import db
+from broker.registry import households as registry
 
 blp = Blueprint("grids", __name__, description="Grids: district → street → community → grid.")
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask.views import MethodView
 
-from broker import db, registry
 from broker.api.auth import current_principal, require
 from broker.api.blueprint import Blueprint
 from broker.api.schemas.common import PageArgs, page_of
@@ -22,6 +21,8 @@ from broker.api.schemas.registry import (
     VisitIn,
     VisitOut,
 )
+from broker.platform import db
+from broker.registry import households as registry
 
 blp = Blueprint("households", __name__, description="The registry of households, their members and visits.")
 

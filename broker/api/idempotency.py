@@ -9,7 +9,7 @@ money. Put it above the flask-smorest decorators, so that it sees the final resp
 Without the header the view runs as usual. With it, the key is claimed first thing in
 the request's transaction; the view's ``db.commit()`` is held until the response is
 known and stored with the key, then everything commits at once (see
-:mod:`broker.idempotency`). A repeat gets the stored status and body with
+:mod:`broker.platform.idempotency`). A repeat gets the stored status and body with
 ``Idempotency-Replayed: true``; a key reused for a different request is a 422
 ``idempotency_key_reused``."""
 
@@ -24,8 +24,8 @@ from typing import Any
 
 from flask import current_app, jsonify, request
 
-from broker import db, idempotency
 from broker.api.auth import current_principal
+from broker.platform import db, idempotency
 
 REPLAYED_HEADER = "Idempotency-Replayed"
 

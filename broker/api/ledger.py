@@ -8,12 +8,13 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from broker import db, ledger, reports
 from broker.api.auth import require
 from broker.api.blueprint import Blueprint
 from broker.api.schemas.common import page_of
 from broker.api.schemas.money import LedgerArgs, LedgerCheckOut, TransactionOut
-from broker.exports import XLSX_MIMETYPE
+from broker.money import ledger, reports
+from broker.money.exports import XLSX_MIMETYPE
+from broker.platform import db
 
 blp = Blueprint("ledger", __name__, description="The double-entry ledger, read-only.")
 

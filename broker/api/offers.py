@@ -9,7 +9,6 @@ from flask import request
 from flask.views import MethodView
 from marshmallow import ValidationError
 
-from broker import db, evidence, offers
 from broker.api.auth import current_principal, require
 from broker.api.blueprint import Blueprint
 from broker.api.idempotency import idempotent
@@ -25,7 +24,10 @@ from broker.api.schemas.offers import (
     OfferOut,
     RejectIn,
 )
-from broker.errors import DomainError, Invalid
+from broker.money import evidence
+from broker.platform import db
+from broker.platform.errors import DomainError, Invalid
+from broker.referral import offers
 
 blp = Blueprint("offers", __name__, description="Offers to partners: the inbox and the answers.")
 

@@ -13,7 +13,7 @@ from flask import Flask
 from marshmallow import fields
 
 from broker.api.idempotency import HEADER_DOC
-from broker.input_schema import InputSchema
+from broker.platform.input_schema import InputSchema
 
 # What InputSchema refuses in text, said in the document: no C0 control character but
 # tab and line breaks (lone surrogates cannot be written in JSON Schema; they are refused too).

@@ -6,11 +6,12 @@ from typing import Any
 
 from flask.views import MethodView
 
-from broker import adapter_registry, db, partners
 from broker.api.auth import current_principal, require
 from broker.api.blueprint import Blueprint
 from broker.api.schemas.common import page_of
 from broker.api.schemas.partners import AdapterList, PartnerIn, PartnerListArgs, PartnerOut, PartnerPatch
+from broker.platform import adapter_registry, db
+from broker.referral import partners
 
 blp = Blueprint("partners", __name__, description="Partner organisations and their adapters.")
 

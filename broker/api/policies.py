@@ -8,15 +8,15 @@ from typing import Any
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from broker import db
 from broker.api.auth import current_principal, require
 from broker.api.blueprint import Blueprint
 from broker.api.schemas.common import PageArgs, page_of
-from broker.assessment import MAX_AMOUNT_FEN
-from broker.input_schema import InputSchema
+from broker.platform import db
+from broker.platform.input_schema import InputSchema
 from broker.policy import applications, catalogue
 from broker.policy import fields as rule_fields
 from broker.policy.package import policy_package
+from broker.referral.assessment import MAX_AMOUNT_FEN
 from models.policy import APPLICATION_STATUSES
 
 blp = Blueprint("policies", __name__, description="Policies, policy packages and applications.")

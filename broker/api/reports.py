@@ -7,7 +7,6 @@ from typing import Any
 
 from flask.views import MethodView
 
-from broker import db, reports
 from broker.api.auth import require
 from broker.api.blueprint import Blueprint
 from broker.api.ledger import FILE_DESCRIPTION, FILE_DOC, file_response
@@ -19,7 +18,9 @@ from broker.api.schemas.money import (
     FulfilmentOut,
     PeriodArgs,
 )
-from broker.exports import XLSX_MIMETYPE
+from broker.money import reports
+from broker.money.exports import XLSX_MIMETYPE
+from broker.platform import db
 
 blp = Blueprint("reports", __name__, description="Reports on where the money went and how fast help arrived.")
 

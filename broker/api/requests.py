@@ -6,7 +6,6 @@ from typing import Any
 
 from flask.views import MethodView
 
-from broker import db, referrals, requests
 from broker.api.auth import current_principal, require
 from broker.api.blueprint import Blueprint
 from broker.api.schemas.common import page_of
@@ -22,6 +21,8 @@ from broker.api.schemas.requests import (
     RequestTimelineOut,
     RevokeIn,
 )
+from broker.platform import db
+from broker.referral import referrals, requests
 
 blp = Blueprint("requests", __name__, description="Aid requests: one per need, followed until fulfilled.")
 

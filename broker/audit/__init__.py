@@ -2,8 +2,10 @@
 head anchored in Redis (:mod:`.anchor`), the fast parallel walk (:mod:`.walk`), verifying
 and re-anchoring (:mod:`.verification`), and reading the trail (:mod:`.trail`).
 
-It knows no household: it imports only the platform (``broker.actor``, ``broker.queue``,
-``broker.errors``, ``broker.db``), ``models`` and itself; every domain imports it.
+It knows no household; every domain imports it.
+
+May import: the platform and ``models`` only — no other domain.
+
 Callers use ``from broker import audit`` and the names below; modules inside the package
 import from each other's modules.
 """

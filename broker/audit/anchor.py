@@ -12,7 +12,7 @@ import redis
 from redis.commands.core import Script
 from sqlalchemy.orm import Session
 
-from broker import queue
+from broker.platform import queue
 
 log = logging.getLogger(__name__)
 

@@ -38,8 +38,8 @@ from typing import Any
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
-from broker import actor as actor_ctx
 from broker.audit.anchor import _push_anchor
+from broker.platform import actor as actor_ctx
 from models import AuditEvent
 from models.base import utcnow
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from models import AuditEvent
 
 if TYPE_CHECKING:
-    from broker.registry import Page
+    from broker.platform.pages import Page
 
 
 def count(session: Session) -> int:
@@ -56,9 +56,9 @@ def events(
     per_page: int = 50,
     newest_first: bool = True,
 ) -> Page:
-    """One page (:class:`broker.registry.Page`) of the trail, filtered by object, household,
+    """One page (:class:`broker.platform.pages.Page`) of the trail, filtered by object, household,
     request, actor or action."""
-    from broker.registry import Page  # at call time: the registry itself records audit events
+    from broker.platform.pages import Page  # at call time: the registry itself records audit events
 
     stmt = select(AuditEvent)
     for column, value in (

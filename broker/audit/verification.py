@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from broker.audit.anchor import Anchor, _push_anchor, _redis, anchor_key, read_anchor
 from broker.audit.chain import GENESIS, HASH_BROKEN, LINK_BROKEN, chain_hash, content_of
 from broker.audit.walk import _id_at, _id_span, verify_processes, walk_chain
-from broker.errors import Conflict
+from broker.platform.errors import Conflict
 from models import AuditEvent
 
 

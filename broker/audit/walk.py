@@ -217,7 +217,7 @@ _worker: dict[str, Engine] = {}  # a verify worker's engine, made as the worker 
 
 
 def _start_worker(url: str) -> None:
-    from broker import db
+    from broker.platform import db
 
     _worker["engine"] = db.make_engine(url)
 
@@ -231,7 +231,7 @@ def _context() -> Any:
     worker. Forking the caller itself (a web worker, a test run) would copy whatever its
     other threads held locked at that moment, and a worker could hang on it for ever."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["broker.audit", "broker.db"])
+    ctx.set_forkserver_preload(["broker.audit", "broker.platform.db"])
     return ctx
 
 

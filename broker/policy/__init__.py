@@ -12,7 +12,6 @@
 - Applications filed on the family's behalf: :mod:`.applications` (checklist and steps),
   :mod:`.reminders` (deadlines past, and their sweep).
 
-May import: ``broker.registry`` (households and their facts), the platform (``broker.errors``,
-``broker.runtime``, ``broker.outbox``, ``broker.scope``, …), ``broker.audit`` and ``models``;
-never the web layers.
+May import: ``broker.registry`` (households and their facts), ``broker.audit``, the
+platform and ``models``; never the web layers.
 """

@@ -21,12 +21,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broker import audit, outbox, registry, runtime
-from broker.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound
+from broker import audit
+from broker.platform import outbox, pages, runtime
+from broker.platform.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound
+from broker.platform.scope import Principal
 from broker.policy import catalogue
 from broker.policy.evaluation import Facts
 from broker.policy.package import benefits_of, checklist
-from broker.scope import Principal
+from broker.registry import households as registry
 from models import Application, ApplicationStep, Household, HouseholdBenefit
 from models.base import utcnow
 
@@ -73,14 +75,14 @@ def list_applications(
     status: str | None = None,
     page: int = 1,
     per_page: int = 50,
-) -> registry.Page:
+) -> pages.Page:
     """A household's applications, newest first."""
     _require(principal, READERS)
     household = registry.get_household(session, principal, household_id)
     stmt = select(Application).where(Application.household_id == household.id)
     if status:
         stmt = stmt.where(Application.status == status)
-    return registry.paginate(session, stmt.order_by(Application.id.desc()), page, per_page)
+    return pages.paginate(session, stmt.order_by(Application.id.desc()), page, per_page)
 
 
 def describe(app: Application) -> dict[str, Any]:

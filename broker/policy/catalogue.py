@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement
 
-from broker.errors import NotFound
+from broker.platform.errors import NotFound
 from broker.policy import fields as policy_fields
 from broker.policy.evaluation import Facts
 from broker.policy.policy_file import Document, _FileReader, _rule_line

@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broker import registry
+from broker.platform.scope import Principal
 from broker.policy import catalogue
 from broker.policy.catalogue import Policy
 from broker.policy.evaluation import Facts
 from broker.policy.rules import Clause
-from broker.scope import Principal
+from broker.registry import households as registry
 from models import Application, Household, HouseholdBenefit
 
 READERS = ("caseworker", "admin", "auditor")

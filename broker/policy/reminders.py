@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broker import audit, outbox
+from broker import audit
+from broker.platform import outbox
 from broker.policy import catalogue
 from broker.policy.applications import REMINDER_KIND, WAITING
 from models import Application, Household, Notification, User, UserGrid

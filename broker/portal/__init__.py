@@ -14,9 +14,9 @@ from typing import Any
 from flask import Flask, g, request
 from flask_wtf.csrf import CSRFProtect
 
-from broker import privacy
 from broker.portal import i18n, limits, request_labels, security
 from broker.portal.errors import PAGE_HANDLERS
+from broker.registry import privacy
 
 __all__ = ["PAGE_HANDLERS", "init_app"]
 

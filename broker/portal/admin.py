@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from broker import db, ledger, partners, registry
+from broker.money import ledger
+from broker.platform import db
 from broker.portal.auth import current_principal, role_required
+from broker.referral import partners
+from broker.registry import households as registry
 
 bp = Blueprint("portal_admin", __name__, url_prefix="/admin")
 

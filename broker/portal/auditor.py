@@ -13,11 +13,14 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
-from broker import audit, db, ledger, partners, reports
+from broker import audit
+from broker.money import ledger, reports
+from broker.platform import db
 from broker.portal import charts, i18n
 from broker.portal.auth import current_principal, role_required
 from broker.portal.forms import LedgerFilterForm
 from broker.portal.pages import page_arg
+from broker.referral import partners
 
 bp = Blueprint("portal_auditor", __name__, url_prefix="/auditor")
 PER_PAGE = 50

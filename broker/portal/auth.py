@@ -3,7 +3,7 @@
 Passwords are checked by the same domain function as the API's tokens
 (``users.authenticate``, argon2); the session then holds only the user's id. Every
 request re-reads the user, so a deactivated account is out at its next click, and the
-request's :class:`~broker.scope.Principal` (role, partner, grids) is the one the domain
+request's :class:`~broker.platform.scope.Principal` (role, partner, grids) is the one the domain
 functions are given. The session is renewed on sign-in so that a planted session id is
 worthless."""
 
@@ -19,11 +19,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from broker import actor, db, users
-from broker.errors import Unauthorized
+from broker.people import users
+from broker.platform import actor, db
+from broker.platform.errors import Unauthorized
+from broker.platform.scope import Principal
 from broker.portal import i18n, limits
 from broker.portal.forms import LoginForm, safe_next
-from broker.scope import Principal
 from models import User
 
 bp = Blueprint("portal_auth", __name__)

@@ -19,8 +19,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from broker import assessment, db, lifecycle, referrals, registry, requests, timeline
-from broker.errors import DomainError
+from broker.platform import db
+from broker.platform.errors import DomainError
 from broker.policy import applications
 from broker.policy import package as policy_package
 from broker.portal.auth import current_principal, role_required
@@ -37,6 +37,8 @@ from broker.portal.request_forms import (
     RevokeForm,
 )
 from broker.portal.request_labels import assessment_outcome
+from broker.referral import assessment, lifecycle, referrals, requests, timeline
+from broker.registry import households as registry
 
 bp = Blueprint("portal_caseworker", __name__, url_prefix="/caseworker")
 PER_PAGE = 25

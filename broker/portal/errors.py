@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from broker.errors import DomainError
+from broker.platform.errors import DomainError
 from broker.portal import i18n
 
 log = logging.getLogger(__name__)

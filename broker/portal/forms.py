@@ -33,7 +33,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import TextInput
 
-from broker import disbursement_kinds
+from broker.money import disbursement_kinds
 from broker.portal import i18n
 from models.assessment import CATEGORIES, URGENCIES
 from models.registry import VISIT_CHANNELS

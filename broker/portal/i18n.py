@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.utils import cached_property
 
-from broker import amounts
+from broker.platform import amounts
 from broker.portal import request_labels
 
 LOCALES = ("zh_CN", "en")

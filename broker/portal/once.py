@@ -3,7 +3,7 @@ shown (the hidden ``once_key`` field of ``forms.OnceForm``), and ``@once`` makes
 a double tap on a slow phone, the Back button and "send again" — land where the first
 one did, with the same message, instead of doing the work twice.
 
-It is the API's ``Idempotency-Key`` machinery (:mod:`broker.idempotency`): the key is
+It is the API's ``Idempotency-Key`` machinery (:mod:`broker.platform.idempotency`): the key is
 claimed first thing in the view's transaction, and the view's commit is held until the
 redirect and its messages are stored with the key, so the work and the key commit
 together or not at all. A form refused (bad input, a domain error) keeps nothing: the
@@ -19,8 +19,8 @@ from flask import current_app, flash, redirect, request, session
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from broker import db, idempotency
-from broker.errors import DomainError
+from broker.platform import db, idempotency
+from broker.platform.errors import DomainError
 from broker.portal.auth import current_principal
 
 FIELD = "once_key"

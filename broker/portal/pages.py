@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import flash
 from flask_babel import gettext as _
 
-from broker import db
-from broker.errors import DomainError
+from broker.platform import db
+from broker.platform.errors import DomainError
 from broker.portal.errors import domain_message
 
 

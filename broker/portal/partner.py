@@ -4,7 +4,7 @@ record a disbursement, complete), and the fund.
 A partner sees only its own offers (another partner's offer is "not found", as on the
 API) and only what it needs about the family: category, amount, urgency, community and
 description, with identity numbers removed and names masked unless the household
-consented. All of that is decided by ``broker.offers``; these views only show it."""
+consented. All of that is decided by ``broker.referral.offers``; these views only show it."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from broker import db, evidence, ledger, lifecycle, offers, partners, periods
-from broker.errors import DomainError
+from broker.money import evidence, ledger
+from broker.platform import db, periods
+from broker.platform.errors import DomainError
 from broker.portal import i18n
 from broker.portal.auth import current_principal, role_required
 from broker.portal.forms import DELIVERY_FORMS, AcceptForm, CompleteForm, InboxFilterForm, RejectForm
 from broker.portal.once import once
 from broker.portal.pages import attach_field_errors, commit, page_arg, refused
+from broker.referral import lifecycle, offers, partners
 from models.base import utcnow
 from models.requests import OFFER_STATUSES
 

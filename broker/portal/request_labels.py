@@ -9,7 +9,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from broker import amounts
+from broker.platform import amounts
 
 ROUTING_STATES = {
     "routing": _l("Finding a partner"),

@@ -9,7 +9,8 @@ from flask import Blueprint, redirect, request, session, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from broker import db, users
+from broker.people import users
+from broker.platform import db
 from broker.portal import i18n
 from broker.portal.auth import home_url
 from broker.portal.forms import LanguageForm, safe_next

@@ -11,8 +11,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from broker import audit, db, ledger, queue
+from broker import audit
 from broker.audit import walk
+from broker.money import ledger
+from broker.platform import db, queue
 from models import AuditEvent
 from tests import money
 from tests.money import YUAN, tamper
@@ -358,7 +360,7 @@ def test_savepoints_neither_write_nor_drop_the_pending_chain(app):
     from sqlalchemy import func, select
 
     from broker import audit as audit_mod
-    from broker import db as db_mod
+    from broker.platform import db as db_mod
     from models import AuditEvent
 
     session = db_mod.session()

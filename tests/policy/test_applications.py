@@ -11,7 +11,8 @@ from rq.registry import ScheduledJobRegistry
 from rq.scheduler import RQScheduler
 from sqlalchemy import select, update
 
-from broker import db, jobs, queue
+from broker import jobs
+from broker.platform import db, queue
 from broker.policy import applications, catalogue, reminders
 from models import Application, AuditEvent, HouseholdBenefit, Notification, OutboxMessage, User
 from models.base import utcnow

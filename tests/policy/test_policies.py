@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from broker import db, runtime
+from broker import boot
+from broker.platform import db, runtime
 from broker.policy import catalogue
 from broker.policy.catalogue import PolicyError
 from models import HouseholdBenefit, Partner
@@ -129,7 +130,7 @@ def test_start_up_refuses_a_bad_policy_folder(tmp_path):
     write(folder, "bad.yaml", GOOD.format(code="bad", version="1", rule="income < 3"))
     settings = runtime.settings()
     with pytest.raises(PolicyError, match=r"bad\.yaml:8: rule, column 1: unknown name 'income'"):
-        runtime.init({"INSTANCE_PATH": str(tmp_path / "inst"), "POLICY_DIR": str(folder)})
+        boot.init({"INSTANCE_PATH": str(tmp_path / "inst"), "POLICY_DIR": str(folder)})
     assert runtime.settings() is settings  # the running process keeps its good state
 
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from broker import db
+from broker.platform import db
 from broker.policy import catalogue, fields
 from broker.policy.evaluation import Facts
 from broker.policy.rules import parse

@@ -13,14 +13,15 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from broker import db, registry
-from broker.household_schema import load_household
+from broker.platform import db
+from broker.platform.scope import Principal
 from broker.policy import applications, catalogue
 from broker.policy import scan as policy_scan
 from broker.policy.catalogue import Policy
 from broker.policy.evaluation import Facts
 from broker.policy.rules import parse
-from broker.scope import Principal
+from broker.registry import households as registry
+from broker.registry.household_schema import load_household
 from models import Application, Grid, Household, HouseholdBenefit, User
 from tests.policy.test_rules import PARAMS, PROPERTY, _insert, bool_expr, household_facts
 from tests.registry_data import GRIDS, elderly_couple, vendor_family

@@ -27,7 +27,8 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from broker import db, identity
+from broker.platform import db
+from broker.registry import identity
 from tests.aid import YUAN, deposit, make_world, need
 from tests.conftest import ARTIFACTS, PASSWORD, unique
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from broker import db
+from broker.platform import db
 
 ROLES = ("partner", "caseworker", "auditor", "admin")
 

@@ -9,7 +9,9 @@ import re
 
 from openpyxl import load_workbook
 
-from broker import db, offers, users
+from broker.people import users
+from broker.platform import db
+from broker.referral import offers
 from models import User
 
 

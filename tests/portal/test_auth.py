@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from broker import db, users
+from broker.people import users
+from broker.platform import db
 from broker.portal import security
 from models import User
 

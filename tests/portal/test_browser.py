@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from broker import db
+from broker.platform import db
 from models import AidRequest, Offer
 from tests.portal.conftest import ID_NUMBER, another_id_number, build_loop
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from broker import db
+from broker.platform import db
 from models import AidRequest, Disbursement
 from tests.aid import need
 from tests.conftest import PASSWORD

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from broker import db
+from broker.platform import db
 from models import AidRequest, Visit
 from tests.portal.conftest import ID_NUMBER, another_id_number, build_loop
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from broker import db
+from broker.platform import db
 from broker.portal import limits
 from models import Offer
 from tests.conftest import PASSWORD

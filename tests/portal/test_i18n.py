@@ -13,7 +13,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from broker import db
+from broker.platform import db
 from broker.portal import i18n
 from models import User
 

@@ -8,7 +8,7 @@ import os
 import pytest
 from sqlalchemy import select
 
-from broker import db, runtime
+from broker.platform import db, runtime
 from models import Visit
 from tests.test_db_windows import another_writer
 

@@ -11,7 +11,7 @@ import re
 
 from sqlalchemy import func, select
 
-from broker import db
+from broker.platform import db
 from models import AidRequest, Assessment, Disbursement, IdempotencyKey, Visit
 from tests.aid import need
 

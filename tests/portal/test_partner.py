@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import re
 
-from broker import db
+from broker.platform import db
 from models import Disbursement, Offer
 from tests.portal.conftest import ID_NUMBER, another_id_number, build_loop
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from broker import db
+from broker.platform import db
 from models import AidRequest
 from tests.aid import need
 from tests.conftest import PASSWORD

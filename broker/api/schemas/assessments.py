@@ -6,8 +6,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from broker.assessment import MAX_AMOUNT_FEN, MAX_NEEDS, MONEY_CATEGORIES
-from broker.input_schema import InputSchema
+from broker.platform.input_schema import InputSchema
+from broker.referral.assessment import MAX_AMOUNT_FEN, MAX_NEEDS, MONEY_CATEGORIES
 from models.assessment import CATEGORIES, URGENCIES
 
 

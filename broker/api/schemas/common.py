@@ -6,7 +6,7 @@ from functools import cache
 
 from marshmallow import Schema, fields, validate
 
-from broker.input_schema import InputSchema
+from broker.platform.input_schema import InputSchema
 
 MAX_PER_PAGE = 200
 MAX_PAGE = 1_000_000  # far beyond any list; keeps the offset within a database integer

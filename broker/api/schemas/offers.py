@@ -11,8 +11,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, pre_load, va
 from werkzeug.datastructures import FileStorage
 
 from broker.api.schemas.common import PageArgs
-from broker.assessment import MAX_AMOUNT_FEN
-from broker.disbursement_kinds import (
+from broker.money.disbursement_kinds import (
     DELIVERED_BY_MAX,
     DISBURSEMENT_KINDS,
     MAX_ITEMS,
@@ -24,7 +23,8 @@ from broker.disbursement_kinds import (
     UNIT_MAX,
     quantity,
 )
-from broker.input_schema import MAX_ID, InputSchema
+from broker.platform.input_schema import MAX_ID, InputSchema
+from broker.referral.assessment import MAX_AMOUNT_FEN
 from models.assessment import CATEGORIES
 from models.requests import OFFER_STATUSES
 

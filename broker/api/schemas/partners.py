@@ -7,8 +7,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from broker.api.schemas.common import PageArgs
-from broker.input_schema import InputSchema
-from broker.ledger import MAX_AMOUNT_FEN
+from broker.money.ledger import MAX_AMOUNT_FEN
+from broker.platform.input_schema import InputSchema
 from models.assessment import CATEGORIES
 from models.partners import PARTNER_KINDS
 

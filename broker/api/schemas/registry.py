@@ -1,5 +1,5 @@
 """Schemas of grids, households, members, visits and coverage. The input side of a
-household is defined once in :mod:`broker.household_schema` (the survey import uses it
+household is defined once in :mod:`broker.registry.household_schema` (the survey import uses it
 too); this module adds the query arguments and what the API returns."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from broker import registry
 from broker.api.schemas.common import PageArgs
-from broker.household_schema import HouseholdIn, HouseholdPatch
-from broker.input_schema import InputSchema
+from broker.platform.input_schema import InputSchema
+from broker.registry import households as registry
+from broker.registry.household_schema import HouseholdIn, HouseholdPatch
 from models.registry import VISIT_CHANNELS
 
 __all__ = ["HouseholdIn", "HouseholdPatch"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from broker.api.schemas.common import PageArgs
-from broker.assessment import MAX_AMOUNT_FEN
-from broker.input_schema import MAX_ID, InputSchema
+from broker.platform.input_schema import MAX_ID, InputSchema
+from broker.referral.assessment import MAX_AMOUNT_FEN
 from models.assessment import CATEGORIES
 from models.partners import PARTNER_KINDS
 from models.requests import REQUEST_STATUSES, REVOKE_REASONS, ROUTING_STATES

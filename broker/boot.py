@@ -1,0 +1,38 @@
+"""Starting a process of the broker (web, worker, CLI, a job in a fresh work horse):
+settings, database and Redis from the platform, then what the domains add — the policy
+catalogue, the outbox handlers and the delivery adapters — so that any process can carry
+out any outbox row."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from broker.platform import adapter_registry, runtime
+from broker.policy import catalogue as policy_catalogue
+
+HANDLER_MODULES: tuple[str, ...] = (
+    "broker.referral.routing",
+    "broker.referral.delivery",
+    "broker.referral.offers",
+    "broker.policy.reminders",
+)
+
+
+def init(override: dict[str, Any] | None = None, *, start_redis: bool = True) -> dict[str, Any]:
+    """Start this process: a malformed policy file stops it, naming file and line, before
+    anything connects."""
+    settings = runtime.configure(override, start_redis=start_redis, check=policy_catalogue.init)
+    load_all()
+    return settings
+
+
+def ensure() -> dict[str, Any]:
+    """Start from the environment if nothing has yet (an RQ job in a fresh process)."""
+    return runtime.settings() if runtime.configured() else init()
+
+
+def load_all() -> None:
+    for name in HANDLER_MODULES:
+        importlib.import_module(name)
+    adapter_registry.discover()

@@ -1,0 +1,105 @@
+"""The demo: the model case of the design (``config/seed/demo.yaml``), seeded only into an
+empty database and only through the domain functions a caseworker and an admin would
+use — so the demo's requests are routed, offered and audited like any others."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from broker.money import ledger
+from broker.people import users
+from broker.platform import actor, db
+from broker.referral import assessment, partners
+from broker.registry import households as registry
+from broker.registry.household_schema import load_household
+from config.settings import SEED_DIR
+from models import User
+
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed by make run; demo only
+DEMO_FILE = SEED_DIR / "demo.yaml"
+
+
+def load_demo(path: Path = DEMO_FILE) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+@dataclass(frozen=True)
+class DemoSeed:
+    """What :func:`seed_demo_if_empty` did: ``seeded`` is False when the database already
+    had users; ``logins`` are the demo's (username, password, role) that exist either way."""
+
+    seeded: bool
+    logins: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def demo_usernames(demo: dict[str, Any]) -> list[tuple[str, str]]:
+    """The demo's (username, role) pairs, in the order they are seeded and printed."""
+    people = [(spec["username"], spec["role"]) for spec in demo["users"]]
+    return people + [(spec["user"]["username"], "partner") for spec in demo["partners"]]
+
+
+def demo_logins(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The demo logins present (and active) in this database, with the role each has now —
+    so that every start of an instance with the demo lists them, not only the first."""
+    wanted = demo_usernames(demo)
+    rows = session.execute(
+        select(User.username, User.role).where(User.username.in_([name for name, _ in wanted]), User.is_active)
+    ).all()
+    roles = dict(rows)
+    return [(name, DEMO_PASSWORD, roles[name]) for name, _ in wanted if name in roles]
+
+
+def seed_demo_if_empty(path: Path = DEMO_FILE) -> DemoSeed:
+    """Seed the demo unless the database already has users. The transaction is ended
+    either way: a caller that goes on to start other processes (``make run``) must hold
+    no connection, nor SQLite's writer lock, meanwhile."""
+    session = db.session()
+    demo = load_demo(path)
+    try:
+        if session.execute(select(func.count()).select_from(User)).scalar_one():
+            return DemoSeed(seeded=False, logins=demo_logins(session, demo))
+        return DemoSeed(seeded=True, logins=_seed(session, demo))
+    finally:
+        session.rollback()  # after the commit, or on the way out of a read: a no-op but for the lock
+
+
+def _seed(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
+    actor.set_actor("system:seed")
+    logins: list[tuple[str, str, str]] = []
+
+    def user(spec: dict, role: str, **kw: Any) -> User:
+        made = users.create_user(
+            session,
+            username=spec["username"],
+            password=DEMO_PASSWORD,
+            role=role,
+            display_name=spec.get("name", ""),
+            **kw,
+        )
+        logins.append((made.username, DEMO_PASSWORD, role))
+        return made
+
+    people = {spec["role"]: spec for spec in demo["users"]}
+    admin = users.principal_of(user(people["admin"], "admin"))
+    user(people["auditor"], "auditor")
+    registry.create_grid(session, admin, demo["grid"])
+    caseworker = users.principal_of(user(people["caseworker"], "caseworker", grid_codes=people["caseworker"]["grids"]))
+
+    for spec in demo["partners"]:
+        data = {k: v for k, v in spec.items() if k not in ("deposit", "user")}
+        partner = partners.create_partner(session, admin, data)
+        if spec.get("deposit"):
+            ledger.record_deposit(session, partner.id, **spec["deposit"])
+        user(spec["user"], "partner", partner_id=partner.id)
+
+    household = registry.create_household(session, caseworker, load_household(demo["household"]))
+    assessment.create_assessment(session, caseworker, household.id, demo["assessment"])
+    db.commit()
+    return logins

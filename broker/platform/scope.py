@@ -1,0 +1,41 @@
+"""Who may see and do what: the principal of a request and its scope checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from broker.platform.errors import Forbidden, NotFound
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    username: str
+    role: str
+    partner_id: int | None = None
+    grid_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.user_id}:{self.username}"
+
+    def require(self, *roles: str) -> None:
+        if self.role not in roles:
+            raise Forbidden(f"This action needs the role {' or '.join(roles)}; you are signed in as {self.role}.")
+
+    def can_see_grid(self, grid_id: int) -> bool:
+        return self.role in ("admin", "auditor") or (self.role == "caseworker" and grid_id in self.grid_ids)
+
+    def require_grid(self, grid_id: int, *, write: bool = False, what: str = "household") -> None:
+        """Caseworkers act only within their own grids; auditors read all and write nothing.
+        Out of scope reads as not found, so that existence is not disclosed."""
+        if write and self.role == "auditor":
+            raise Forbidden("Auditors read everything and change nothing.")
+        if not self.can_see_grid(grid_id):
+            raise NotFound(f"No such {what}.")
+
+    def require_partner(self, partner_id: int, what: str = "offer") -> None:
+        if self.role == "partner" and self.partner_id != partner_id:
+            raise NotFound(f"No such {what}.")
+        if self.role not in ("partner", "admin", "auditor"):
+            raise NotFound(f"No such {what}.")

@@ -1,0 +1,12 @@
+"""Linking a need to the partners who can meet it: needs assessments
+(:mod:`.assessment`), aid requests as caseworkers steer them (:mod:`.requests`), routing
+and its candidates (:mod:`.routing`, :mod:`.candidates`), the two state machines
+(:mod:`.lifecycle`), offers as partners answer them (:mod:`.offers`), delivery through
+adapters (:mod:`.delivery`), referrals made by hand (:mod:`.referrals`), partner
+organisations (:mod:`.partners`), the request's timeline (:mod:`.timeline`) and the
+reconciler that keeps the loop closed (:mod:`.reconcile`).
+
+May import: ``broker.registry``, ``broker.money`` (pledges and payments),
+``broker.people`` (telling caseworkers), ``broker.audit``, the platform, ``models`` and
+``adapters.base``.
+"""

@@ -1,0 +1,208 @@
+"""Who routing may ask for a request, and what each can carry: the candidates (active
+partners serving the category and the household's grid, not already carrying or
+considering the request, not having declined it, not ``manual``, and — for money — able
+to promise something), and for every partner left out, the reason as a code with its
+parameters beside the English words. See :mod:`broker.referral.routing` for the rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from broker.platform.amounts import yuan
+from broker.referral import lifecycle
+from models import Account, AidRequest, Offer, Partner
+
+AUTO_GRANT = "auto_grant"
+ALL_REGIONS = "*"
+# Whatever the figures, an offer never asks for less than this.
+MIN_SHARE_FEN = 1
+MANUAL = "manual"
+# The latest offer's status that keeps a partner from being asked again, as a code.
+NOT_AGAIN = {
+    "requested": "waiting_answer",
+    "received": "waiting_answer",
+    "accepted": "carrying",
+    "in-progress": "carrying",
+    "rejected": "declined",
+    "failed": "delivery_failed",
+}
+
+
+@dataclass
+class Candidate:
+    partner: Partner
+    available_fen: int = 0  # the fund, less what is offered and not yet answered
+    load: int = 0
+    accepted: int = 0
+    answered: int = 0
+    capacity_fen: int | None = None  # None: not a money request
+    auto_grant_fit: bool = False
+    limit_note: str = ""
+    rank: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def acceptance(self) -> float:
+        return (self.accepted + 1) / (self.answered + 2)
+
+    def key(self, urgent: bool) -> tuple:
+        return (
+            0 if self.auto_grant_fit else 1,
+            self.partner.respond_within_hours if urgent else 0,
+            -self.available_fen if self.capacity_fen is not None else 0,
+            self.load,
+            -round(self.acceptance, 6),
+            self.partner.id,
+        )
+
+
+def _serves(values: list, wanted: str) -> bool:
+    return wanted in (values or []) or ALL_REGIONS in (values or [])
+
+
+def _stats(session: Session, partner_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per partner: fund balance, money on unanswered offers, open offers, answers."""
+    stats = {pid: {"balance": 0, "offered": 0, "load": 0, "accepted": 0, "answered": 0} for pid in partner_ids}
+    if not partner_ids:
+        return stats
+    for pid, balance in session.execute(
+        select(Account.partner_id, Account.balance_fen).where(
+            Account.partner_id.in_(partner_ids), Account.kind == "fund"
+        )
+    ):
+        stats[pid]["balance"] = balance
+    rows = session.execute(
+        select(Offer.partner_id, Offer.status, Offer.status_reason, func.count(), func.sum(Offer.amount_fen))
+        .where(Offer.partner_id.in_(partner_ids))
+        .group_by(Offer.partner_id, Offer.status, Offer.status_reason)
+    )
+    for pid, status, reason, count, amount in rows:
+        s = stats[pid]
+        if status in lifecycle.UNANSWERED:
+            s["offered"] += amount or 0
+        if status in lifecycle.LIVE:
+            s["load"] += count
+        if status in ("accepted", "in-progress", "completed"):
+            s["accepted"] += count
+            s["answered"] += count
+        elif status == "rejected" or (status == "cancelled" and reason == lifecycle.EXPIRED):
+            s["answered"] += count
+    return stats
+
+
+def out(p: Partner, code: str, reason: str, **params: object) -> dict:
+    """An exclusion: the partner, the English reason, and its code with parameters."""
+    return {"partner_id": p.id, "partner": p.name, "reason": reason, "code": code, "params": params}
+
+
+def asked_before(req: AidRequest) -> dict[int, str]:
+    """Partners not to ask again for ``req``, each with why (a code): its latest offer is
+    waiting for an answer, taken on, declined, expired or undeliverable — or completed
+    without the partner saying it can give more. Withdrawn offers do not count."""
+    latest: dict[int, object] = {}
+    for o in sorted(req.offers, key=lambda o: o.id or 0):
+        latest[o.partner_id] = o
+    out: dict[int, str] = {}
+    for pid, o in latest.items():
+        if o.status in NOT_AGAIN:
+            out[pid] = NOT_AGAIN[o.status]
+        elif o.status == "cancelled" and o.status_reason == lifecycle.EXPIRED:
+            out[pid] = "expired"
+        elif o.status == "completed" and not o.more_available:
+            out[pid] = "completed"
+    return out
+
+
+def candidates(
+    session: Session, req: AidRequest, grid_code: str, gap: int | None
+) -> tuple[list[Candidate], list[dict]]:
+    """Every partner, either a candidate or excluded with the reason."""
+    asked = asked_before(req)
+    partners = session.execute(select(Partner).order_by(Partner.id)).scalars().all()
+    excluded: list[dict] = []
+    eligible: list[Partner] = []
+    for p in partners:
+        if not p.active:
+            excluded.append(out(p, "inactive", "inactive"))
+        elif req.category not in (p.categories or []):
+            excluded.append(out(p, "category_not_served", "category not served", category=req.category))
+        elif not _serves(p.regions, grid_code):
+            excluded.append(out(p, "region_not_served", "region not served", grid=grid_code))
+        elif p.id in asked:
+            code = asked[p.id]
+            reason = "completed its part and can give no more" if code == "completed" else "already asked"
+            excluded.append(out(p, code, reason))
+        elif p.adapter == MANUAL:
+            excluded.append(out(p, "manual_referral", "referred to by hand only"))
+        else:
+            eligible.append(p)
+    stats = _stats(session, [p.id for p in eligible])
+    urgent_or_emergency = req.category == "emergency" or req.urgency == "critical"
+    candidates: list[Candidate] = []
+    for p in eligible:
+        s = stats[p.id]
+        c = Candidate(
+            partner=p,
+            available_fen=max(0, s["balance"] - s["offered"]),
+            load=s["load"],
+            accepted=s["accepted"],
+            answered=s["answered"],
+        )
+        if gap is not None:
+            caps = [c.available_fen]
+            if p.max_amount_fen is not None:
+                caps.append(p.max_amount_fen)
+            limit = auto_grant_limit(p)
+            if limit is not None:
+                caps.append(limit)
+                c.auto_grant_fit = urgent_or_emergency and gap <= limit
+            c.capacity_fen = min(caps)
+            if c.capacity_fen < MIN_SHARE_FEN:
+                excluded.append(short(c, gap))
+                continue
+        candidates.append(c)
+    return candidates, excluded
+
+
+def auto_grant_limit(p: Partner) -> int | None:
+    if p.adapter != AUTO_GRANT:
+        return None
+    limit = (p.adapter_config or {}).get("limit_fen")
+    return int(limit) if isinstance(limit, int) else None
+
+
+def short(c: Candidate, needed: int) -> dict:
+    """Why a candidate cannot carry ``needed``: whichever of its money, its per-request
+    maximum or its auto-grant limit binds."""
+    p = c.partner
+    if c.available_fen == c.capacity_fen:
+        return out(
+            p,
+            "short_of_funds",
+            f"available {yuan(c.available_fen)} < needed {yuan(needed)}",
+            available_fen=c.available_fen,
+            needed_fen=needed,
+        )
+    if p.max_amount_fen == c.capacity_fen:
+        return out(
+            p,
+            "over_maximum",
+            f"per-request maximum {yuan(p.max_amount_fen)} < needed {yuan(needed)}",
+            maximum_fen=p.max_amount_fen,
+            needed_fen=needed,
+        )
+    limit = auto_grant_limit(p)
+    return out(
+        p,
+        "over_auto_grant_limit",
+        f"auto-grant limit {yuan(limit)} < needed {yuan(needed)}",
+        limit_fen=limit,
+        needed_fen=needed,
+    )
+
+
+def later(c: Candidate, code: str, why: str) -> dict:
+    return out(c.partner, code, f"ranked {c.rank}: {why}", rank=c.rank)

@@ -1,0 +1,274 @@
+"""Routing: which partners are asked for a request, for how much, and why.
+
+Deterministic and explainable: the same data always gives the same offers, and every
+decision is stored — each offer carries its ``rank`` and ``reasons``, and the audit event
+``request.routed`` names the partners chosen and every partner left out, with a reason.
+
+**Candidates** (:mod:`broker.referral.candidates`) are active partners that serve the
+request's category and the household's grid (``regions`` holds the grid code, or ``*``),
+that are not already carrying or considering this request and have not declined it (a
+partner that completed its part is asked again only when it said it can give more), that
+take offers through an adapter (not ``manual``: those are referred to by hand), and —
+when the request is for money — that can still promise something: the partner's
+available fund, less what it has already been offered and not yet answered, capped by
+its per-request maximum (and, for an auto-grant fund, by its auto-grant limit).
+
+**Rank**, first rule first, ties going to the next:
+
+1. auto-grant funds first, for an emergency or critical need within their limit
+   (they pay within minutes, with no human in the loop);
+2. for critical and high urgency, the fastest channel (smallest ``respond_within_hours``);
+3. the larger available balance;
+4. the lower current load (offers the partner has open);
+5. the higher acceptance rate, smoothed as (accepted + 1) / (answered + 2) so that a new
+   partner starts at one half;
+6. the lower partner id.
+
+**Amount.** The best-ranked candidate that can carry the whole gap is offered all of it.
+When none can, the gap is split: candidates in rank order are offered what they can
+carry until it is covered. A service (no amount) is offered to one partner at a time.
+
+**No candidate**, and no answer pending: the request is ``unmatched`` — it stays active
+and goes back to its caseworkers, who are notified, with the reasons stored on it as
+codes (``routing_reasons``); a request already partly covered is unmatched for the rest
+(code ``short``). Rejections, expiries, failed deliveries and partners completing under
+what they took on send the request back here for what is still uncovered.
+
+Every exclusion carries a ``code`` and ``params`` (for the portal to say in the reader's
+language) beside its English ``reason``."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from broker import audit
+from broker.people import notify
+from broker.platform import adapter_registry, outbox
+from broker.platform.amounts import yuan
+from broker.platform.errors import Invalid
+from broker.referral import delivery, lifecycle
+from broker.referral.candidates import (
+    ALL_REGIONS,
+    Candidate,
+    auto_grant_limit,
+    later,
+    short,
+)
+from broker.referral.candidates import candidates as find_candidates
+from models import AidRequest, Grid, Offer, Partner
+from models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Decision:
+    """What one routing round decided."""
+
+    request_id: int
+    # routed: offers made; waiting: nobody new to ask, answers still pending; short: partly
+    # covered and nobody left; unmatched: nobody at all; nothing: nothing was missing.
+    outcome: str
+    gap_fen: int | None = None
+    chosen: list[dict] = field(default_factory=list)
+    excluded: list[dict] = field(default_factory=list)
+    offer_ids: list[int] = field(default_factory=list)
+
+
+def _why(c: Candidate, req: AidRequest, grid_code: str, urgent: bool, total: int) -> list[str]:
+    p = c.partner
+    reasons = [
+        f"serves {req.category} in {grid_code}"
+        + (" (all regions)" if ALL_REGIONS in (p.regions or []) and grid_code not in p.regions else "")
+    ]
+    if c.auto_grant_fit:
+        reasons.append(f"auto-grant fund: within its limit of {yuan(auto_grant_limit(p))}, paid at once")
+    if urgent:
+        reasons.append(f"{req.urgency} need: answers within {p.respond_within_hours} h")
+    if c.capacity_fen is not None:
+        reasons.append(f"available {yuan(c.available_fen)}")
+    reasons.append(f"{c.load} open offer{'s' if c.load != 1 else ''}")
+    reasons.append(f"accepts {c.accepted} of {c.answered} answered" if c.answered else "no answers yet")
+    reasons.append(f"rank {c.rank} of {total}")
+    return reasons
+
+
+def plan(session: Session, req: AidRequest) -> tuple[list[tuple[Candidate, int | None, str]], Decision, list[str]]:
+    """Decide, without changing anything, whom to ask for how much. Returns the picks
+    (candidate, amount, why this amount), the decision record, and the reasons left out."""
+    grid_code = session.execute(select(Grid.code).where(Grid.id == req.grid_id)).scalar_one()
+    money = lifecycle.is_money(req)
+    gap = lifecycle.gap_fen(req) if money else None
+    decision = Decision(request_id=req.id, outcome="nothing", gap_fen=gap)
+    candidates, excluded = find_candidates(session, req, grid_code, gap)
+    urgent = req.urgency in ("critical", "high")
+    candidates.sort(key=lambda c: c.key(urgent))
+    for i, c in enumerate(candidates, start=1):
+        c.rank = i
+        c.reasons = _why(c, req, grid_code, urgent, len(candidates))
+    picks: list[tuple[Candidate, int | None, str]] = []
+    if not money:
+        if candidates:
+            picks.append((candidates[0], None, "one partner is asked at a time for goods or a service"))
+            for c in candidates[1:]:
+                excluded.append(later(c, "one_at_a_time", "a higher-ranked partner is asked first"))
+    else:
+        carriers = [c for c in candidates if c.capacity_fen >= gap]
+        if carriers:
+            best = carriers[0]
+            picks.append((best, gap, f"can carry the whole {yuan(gap)}"))
+            for c in candidates:
+                if c is best:
+                    continue
+                if c.capacity_fen < gap:
+                    excluded.append(short(c, gap))
+                else:
+                    excluded.append(later(c, "carried_by_higher", "a higher-ranked partner carries the whole amount"))
+        else:
+            remaining = gap
+            for c in candidates:
+                if remaining <= 0:
+                    excluded.append(later(c, "covered_by_higher", "the amount is covered by higher-ranked partners"))
+                    continue
+                share = min(c.capacity_fen, remaining)
+                picks.append(
+                    (c, share, f"offered {yuan(share)} of the {yuan(gap)} gap: no single partner can carry it")
+                )
+                remaining -= share
+    decision.excluded = excluded
+    reasons_out = [f"{e['partner']}: {e['reason']}" for e in excluded]
+    return picks, decision, reasons_out
+
+
+def route(session: Session, request_id: int, now: datetime | None = None) -> Decision:
+    """One routing round for a request: make the offers it still needs, or — when no
+    partner can take it — mark it unmatched with the reasons and tell its caseworkers.
+    Does nothing for a request that needs nothing more (or is already unmatched), so it
+    is safe to run twice."""
+    now = now or utcnow()
+    req = lifecycle.lock_request(session, request_id)
+    if not lifecycle.needs_routing(req):
+        return Decision(request_id=req.id, outcome="nothing")
+    picks, decision, reasons_out = plan(session, req)
+    if picks:
+        req.routing_round += 1
+        made: list[Offer] = []
+        for c, amount, why in picks:
+            offer = Offer(
+                partner_id=c.partner.id,
+                status="requested",
+                amount_fen=amount,
+                respond_by=now + timedelta(hours=c.partner.respond_within_hours),
+                rank=c.rank,
+                reasons=[*c.reasons, why],
+            )
+            req.offers.append(offer)
+            made.append(offer)
+            session.flush()
+            decision.offer_ids.append(offer.id)
+            decision.chosen.append(
+                {
+                    "partner_id": c.partner.id,
+                    "partner": c.partner.name,
+                    "offer_id": offer.id,
+                    "rank": c.rank,
+                    "amount_fen": amount,
+                    "reasons": offer.reasons,
+                }
+            )
+            audit.record(
+                session,
+                "offer.created",
+                offer,
+                after={
+                    "status": "requested",
+                    "partner_id": c.partner.id,
+                    "amount_fen": amount,
+                    "rank": c.rank,
+                    "respond_by": offer.respond_by.isoformat(),
+                },
+                household_id=req.household_id,
+                request_id=req.id,
+            )
+        decision.outcome = "routed"
+        _record(session, req, decision)
+        lifecycle.refresh_coverage(session, req)
+        for offer in made:
+            dispatch(session, req, offer)
+        return decision
+    has_help = req.funded_fen > 0 or any(o.status in (*lifecycle.LIVE, "completed") for o in req.offers)
+    waiting = any(o.status in lifecycle.UNANSWERED for o in req.offers)
+    if waiting:
+        decision.outcome = "waiting"
+        _record(session, req, decision)
+        lifecycle.refresh_coverage(session, req)
+        return decision
+    decision.outcome = "short" if has_help else "unmatched"
+    _record(session, req, decision)
+    gap = lifecycle.gap_fen(req) if lifecycle.is_money(req) else None
+    if has_help:
+        notified = notify.request_short(session, req, gap or 0, reasons_out)
+    else:
+        notified = notify.request_failed(session, req, reasons_out)
+    any_partner = session.execute(select(func.count()).select_from(Partner)).scalar_one() > 0
+    code = "short" if has_help else ("none_could_take" if any_partner else "no_partner")
+    lifecycle.set_routing_state(
+        session,
+        req,
+        lifecycle.UNMATCHED,
+        action="unmatched",
+        reasons={
+            "code": code,
+            "gap_fen": gap,
+            "excluded": [{k: e.get(k) for k in ("partner_id", "partner", "code", "params")} for e in decision.excluded],
+        },
+        details={"notified_user_ids": notified},
+    )
+    return decision
+
+
+def dispatch(session: Session, req: AidRequest, offer: Offer) -> None:
+    """Send a new offer (of the locked ``req``) on its way: through an inline adapter at
+    once, in this transaction; through any other in a ``deliver_offer`` job. An offer
+    still waiting for the partner's answer gets its deadline."""
+    if _inline(session.get(Partner, offer.partner_id).adapter):
+        delivery.deliver_locked(session, offer, req)
+    else:
+        outbox.add(session, "deliver_offer", {"offer_id": offer.id, "attempt": 1}, queue_name="deliveries")
+    if offer.status in lifecycle.UNANSWERED:
+        outbox.add(session, "expire_offer", {"offer_id": offer.id}, due_at=offer.respond_by)
+
+
+def _inline(adapter_name: str) -> bool:
+    try:
+        return adapter_registry.get(adapter_name).inline
+    except Invalid:
+        return False  # the delivery job fails the offer, saying the adapter is missing
+
+
+def _record(session: Session, req: AidRequest, decision: Decision) -> None:
+    audit.record(
+        session,
+        "request.routed",
+        req,
+        details={
+            "round": req.routing_round,
+            "outcome": decision.outcome,
+            "gap_fen": decision.gap_fen,
+            "chosen": decision.chosen,
+            "excluded": decision.excluded,
+        },
+        household_id=req.household_id,
+        request_id=req.id,
+    )
+
+
+@outbox.handler("route_request")
+def _route_handler(session: Session, payload: dict) -> None:
+    decision = route(session, payload["request_id"])
+    log.info("request %s routing: %s (offers %s)", decision.request_id, decision.outcome, decision.offer_ids)

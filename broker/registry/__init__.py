@@ -1,0 +1,8 @@
+"""The registry of households in hardship (困难对象信息库): grids, households, members
+and visits (:mod:`.households`), what a household record may contain
+(:mod:`.household_schema`), the facts policies and routing read (:mod:`.household_facts`),
+resident identity numbers (:mod:`.identity`), what a partner may learn
+(:mod:`.privacy`) and the door-to-door survey import (:mod:`.importer`).
+
+May import: ``broker.audit``, the platform and ``models``.
+"""

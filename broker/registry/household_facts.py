@@ -1,0 +1,138 @@
+"""The facts a household's policy rules and routing read, derived from its members.
+
+They are stored as plain columns on :class:`models.Household` so that "who qualifies"
+is a column filter over the whole registry (政策找人), and are recomputed by
+:func:`refresh` whenever members, income or birthdays could have changed them. Ages are
+counted on ``today`` in the broker's time zone (a child turns 6 on the birthday).
+
+Definitions (the policy rule language relies on exactly these):
+
+- ``member_count``: members of the household.
+- ``income_per_capita_fen``: ``monthly_income_fen // member_count`` (whole fen, rounded
+  down); with no members recorded yet it is the whole monthly income.
+- ``school_age_children``: members aged 6 to 18 inclusive, and members still in school
+  below college: ``schooling`` primary, junior, senior or vocational with ``employment``
+  ``student`` (a 19-year-old at a vocational school), or with neither age nor employment
+  recorded. (For adults ``schooling`` is the level attained, so a vendor who finished
+  junior school is not counted.)
+- ``elderly_count``: members aged 60 or more.
+- ``disabled_count``: members with a ``disability_grade`` (1-4) or the condition
+  ``disability``.
+- ``serious_illness``: true when any member has a condition in
+  :data:`SERIOUS_CONDITIONS` (the city's list of serious illnesses for medical
+  assistance: leukaemia, cancer, uraemia, …), in English or Chinese.
+- ``unemployed_count``: members whose ``employment`` is ``unemployed``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from broker.platform import runtime
+from models import Household
+
+SCHOOL_AGE = (6, 18)
+ELDERLY_AGE = 60
+IN_SCHOOL = frozenset({"primary", "junior", "senior", "vocational"})
+DISABILITY_CONDITION = "disability"
+
+#: Conditions that count as a serious illness (重大疾病). Codes are compared lower-case,
+#: with spaces and hyphens read as underscores.
+SERIOUS_CONDITIONS = frozenset(
+    {
+        "serious_illness",
+        "leukaemia",
+        "leukemia",
+        "cancer",
+        "malignant_tumour",
+        "malignant_tumor",
+        "uraemia",
+        "uremia",
+        "renal_failure",
+        "organ_transplant",
+        "aplastic_anaemia",
+        "aplastic_anemia",
+        "haemophilia",
+        "hemophilia",
+        "severe_mental_illness",
+        "congenital_heart_disease",
+        "重大疾病",
+        "白血病",
+        "恶性肿瘤",
+        "癌症",
+        "尿毒症",
+        "肾衰竭",
+        "器官移植",
+        "再生障碍性贫血",
+        "血友病",
+        "严重精神障碍",
+        "先天性心脏病",
+    }
+)
+
+
+def normalise_condition(value: str) -> str:
+    """``"Serious illness"`` → ``"serious_illness"``; Chinese terms are kept as written."""
+    return "_".join(value.strip().lower().replace("-", " ").split())
+
+
+def age_on(born: date | None, today: date) -> int | None:
+    """Whole years of age on ``today``; None when the birth date is unknown."""
+    if born is None:
+        return None
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def member_facts(member: Any, today: date) -> dict[str, bool]:
+    """Which counts one member adds to (works on a Member row or any object alike)."""
+    age = age_on(member.birth_date, today)
+    conditions = {normalise_condition(c) for c in (member.conditions or [])}
+    return {
+        "school_age": _school_age(age, member),
+        "elderly": age is not None and age >= ELDERLY_AGE,
+        "disabled": member.disability_grade is not None or DISABILITY_CONDITION in conditions,
+        "serious_illness": bool(conditions & SERIOUS_CONDITIONS),
+        "unemployed": member.employment == "unemployed",
+    }
+
+
+def _school_age(age: int | None, member: Any) -> bool:
+    if age is not None and SCHOOL_AGE[0] <= age <= SCHOOL_AGE[1]:
+        return True
+    if member.schooling not in IN_SCHOOL:
+        return False
+    return member.employment == "student" or (age is None and member.employment is None)
+
+
+def compute(members: list[Any], monthly_income_fen: int, today: date) -> dict[str, Any]:
+    """The derived facts for these members and income, as a dict of column values."""
+    facts = [member_facts(m, today) for m in members]
+    count = len(members)
+    return {
+        "member_count": count,
+        "income_per_capita_fen": monthly_income_fen // count if count else monthly_income_fen,
+        "school_age_children": sum(f["school_age"] for f in facts),
+        "elderly_count": sum(f["elderly"] for f in facts),
+        "disabled_count": sum(f["disabled"] for f in facts),
+        "serious_illness": any(f["serious_illness"] for f in facts),
+        "unemployed_count": sum(f["unemployed"] for f in facts),
+    }
+
+
+def refresh(household: Household, today: date | None = None) -> dict[str, Any]:
+    """Recompute and set the household's fact columns; return them."""
+    facts = compute(list(household.members), household.monthly_income_fen or 0, today or local_today())
+    for key, value in facts.items():
+        setattr(household, key, value)
+    return facts
+
+
+def local_today() -> date:
+    """Today in the broker's time zone (ages change at local midnight, not UTC's)."""
+    try:
+        tz = runtime.settings()["TIMEZONE"]
+    except RuntimeError:
+        tz = "Asia/Shanghai"
+    return datetime.now(ZoneInfo(tz)).date()
