@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from broker import audit
 from broker.platform import db
 from broker.policy.package import package_for
-from broker.registry import importer
+from broker.registry import importer, survey_sheet
 from models import AuditEvent, Grid, Household, Member
 from tests.registry_data import id_number
 
@@ -211,13 +211,13 @@ def test_merged_cells_repeat_the_grid_and_household_number_above(grid, tmp_path)
 
 def test_sheets_that_cannot_be_read_fail_as_a_whole(grid, tmp_path):
     """A missing required column, a GBK-encoded CSV or an unknown file type stop the import with a clear message."""
-    with pytest.raises(importer.SheetError, match=r"lacks the column\(s\) 家庭月收入\(元\)"):
+    with pytest.raises(survey_sheet.SheetError, match=r"lacks the column\(s\) 家庭月收入\(元\)"):
         run(write_xlsx(tmp_path / "a.xlsx", ZH[:11], [r[:11] for r in VENDOR]))
     gbk = tmp_path / "gbk.csv"
     gbk.write_bytes(",".join(ZH).encode("gbk") + b"\n")
-    with pytest.raises(importer.SheetError, match="not UTF-8"):
+    with pytest.raises(survey_sheet.SheetError, match="not UTF-8"):
         run(gbk)
-    with pytest.raises(importer.SheetError, match=r"xlsx or a \.csv"):
+    with pytest.raises(survey_sheet.SheetError, match=r"xlsx or a \.csv"):
         run(tmp_path / "x.ods")
 
 

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from broker.platform import actor, db, runtime
 from broker.platform.errors import DomainError
 from broker.policy import scan as policy_scan
-from broker.registry import importer
+from broker.registry import importer, survey_sheet
 
 SHOWN_ERRORS = 20
 
@@ -46,13 +46,13 @@ def import_households(file: Path, errors_path: Path | None, batch: int) -> None:
     household; re-importing the same sheet updates instead of duplicating."""
     actor.set_actor("cli:import")
     session = db.session()
-    total = importer.count_rows(file)
+    total = survey_sheet.count_rows(file)
     with tqdm(total=total, unit="rows", desc=file.name, file=sys.stderr, dynamic_ncols=True) as bar:
         try:
             result = importer.import_households(
                 session, file, commit=db.commit, actor="cli:import", progress=bar.update, batch=batch
             )
-        except importer.SheetError as exc:
+        except survey_sheet.SheetError as exc:
             bar.close()
             click.secho(f"Error: {exc}", fg="red", err=True)
             sys.exit(2)

@@ -2,7 +2,9 @@
 and visits (:mod:`.households`), what a household record may contain
 (:mod:`.household_schema`), the facts policies and routing read (:mod:`.household_facts`),
 resident identity numbers (:mod:`.identity`), what a partner may learn
-(:mod:`.privacy`) and the door-to-door survey import (:mod:`.importer`).
+(:mod:`.privacy`) and the door-to-door survey import: the sheet and its columns
+(:mod:`.survey_sheet`), a row to a member and errors back to rows (:mod:`.survey_rows`),
+the import loop and its report (:mod:`.importer`).
 
 May import: ``broker.audit``, the platform and ``models``.
 """

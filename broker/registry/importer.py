@@ -1,36 +1,8 @@
 """Import the door-to-door survey sheet (敲门行动入户调查表) into the registry.
 
-The sheet is XLSX (read streaming) or CSV (UTF-8, with or without BOM), **one row per
-member**; the rows of one household sit together and share its survey number (户编号)
-on the same grid (网格编码). A household may also be given as a single row with the
-head only. Household-level columns (address, income, consent, phone, hardship, notes)
-may be filled on the head's row only, or repeated identically on every row.
-
-Headers, Chinese or English (case, spaces and full-width brackets do not matter):
-
-============  ===================  =========================================================
-中文           English              value
-============  ===================  =========================================================
-网格编码       grid_code            the grid's code (required)
-户编号         household_ref        the survey household number (required; the re-import key)
-地址           address              the household's address (required, on one row at least)
-姓名           name                 the member's name (required)
-身份证号       id_number            18 characters; format the column as text in Excel
-出生日期       birth_date           a date cell, or 1985-03-02, 1985/3/2, 19850302
-性别           sex                  男/女 or M/F (read from the ID number when empty)
-与户主关系     relation             户主 本人 配偶 子 女 儿子 女儿 父亲 母亲 孙子 孙女 兄弟 …,
-                                   or head, spouse, child, parent, grandchild, grandparent,
-                                   sibling, in_law, other (empty on a one-row household: head)
-健康状况       health               健康, or conditions separated by 、，, ; e.g. 白血病、高血压
-残疾等级       disability_grade     一级 … 四级, or 1–4; empty or 无 for none
-就学情况       schooling            学龄前 小学 初中 高中 中职 大学 无, or the English codes
-就业情况       employment           就业 个体 灵活就业 失业 退休 学生 无劳动能力, or the codes
-家庭月收入(元)  monthly_income_yuan  the household's monthly income in yuan (up to 2 decimals)
-同意共享       consent_to_share     是/否, 同意/不同意, Y/N, yes/no, true/false, 1/0
-联系电话       phone                optional
-突发困难       sudden_hardship      optional, 是/否
-备注           notes                optional
-============  ===================  =========================================================
+The sheet's layout and columns are in :mod:`.survey_sheet`; a row's cells become a
+member in :mod:`.survey_rows`. This module holds the import loop, its result and the
+error report.
 
 Cells left empty under a household's grid code or survey number (merged cells, as
 survey sheets often have them) repeat the value above. A bad cell rejects its household
@@ -41,11 +13,8 @@ and survey number) instead of adding them twice."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -53,151 +22,31 @@ from sqlalchemy.orm import Session
 
 from broker import audit
 from broker.platform.errors import DomainError, Invalid
-from broker.platform.input_schema import closest
 from broker.registry import households as registry
+from broker.registry.survey_rows import (
+    CellError,
+    HouseholdRows,
+    RowError,
+    explain,
+    household_value,
+    parse_member,
+)
+from broker.registry.survey_sheet import (
+    BY_HEADER,
+    COLUMNS,
+    HOUSEHOLD_KEYS,
+    SheetError,
+    UnknownColumn,
+    cell_text,
+    iter_sheet,
+    norm_header,
+    unknown_columns,
+)
 from models import Grid
 
 BATCH_HOUSEHOLDS = 200
 AUDIT_PENDING = "audit"  # where broker.audit.record queues a transaction's events (Session.info)
 HEADER_SEARCH_ROWS = 10
-
-
-class SheetError(Exception):
-    """The whole sheet cannot be imported (unreadable, wrong encoding, no header)."""
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    zh: str
-    aliases: tuple[str, ...]
-    required: bool = False
-
-
-COLUMNS = (
-    Column("grid", "网格编码", ("grid_code", "grid", "网格"), required=True),
-    Column("survey_ref", "户编号", ("household_ref", "survey_ref", "household_no", "户号"), required=True),
-    Column("address", "地址", ("address", "家庭住址", "住址"), required=True),
-    Column("name", "姓名", ("name",), required=True),
-    Column("id_number", "身份证号", ("id_number", "身份证号码", "公民身份号码")),
-    Column("birth_date", "出生日期", ("birth_date", "birthdate", "date_of_birth")),
-    Column("sex", "性别", ("sex", "gender")),
-    Column("relation", "与户主关系", ("relation", "relationship")),
-    Column("health", "健康状况", ("health", "conditions")),
-    Column("disability_grade", "残疾等级", ("disability_grade", "disability")),
-    Column("schooling", "就学情况", ("schooling", "school")),
-    Column("employment", "就业情况", ("employment", "work")),
-    Column(
-        "income", "家庭月收入(元)", ("monthly_income_yuan", "monthly_income", "家庭月收入", "月收入(元)"), required=True
-    ),
-    Column("consent", "同意共享", ("consent_to_share", "consent", "是否同意共享")),
-    Column("phone", "联系电话", ("phone", "电话", "手机")),
-    Column("sudden_hardship", "突发困难", ("sudden_hardship", "hardship", "是否突发困难")),
-    Column("notes", "备注", ("notes", "note", "remarks")),
-)
-HOUSEHOLD_KEYS = ("address", "income", "consent", "phone", "sudden_hardship", "notes")
-_FULLWIDTH = str.maketrans({"（": "(", "）": ")", "　": ""})
-
-
-def _norm(header: Any) -> str:
-    return re.sub(r"\s+", "", str(header or "").translate(_FULLWIDTH)).lower()
-
-
-_BY_HEADER = {_norm(alias): c.key for c in COLUMNS for alias in (c.zh, *c.aliases)}
-
-
-def _meant(header: str) -> str | None:
-    """The known column an unknown header most likely means: 同意共享 (consent_to_share)."""
-    found = closest(_norm(header), list(_BY_HEADER))
-    if found is None:
-        return None
-    column = next(c for c in COLUMNS if c.key == _BY_HEADER[found])
-    return f"{column.zh} ({column.aliases[0]})"
-
-
-def _unknown_columns(values: tuple[Any, ...], index: dict[str, int]) -> list[UnknownColumn]:
-    from openpyxl.utils import get_column_letter
-
-    used = set(index.values())
-    return [
-        UnknownColumn(_text(cell), get_column_letter(i + 1), None, repeated=True)
-        if _norm(cell) in _BY_HEADER
-        else UnknownColumn(_text(cell), get_column_letter(i + 1), _meant(_text(cell)))
-        for i, cell in enumerate(values)
-        if i not in used and _text(cell)
-    ]
-
-
-RELATIONS = {
-    "户主": "head", "本人": "head", "head": "head", "self": "head",
-    "配偶": "spouse", "妻": "spouse", "妻子": "spouse", "夫": "spouse", "丈夫": "spouse", "spouse": "spouse",
-    "子": "child", "女": "child", "儿子": "child", "女儿": "child", "子女": "child", "长子": "child",
-    "次子": "child", "长女": "child", "次女": "child", "养子": "child", "养女": "child", "child": "child",
-    "父亲": "parent", "母亲": "parent", "父": "parent", "母": "parent", "父母": "parent", "parent": "parent",
-    "孙子": "grandchild", "孙女": "grandchild", "外孙": "grandchild", "外孙女": "grandchild",
-    "grandchild": "grandchild",
-    "祖父": "grandparent", "祖母": "grandparent", "爷爷": "grandparent", "奶奶": "grandparent",
-    "外公": "grandparent", "外婆": "grandparent", "外祖父": "grandparent", "外祖母": "grandparent",
-    "grandparent": "grandparent",
-    "兄弟": "sibling", "姐妹": "sibling", "兄": "sibling", "弟": "sibling", "姐": "sibling", "妹": "sibling",
-    "兄弟姐妹": "sibling", "sibling": "sibling",
-    "儿媳": "in_law", "女婿": "in_law", "公公": "in_law", "婆婆": "in_law", "岳父": "in_law", "岳母": "in_law",
-    "in_law": "in_law",
-    "其他": "other", "other": "other",
-}  # fmt: skip
-SCHOOLING = {
-    "学龄前": "preschool", "幼儿园": "preschool", "preschool": "preschool",
-    "小学": "primary", "primary": "primary",
-    "初中": "junior", "junior": "junior",
-    "高中": "senior", "senior": "senior",
-    "中职": "vocational", "职高": "vocational", "中专": "vocational", "技校": "vocational", "vocational": "vocational",
-    "大学": "college", "大专": "college", "本科": "college", "研究生": "college", "college": "college",
-    "无": "none", "未上学": "none", "已毕业": "none", "不在学": "none", "none": "none",
-}  # fmt: skip
-EMPLOYMENT = {
-    "就业": "employed", "在职": "employed", "务工": "employed", "employed": "employed",
-    "个体": "self_employed", "个体经营": "self_employed", "自营": "self_employed", "灵活就业": "self_employed",
-    "摆摊": "self_employed", "self_employed": "self_employed",
-    "失业": "unemployed", "待业": "unemployed", "无业": "unemployed", "unemployed": "unemployed",
-    "退休": "retired", "retired": "retired",
-    "学生": "student", "在校": "student", "student": "student",
-    "无劳动能力": "unable", "丧失劳动能力": "unable", "unable": "unable",
-}  # fmt: skip
-GRADES = {"一级": 1, "二级": 2, "三级": 3, "四级": 4, "1": 1, "2": 2, "3": 3, "4": 4}
-NO_VALUE = {"", "无", "否", "none", "no", "-", "—", "/"}
-HEALTHY = {"健康", "良好", "正常", "无", "healthy", "good", "none"}
-YES = {"是", "同意", "y", "yes", "true", "1", "√", "✓", "有"}
-NO = {"否", "不同意", "n", "no", "false", "0", "无", "×", ""}
-SEXES = {"男": "M", "女": "F", "m": "M", "f": "F", "male": "M", "female": "F"}
-DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One problem: the sheet row (as numbered in Excel), the column header, the
-    household's survey number and what to do about it."""
-
-    row: int
-    column: str
-    survey_ref: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class UnknownColumn:
-    """A header the import does not know, so its column was ignored (reported once, not
-    per row): where it is, and the known column it most likely means, if any."""
-
-    header: str
-    letter: str
-    meant: str | None
-    repeated: bool = False  # a known header given twice: only its first column is read
-
-    def describe(self) -> str:
-        if self.repeated:
-            return f"{self.header!r} (column {self.letter}) repeats an earlier column"
-        hint = f"; did you mean {self.meant}?" if self.meant else ""
-        return f"{self.header!r} (column {self.letter}){hint}"
 
 
 @dataclass
@@ -220,265 +69,6 @@ class ImportResult:
         if self.unknown_columns:
             text += "\nwarning: unknown columns, ignored: " + ", ".join(c.describe() for c in self.unknown_columns)
         return text
-
-
-class _CellError(Exception):
-    def __init__(self, key: str, reason: str) -> None:
-        super().__init__(reason)
-        self.key = key
-        self.reason = reason
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def _sheet_format(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return "xlsx"
-    if suffix in (".csv", ".txt"):
-        return "csv"
-    raise SheetError(f"{path.name}: give an .xlsx or a .csv file (UTF-8); {suffix or 'no extension'} is not read.")
-
-
-def iter_sheet(path: str | Path) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    """Stream (row number, cell values) from the first worksheet or the CSV, without
-    loading the file whole."""
-    path = Path(path)
-    fmt = _sheet_format(path)
-    if not path.is_file():
-        raise SheetError(f"{path.name}: no such file.")
-    if fmt == "xlsx":
-        yield from _iter_xlsx(path)
-    else:
-        yield from _iter_csv(path)
-
-
-def _iter_xlsx(path: Path) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the same problem to the user
-        raise SheetError(f"{path.name}: not a readable .xlsx workbook ({type(exc).__name__}).") from None
-    try:
-        sheet = workbook.worksheets[0]
-        yield from enumerate(sheet.iter_rows(values_only=True), start=1)
-    finally:
-        workbook.close()
-
-
-def _iter_csv(path: Path) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        try:
-            sample = fh.read(8192)
-            fh.seek(0)
-        except UnicodeDecodeError:
-            raise SheetError(
-                f"{path.name}: the file is not UTF-8 (Excel's plain CSV is GBK). Save it as 'CSV UTF-8' or as .xlsx."
-            ) from None
-        try:
-            dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;")
-        except csv.Error:
-            dialect = csv.excel
-        reader = csv.reader(fh, dialect)
-        try:
-            for number, values in enumerate(reader, start=1):
-                yield number, tuple(values)
-        except UnicodeDecodeError:
-            raise SheetError(
-                f"{path.name}: the file is not UTF-8 after row {reader.line_num}. Save it as 'CSV UTF-8' or as .xlsx."
-            ) from None
-
-
-def count_rows(path: str | Path) -> int | None:
-    """A quick estimate of the data rows, for the progress bar (None if unknown)."""
-    path = Path(path)
-    try:
-        if _sheet_format(path) == "xlsx":
-            from openpyxl import load_workbook
-
-            workbook = load_workbook(path, read_only=True)
-            try:
-                rows = workbook.worksheets[0].max_row
-            finally:
-                workbook.close()
-            return max(rows - 1, 0) if rows else None
-        with path.open("rb") as fh:
-            return max(sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) - 1, 0)
-    except (OSError, SheetError, ValueError, KeyError):
-        return None
-
-
-# --------------------------------------------------------------------------- cells
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    return str(value).strip()
-
-
-def _parse_date(value: Any) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    text = _text(value)
-    for fmt in DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise _CellError("birth_date", f"{text!r} is not a date; write it as 1985-03-02")
-
-
-def _choice(key: str, value: Any, table: dict[str, Any], what: str) -> Any:
-    text = _text(value)
-    if text.lower() in NO_VALUE and key != "relation":
-        return None
-    found = table.get(text) or table.get(text.lower())
-    if found is None:
-        shown = "、".join(k for k in table if not k.isascii())
-        raise _CellError(key, f"{text!r} is not a known {what}; use one of: {shown}")
-    return found
-
-
-def _yes_no(key: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = _text(value).lower()
-    if text in YES:
-        return True
-    if text in NO:
-        return False
-    raise _CellError(key, f"{_text(value)!r} is not yes or no; write 是 or 否")
-
-
-def _fen(value: Any) -> int:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        amount = Decimal(str(value))
-    else:
-        text = _text(value).replace(",", "").replace("，", "").removesuffix("元")
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise _CellError("income", f"{_text(value)!r} is not an amount in yuan, such as 2400 or 2400.50") from None
-    if amount < 0:
-        raise _CellError("income", "income cannot be negative")
-    fen = amount * 100
-    if fen != fen.to_integral_value():
-        raise _CellError("income", f"{_text(value)} has more than two decimals (fen is the smallest unit)")
-    return int(fen)
-
-
-def _id_number(value: Any) -> str | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, float) or (isinstance(value, int) and len(str(value)) > 15):
-        raise _CellError(
-            "id_number", "the ID number was stored as a number and Excel has lost digits; format the column as text"
-        )
-    return _text(value).upper().replace(" ", "") or None
-
-
-def _conditions(value: Any) -> list[str]:
-    text = _text(value)
-    parts = [p.strip() for p in re.split(r"[、，,;；/]+", text) if p.strip()]
-    return [p for p in parts if p.lower() not in HEALTHY]
-
-
-def _grade(value: Any) -> int | None:
-    text = _text(value)
-    if text.lower() in NO_VALUE:
-        return None
-    grade = GRADES.get(text) or GRADES.get(text.removesuffix("级"))
-    if grade is None:
-        raise _CellError("disability_grade", f"{text!r} is not a disability grade; use 一级 to 四级, or leave it empty")
-    return grade
-
-
-def parse_member(cells: dict[str, Any]) -> dict[str, Any]:
-    """The member of one row, as the registry's household schema takes it."""
-    name = _text(cells.get("name"))
-    if not name:
-        raise _CellError("name", "the name is empty")
-    member: dict[str, Any] = {"name": name}
-    number = _id_number(cells.get("id_number"))
-    if number:
-        member["id_number"] = number
-    born = _parse_date(cells.get("birth_date"))
-    if born:
-        member["birth_date"] = born.isoformat()
-    if _text(cells.get("sex")):
-        member["sex"] = _choice("sex", cells["sex"], SEXES, "sex")
-    relation = _text(cells.get("relation"))
-    if relation:
-        member["relation"] = _choice("relation", relation, RELATIONS, "relation to the head")
-    conditions = _conditions(cells.get("health"))
-    if conditions:
-        member["conditions"] = conditions
-    grade = _grade(cells.get("disability_grade"))
-    if grade is not None:
-        member["disability_grade"] = grade
-    for key, table, what in (("schooling", SCHOOLING, "schooling"), ("employment", EMPLOYMENT, "employment")):
-        if _text(cells.get(key)):
-            choice = _choice(key, cells[key], table, what)
-            if choice is not None:
-                member[key] = choice
-    return member
-
-
-def _household_value(key: str, value: Any) -> Any:
-    if key == "income":
-        return _fen(value)
-    if key in ("consent", "sudden_hardship"):
-        return _yes_no(key, value)
-    return _text(value)
-
-
-# --------------------------------------------------------------------------- households
-
-
-@dataclass
-class _Group:
-    grid: str
-    survey_ref: str
-    first_row: int
-    rows: list[int] = field(default_factory=list)
-    members: list[dict[str, Any]] = field(default_factory=list)
-    household: dict[str, Any] = field(default_factory=dict)
-    set_at: dict[str, int] = field(default_factory=dict)
-    errors: list[RowError] = field(default_factory=list)
-
-
-# Field names in the registry's validation errors → our column keys.
-_SCHEMA_KEYS = {
-    "address": "address",
-    "monthly_income_fen": "income",
-    "consent_to_share": "consent",
-    "sudden_hardship": "sudden_hardship",
-    "phone": "phone",
-    "notes": "notes",
-    "survey_ref": "survey_ref",
-    "head_name": "name",
-    "grid": "grid",
-    "name": "name",
-    "id_number": "id_number",
-    "birth_date": "birth_date",
-    "sex": "sex",
-    "relation": "relation",
-    "conditions": "health",
-    "disability_grade": "disability_grade",
-    "schooling": "schooling",
-    "employment": "employment",
-}
 
 
 class _Importer:
@@ -509,10 +99,10 @@ class _Importer:
         for number, values in rows:
             found = {}
             for i, cell in enumerate(values):
-                key = _BY_HEADER.get(_norm(cell))
+                key = BY_HEADER.get(norm_header(cell))
                 if key and key not in found:
                     found[key] = i
-                    self.headers[key] = _text(cell)
+                    self.headers[key] = cell_text(cell)
             if len(found) >= 3:
                 missing = [c for c in COLUMNS if c.required and c.key not in found]
                 if missing:
@@ -522,7 +112,7 @@ class _Importer:
                         + "."
                     )
                 self.index = found
-                self.result.unknown_columns = _unknown_columns(values, found)
+                self.result.unknown_columns = unknown_columns(values, found)
                 return
             self.headers.clear()
             if number >= HEADER_SEARCH_ROWS:
@@ -539,14 +129,14 @@ class _Importer:
     def run(self, path: str | Path) -> ImportResult:
         rows = iter_sheet(path)
         self.find_header(rows)
-        group: _Group | None = None
+        group: HouseholdRows | None = None
         for number, values in rows:
-            if not any(_text(v) for v in values):
+            if not any(cell_text(v) for v in values):
                 continue
             self.result.rows_read += 1
             self.progress(1)
             cells = self.cells(values)
-            grid, ref = _text(cells.get("grid")), _text(cells.get("survey_ref"))
+            grid, ref = cell_text(cells.get("grid")), cell_text(cells.get("survey_ref"))
             if group is not None:  # merged cells: an empty grid or household number repeats the one above
                 if not ref and (not grid or grid == group.grid):
                     grid, ref = group.grid, group.survey_ref
@@ -561,7 +151,7 @@ class _Importer:
                 if group is not None:
                     self.finish(group)
                 first = self.seen.get((grid, ref))
-                group = _Group(grid, ref, number)
+                group = HouseholdRows(grid, ref, number)
                 self.seen[(grid, ref)] = number
                 if first is not None:
                     group.errors.append(
@@ -583,32 +173,32 @@ class _Importer:
         self.result.errors.append(RowError(number, self.column(key), ref, reason))
         self.result.rows_rejected += 1
 
-    def add_row(self, group: _Group, number: int, cells: dict[str, Any]) -> None:
+    def add_row(self, group: HouseholdRows, number: int, cells: dict[str, Any]) -> None:
         group.rows.append(number)
         try:
             member = parse_member(cells)
             if "relation" not in member:
                 if group.members:
-                    raise _CellError("relation", "the relation to the head is empty")
+                    raise CellError("relation", "the relation to the head is empty")
                 member["relation"] = "head"
             for key in HOUSEHOLD_KEYS:
                 raw = cells.get(key)
-                if key not in self.index or not _text(raw):
+                if key not in self.index or not cell_text(raw):
                     continue
-                value = _household_value(key, raw)
+                value = household_value(key, raw)
                 if key in group.household and group.household[key] != value:
-                    raise _CellError(
+                    raise CellError(
                         key, f"differs from row {group.set_at[key]} of the same household; give it once, or the same"
                     )
                 group.household[key] = value
                 group.set_at.setdefault(key, number)
-        except _CellError as exc:
+        except CellError as exc:
             group.errors.append(RowError(number, self.column(exc.key), group.survey_ref, exc.reason))
             group.members.append({})
             return
         group.members.append(member)
 
-    def finish(self, group: _Group) -> None:
+    def finish(self, group: HouseholdRows) -> None:
         if not group.errors:
             for key, what in (("address", "the address"), ("income", "the monthly income")):
                 if key not in group.household:
@@ -647,7 +237,7 @@ class _Importer:
             self.grids[code] = registry.grid_by_code(self.session, code)
         return self.grids[code]
 
-    def save(self, group: _Group, grid: Grid) -> None:
+    def save(self, group: HouseholdRows, grid: Grid) -> None:
         h = group.household
         row: dict[str, Any] = {
             "survey_ref": group.survey_ref,
@@ -676,7 +266,7 @@ class _Importer:
             self.session.info.pop(AUDIT_PENDING, None)
             savepoint.rollback()
             self.session.info[AUDIT_PENDING] = held
-            group.errors += self.explain(group, exc)
+            group.errors += explain(group, exc, self.column)
             return
         self.session.info[AUDIT_PENDING] = held + mine
         if created:
@@ -684,25 +274,7 @@ class _Importer:
         else:
             self.result.households_updated += 1
 
-    def explain(self, group: _Group, exc: DomainError) -> list[RowError]:
-        """Map the registry's field errors (members.2.id_number …) to rows and columns."""
-        out: list[RowError] = []
-        details = dict(exc.details or {})
-        if "member_index" in details and details["member_index"] is not None:
-            row = group.rows[int(details["member_index"])]
-            return [RowError(row, self.column("id_number"), group.survey_ref, exc.message)]
-        for name, messages in details.items():
-            parts = str(name).split(".")
-            row = group.first_row
-            if parts[0] == "members" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(group.rows):
-                row = group.rows[int(parts[1])]
-                parts = parts[2:] or ["name"]
-            key = _SCHEMA_KEYS.get(parts[0], "name")
-            text = "; ".join(map(str, messages)) if isinstance(messages, list) else str(messages)
-            out.append(RowError(row, self.column(key), group.survey_ref, text))
-        return out or [RowError(group.first_row, self.column("survey_ref"), group.survey_ref, exc.message)]
-
-    def reject(self, group: _Group) -> None:
+    def reject(self, group: HouseholdRows) -> None:
         span = f"row {group.rows[0]}" if len(group.rows) == 1 else f"rows {group.rows[0]}–{group.rows[-1]}"
         note = f" — household {group.survey_ref} ({span}) not imported"
         self.result.errors += [RowError(e.row, e.column, e.survey_ref, e.reason + note) for e in group.errors]
