@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         _drop_schema(args.database_url)
 
     with scratch_instance(args.database_url):
-        from broker.money import reports
+        from broker.money import disbursement_totals
         from broker.platform import db, periods
         from models import Disbursement
 
@@ -207,10 +207,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         for period, (date_from, date_to) in PERIODS.items():
             start, end = periods.bounds(date_from, date_to)
-            for group_by in reports.GROUPINGS:
+            for group_by in disbursement_totals.GROUPINGS:
                 ours_s, ours = best_of(
                     args.repeat,
-                    lambda g=group_by, f=date_from, t=date_to: reports.disbursement_report(db.session(), g, f, t),
+                    lambda g=group_by, f=date_from, t=date_to: disbursement_totals.disbursement_report(
+                        db.session(), g, f, t
+                    ),
                 )
                 db.session.remove()
                 bare_s, bare = best_of(args.repeat, lambda g=group_by, a=start, b=end: bare_sql(raw, g, a, b))
