@@ -220,12 +220,11 @@ def main(argv: list[str] | None = None) -> int:
                 assert ours.count == sum(r[1] for r in bare), (group_by, period)
                 assert ours.amount_fen == sum(int(r[2]) for r in bare), (group_by, period)
                 emit(
-                    Result(
-                        name=f"disbursement report by {group_by} ({period})",
-                        figure=ours.count / ours_s,
-                        baseline=ours.count / bare_s,
-                        unit="rows/s",
-                        ratio=bare_s / ours_s,
+                    Result.compare(
+                        f"disbursement report by {group_by} ({period})",
+                        ours.count / ours_s,
+                        ours.count / bare_s,
+                        "rows/s",
                         target=0.5,
                         notes=f"report {ours_s * 1000:.0f} ms vs bare GROUP BY {bare_s * 1000:.0f} ms over "
                         f"{ours.count:,} of {args.rows:,} disbursements, {len(ours.rows)} groups",
