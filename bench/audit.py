@@ -147,12 +147,11 @@ def main() -> None:
         dialect = db.engine().dialect.name
         processes = audit.verify_processes(db.engine(), args.events)
         emit(
-            Result(
-                name=f"audit verify ({dialect}, {args.events:,} events)",
-                figure=args.events / verify_s,
-                baseline=args.events / raw_s,
-                unit="events/s",
-                ratio=raw_s / verify_s,
+            Result.compare(
+                f"audit verify ({dialect}, {args.events:,} events)",
+                args.events / verify_s,
+                args.events / raw_s,
+                "events/s",
                 target=1 / 3,
                 notes=(
                     f"verify {verify_s:.2f}s in {processes} processes incl. reading every row, "

@@ -30,6 +30,23 @@ class Result:
     target: float | None  # None: a figure to read, with no bar to meet
     notes: str = ""
 
+    @classmethod
+    def compare(
+        cls,
+        name: str,
+        figure: float,
+        baseline: float,
+        unit: str,
+        target: float | None,
+        notes: str = "",
+        *,
+        lower_is_better: bool = False,
+    ) -> Result:
+        """``figure`` against its raw ``baseline``, the ratio worked out here for every
+        benchmark: figure/baseline, or baseline/figure when less is better (seconds, MiB)."""
+        ratio = baseline / figure if lower_is_better else figure / baseline
+        return cls(name=name, figure=figure, baseline=baseline, unit=unit, ratio=ratio, target=target, notes=notes)
+
     @property
     def met(self) -> bool | None:
         return None if self.target is None else self.ratio >= self.target

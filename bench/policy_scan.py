@@ -225,12 +225,11 @@ def main(argv: list[str] | None = None) -> int:
         rate = args.households / best["compiled"]
         baseline = args.households / best["manual"]
         emit(
-            Result(
-                name=f"policy scan, compiled rules vs hand-written SQL ({dialect})",
-                figure=rate,
-                baseline=baseline,
-                unit="households/s",
-                ratio=rate / baseline,
+            Result.compare(
+                f"policy scan, compiled rules vs hand-written SQL ({dialect})",
+                rate,
+                baseline,
+                "households/s",
                 target=0.5,
                 notes=f"{args.households:,} households, {len(policies)} policies, {len(results['manual']):,} listed; "
                 f"best of {args.repeat}: {best['compiled']:.2f}s vs {best['manual']:.2f}s",

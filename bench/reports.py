@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         _drop_schema(args.database_url)
 
     with scratch_instance(args.database_url):
-        from broker.money import reports
+        from broker.money import disbursement_totals
         from broker.platform import db, periods
         from models import Disbursement
 
@@ -207,10 +207,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         for period, (date_from, date_to) in PERIODS.items():
             start, end = periods.bounds(date_from, date_to)
-            for group_by in reports.GROUPINGS:
+            for group_by in disbursement_totals.GROUPINGS:
                 ours_s, ours = best_of(
                     args.repeat,
-                    lambda g=group_by, f=date_from, t=date_to: reports.disbursement_report(db.session(), g, f, t),
+                    lambda g=group_by, f=date_from, t=date_to: disbursement_totals.disbursement_report(
+                        db.session(), g, f, t
+                    ),
                 )
                 db.session.remove()
                 bare_s, bare = best_of(args.repeat, lambda g=group_by, a=start, b=end: bare_sql(raw, g, a, b))
@@ -218,12 +220,11 @@ def main(argv: list[str] | None = None) -> int:
                 assert ours.count == sum(r[1] for r in bare), (group_by, period)
                 assert ours.amount_fen == sum(int(r[2]) for r in bare), (group_by, period)
                 emit(
-                    Result(
-                        name=f"disbursement report by {group_by} ({period})",
-                        figure=ours.count / ours_s,
-                        baseline=ours.count / bare_s,
-                        unit="rows/s",
-                        ratio=bare_s / ours_s,
+                    Result.compare(
+                        f"disbursement report by {group_by} ({period})",
+                        ours.count / ours_s,
+                        ours.count / bare_s,
+                        "rows/s",
                         target=0.5,
                         notes=f"report {ours_s * 1000:.0f} ms vs bare GROUP BY {bare_s * 1000:.0f} ms over "
                         f"{ours.count:,} of {args.rows:,} disbursements, {len(ours.rows)} groups",

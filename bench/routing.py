@@ -215,12 +215,11 @@ def run(database_url: str | None, n: int, workers: int, clients: int) -> Result:
             stop(procs)
     figure = n / ours
     baseline = (n / raw_before + n / raw_after) / 2
-    return Result(
-        name=f"routing ({'PostgreSQL' if database_url else 'SQLite'}): created → received",
-        figure=figure,
-        baseline=baseline,
-        unit="per s",
-        ratio=figure / baseline,
+    return Result.compare(
+        f"routing ({'PostgreSQL' if database_url else 'SQLite'}): created → received",
+        figure,
+        baseline,
+        "per s",
         target=0.5,
         notes=f"{n} requests over HTTP (all answered 201 in {posted:.1f}s), routed and delivered to portal "
         f"partners by outbox jobs, vs {n} RQ no-op jobs before ({n / raw_before:.0f}/s) and after "

@@ -283,23 +283,22 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         emit(
-            Result(
-                name="surge: submissions/s",
-                figure=rate,
-                baseline=raw_rate,
-                unit="req/s",
-                ratio=rate / raw_rate,
+            Result.compare(
+                "surge: submissions/s",
+                rate,
+                raw_rate,
+                "req/s",
                 target=0.25,
                 notes=f"{args.needs} needs, {args.clients} clients, p95 {percentile(latency, 95):.0f} ms",
             )
         )
         emit(
-            Result(
-                name="surge: all offered (s)",
-                figure=offered_after,
-                baseline=submit_seconds,
-                unit="s",
-                ratio=submit_seconds / offered_after,
+            Result.compare(
+                "surge: all offered (s)",
+                offered_after,
+                submit_seconds,
+                "s",
+                lower_is_better=True,
                 target=0.5,
                 notes=f"baseline: the submission itself; {args.rq_workers} RQ workers",
             )

@@ -12,7 +12,7 @@ from broker.api.auth import require
 from broker.api.blueprint import Blueprint
 from broker.api.schemas.common import page_of
 from broker.api.schemas.money import LedgerArgs, LedgerCheckOut, TransactionOut
-from broker.money import ledger, reports
+from broker.money import ledger, report_files
 from broker.money.exports import XLSX_MIMETYPE
 from broker.platform import db
 
@@ -23,7 +23,7 @@ FILE_DOC = {"type": "string", "format": "binary"}
 FILE_DESCRIPTION = "JSON with amounts in fen; with format=csv or xlsx, a spreadsheet with amounts in yuan."
 
 
-def file_response(file: reports.ExportFile) -> Response:
+def file_response(file: report_files.ExportFile) -> Response:
     """A download: the file, its type and an attachment name."""
     return Response(
         file.content,
@@ -44,7 +44,7 @@ class Ledger(MethodView):
         fmt = args.pop("format")
         page, per_page = args.pop("page"), args.pop("per_page")
         if fmt != "json":
-            return file_response(reports.export_ledger(db.session(), fmt=fmt, **args))
+            return file_response(report_files.export_ledger(db.session(), fmt=fmt, **args))
         return ledger.transactions(db.session(), page=page, per_page=per_page, **args).as_dict()
 
 

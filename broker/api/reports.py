@@ -18,7 +18,7 @@ from broker.api.schemas.money import (
     FulfilmentOut,
     PeriodArgs,
 )
-from broker.money import reports
+from broker.money import disbursement_totals, duplicates, report_files, time_to_help
 from broker.money.exports import XLSX_MIMETYPE
 from broker.platform import db
 
@@ -38,8 +38,8 @@ class DisbursementReport(MethodView):
         """Count and amount of disbursements by partner, category, grid or month (local dates, both inclusive)."""
         fmt = args.pop("format")
         if fmt != "json":
-            return file_response(reports.export_disbursements(db.session(), fmt=fmt, **args))
-        return reports.disbursement_report(db.session(), **args)
+            return file_response(report_files.export_disbursements(db.session(), fmt=fmt, **args))
+        return disbursement_totals.disbursement_report(db.session(), **args)
 
 
 @blp.route("/reports/duplicate-benefits")
@@ -49,7 +49,7 @@ class DuplicateBenefits(MethodView):
     @blp.response(200, DuplicateReportOut)
     def get(self, args: dict) -> dict[str, Any]:
         """Households helped beyond the need in a category, or by several partners within window_days."""
-        return {"window_days": args["window_days"], "items": reports.duplicate_benefits(db.session(), **args)}
+        return {"window_days": args["window_days"], "items": duplicates.duplicate_benefits(db.session(), **args)}
 
 
 @blp.route("/reports/fulfilment")
@@ -59,4 +59,4 @@ class Fulfilment(MethodView):
     @blp.response(200, FulfilmentOut)
     def get(self, args: dict) -> Any:
         """Hours from request to completion by category: count, median and 90th percentile."""
-        return reports.fulfilment(db.session(), **args)
+        return time_to_help.fulfilment(db.session(), **args)

@@ -14,7 +14,7 @@ from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from broker import audit
-from broker.money import ledger, reports
+from broker.money import disbursement_totals, duplicates, ledger, report_files, time_to_help
 from broker.platform import db
 from broker.portal import charts, i18n
 from broker.portal.auth import current_principal, role_required
@@ -90,15 +90,16 @@ def dashboard() -> str:
     session = db.session()
     since, until, args = _period()
     by = {
-        group: reports.disbursement_report(session, group, since, until) for group in ("month", "category", "partner")
+        group: disbursement_totals.disbursement_report(session, group, since, until)
+        for group in ("month", "category", "partner")
     }
-    fulfilment = reports.fulfilment(session, since, until)
+    fulfilment = time_to_help.fulfilment(session, since, until)
     return render_template(
         "portal/auditor/dashboard.html",
         by=by,
         charts=_charts(by, fulfilment),
         fulfilment=fulfilment,
-        duplicates=reports.duplicate_benefits(session),
+        duplicates=duplicates.duplicate_benefits(session),
         books=ledger.check(session),
         chain_ok=audit.verify(session).ok,
         since=since,
@@ -128,7 +129,9 @@ class Chart:
         )
 
 
-def _money_rows(report: reports.DisbursementReport, *, by_code: bool = False) -> list[tuple[str, float, str, int]]:
+def _money_rows(
+    report: disbursement_totals.DisbursementReport, *, by_code: bool = False
+) -> list[tuple[str, float, str, int]]:
     return [
         (
             i18n.label(row.key, "category") if by_code else row.label,
@@ -140,7 +143,9 @@ def _money_rows(report: reports.DisbursementReport, *, by_code: bool = False) ->
     ]
 
 
-def _charts(by: dict[str, reports.DisbursementReport], fulfilment: reports.FulfilmentReport) -> list[Chart]:
+def _charts(
+    by: dict[str, disbursement_totals.DisbursementReport], fulfilment: time_to_help.FulfilmentReport
+) -> list[Chart]:
     total = i18n.format_yuan(by["month"].amount_fen)
     amount, count = _("Amount"), _("Disbursements")
     return [
@@ -196,7 +201,7 @@ def export_ledger(fmt: str) -> Response:
     since, until, _args = _period()
     kind = request.args.get("kind") or None
     partner = request.args.get("partner")
-    file = reports.export_ledger(
+    file = report_files.export_ledger(
         db.session(),
         partner_id=int(partner) if partner and partner.isdigit() else None,
         kind=kind,
@@ -211,13 +216,13 @@ def export_ledger(fmt: str) -> Response:
 @role_required(*READERS)
 def export_disbursements(group: str, fmt: str) -> Response:
     """The disbursement report, grouped by partner, category, grid or month, as CSV or XLSX."""
-    if fmt not in EXPORTS or group not in reports.GROUPINGS:
+    if fmt not in EXPORTS or group not in disbursement_totals.GROUPINGS:
         abort(404)
     since, until, _args = _period()
-    return _download(reports.export_disbursements(db.session(), group, since, until, fmt=fmt))
+    return _download(report_files.export_disbursements(db.session(), group, since, until, fmt=fmt))
 
 
-def _download(file: reports.ExportFile) -> Response:
+def _download(file: report_files.ExportFile) -> Response:
     response = Response(file.content, mimetype=file.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{file.filename}"'
     return response

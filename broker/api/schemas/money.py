@@ -7,8 +7,9 @@ from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
 from broker.api.schemas.common import PageArgs
+from broker.money.disbursement_totals import GROUPINGS
 from broker.money.ledger import MAX_AMOUNT_FEN, TRANSACTION_KINDS
-from broker.money.reports import FORMATS, GROUPINGS
+from broker.money.report_files import FORMATS
 from broker.platform.input_schema import MAX_ID, InputSchema
 
 _TEXT = validate.Length(max=120)
