@@ -27,7 +27,7 @@ from broker.api.schemas.offers import (
 from broker.money import evidence
 from broker.platform import db
 from broker.platform.errors import DomainError, Invalid
-from broker.referral import offers
+from broker.referral import inbox, offers, payments
 
 blp = Blueprint("offers", __name__, description="Offers to partners: the inbox and the answers.")
 
@@ -41,7 +41,7 @@ class Offers(MethodView):
     @blp.response(200, page_of(OfferOut))
     def get(self, args: dict) -> dict[str, Any]:
         """Your offers, most urgent first, then nearest deadline (admins, auditors: all)."""
-        return offers.list_offers(db.session(), current_principal(), **args).as_dict()
+        return inbox.list_offers(db.session(), current_principal(), **args).as_dict()
 
 
 @blp.route("/offers/<int:offer_id>")
@@ -50,12 +50,12 @@ class OfferItem(MethodView):
     @blp.response(200, OfferOut)
     def get(self, offer_id: int) -> Any:
         """One offer, with what you may know about the family."""
-        return offers.inbox_item(db.session(), current_principal(), offer_id)
+        return inbox.inbox_item(db.session(), current_principal(), offer_id)
 
 
 def _answered(offer_id: int) -> Any:
     session = db.session()
-    item = offers.inbox_item(session, current_principal(), offer_id)
+    item = inbox.inbox_item(session, current_principal(), offer_id)
     db.commit()
     return item
 
@@ -135,7 +135,7 @@ class OfferDisbursements(MethodView):
     @blp.response(200, DisbursementListOut)
     def get(self, offer_id: int) -> dict[str, Any]:
         """What has reached the family on this offer."""
-        return {"items": offers.disbursements(db.session(), current_principal(), offer_id)}
+        return {"items": inbox.disbursements(db.session(), current_principal(), offer_id)}
 
     @require("partner")
     @idempotent
@@ -167,7 +167,7 @@ class OfferDisbursements(MethodView):
         session, or goods handed over (neither moves money)."""
         session = db.session()
         principal = current_principal()
-        body, upload = _disbursement_body(offers.offer_kind(session, principal, offer_id))
-        row = offers.record_disbursement(session, principal, offer_id, upload=upload, **body)
+        body, upload = _disbursement_body(inbox.offer_kind(session, principal, offer_id))
+        row = payments.record_disbursement(session, principal, offer_id, upload=upload, **body)
         db.commit()
         return row

@@ -4,7 +4,7 @@ record a disbursement, complete), and the fund.
 A partner sees only its own offers (another partner's offer is "not found", as on the
 API) and only what it needs about the family: category, amount, urgency, community and
 description, with identity numbers removed and names masked unless the household
-consented. All of that is decided by ``broker.referral.offers``; these views only show it."""
+consented. All of that is decided by ``broker.referral.inbox``; these views only show it."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from broker.portal.auth import current_principal, role_required
 from broker.portal.forms import DELIVERY_FORMS, AcceptForm, CompleteForm, InboxFilterForm, RejectForm
 from broker.portal.once import once
 from broker.portal.pages import attach_field_errors, commit, page_arg, refused
-from broker.referral import lifecycle, offers, partners
+from broker.referral import inbox as offer_inbox
+from broker.referral import lifecycle, offers, partners, payments
 from models.base import utcnow
 from models.requests import OFFER_STATUSES
 
@@ -40,10 +41,10 @@ def inbox() -> str:
     if not form.validate():
         status = status if status in OFFER_STATUSES else None
         category = category if category in i18n.CATEGORIES else None
-    page = offers.list_offers(
+    page = offer_inbox.list_offers(
         session, principal, status=status, category=category, page=page_arg(request.args.get("page")), per_page=PER_PAGE
     )
-    counts = {s: offers.list_offers(session, principal, status=s, per_page=1).total for s in OFFER_STATUSES}
+    counts = {s: offer_inbox.list_offers(session, principal, status=s, per_page=1).total for s in OFFER_STATUSES}
     return render_template(
         "portal/partner/inbox.html",
         form=form,
@@ -67,13 +68,13 @@ def _blank_delivery_form(kind: str, remaining: int) -> object:
 def _render_offer(offer_id: int, status: int = 200, **forms: object) -> tuple[str, int]:
     principal = current_principal()
     session = db.session()
-    item = offers.inbox_item(session, principal, offer_id)
+    item = offer_inbox.inbox_item(session, principal, offer_id)
     remaining = max(0, item.accepted_fen - item.disbursed_fen)
     disburse_form = forms.get("disburse_form") or _blank_delivery_form(item.kind, remaining)
     body = render_template(
         "portal/partner/offer.html",
         item=item,
-        disbursements=offers.disbursements(session, principal, offer_id),
+        disbursements=offer_inbox.disbursements(session, principal, offer_id),
         can_answer=item.status in lifecycle.UNANSWERED,
         can_deliver=item.status in lifecycle.TAKEN,
         remaining=remaining,
@@ -139,7 +140,7 @@ def disburse(offer_id: int) -> Response | tuple[str, int]:
     """Record what reached the family, in the offer's own terms: money paid out, a
     service session, or goods handed over."""
     session = db.session()
-    kind = offers.offer_kind(session, current_principal(), offer_id)
+    kind = offer_inbox.offer_kind(session, current_principal(), offer_id)
     form = DELIVERY_FORMS[kind]()
     if not form.validate_on_submit():
         return _render_offer(offer_id, 400, disburse_form=form)
@@ -163,7 +164,7 @@ def disburse(offer_id: int) -> Response | tuple[str, int]:
         sent = {"items": form.filled_items(), "notes": form.notes.data or ""}
         names = {"items": "items", "reference": "reference", "evidence": "evidence"}
     try:
-        offers.record_disbursement(session, current_principal(), offer_id, reference=reference, upload=upload, **sent)
+        payments.record_disbursement(session, current_principal(), offer_id, reference=reference, upload=upload, **sent)
     except DomainError as exc:
         status = refused(exc)
         attach_field_errors(form, exc, names)
@@ -216,7 +217,7 @@ def fund() -> str:
     pledged = [
         item
         for status in lifecycle.TAKEN
-        for item in offers.list_offers(session, principal, status=status, per_page=100).items
+        for item in offer_inbox.list_offers(session, principal, status=status, per_page=100).items
     ]
     history = ledger.fund_history(session, partner.id, page=page_arg(request.args.get("page")), per_page=PER_PAGE)
     return render_template("portal/partner/fund.html", partner=partner, history=history, pledged=pledged)

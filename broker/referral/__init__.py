@@ -1,7 +1,8 @@
 """Linking a need to the partners who can meet it: needs assessments
 (:mod:`.assessment`), aid requests as caseworkers steer them (:mod:`.requests`), routing
 and its candidates (:mod:`.routing`, :mod:`.candidates`), the two state machines
-(:mod:`.lifecycle`), offers as partners answer them (:mod:`.offers`), delivery through
+(:mod:`.lifecycle`), offers as partners see them (:mod:`.inbox`), answer them
+(:mod:`.offers`) and record what they paid out (:mod:`.payments`), delivery through
 adapters (:mod:`.delivery`), referrals made by hand (:mod:`.referrals`), partner
 organisations (:mod:`.partners`), the request's timeline (:mod:`.timeline`) and the
 reconciler that keeps the loop closed (:mod:`.reconcile`).

@@ -44,7 +44,7 @@ from adapters.base import (
 from broker import audit
 from broker.platform import actor, adapter_registry, outbox, queue, runtime
 from broker.platform.errors import InsufficientFunds, Invalid, NotFound
-from broker.referral import lifecycle, offers, partners
+from broker.referral import inbox, lifecycle, offers, partners, payments
 from models import AidRequest, Offer, Partner
 from models.base import utcnow
 
@@ -93,7 +93,7 @@ def deliver(session: Session, offer_id: int, attempt: int = 1) -> str | outbox.C
         return deliver_locked(session, offer, req, attempt) if offer.delivery_attempts == attempt - 1 else "skipped"
     offer.delivery_attempts = attempt
     settings = runtime.settings()
-    info, pinfo = offers.offer_info(session, offer), partners.partner_info(session, partner)
+    info, pinfo = inbox.offer_info(session, offer), partners.partner_info(session, partner)
     ctx = _context(attempt, settings)
     return outbox.CallOut(
         call=lambda: _call(adapter, info, pinfo, ctx),
@@ -155,7 +155,7 @@ def deliver_locked(session: Session, offer: Offer, req: AidRequest, attempt: int
     except Invalid as exc:
         offers.fail(session, offer, req, exc.message)
         return "failed"
-    info = offers.offer_info(session, offer)
+    info = inbox.offer_info(session, offer)
     pinfo = partners.partner_info(session, partner)
     result = _call(adapter, info, pinfo, _context(attempt, runtime.settings()))
     return _settle_call(session, offer, req, attempt, result)
@@ -250,7 +250,7 @@ def _accept(session: Session, offer: Offer, req: AidRequest, result: Delivery) -
         return "declined"
     payout = min(result.disburse_fen or 0, offer.accepted_fen - offer.disbursed_fen)
     if payout > 0:
-        offers.pay(session, offer, req, amount_fen=payout, kind="cash", reference=f"auto-grant offer {offer.id}")
+        payments.pay(session, offer, req, amount_fen=payout, kind="cash", reference=f"auto-grant offer {offer.id}")
     return "accepted"
 
 
@@ -268,7 +268,7 @@ def withdraw(session: Session, offer_id: int, reason: str) -> str | outbox.CallO
     except Invalid as exc:
         log.warning("withdrawal of offer %s not delivered to partner %s: %s", offer.id, partner.id, exc)
         return "not delivered"
-    info, pinfo = offers.offer_info(session, offer), partners.partner_info(session, partner)
+    info, pinfo = inbox.offer_info(session, offer), partners.partner_info(session, partner)
     ctx = _context(1, settings)
 
     def call() -> str:

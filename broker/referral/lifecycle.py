@@ -108,6 +108,41 @@ def check_offer(offer: Offer, to: str, action: str) -> None:
         raise refuse("offer", offer.status, action, offer.status_reason)
 
 
+def _set_status(
+    session: Session,
+    kind: str,
+    row: AidRequest | Offer,
+    req: AidRequest,
+    to: str,
+    *,
+    action: str,
+    reason: str | None,
+    details: dict | None,
+    stamp: str | None = None,
+    after: dict | None = None,
+) -> None:
+    """Move a request or an offer (``kind``) to ``to`` or refuse, set the ``stamp`` time
+    column if one is named, and audit it as ``<kind>.<action>`` (``after`` adds to what
+    the audit event shows after the move)."""
+    check = check_request if kind == "request" else check_offer
+    check(row, to, action)
+    before = {"status": row.status, "status_reason": row.status_reason}
+    row.status = to
+    row.status_reason = reason
+    if stamp:
+        setattr(row, stamp, utcnow())
+    audit.record(
+        session,
+        f"{kind}.{action}",
+        row,
+        before=before,
+        after={"status": to, "status_reason": reason, **(after or {})},
+        details=details,
+        household_id=req.household_id,
+        request_id=req.id,
+    )
+
+
 def set_request_status(
     session: Session,
     req: AidRequest,
@@ -118,22 +153,8 @@ def set_request_status(
     details: dict | None = None,
 ) -> None:
     """Move a request to ``to`` (or refuse), and audit it as ``request.<action>``."""
-    check_request(req, to, action)
-    before = {"status": req.status, "status_reason": req.status_reason}
-    req.status = to
-    req.status_reason = reason
-    if to == "completed":
-        req.completed_at = utcnow()
-    audit.record(
-        session,
-        f"request.{action}",
-        req,
-        before=before,
-        after={"status": to, "status_reason": reason},
-        details=details,
-        household_id=req.household_id,
-        request_id=req.id,
-    )
+    stamp = "completed_at" if to == "completed" else None
+    _set_status(session, "request", req, req, to, action=action, reason=reason, details=details, stamp=stamp)
 
 
 def set_routing_state(
@@ -203,28 +224,23 @@ def set_offer_status(
     details: dict | None = None,
 ) -> None:
     """Move an offer to ``to`` (or refuse), and audit it as ``offer.<action>``."""
-    check_offer(offer, to, action)
-    before = {"status": offer.status, "status_reason": offer.status_reason}
-    offer.status = to
-    offer.status_reason = reason
-    if to in ("accepted", "rejected") or (to == "cancelled" and reason == EXPIRED):
-        offer.answered_at = utcnow()
-    audit.record(
+    answered = to in ("accepted", "rejected") or (to == "cancelled" and reason == EXPIRED)
+    _set_status(
         session,
-        f"offer.{action}",
+        "offer",
         offer,
-        before=before,
+        req,
+        to,
+        action=action,
+        reason=reason,
+        details=details,
+        stamp="answered_at" if answered else None,
         after={
-            "status": to,
-            "status_reason": reason,
             "partner_id": offer.partner_id,
             "amount_fen": offer.amount_fen,
             "accepted_fen": offer.accepted_fen,
             "disbursed_fen": offer.disbursed_fen,
         },
-        details=details,
-        household_id=req.household_id,
-        request_id=req.id,
     )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from broker import audit
 from broker.platform.errors import Conflict, Invalid, NotFound
 from broker.platform.scope import Principal
-from broker.referral import candidates, lifecycle, offers, requests, routing
+from broker.referral import candidates, lifecycle, offers, payments, requests, routing
 from models import AidRequest, Grid, Offer, Partner
 from models.base import utcnow
 from models.partners import PARTNER_KINDS
@@ -162,7 +162,7 @@ def record_outcome(session: Session, principal: Principal, offer_id: int, data: 
         paid = data.get("paid_fen")
         if offer.amount_fen is not None:
             if paid:
-                offers.pay(session, offer, req, amount_fen=paid, kind="cash", reference=data.get("reference") or "")
+                payments.pay(session, offer, req, amount_fen=paid, kind="cash", reference=data.get("reference") or "")
             elif offer.disbursed_fen == 0:
                 raise Invalid(
                     "Say how much the organisation paid (paid_fen) to complete a money referral.",

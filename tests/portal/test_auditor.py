@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from broker.people import users
 from broker.platform import db
-from broker.referral import offers
+from broker.referral import offers, payments
 from models import User
 
 
@@ -21,7 +21,9 @@ def _pay(loop, worker) -> None:
     partner = users.principal_of(session.query(User).filter_by(username=loop.partner).one())
     offers.accept(session, partner, loop.offer_ids[0])
     db.commit()
-    offers.record_disbursement(session, partner, loop.offer_ids[0], amount_fen=123450, kind="cash", reference="YH-001")
+    payments.record_disbursement(
+        session, partner, loop.offer_ids[0], amount_fen=123450, kind="cash", reference="YH-001"
+    )
     db.commit()
     worker()
     db.session.remove()
