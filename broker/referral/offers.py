@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from adapters.base import OfferInfo
 from broker import audit
-from broker.money import disbursement_kinds, evidence, ledger
+from broker.money import disbursement_kinds, evidence, funds, ledger
 from broker.platform import actor, outbox
 from broker.platform.amounts import yuan
 from broker.platform.errors import Conflict, Forbidden, InsufficientFunds, Invalid, NotFound
@@ -235,7 +235,7 @@ def _pledge(session: Session, offer: Offer, req: AidRequest, amount: int) -> Non
             household_id=req.household_id,
         )
     except InsufficientFunds as exc:
-        available = ledger.balances(session, partner.id)["available_fen"]
+        available = funds.balances(session, partner.id)["available_fen"]
         raise InsufficientFunds(
             f"{partner.name}'s fund has {yuan(available)} available, not enough to accept {yuan(amount)}. "
             "Deposit money into the fund first, or accept a smaller amount.",
