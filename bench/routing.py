@@ -51,7 +51,7 @@ def env_for(settings: dict) -> dict[str, str]:
 
 def setup() -> list[int]:
     """An admin, a grid with its caseworker, three portal partners with money, households."""
-    from broker.money import ledger
+    from broker.money import funds
     from broker.people import users
     from broker.platform import actor, db
     from broker.referral import partners
@@ -72,7 +72,7 @@ def setup() -> list[int]:
             admin,
             {"name": f"基金{i}", "kind": "charity", "adapter": "portal", "categories": ["medical"], "regions": [GRID]},
         )
-        ledger.record_deposit(session, partner.id, amount_fen=10**10, reference=f"B-{i}")
+        funds.record_deposit(session, partner.id, amount_fen=10**10, reference=f"B-{i}")
     ids = []
     for i in range(HOUSEHOLDS):
         data = load_household(

@@ -15,7 +15,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broker.money import ledger
+from broker.money import funds
 from broker.platform import db, outbox
 from broker.platform.scope import Principal
 from broker.referral import assessment, partners, routing
@@ -53,7 +53,7 @@ def _rehearse(session: Session) -> None:
         admin,
         {"name": f"warm-up {tag}", "kind": "charity", "adapter": "portal", "categories": ["medical"], "regions": ["*"]},
     )
-    ledger.record_deposit(session, partner.id, amount_fen=100_000, reference=f"warm-up {tag}")
+    funds.record_deposit(session, partner.id, amount_fen=100_000, reference=f"warm-up {tag}")
     household = registry.create_household(
         session,
         caseworker,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from broker.money import ledger
+from broker.money import funds
 from broker.platform import db
 from tests.conftest import ApiClient, unique
 
@@ -100,7 +100,7 @@ class World:
 def deposit(partner_id: int, amount_fen: int) -> None:
     """Money into a partner's fund, as the ledger records a donation (for callers without
     an admin client; :meth:`World.partner` deposits over the API)."""
-    ledger.record_deposit(db.session(), partner_id, amount_fen=amount_fen, reference=unique("DEP-"))
+    funds.record_deposit(db.session(), partner_id, amount_fen=amount_fen, reference=unique("DEP-"))
     db.commit()
 
 

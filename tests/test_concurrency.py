@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy import func, select
 
 from broker import audit
-from broker.money import ledger
+from broker.money import ledger, ledger_queries
 from broker.platform import db
 from broker.platform.errors import InsufficientFunds
 from models import Account, Disbursement, LedgerTransaction, Offer
@@ -92,7 +92,7 @@ def test_concurrent_pledges_never_overspend_the_fund():
     assert _accounts(p.id) == {"fund": 0, "pledged": CAN_PAY * AMOUNT}
     s = db.session()
     assert s.execute(select(func.count()).where(LedgerTransaction.kind == "pledge")).scalar_one() == CAN_PAY
-    assert ledger.check(s).ok
+    assert ledger_queries.check(s).ok
     assert audit.verify(s).ok
 
 
@@ -116,7 +116,7 @@ def test_concurrent_disbursements_never_spend_more_than_was_pledged():
     s = db.session()
     household = s.execute(select(Account.balance_fen).where(Account.key == f"beneficiary:{h.id}")).scalar_one()
     assert household == CAN_PAY * AMOUNT
-    assert ledger.check(s).ok
+    assert ledger_queries.check(s).ok
 
 
 # --- over HTTP, against a real server -------------------------------------------------------------
@@ -161,7 +161,7 @@ def test_fifty_concurrent_accepts_over_http_pledge_for_exactly_ten(app, make_use
     s = db.session()
     accepted = s.execute(select(func.count()).where(Offer.status == "accepted")).scalar_one()
     assert accepted == CAN_PAY
-    assert ledger.check(s).ok
+    assert ledger_queries.check(s).ok
     assert audit.verify(s).ok
 
 
@@ -185,7 +185,7 @@ def test_fifty_concurrent_disbursements_over_http_pay_out_exactly_ten(app, make_
     assert s.execute(select(func.count()).select_from(Disbursement)).scalar_one() == CAN_PAY
     household = s.execute(select(Account.balance_fen).where(Account.key == f"beneficiary:{h.id}")).scalar_one()
     assert household == CAN_PAY * AMOUNT
-    assert ledger.check(s).ok
+    assert ledger_queries.check(s).ok
 
 
 def test_twenty_identical_disbursements_with_one_key_pay_once(app, make_user):
@@ -234,4 +234,4 @@ def test_one_voucher_posted_at_once_without_a_key_is_recorded_once(app, make_use
     assert _accounts(p.id)["pledged"] == (CAN_PAY - 1) * AMOUNT
     s = db.session()
     assert s.execute(select(func.count()).select_from(Disbursement)).scalar_one() == 1
-    assert ledger.check(s).ok
+    assert ledger_queries.check(s).ok

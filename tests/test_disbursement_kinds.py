@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from broker import audit
-from broker.money import ledger
+from broker.money import funds
 from broker.platform import db
 from models import Disbursement, LedgerTransaction
 from tests.aid import YUAN, make_world, need
@@ -63,7 +63,7 @@ def test_a_counselling_offer_records_sessions_and_moves_no_money(world, worker):
     assert [d["transaction_id"] for d in listed] == [None, None]
     assert listed[0]["notes"] == "第一次面谈"
     assert _ledger_rows() == before
-    assert ledger.balances(db.session(), p["id"]) == {
+    assert funds.balances(db.session(), p["id"]) == {
         "balance_fen": 500 * YUAN,
         "pledged_fen": 0,
         "available_fen": 500 * YUAN,

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from adapters.webhook import Breaker
 from broker import audit
-from broker.money import ledger
+from broker.money import ledger_queries
 from broker.platform import db, outbox, queue, runtime
 from models import AidRequest, Disbursement, Offer, OutboxMessage
 from tests.aid import YUAN, fire_scheduled, make_world, need
@@ -146,7 +146,7 @@ def assert_accounted_for(request_ids: list[int]) -> None:
         )
     ).scalars()
     assert list(undone) == [], "work left undone in the outbox (only deadlines may wait)"
-    assert ledger.check(session).as_dict()["ok"]
+    assert ledger_queries.check(session).as_dict()["ok"]
     result = audit.verify(session)
     assert result.ok, result.as_dict()
     db.session.remove()

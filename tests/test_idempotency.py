@@ -13,7 +13,7 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import func, select, text
 
-from broker.money import ledger
+from broker.money import funds, ledger
 from broker.platform import db, idempotency, queue
 from models import IdempotencyKey, LedgerTransaction
 from tests import money
@@ -56,7 +56,7 @@ def test_same_key_and_body_replays_the_first_response(as_role):
     assert again.headers["Idempotency-Replayed"] == "true"
     assert again.get_json() == first.get_json()
     assert _deposits() == 1
-    assert ledger.balances(db.session(), p.id)["available_fen"] == 5000
+    assert funds.balances(db.session(), p.id)["available_fen"] == 5000
 
 
 def test_same_key_with_another_body_is_422_key_reused(as_role):
@@ -138,7 +138,7 @@ def test_a_failed_request_keeps_no_key_and_can_be_retried(as_role):
     replay = partner.post(f"/api/v1/offers/{o.id}/accept", json={}, headers=headers)
     assert replay.status_code == 200
     assert replay.headers["Idempotency-Replayed"] == "true"
-    assert ledger.balances(db.session(), p.id) == {"balance_fen": 70000, "pledged_fen": 70000, "available_fen": 0}
+    assert funds.balances(db.session(), p.id) == {"balance_fen": 70000, "pledged_fen": 70000, "available_fen": 0}
 
 
 def test_an_assessment_posted_twice_with_one_key_creates_its_requests_once(as_role, make_user, login):
@@ -199,7 +199,7 @@ def test_twenty_concurrent_deposits_with_one_key_deposit_once(app, make_user):
     assert len({r.json()["id"] for r in responses}) == 1
     assert sum(r.headers.get("Idempotency-Replayed") == "true" for r in responses) == 19
     assert _deposits() == 1
-    assert ledger.balances(db.session(), p.id)["available_fen"] == 888
+    assert funds.balances(db.session(), p.id)["available_fen"] == 888
 
 
 def _claim_in_thread(user_id: int, results: list) -> threading.Thread:

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select, text
 
-from broker.money import ledger
+from broker.money import funds, ledger, ledger_queries
 from broker.platform import db
 from broker.platform.errors import InsufficientFunds, Invalid
 from models import Account, AuditEvent, Entry, LedgerTransaction
@@ -36,7 +36,7 @@ def test_deposit_moves_money_from_outside_into_the_fund():
     s, p, *_ = _setup()
     txn = ledger.deposit(s, p.id, p.name, 5000 * YUAN, reference="BANK-1", donor="星辰科技", memo="年度捐赠")
     db.commit()
-    assert ledger.balances(s, p.id) == {"balance_fen": 500000, "pledged_fen": 0, "available_fen": 500000}
+    assert funds.balances(s, p.id) == {"balance_fen": 500000, "pledged_fen": 0, "available_fen": 500000}
     amounts = sorted(e.amount_fen for e in txn.entries)
     assert amounts == [-500000, 500000]
     ext = s.execute(select(Account).where(Account.key == "external")).scalar_one()
@@ -52,14 +52,14 @@ def test_pledge_release_and_disburse_move_between_fund_pledged_and_household():
     s, p, h, r, o = _setup(fund_fen=1000 * YUAN)
     ids = {"offer_id": o.id, "request_id": r.id, "household_id": h.id}
     ledger.pledge(s, p.id, p.name, 600 * YUAN, **ids)
-    assert ledger.balances(s, p.id) == {"balance_fen": 100000, "pledged_fen": 60000, "available_fen": 40000}
+    assert funds.balances(s, p.id) == {"balance_fen": 100000, "pledged_fen": 60000, "available_fen": 40000}
     ledger.release(s, p.id, p.name, 100 * YUAN, memo="under-spent", **ids)
     ledger.disburse(s, p.id, p.name, 500 * YUAN, reference="TX-9", **ids)
     db.commit()
-    assert ledger.balances(s, p.id) == {"balance_fen": 50000, "pledged_fen": 0, "available_fen": 50000}
+    assert funds.balances(s, p.id) == {"balance_fen": 50000, "pledged_fen": 0, "available_fen": 50000}
     benef = s.execute(select(Account).where(Account.key == f"beneficiary:{h.id}")).scalar_one()
     assert benef.balance_fen == 50000
-    assert ledger.check(s).ok
+    assert ledger_queries.check(s).ok
 
 
 def test_overspend_is_refused_and_writes_nothing():
@@ -73,7 +73,7 @@ def test_overspend_is_refused_and_writes_nothing():
     assert err.value.details["balance_fen"] == 10000
     s.rollback()
     assert s.execute(select(func.count()).select_from(LedgerTransaction)).scalar_one() == before
-    assert ledger.balances(s, p.id)["available_fen"] == 10000
+    assert funds.balances(s, p.id)["available_fen"] == 10000
 
 
 @pytest.mark.parametrize("amount", [0, -5, 1.5, True, "100", 10_000_000_001])
@@ -92,20 +92,20 @@ def test_the_check_constraint_refuses_a_negative_fund_even_past_the_code():
     with pytest.raises(Exception, match="no_overdraft"):
         s.execute(text("UPDATE accounts SET balance_fen = -1 WHERE key = :k"), {"k": f"fund:{p.id}"})
     s.rollback()
-    assert ledger.balances(s, p.id)["available_fen"] == 1000
+    assert funds.balances(s, p.id)["available_fen"] == 1000
 
 
 def test_check_finds_a_balance_that_no_longer_matches_its_entries():
     """The trial balance flags an account whose stored balance was changed behind the
     ledger's back, and a transaction whose entries no longer sum to zero."""
     s, p, *_ = _setup(fund_fen=10 * YUAN)
-    assert ledger.check(s).ok
+    assert ledger_queries.check(s).ok
     fund_id = s.execute(select(Account.id).where(Account.key == f"fund:{p.id}")).scalar_one()
     s.execute(text("UPDATE accounts SET balance_fen = balance_fen + 1 WHERE id = :i"), {"i": fund_id})
     entry = s.execute(select(Entry).where(Entry.account_id == fund_id)).scalar_one()
     s.execute(text("UPDATE ledger_entries SET amount_fen = amount_fen + 7 WHERE id = :i"), {"i": entry.id})
     db.commit()
-    result = ledger.check(s)
+    result = ledger_queries.check(s)
     assert not result.ok
     assert result.mismatched == sorted([fund_id])
     assert result.unbalanced == [entry.transaction_id]
@@ -154,7 +154,7 @@ def test_bad_deposits_are_422_naming_the_field(as_role, body, field):
     err = resp.get_json()["error"]
     assert err["code"] == "validation_error"
     assert field in err["details"]
-    assert ledger.balances(s, p.id)["balance_fen"] == 0
+    assert funds.balances(s, p.id)["balance_fen"] == 0
 
 
 def test_deposit_to_an_unknown_partner_is_404(as_role):
@@ -171,7 +171,7 @@ def test_only_admins_record_deposits(as_role, role):
     resp = as_role(role).post(f"/api/v1/partners/{p.id}/deposits", json={"amount_fen": 100})
     assert resp.status_code == 403
     assert resp.get_json()["error"]["code"] == "forbidden"
-    assert ledger.balances(s, p.id)["balance_fen"] == 0
+    assert funds.balances(s, p.id)["balance_fen"] == 0
 
 
 def test_fund_history_shows_running_balances_to_admin_auditor_and_own_partner(as_role):

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from broker.money import ledger
+from broker.money import funds, ledger, ledger_queries
 from broker.platform import db, queue
 from broker.platform.errors import InsufficientFunds
 from models import Account, Entry, LedgerTransaction
@@ -94,7 +94,7 @@ def test_random_money_movements_keep_the_books_right(app, ops):
             received[hi] += amount
 
     for pi, (pid, _) in enumerate(partners):
-        assert ledger.balances(s, pid) == {
+        assert funds.balances(s, pid) == {
             "balance_fen": fund[pi] + pledged[pi],
             "pledged_fen": pledged[pi],
             "available_fen": fund[pi],
@@ -104,7 +104,7 @@ def test_random_money_movements_keep_the_books_right(app, ops):
         assert balances.get(f"beneficiary:{hid}", 0) == received[hi]
     assert balances.get("external", 0) == -sum(fund) - sum(pledged) - sum(received)
     assert all(v >= 0 for k, v in balances.items() if k != "external")
-    check = ledger.check(s)
+    check = ledger_queries.check(s)
     assert check.ok, check
     for txn in s.execute(select(LedgerTransaction)).scalars():
         legs = s.execute(select(Entry.amount_fen).where(Entry.transaction_id == txn.id)).scalars().all()

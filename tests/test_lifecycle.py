@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from broker.money import ledger
+from broker.money import funds
 from broker.platform import db
 from models import OutboxMessage
 from tests.aid import YUAN, make_world, need
@@ -27,7 +27,7 @@ def one_offer(world, worker, partner: str, *needs) -> tuple[int, dict]:
 
 
 def available(partner: dict) -> int:
-    return ledger.balances(db.session(), partner["id"])["available_fen"]
+    return funds.balances(db.session(), partner["id"])["available_fen"]
 
 
 def test_withdraw_revokes_offers_and_releases_pledges(world, worker):

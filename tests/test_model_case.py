@@ -15,7 +15,7 @@ from rq import SimpleWorker
 from sqlalchemy import select
 
 from broker import audit
-from broker.money import ledger
+from broker.money import funds
 from broker.platform import db, queue
 from broker.registry import identity
 from models import Account, Notification
@@ -84,7 +84,7 @@ def test_the_model_case(as_role, make_user, login, worker):
         assert [o["partner"]["name"] for o in grant["offers"]] == ["社区互助基金"]
         humans = {e["actor"] for e in grant["timeline"] if e["event"] != "request.created"}
         assert all(not a.startswith(("caseworker", "partner")) for a in humans), humans
-        assert ledger.balances(db.session(), fund["id"])["available_fen"] == 4300 * YUAN
+        assert funds.balances(db.session(), fund["id"])["available_fen"] == 4300 * YUAN
 
         # (3) the medical gap, split: the Red Cross (fastest) and the charity federation.
         gap = world.request(medical)
@@ -186,7 +186,7 @@ def test_the_model_case(as_role, make_user, login, worker):
     assert beneficiary.balance_fen == (700 + 30000 + 3000) * YUAN
     assert sum(r["disbursed_fen"] for r in finals.values()) == beneficiary.balance_fen
     for partner in world.partners.values():
-        assert ledger.balances(db.session(), partner["id"])["pledged_fen"] == 0
+        assert funds.balances(db.session(), partner["id"])["pledged_fen"] == 0
     assert audit.verify(db.session()).ok
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from broker.money import ledger
+from broker.money import accounts, funds, ledger
 from broker.money.ledger import Leg
 from broker.platform import db, runtime
 from broker.registry import identity
@@ -115,7 +115,7 @@ def test_accept_pledges_and_partial_accept_routes_the_rest(world, two_partners, 
     resp = client.post(f"/api/v1/offers/{a['id']}/accept", json={"amount_fen": 600 * YUAN})
     assert resp.status_code == 200
     assert resp.get_json()["accepted_fen"] == 600 * YUAN
-    balances = ledger.balances(db.session(), a["partner"]["id"])
+    balances = funds.balances(db.session(), a["partner"]["id"])
     assert balances == {"balance_fen": 5000 * YUAN, "pledged_fen": 600 * YUAN, "available_fen": 4400 * YUAN}
     worker()
     detail = world.request(rid)
@@ -139,7 +139,7 @@ def test_accept_without_the_money_is_409_with_a_clear_message(world, two_partner
     """If the fund was promised elsewhere since the offer was made, accepting is 409 insufficient_funds."""
     _, a, _ = two_partners
     session = db.session()
-    fund, pledged = ledger.partner_accounts(session, a["partner"]["id"], "甲")
+    fund, pledged = accounts.partner_accounts(session, a["partner"]["id"], "甲")
     ledger.post(session, "pledge", [Leg(fund, -4500 * YUAN), Leg(pledged, 4500 * YUAN)], amount_fen=4500 * YUAN)
     db.commit()
     err = assert_error_shape(world.partner_clients["甲"].post(f"/api/v1/offers/{a['id']}/accept", json={}), 409)

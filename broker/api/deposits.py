@@ -11,7 +11,7 @@ from broker.api.auth import current_principal, require
 from broker.api.blueprint import Blueprint
 from broker.api.idempotency import idempotent
 from broker.api.schemas.money import DepositIn, FundHistoryArgs, FundHistoryOut, TransactionOut
-from broker.money import ledger
+from broker.money import funds
 from broker.platform import db
 
 blp = Blueprint("deposits", __name__, description="Money paid into partners' funds.")
@@ -25,7 +25,7 @@ class Deposits(MethodView):
     @blp.response(201, TransactionOut)
     def post(self, body: dict, partner_id: int) -> Any:
         """Record money paid into the partner's fund (a donation, a grant); it becomes available at once."""
-        view = ledger.record_deposit(db.session(), partner_id, **body)
+        view = funds.record_deposit(db.session(), partner_id, **body)
         db.commit()
         return view
 
@@ -35,7 +35,7 @@ class Deposits(MethodView):
     def get(self, args: dict, partner_id: int) -> dict[str, Any]:
         """The fund's history, newest first: deposits, pledges, releases, disbursements, with balances after each."""
         current_principal().require_partner(partner_id, what="partner")
-        history = ledger.fund_history(db.session(), partner_id, **args)
+        history = funds.fund_history(db.session(), partner_id, **args)
         return {
             "partner_id": history.partner_id,
             "partner_name": history.partner_name,

@@ -12,8 +12,9 @@ from broker.api.auth import require
 from broker.api.blueprint import Blueprint
 from broker.api.schemas.common import page_of
 from broker.api.schemas.money import LedgerArgs, LedgerCheckOut, TransactionOut
-from broker.money import ledger, report_files
+from broker.money import ledger_queries, report_files
 from broker.money.exports import XLSX_MIMETYPE
+from broker.money.ledger_queries import LedgerFilter
 from broker.platform import db
 
 blp = Blueprint("ledger", __name__, description="The double-entry ledger, read-only.")
@@ -43,9 +44,10 @@ class Ledger(MethodView):
         """Transactions newest first, each with its entries; filter by partner, household, kind and local dates."""
         fmt = args.pop("format")
         page, per_page = args.pop("page"), args.pop("per_page")
+        where = LedgerFilter(**args)
         if fmt != "json":
-            return file_response(report_files.export_ledger(db.session(), fmt=fmt, **args))
-        return ledger.transactions(db.session(), page=page, per_page=per_page, **args).as_dict()
+            return file_response(report_files.export_ledger(db.session(), where, fmt=fmt))
+        return ledger_queries.transactions(db.session(), where, page=page, per_page=per_page).as_dict()
 
 
 @blp.route("/ledger/check")
@@ -54,4 +56,4 @@ class LedgerCheck(MethodView):
     @blp.response(200, LedgerCheckOut)
     def get(self) -> dict[str, Any]:
         """The trial balance: every transaction sums to zero, every balance equals its entries, none overdrawn."""
-        return ledger.check(db.session()).as_dict()
+        return ledger_queries.check(db.session()).as_dict()

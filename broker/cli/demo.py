@@ -12,7 +12,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broker.money import ledger
+from broker.money import funds
 from broker.people import users
 from broker.platform import actor, db
 from broker.referral import assessment, partners
@@ -96,7 +96,7 @@ def _seed(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
         data = {k: v for k, v in spec.items() if k not in ("deposit", "user")}
         partner = partners.create_partner(session, admin, data)
         if spec.get("deposit"):
-            ledger.record_deposit(session, partner.id, **spec["deposit"])
+            funds.record_deposit(session, partner.id, **spec["deposit"])
         user(spec["user"], "partner", partner_id=partner.id)
 
     household = registry.create_household(session, caseworker, load_household(demo["household"]))

@@ -1,8 +1,10 @@
-"""Money: the double-entry ledger and partners' funds (:mod:`.ledger`), what a delivery
-record holds for money, services and goods (:mod:`.disbursement_kinds`), evidence files
-(:mod:`.evidence`), and what auditors read: disbursements grouped (:mod:`.disbursement_totals`),
-possible duplicate benefits (:mod:`.duplicates`), time to help (:mod:`.time_to_help`), what
-they share (:mod:`.report_basis`), and the reports and ledger as files (:mod:`.report_files`,
+"""Money: the double-entry ledger, posting (:mod:`.ledger`), its accounts
+(:mod:`.accounts`) and its reading and trial balance (:mod:`.ledger_queries`); partners'
+funds, deposits and balances (:mod:`.funds`); what a delivery record holds for money,
+services and goods (:mod:`.disbursement_kinds`), evidence files (:mod:`.evidence`), and
+what auditors read: disbursements grouped (:mod:`.disbursement_totals`), possible
+duplicate benefits (:mod:`.duplicates`), time to help (:mod:`.time_to_help`), what they
+share (:mod:`.report_basis`), and the reports and ledger as files (:mod:`.report_files`,
 written by :mod:`.exports`).
 
 May import: ``broker.audit``, the platform and ``models``.

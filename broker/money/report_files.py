@@ -8,9 +8,10 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from broker.money import exports, ledger
+from broker.money import exports, ledger_queries
 from broker.money.disbursement_totals import disbursement_report
 from broker.money.exports import Column
+from broker.money.ledger_queries import EVERYTHING, LedgerFilter
 from broker.platform.errors import Invalid
 
 FORMATS = ("json", "csv", "xlsx")
@@ -74,16 +75,7 @@ LEDGER_COLUMNS = [
 ]
 
 
-def export_ledger(
-    session: Session,
-    *,
-    partner_id: int | None = None,
-    household_id: int | None = None,
-    kind: str | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    fmt: str = "csv",
-) -> ExportFile:
+def export_ledger(session: Session, where: LedgerFilter = EVERYTHING, *, fmt: str = "csv") -> ExportFile:
     """The ledger (台账), one line per transaction, oldest first, amounts in yuan."""
     rows = [
         {
@@ -91,14 +83,7 @@ def export_ledger(
             **{k: getattr(t, k) for k in ("offer_id", "amount_fen", "donor", "reference", "memo", "actor")},
             "kind_label": KIND_LABELS.get(t.kind, t.kind),
         }
-        for t in ledger.iter_transactions(
-            session,
-            partner_id=partner_id,
-            household_id=household_id,
-            kind=kind,
-            date_from=date_from,
-            date_to=date_to,
-        )
+        for t in ledger_queries.iter_transactions(session, where)
     ]
-    period = f"{date_from or 'all'}_{date_to or 'all'}"
+    period = f"{where.date_from or 'all'}_{where.date_to or 'all'}"
     return _file(f"ledger-{period}", fmt, LEDGER_COLUMNS, rows, "台账", None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from broker.money import ledger
+from broker.money import funds
 from broker.platform import db
 from broker.portal.auth import current_principal, role_required
 from broker.referral import partners
@@ -20,8 +20,6 @@ bp = Blueprint("portal_admin", __name__, url_prefix="/admin")
 def home() -> str:
     principal = current_principal()
     session = db.session()
-    funds = [
-        (p, ledger.balances(session, p.id)) for p in partners.list_partners(session, principal, per_page=500).items
-    ]
+    held = [(p, funds.balances(session, p.id)) for p in partners.list_partners(session, principal, per_page=500).items]
     coverage = registry.coverage(session, principal, not_visited_days=30, per_page=1)
-    return render_template("portal/admin/home.html", funds=funds, coverage=coverage)
+    return render_template("portal/admin/home.html", funds=held, coverage=coverage)

@@ -14,7 +14,8 @@ from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from broker import audit
-from broker.money import disbursement_totals, duplicates, ledger, report_files, time_to_help
+from broker.money import disbursement_totals, duplicates, ledger_queries, report_files, time_to_help
+from broker.money.ledger_queries import LedgerFilter
 from broker.platform import db
 from broker.portal import charts, i18n
 from broker.portal.auth import current_principal, role_required
@@ -53,12 +54,9 @@ def ledger_page() -> str:
         form.since.errors = [*form.since.errors, _("Use the form YYYY-MM-DD.")]
     if form.until.data and until is None:
         form.until.errors = [*form.until.errors, _("Use the form YYYY-MM-DD.")]
-    page = ledger.transactions(
+    page = ledger_queries.transactions(
         db.session(),
-        partner_id=int(partner) if partner else None,
-        kind=kind,
-        date_from=since,
-        date_to=until,
+        LedgerFilter(partner_id=int(partner) if partner else None, kind=kind, date_from=since, date_to=until),
         page=page_arg(request.args.get("page")),
         per_page=PER_PAGE,
     )
@@ -72,7 +70,9 @@ def ledger_page() -> str:
 def chain() -> str:
     """Whether the hash chain of the audit log is intact, and whether the books balance."""
     session = db.session()
-    return render_template("portal/auditor/chain.html", result=audit.verify(session), books=ledger.check(session))
+    return render_template(
+        "portal/auditor/chain.html", result=audit.verify(session), books=ledger_queries.check(session)
+    )
 
 
 def _period() -> tuple[date | None, date | None, dict[str, str]]:
@@ -100,7 +100,7 @@ def dashboard() -> str:
         charts=_charts(by, fulfilment),
         fulfilment=fulfilment,
         duplicates=duplicates.duplicate_benefits(session),
-        books=ledger.check(session),
+        books=ledger_queries.check(session),
         chain_ok=audit.verify(session).ok,
         since=since,
         until=until,
@@ -201,14 +201,10 @@ def export_ledger(fmt: str) -> Response:
     since, until, _args = _period()
     kind = request.args.get("kind") or None
     partner = request.args.get("partner")
-    file = report_files.export_ledger(
-        db.session(),
-        partner_id=int(partner) if partner and partner.isdigit() else None,
-        kind=kind,
-        date_from=since,
-        date_to=until,
-        fmt=fmt,
+    where = LedgerFilter(
+        partner_id=int(partner) if partner and partner.isdigit() else None, kind=kind, date_from=since, date_to=until
     )
+    file = report_files.export_ledger(db.session(), where, fmt=fmt)
     return _download(file)
 
 

@@ -12,7 +12,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from broker.money import evidence, ledger
+from broker.money import evidence, funds
 from broker.platform import db, periods
 from broker.platform.errors import DomainError
 from broker.portal import i18n
@@ -219,5 +219,5 @@ def fund() -> str:
         for status in lifecycle.TAKEN
         for item in offer_inbox.list_offers(session, principal, status=status, per_page=100).items
     ]
-    history = ledger.fund_history(session, partner.id, page=page_arg(request.args.get("page")), per_page=PER_PAGE)
+    history = funds.fund_history(session, partner.id, page=page_arg(request.args.get("page")), per_page=PER_PAGE)
     return render_template("portal/partner/fund.html", partner=partner, history=history, pledged=pledged)

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broker.money import ledger
+from broker.money import funds, ledger
 from broker.platform import outbox
 from broker.platform.amounts import yuan
 from broker.platform.errors import Conflict, Forbidden, InsufficientFunds, Invalid
@@ -78,7 +78,7 @@ def _pledge(session: Session, offer: Offer, req: AidRequest, amount: int) -> Non
             household_id=req.household_id,
         )
     except InsufficientFunds as exc:
-        available = ledger.balances(session, partner.id)["available_fen"]
+        available = funds.balances(session, partner.id)["available_fen"]
         raise InsufficientFunds(
             f"{partner.name}'s fund has {yuan(available)} available, not enough to accept {yuan(amount)}. "
             "Deposit money into the fund first, or accept a smaller amount.",

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from adapters.base import PartnerInfo
 from broker import audit
-from broker.money import ledger
+from broker.money import funds
 from broker.platform import adapter_registry, security
 from broker.platform.errors import Conflict, Invalid, NotFound
 from broker.platform.pages import Page, paginate
@@ -230,7 +230,7 @@ def update_partner(session: Session, principal: Principal, partner_id: int, data
 
 def balances(session: Session, partner: Partner) -> dict[str, int]:
     """``balance_fen``, ``pledged_fen`` and ``available_fen`` from the ledger."""
-    return ledger.balances(session, partner.id)
+    return funds.balances(session, partner.id)
 
 
 def partner_info(session: Session, partner: Partner) -> PartnerInfo:
@@ -241,7 +241,7 @@ def partner_info(session: Session, partner: Partner) -> PartnerInfo:
         name=partner.name,
         kind=partner.kind,
         config=_unseal(partner.adapter_config),
-        available_fen=ledger.balances(session, partner.id)["available_fen"],
+        available_fen=funds.balances(session, partner.id)["available_fen"],
     )
 
 
@@ -258,7 +258,7 @@ def detail(session: Session, partner: Partner) -> dict[str, Any]:
     return {
         "id": partner.id,
         **partner_summary(partner),
-        **ledger.balances(session, partner.id),
+        **funds.balances(session, partner.id),
         "created_at": partner.created_at,
         "updated_at": partner.updated_at,
     }
