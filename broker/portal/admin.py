@@ -10,7 +10,7 @@ from broker.money import ledger
 from broker.platform import db
 from broker.portal.auth import current_principal, role_required
 from broker.referral import partners
-from broker.registry import households as registry
+from broker.registry import visits
 
 bp = Blueprint("portal_admin", __name__, url_prefix="/admin")
 
@@ -23,5 +23,5 @@ def home() -> str:
     funds = [
         (p, ledger.balances(session, p.id)) for p in partners.list_partners(session, principal, per_page=500).items
     ]
-    coverage = registry.coverage(session, principal, not_visited_days=30, per_page=1)
+    coverage = visits.coverage(session, principal, not_visited_days=30, per_page=1)
     return render_template("portal/admin/home.html", funds=funds, coverage=coverage)

@@ -54,7 +54,7 @@ from sqlalchemy.orm import Session
 from broker import audit
 from broker.platform.errors import DomainError, Invalid
 from broker.platform.input_schema import closest
-from broker.registry import households as registry
+from broker.registry import grids, households
 from models import Grid
 
 BATCH_HOUSEHOLDS = 200
@@ -644,7 +644,7 @@ class _Importer:
 
     def grid(self, code: str) -> Grid | None:
         if code not in self.grids:
-            self.grids[code] = registry.grid_by_code(self.session, code)
+            self.grids[code] = grids.grid_by_code(self.session, code)
         return self.grids[code]
 
     def save(self, group: _Group, grid: Grid) -> None:
@@ -669,7 +669,7 @@ class _Importer:
         held = self.session.info.pop(AUDIT_PENDING, [])
         savepoint = self.session.begin_nested()
         try:
-            _household, created = registry.upsert_household_from_survey(self.session, self.actor, grid, row)
+            _household, created = households.upsert_household_from_survey(self.session, self.actor, grid, row)
             mine = self.session.info.pop(AUDIT_PENDING, [])
             savepoint.commit()
         except DomainError as exc:
