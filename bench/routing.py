@@ -55,14 +55,14 @@ def setup() -> list[int]:
     from broker.people import users
     from broker.platform import actor, db
     from broker.referral import partners
-    from broker.registry import households as registry
+    from broker.registry import grids, households
     from broker.registry.household_schema import load_household
 
     session = db.session()
     actor.set_actor("system:bench")
     admin = users.principal_of(users.create_user(session, username="admin", password=PASSWORD, role="admin"))
     grid = {"code": GRID, "name": "基准网格", "district": "海淀区", "street": "中关村街道", "community": "基准社区"}
-    registry.create_grid(session, admin, grid)
+    grids.create_grid(session, admin, grid)
     caseworker = users.principal_of(
         users.create_user(session, username="caseworker", password=PASSWORD, role="caseworker", grid_codes=[GRID])
     )
@@ -83,7 +83,7 @@ def setup() -> list[int]:
                 "members": [{"name": f"户主{i}", "relation": "head", "birth_date": "1980-01-01", "sex": "M"}],
             }
         )
-        ids.append(registry.create_household(session, caseworker, data).id)
+        ids.append(households.create_household(session, caseworker, data).id)
     db.commit()
     return ids
 

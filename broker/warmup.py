@@ -19,8 +19,7 @@ from broker.money import funds
 from broker.platform import db, outbox
 from broker.platform.scope import Principal
 from broker.referral import assessment, partners, routing
-from broker.registry import household_schema
-from broker.registry import households as registry
+from broker.registry import grids, household_schema, households
 from models import AidRequest, User, UserGrid
 
 log = logging.getLogger(__name__)
@@ -44,7 +43,7 @@ def warm_up() -> bool:
 def _rehearse(session: Session) -> None:
     tag = uuid.uuid4().hex[:12]
     admin = _user(session, f"warmup-admin-{tag}", "admin")
-    grid = registry.create_grid(
+    grid = grids.create_grid(
         session, admin, {"code": f"WARMUP-{tag}", "name": "warm-up", "district": "-", "street": "-", "community": "-"}
     )
     caseworker = _user(session, f"warmup-caseworker-{tag}", "caseworker", grid_id=grid.id)
@@ -54,7 +53,7 @@ def _rehearse(session: Session) -> None:
         {"name": f"warm-up {tag}", "kind": "charity", "adapter": "portal", "categories": ["medical"], "regions": ["*"]},
     )
     funds.record_deposit(session, partner.id, amount_fen=100_000, reference=f"warm-up {tag}")
-    household = registry.create_household(
+    household = households.create_household(
         session,
         caseworker,
         household_schema.load_household(

@@ -14,8 +14,7 @@ from broker import audit
 from broker.people import users
 from broker.platform import db, security
 from broker.platform.errors import Invalid
-from broker.registry import household_facts, identity
-from broker.registry import households as registry
+from broker.registry import grids, household_facts, households, identity
 from models import AuditEvent, Household, Member, User
 from tests.registry_data import elderly_couple, grid_body, id_number, make_grids, vendor_family
 
@@ -414,11 +413,11 @@ def test_survey_upsert_updates_instead_of_duplicating():
     """Re-importing a survey row keyed by (grid, survey_ref) updates the household and its members in place."""
     principal = _admin_principal()
     session = db.session()
-    registry.create_grid(session, principal, grid_body("HD-ZGC-01"))
+    grids.create_grid(session, principal, grid_body("HD-ZGC-01"))
     row = vendor_family(survey_ref="2026-ZGC-0007")
     row.pop("grid")
     row["members"][3]["birth_date"] = date(2014, 2, 8)  # spreadsheets hand over dates
-    household, created = registry.upsert_household_from_survey(session, "cli:import", "HD-ZGC-01", row)
+    household, created = households.upsert_household_from_survey(session, "cli:import", "HD-ZGC-01", row)
     db.commit()
     assert created is True
     member_ids = {m.name: m.id for m in household.members}
@@ -426,7 +425,7 @@ def test_survey_upsert_updates_instead_of_duplicating():
     row["monthly_income_fen"] = 90000
     row["members"] = row["members"][:4]  # 张磊 no longer listed
     row["members"][2]["conditions"] = ["leukaemia", "serious_illness"]
-    again, created = registry.upsert_household_from_survey(db.session(), "cli:import", "HD-ZGC-01", row)
+    again, created = households.upsert_household_from_survey(db.session(), "cli:import", "HD-ZGC-01", row)
     db.commit()
     assert created is False
     assert again.id == household.id
@@ -439,9 +438,9 @@ def test_survey_upsert_updates_instead_of_duplicating():
         ("household.reimported", "cli:import"),
     ]
     with pytest.raises(Invalid) as bad:
-        registry.upsert_household_from_survey(db.session(), "cli:import", "HD-ZGC-01", {**row, "survey_ref": None})
+        households.upsert_household_from_survey(db.session(), "cli:import", "HD-ZGC-01", {**row, "survey_ref": None})
     assert "survey_ref" in bad.value.details
     row["members"][0]["id_number"] = "110108197904121311"
     with pytest.raises(Invalid) as bad:
-        registry.upsert_household_from_survey(db.session(), "cli:import", "HD-ZGC-01", row)
+        households.upsert_household_from_survey(db.session(), "cli:import", "HD-ZGC-01", row)
     assert "members.0.id_number" in bad.value.details

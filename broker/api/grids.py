@@ -11,7 +11,7 @@ from broker.api.blueprint import Blueprint
 from broker.api.schemas.common import PageArgs, page_of
 from broker.api.schemas.registry import GridIn, GridOut
 from broker.platform import db
-from broker.registry import households as registry
+from broker.registry import grids
 
 blp = Blueprint("grids", __name__, description="Grids: district → street → community → grid.")
 
@@ -23,14 +23,14 @@ class Grids(MethodView):
     @blp.response(200, page_of(GridOut))
     def get(self, args: dict) -> dict[str, Any]:
         """Grids you may see: a caseworker's own, every grid for admins and auditors."""
-        return registry.list_grids(db.session(), current_principal(), **args).as_dict()
+        return grids.list_grids(db.session(), current_principal(), **args).as_dict()
 
     @require("admin")
     @blp.arguments(GridIn)
     @blp.response(201, GridOut)
     def post(self, body: dict) -> Any:
         """Add a grid (admin)."""
-        grid = registry.create_grid(db.session(), current_principal(), body)
+        grid = grids.create_grid(db.session(), current_principal(), body)
         db.commit()
         return grid
 
@@ -41,4 +41,4 @@ class GridItem(MethodView):
     @blp.response(200, GridOut)
     def get(self, code: str) -> Any:
         """One grid by its code."""
-        return registry.get_grid(db.session(), current_principal(), code)
+        return grids.get_grid(db.session(), current_principal(), code)

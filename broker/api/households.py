@@ -22,7 +22,7 @@ from broker.api.schemas.registry import (
     VisitOut,
 )
 from broker.platform import db
-from broker.registry import households as registry
+from broker.registry import households, visits
 
 blp = Blueprint("households", __name__, description="The registry of households, their members and visits.")
 
@@ -37,7 +37,7 @@ class Households(MethodView):
     @blp.response(200, page_of(HouseholdSummaryOut))
     def get(self, args: dict) -> dict[str, Any]:
         """Households you may see, newest first; filter by grid or search with q."""
-        return registry.list_households(db.session(), current_principal(), **args).as_dict()
+        return households.list_households(db.session(), current_principal(), **args).as_dict()
 
     @require(*WRITERS)
     @blp.arguments(HouseholdIn)
@@ -45,7 +45,7 @@ class Households(MethodView):
     @blp.alt_response(409, description="A member is already registered in another household (duplicate_person).")
     def post(self, body: dict) -> Any:
         """Record a household and its members on one of your grids."""
-        household = registry.create_household(db.session(), current_principal(), body)
+        household = households.create_household(db.session(), current_principal(), body)
         db.commit()
         return household
 
@@ -56,14 +56,14 @@ class HouseholdItem(MethodView):
     @blp.response(200, HouseholdOut)
     def get(self, household_id: int) -> Any:
         """One household with its members (ID numbers masked)."""
-        return registry.get_household(db.session(), current_principal(), household_id)
+        return households.get_household(db.session(), current_principal(), household_id)
 
     @require(*WRITERS)
     @blp.arguments(HouseholdPatch)
     @blp.response(200, HouseholdOut)
     def patch(self, body: dict, household_id: int) -> Any:
         """Change details, income, consent, flags; add, update or remove members."""
-        household = registry.update_household(db.session(), current_principal(), household_id, body)
+        household = households.update_household(db.session(), current_principal(), household_id, body)
         db.commit()
         return household
 
@@ -75,7 +75,7 @@ class HouseholdMove(MethodView):
     @blp.response(200, HouseholdOut)
     def post(self, body: dict, household_id: int) -> Any:
         """Move the household to another grid (admin, or a caseworker holding both)."""
-        household = registry.move_household(db.session(), current_principal(), household_id, body["grid"])
+        household = households.move_household(db.session(), current_principal(), household_id, body["grid"])
         db.commit()
         return household
 
@@ -87,14 +87,14 @@ class HouseholdVisits(MethodView):
     @blp.response(200, page_of(VisitOut))
     def get(self, args: dict, household_id: int) -> dict[str, Any]:
         """The household's visits, latest first."""
-        return registry.list_visits(db.session(), current_principal(), household_id, **args).as_dict()
+        return visits.list_visits(db.session(), current_principal(), household_id, **args).as_dict()
 
     @require(*WRITERS)
     @blp.arguments(VisitIn)
     @blp.response(201, VisitOut)
     def post(self, body: dict, household_id: int) -> Any:
         """Record a visit (routine, holiday, neighbour report, self-report, hotline)."""
-        visit = registry.record_visit(db.session(), current_principal(), household_id, body)
+        visit = visits.record_visit(db.session(), current_principal(), household_id, body)
         db.commit()
         return visit
 
@@ -106,4 +106,4 @@ class Coverage(MethodView):
     @blp.response(200, CoverageOut)
     def get(self, args: dict) -> dict[str, Any]:
         """Households nobody has visited in not_visited_days (or ever), per grid and caseworker."""
-        return registry.coverage(db.session(), current_principal(), **args)
+        return visits.coverage(db.session(), current_principal(), **args)

@@ -16,7 +16,7 @@ from broker.money import funds
 from broker.people import users
 from broker.platform import actor, db
 from broker.referral import assessment, partners
-from broker.registry import households as registry
+from broker.registry import grids, households
 from broker.registry.household_schema import load_household
 from config.settings import SEED_DIR
 from models import User
@@ -89,7 +89,7 @@ def _seed(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
     people = {spec["role"]: spec for spec in demo["users"]}
     admin = users.principal_of(user(people["admin"], "admin"))
     user(people["auditor"], "auditor")
-    registry.create_grid(session, admin, demo["grid"])
+    grids.create_grid(session, admin, demo["grid"])
     caseworker = users.principal_of(user(people["caseworker"], "caseworker", grid_codes=people["caseworker"]["grids"]))
 
     for spec in demo["partners"]:
@@ -99,7 +99,7 @@ def _seed(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
             funds.record_deposit(session, partner.id, **spec["deposit"])
         user(spec["user"], "partner", partner_id=partner.id)
 
-    household = registry.create_household(session, caseworker, load_household(demo["household"]))
+    household = households.create_household(session, caseworker, load_household(demo["household"]))
     assessment.create_assessment(session, caseworker, household.id, demo["assessment"])
     db.commit()
     return logins

@@ -28,7 +28,7 @@ from broker.platform.scope import Principal
 from broker.policy import catalogue
 from broker.policy.evaluation import Facts
 from broker.policy.package import benefits_of, checklist
-from broker.registry import households as registry
+from broker.registry import households
 from models import Application, ApplicationStep, Household, HouseholdBenefit
 from models.base import utcnow
 
@@ -78,7 +78,7 @@ def list_applications(
 ) -> pages.Page:
     """A household's applications, newest first."""
     _require(principal, READERS)
-    household = registry.get_household(session, principal, household_id)
+    household = households.get_household(session, principal, household_id)
     stmt = select(Application).where(Application.household_id == household.id)
     if status:
         stmt = stmt.where(Application.status == status)
@@ -133,7 +133,7 @@ def file_application(
     household already receives (409). Whether the rule says it qualifies is recorded
     on the first step; the caseworker may know better than the rule."""
     _require(principal, WRITERS)
-    household = registry.get_household(session, principal, household_id, write=True)
+    household = households.get_household(session, principal, household_id, write=True)
     try:
         policy = catalogue.current().get(policy_code)
     except NotFound as exc:

@@ -15,7 +15,7 @@ from broker.policy import catalogue
 from broker.policy.catalogue import Policy
 from broker.policy.evaluation import Facts
 from broker.policy.rules import Clause
-from broker.registry import households as registry
+from broker.registry import households
 from models import Application, Household, HouseholdBenefit
 
 READERS = ("caseworker", "admin", "auditor")
@@ -164,5 +164,5 @@ def policy_package(session: Session, principal: Principal, household_id: int) ->
     """The policy package of one household: caseworkers of its grid, admins and
     auditors; partners never (403)."""
     principal.require(*READERS)
-    household = registry.get_household(session, principal, household_id)
+    household = households.get_household(session, principal, household_id)
     return package_for(session, household)

@@ -10,7 +10,7 @@ from broker.money import funds
 from broker.platform import db
 from broker.portal.auth import current_principal, role_required
 from broker.referral import partners
-from broker.registry import households as registry
+from broker.registry import visits
 
 bp = Blueprint("portal_admin", __name__, url_prefix="/admin")
 
@@ -21,5 +21,5 @@ def home() -> str:
     principal = current_principal()
     session = db.session()
     held = [(p, funds.balances(session, p.id)) for p in partners.list_partners(session, principal, per_page=500).items]
-    coverage = registry.coverage(session, principal, not_visited_days=30, per_page=1)
+    coverage = visits.coverage(session, principal, not_visited_days=30, per_page=1)
     return render_template("portal/admin/home.html", funds=held, coverage=coverage)

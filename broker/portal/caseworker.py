@@ -38,7 +38,7 @@ from broker.portal.request_forms import (
 )
 from broker.portal.request_labels import assessment_outcome
 from broker.referral import assessment, lifecycle, referrals, requests, timeline
-from broker.registry import households as registry
+from broker.registry import grids, households, members, visits
 
 bp = Blueprint("portal_caseworker", __name__, url_prefix="/caseworker")
 PER_PAGE = 25
@@ -60,23 +60,25 @@ def home() -> str:
     principal = current_principal()
     session = db.session()
     q = (request.args.get("q") or "").strip()[:80]
-    page = registry.list_households(
+    page = households.list_households(
         session, principal, q=q or None, page=page_arg(request.args.get("page")), per_page=PER_PAGE
     )
     open_needs = {h.id: _open_requests(session, principal, h.id) for h in page.items}
-    grids = registry.list_grids(session, principal).items
+    my_grids = grids.list_grids(session, principal).items
     unmatched = requests.list_requests(
         session, principal, status="active", routing_state=lifecycle.UNMATCHED, per_page=50
     ).items
-    households = {r.household_id: registry.get_household(session, principal, r.household_id) for r in unmatched}
+    unmatched_households = {
+        r.household_id: households.get_household(session, principal, r.household_id) for r in unmatched
+    }
     return render_template(
         "portal/caseworker/home.html",
         page=page,
         open_needs=open_needs,
-        grids=grids,
+        grids=my_grids,
         q=q,
         unmatched=unmatched,
-        unmatched_households=households,
+        unmatched_households=unmatched_households,
         **_action_forms(session, principal),
     )
 
@@ -104,7 +106,7 @@ def coverage() -> str:
     principal = current_principal()
     form = CoverageForm(request.args)
     days = form.days.data if form.validate() and form.days.data else 30
-    result = registry.coverage(
+    result = visits.coverage(
         db.session(),
         principal,
         grid=(request.args.get("grid") or None),
@@ -118,14 +120,14 @@ def coverage() -> str:
 def _household_context(household_id: int) -> dict[str, Any]:
     principal = current_principal()
     session = db.session()
-    household = registry.get_household(session, principal, household_id)
+    household = households.get_household(session, principal, household_id)
     reqs = requests.list_requests(session, principal, household=household.id, per_page=100).items
     timelines = {r.id: timeline.events(session, r.id) for r in reqs}
     partner_names = requests.partner_names(session, reqs)
     return {
         "household": household,
-        "members": [(m, registry.masked_id(m)) for m in household.members],
-        "visits": registry.list_visits(session, principal, household.id, per_page=10),
+        "members": [(m, members.masked_id(m)) for m in household.members],
+        "visits": visits.list_visits(session, principal, household.id, per_page=10),
         "assessments": assessment.view(session, assessment.list_assessments(session, principal, household.id)),
         "requests": reqs,
         "timelines": timelines,
@@ -155,13 +157,13 @@ def visit(household_id: int) -> Response | tuple[str, int]:
     """Record a visit (走访): channel, when, what was found."""
     principal = current_principal()
     session = db.session()
-    household = registry.get_household(session, principal, household_id, write=True)
+    household = households.get_household(session, principal, household_id, write=True)
     form = VisitForm()
     status = 200
     if form.validate_on_submit():
         when = form.visited_at.data
         try:
-            registry.record_visit(
+            visits.record_visit(
                 session,
                 principal,
                 household.id,
@@ -187,7 +189,7 @@ def new_assessment(household_id: int) -> Response | tuple[str, int]:
     request and recorded only when the caseworker confirms it."""
     principal = current_principal()
     session = db.session()
-    household = registry.get_household(session, principal, household_id, write=True)
+    household = households.get_household(session, principal, household_id, write=True)
     form = AssessmentForm()
     status = 200
     duplicates: list[dict[str, Any]] = []

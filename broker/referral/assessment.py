@@ -16,8 +16,7 @@ from broker.platform import runtime
 from broker.platform.errors import Conflict, Forbidden, Invalid
 from broker.platform.scope import Principal
 from broker.referral import lifecycle, routing
-from broker.registry import households as registry
-from broker.registry import privacy
+from broker.registry import households, privacy
 from models import AidRequest, Assessment, Need
 from models.assessment import CATEGORIES, URGENCIES
 from models.base import utcnow
@@ -93,7 +92,7 @@ def create_assessment(session: Session, principal: Principal, household_id: int,
     need twice."""
     if principal.role not in ("caseworker", "admin"):
         raise Forbidden("Only caseworkers and admins record needs assessments.")
-    household = registry.get_household(session, principal, household_id, write=True)
+    household = households.get_household(session, principal, household_id, write=True)
     needs = data.get("needs") or []
     if not needs:
         raise Invalid("An assessment names at least one need.", details={"needs": ["at least one need"]})
@@ -207,7 +206,7 @@ def request_ids(session: Session, need_ids: list[int]) -> dict[int, tuple[int, s
 
 def list_assessments(session: Session, principal: Principal, household_id: int) -> list[Assessment]:
     """A household's assessments, newest first, with their needs."""
-    household = registry.get_household(session, principal, household_id)
+    household = households.get_household(session, principal, household_id)
     return list(
         session.execute(
             select(Assessment)

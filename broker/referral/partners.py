@@ -20,7 +20,7 @@ from broker.platform import adapter_registry, security
 from broker.platform.errors import Conflict, Invalid, NotFound
 from broker.platform.pages import Page, paginate
 from broker.platform.scope import Principal
-from broker.registry import households as registry
+from broker.registry import grids
 from models import Partner
 from models.assessment import CATEGORIES
 from models.partners import PARTNER_KINDS
@@ -74,7 +74,7 @@ def _check_regions(session: Session, regions: list[str]) -> list[str]:
     wanted = sorted({r.strip() for r in regions if r.strip()})
     if ALL_REGIONS in wanted:
         return [ALL_REGIONS]
-    found = registry.grids_by_code(session, wanted)
+    found = grids.grids_by_code(session, wanted)
     unknown = [code for code in wanted if code not in found]
     if unknown:
         raise Invalid(

@@ -1,10 +1,11 @@
-"""The registry of households in hardship (困难对象信息库): grids, households, members
-and visits (:mod:`.households`), what a household record may contain
-(:mod:`.household_schema`), the facts policies and routing read (:mod:`.household_facts`),
-resident identity numbers (:mod:`.identity`), what a partner may learn
-(:mod:`.privacy`) and the door-to-door survey import: the sheet and its columns
-(:mod:`.survey_sheet`), a row to a member and errors back to rows (:mod:`.survey_rows`),
-the import loop and its report (:mod:`.importer`).
+"""The registry of households in hardship (困难对象信息库): who may do what in it
+(:mod:`.access`), grids (:mod:`.grids`), households (:mod:`.households`), their members
+and identity numbers (:mod:`.members`), visits and the coverage view (:mod:`.visits`),
+what a household record may contain (:mod:`.household_schema`), the facts policies and
+routing read (:mod:`.household_facts`), resident identity numbers (:mod:`.identity`),
+what a partner may learn (:mod:`.privacy`) and the door-to-door survey import: the sheet
+and its columns (:mod:`.survey_sheet`), a row to a member and errors back to rows
+(:mod:`.survey_rows`), the import loop and its report (:mod:`.importer`).
 
 May import: ``broker.audit``, the platform and ``models``.
 """

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from broker import audit
 from broker.platform.errors import DomainError, Invalid
-from broker.registry import households as registry
+from broker.registry import grids, households
 from broker.registry.survey_rows import (
     CellError,
     HouseholdRows,
@@ -234,7 +234,7 @@ class _Importer:
 
     def grid(self, code: str) -> Grid | None:
         if code not in self.grids:
-            self.grids[code] = registry.grid_by_code(self.session, code)
+            self.grids[code] = grids.grid_by_code(self.session, code)
         return self.grids[code]
 
     def save(self, group: HouseholdRows, grid: Grid) -> None:
@@ -259,7 +259,7 @@ class _Importer:
         held = self.session.info.pop(AUDIT_PENDING, [])
         savepoint = self.session.begin_nested()
         try:
-            _household, created = registry.upsert_household_from_survey(self.session, self.actor, grid, row)
+            _household, created = households.upsert_household_from_survey(self.session, self.actor, grid, row)
             mine = self.session.info.pop(AUDIT_PENDING, [])
             savepoint.commit()
         except DomainError as exc:

@@ -20,7 +20,7 @@ from broker.policy import scan as policy_scan
 from broker.policy.catalogue import Policy
 from broker.policy.evaluation import Facts
 from broker.policy.rules import parse
-from broker.registry import households as registry
+from broker.registry import households
 from broker.registry.household_schema import load_household
 from models import Application, Grid, Household, HouseholdBenefit, User
 from tests.policy.test_rules import PARAMS, PROPERTY, _insert, bool_expr, household_facts
@@ -39,7 +39,7 @@ def registry_world(make_user):
     admin = Principal(user_id=admin_id, username=admin_name, role="admin")
 
     def add(body: dict) -> int:
-        household = registry.create_household(session, admin, load_household(body))
+        household = households.create_household(session, admin, load_household(body))
         db.commit()
         return household.id
 

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from broker.api.schemas.common import PageArgs
 from broker.platform.input_schema import InputSchema
-from broker.registry import households as registry
+from broker.registry import members
 from broker.registry.household_schema import HouseholdIn, HouseholdPatch
 from models.registry import VISIT_CHANNELS
 
@@ -54,7 +54,7 @@ class MemberOut(Schema):
     employment = fields.String(allow_none=True)
 
     def _masked(self, member: Any) -> str | None:
-        return registry.masked_id(member)
+        return members.masked_id(member)
 
 
 class HouseholdSummaryOut(Schema):

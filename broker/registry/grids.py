@@ -1,0 +1,92 @@
+"""Grids (网格): district → street → community → grid, the unit a caseworker holds.
+Creating one is for admins; reading them is scoped like every registry read; and the
+caseworkers holding each grid are looked up here for the coverage view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broker import audit
+from broker.platform.errors import Conflict, NotFound
+from broker.platform.pages import Page, paginate
+from broker.platform.scope import Principal
+from broker.registry.access import require_registry, visible_grid_ids
+from models import Grid, User, UserGrid
+
+
+def create_grid(session: Session, principal: Principal, data: dict) -> Grid:
+    """Add a grid (admin). Codes are unique."""
+    principal.require("admin")
+    code = data["code"].strip()
+    if grid_by_code(session, code) is not None:
+        raise Conflict(f"A grid with code {code} already exists.", details={"code": code}, code="grid_exists")
+    grid = Grid(
+        code=code,
+        name=data["name"].strip(),
+        district=data["district"].strip(),
+        street=data["street"].strip(),
+        community=data["community"].strip(),
+    )
+    session.add(grid)
+    session.flush()
+    audit.record(session, "grid.created", grid, after=grid_summary(grid))
+    return grid
+
+
+def grid_summary(grid: Grid) -> dict[str, Any]:
+    return {
+        "code": grid.code,
+        "name": grid.name,
+        "district": grid.district,
+        "street": grid.street,
+        "community": grid.community,
+    }
+
+
+def grid_by_code(session: Session, code: str) -> Grid | None:
+    return session.execute(select(Grid).where(Grid.code == code)).scalar_one_or_none()
+
+
+def grids_by_code(session: Session, codes: list[str] | tuple[str, ...] | set[str]) -> dict[str, Grid]:
+    """The grids among ``codes`` that exist, by code (for validating partner regions)."""
+    if not codes:
+        return {}
+    rows = session.execute(select(Grid).where(Grid.code.in_(list(codes)))).scalars()
+    return {g.code: g for g in rows}
+
+
+def list_grids(session: Session, principal: Principal, *, page: int = 1, per_page: int = 50) -> Page:
+    """Grids the principal may see: a caseworker's own; all for admins and auditors."""
+    require_registry(principal, write=False)
+    stmt = select(Grid).order_by(Grid.code)
+    visible = visible_grid_ids(principal)
+    if visible is not None:
+        stmt = stmt.where(Grid.id.in_(visible))
+    return paginate(session, stmt, page, per_page)
+
+
+def get_grid(session: Session, principal: Principal, code: str) -> Grid:
+    require_registry(principal, write=False)
+    grid = grid_by_code(session, code)
+    if grid is None or not principal.can_see_grid(grid.id):
+        raise NotFound("No such grid.")
+    return grid
+
+
+def caseworkers_by_grid(session: Session, grid_ids: list[int] | set[int]) -> dict[int, list[User]]:
+    """The active caseworkers holding each grid."""
+    out: dict[int, list[User]] = {gid: [] for gid in grid_ids}
+    if not grid_ids:
+        return out
+    rows = session.execute(
+        select(UserGrid.grid_id, User)
+        .join(User, User.id == UserGrid.user_id)
+        .where(UserGrid.grid_id.in_(list(grid_ids)), User.role == "caseworker", User.is_active.is_(True))
+        .order_by(User.username)
+    ).all()
+    for grid_id, user in rows:
+        out[grid_id].append(user)
+    return out
