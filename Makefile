@@ -51,7 +51,7 @@ bench: $(STAMP)
 # Only the fault-injection and fuzzing tests (private PostgreSQL/Redis servers, worker
 # processes, schemathesis), fuzzing deeper than `make test` does: FUZZ_EXAMPLES=… to change.
 FAULT_TESTS := tests/test_faults_postgres.py tests/test_faults_webhook.py tests/test_faults_loop.py \
-	tests/test_fuzz_api.py tests/test_security_basics.py tests/test_access_matrix.py
+	tests/api/test_fuzz_api.py tests/api/test_security_basics.py tests/api/test_access_matrix.py
 test-faults: $(STAMP)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-25} $(PY) -m pytest $(wildcard $(FAULT_TESTS)) $(PYTEST_ARGS)
 

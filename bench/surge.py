@@ -37,7 +37,7 @@ from sqlalchemy import exists, func, or_, select
 
 from bench.common import Result, emit, peak_rss_mb
 from models import AidRequest, Offer
-from tests.stack import Stack
+from tests.support.stack import Stack
 
 GRID = "SURGE-01"
 YUAN = 100

@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 from broker.platform import db, outbox, queue, runtime
 from broker.referral import reconcile
 from models import AidRequest, Offer, OutboxMessage
-from tests.aid import YUAN, make_world, need
 from tests.conftest import wait_for
-from tests.partner_server import PartnerServer
-from tests.servers import RedisServer
+from tests.support.aid import YUAN, make_world, need
+from tests.support.partner_server import PartnerServer
+from tests.support.servers import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 

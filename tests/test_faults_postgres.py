@@ -23,8 +23,8 @@ from sqlalchemy import func, select
 from broker import audit
 from broker.platform import db, queue
 from models import AuditEvent, OutboxMessage
-from tests.servers import pg_available
-from tests.stack import Stack, running_stack
+from tests.support.servers import pg_available
+from tests.support.stack import Stack, running_stack
 
 needs_pg_server = pytest.mark.skipif(not pg_available(), reason="PostgreSQL server binaries (initdb) are not installed")
 

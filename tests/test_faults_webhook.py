@@ -27,10 +27,10 @@ from broker import audit
 from broker.money import ledger_queries
 from broker.platform import db, outbox, queue, runtime
 from models import AidRequest, Disbursement, Offer, OutboxMessage
-from tests.aid import YUAN, fire_scheduled, make_world, need
 from tests.conftest import wait_for
-from tests.partner_server import new_secret
-from tests.servers import rq_worker
+from tests.support.aid import YUAN, fire_scheduled, make_world, need
+from tests.support.partner_server import new_secret
+from tests.support.servers import rq_worker
 
 TERMINAL_OFFERS = {"received", "accepted", "in-progress", "completed", "rejected", "cancelled", "failed"}
 

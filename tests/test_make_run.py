@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 PASSWORD = "demo-pass-2026"
 START_SECONDS = 120.0  # the first start migrates and seeds on a busy machine

@@ -20,8 +20,8 @@ from broker.platform import db, queue
 from broker.registry import identity
 from models import Account, Notification
 from models.base import utcnow
-from tests.aid import YUAN, make_world, need
-from tests.partner_server import PartnerServer
+from tests.support.aid import YUAN, make_world, need
+from tests.support.partner_server import PartnerServer
 
 SON_ID = identity.make("110108", date(2014, 3, 2), "211")
 MOTHER_ID = identity.make("110108", date(1984, 10, 12), "322")

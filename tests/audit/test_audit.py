@@ -16,8 +16,8 @@ from broker.audit import walk
 from broker.money import ledger
 from broker.platform import db, queue
 from models import AuditEvent
-from tests import money
-from tests.money import YUAN, tamper
+from tests.support import money
+from tests.support.money import YUAN, tamper
 
 
 def _events(n: int = 6) -> list[int]:

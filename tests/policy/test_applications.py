@@ -16,7 +16,7 @@ from broker.platform import db, queue
 from broker.policy import applications, catalogue, reminders
 from models import Application, AuditEvent, HouseholdBenefit, Notification, OutboxMessage, User
 from models.base import utcnow
-from tests.registry_data import make_grids, vendor_family
+from tests.support.registry_data import make_grids, vendor_family
 
 API = "/api/v1"
 

@@ -14,7 +14,7 @@ from broker.platform import db, runtime
 from broker.policy import catalogue
 from broker.policy.catalogue import PolicyError
 from models import HouseholdBenefit, Partner
-from tests.registry_data import make_grids, vendor_family
+from tests.support.registry_data import make_grids, vendor_family
 
 PARAMS = {"dibao_line": 111000, "low_income_line": 166500}
 SHIPPED = {"dibao", "tekun", "medical_aid", "education_aid", "temporary_aid", "disability_subsidies"}

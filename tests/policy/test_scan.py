@@ -24,7 +24,7 @@ from broker.registry import households
 from broker.registry.household_schema import load_household
 from models import Application, Grid, Household, HouseholdBenefit, User
 from tests.policy.test_rules import PARAMS, PROPERTY, _insert, bool_expr, household_facts
-from tests.registry_data import GRIDS, elderly_couple, vendor_family
+from tests.support.registry_data import GRIDS, elderly_couple, vendor_family
 
 
 @pytest.fixture

@@ -29,8 +29,8 @@ from werkzeug.serving import make_server
 
 from broker.platform import db
 from broker.registry import identity
-from tests.aid import YUAN, deposit, make_world, need
 from tests.conftest import ARTIFACTS, PASSWORD, unique
+from tests.support.aid import YUAN, deposit, make_world, need
 
 SCREENSHOTS = ARTIFACTS / "screenshots"
 CHROMIUM_ARGS = [

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 
 from broker.platform import db
 from models import AidRequest, Disbursement
-from tests.aid import need
 from tests.conftest import PASSWORD
 from tests.portal.conftest import build_loop
 from tests.portal.test_browser import Visitor
+from tests.support.aid import need
 
 pytestmark = pytest.mark.browser
 

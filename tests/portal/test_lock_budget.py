@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from broker.platform import db, runtime
 from models import Visit
-from tests.test_db_windows import another_writer
+from tests.platform.test_db_windows import another_writer
 
 sqlite_only = pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")), reason="the writer lock file is SQLite's")
 

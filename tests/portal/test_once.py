@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from broker.platform import db
 from models import AidRequest, Assessment, Disbursement, IdempotencyKey, Visit
-from tests.aid import need
+from tests.support.aid import need
 
 _FORM = re.compile(r'<form[^>]*action="(?P<action>[^"]+)"[^>]*>(?P<body>.*?)</form>', re.S)
 _KEY = re.compile(r'name="once_key"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="once_key"')

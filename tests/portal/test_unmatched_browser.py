@@ -10,10 +10,10 @@ import pytest
 
 from broker.platform import db
 from models import AidRequest
-from tests.aid import need
 from tests.conftest import PASSWORD
 from tests.portal.conftest import build_loop
 from tests.portal.test_browser import visitors  # noqa: F401 - the fixture, shared
+from tests.support.aid import need
 
 pytestmark = pytest.mark.browser
 
