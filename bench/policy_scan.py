@@ -23,27 +23,23 @@ SEED = 20260501
 GRIDS = 200
 
 
+POLICY_CODES = ("dibao", "tekun", "medical_aid", "education_aid", "temporary_aid", "disability_subsidies")
+
+
 def hand_written_sql(params: dict[str, int]) -> str:
     """The shipped policies, written by hand (keep in step with config/policies)."""
     dibao, low = params["dibao_line"], params["low_income_line"]
+    flags = ",\n           ".join(
+        f"MAX(CASE WHEN policy_code = '{code}' THEN 1 ELSE 0 END) AS {code}" for code in POLICY_CODES
+    )
     return f"""
 WITH b AS (
     SELECT household_id,
-           MAX(CASE WHEN policy_code = 'dibao' THEN 1 ELSE 0 END) AS dibao,
-           MAX(CASE WHEN policy_code = 'tekun' THEN 1 ELSE 0 END) AS tekun,
-           MAX(CASE WHEN policy_code = 'medical_aid' THEN 1 ELSE 0 END) AS medical_aid,
-           MAX(CASE WHEN policy_code = 'education_aid' THEN 1 ELSE 0 END) AS education_aid,
-           MAX(CASE WHEN policy_code = 'temporary_aid' THEN 1 ELSE 0 END) AS temporary_aid,
-           MAX(CASE WHEN policy_code = 'disability_subsidies' THEN 1 ELSE 0 END) AS disability_subsidies
+           {flags}
     FROM household_benefits GROUP BY household_id
 ), a AS (
     SELECT household_id,
-           MAX(CASE WHEN policy_code = 'dibao' THEN 1 ELSE 0 END) AS dibao,
-           MAX(CASE WHEN policy_code = 'tekun' THEN 1 ELSE 0 END) AS tekun,
-           MAX(CASE WHEN policy_code = 'medical_aid' THEN 1 ELSE 0 END) AS medical_aid,
-           MAX(CASE WHEN policy_code = 'education_aid' THEN 1 ELSE 0 END) AS education_aid,
-           MAX(CASE WHEN policy_code = 'temporary_aid' THEN 1 ELSE 0 END) AS temporary_aid,
-           MAX(CASE WHEN policy_code = 'disability_subsidies' THEN 1 ELSE 0 END) AS disability_subsidies
+           {flags}
     FROM applications WHERE status <> 'withdrawn' GROUP BY household_id
 )
 SELECT * FROM (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -59,12 +59,7 @@ def sweep_overdue_applications() -> int:
     reminder was lost (the safety net behind the outbox reminders)."""
     from broker.policy import reminders
 
-    with _session() as session:
-        reminded = reminders.sweep_overdue(session)
-        db.commit()
-    if reminded:
-        log.info("overdue applications: %d caseworker reminder(s) sent", reminded)
-    return reminded
+    return _sweep(reminders.sweep_overdue, "overdue applications: %d caseworker reminder(s) sent")
 
 
 def reconcile(now_iso: str | None = None) -> dict[str, int]:
@@ -87,12 +82,18 @@ def purge_idempotency_keys() -> int:
     client's retries, not for ever)."""
     from broker.platform import idempotency
 
+    return _sweep(idempotency.purge, "idempotency keys: %d past their keeping period forgotten")
+
+
+def _sweep(step: Callable[[Session], int], message: str) -> int:
+    """Run one periodic clean-up as ``system`` and commit; log ``message`` only when it
+    did something."""
     with _session() as session:
-        purged = idempotency.purge(session)
+        done = step(session)
         db.commit()
-    if purged:
-        log.info("idempotency keys: %d past their keeping period forgotten", purged)
-    return purged
+    if done:
+        log.info(message, done)
+    return done
 
 
 def _counts(counts: dict[str, int]) -> str:

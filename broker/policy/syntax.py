@@ -168,7 +168,9 @@ class Not(Node):
 
 
 @dataclass(frozen=True)
-class Arith(Node):
+class Binary(Node):
+    """An operator between two operands (the shared shape of Arith and Compare)."""
+
     op: str
     left: Node
     right: Node
@@ -178,13 +180,13 @@ class Arith(Node):
 
 
 @dataclass(frozen=True)
-class Compare(Node):
-    op: str
-    left: Node
-    right: Node
+class Arith(Binary):
+    pass
 
-    def children(self) -> tuple[Node, ...]:
-        return (self.left, self.right)
+
+@dataclass(frozen=True)
+class Compare(Binary):
+    pass
 
 
 @dataclass(frozen=True)

@@ -148,27 +148,30 @@ def _charts(
 ) -> list[Chart]:
     total = i18n.format_yuan(by["month"].amount_fen)
     amount, count = _("Amount"), _("Disbursements")
-    return [
-        Chart(
-            "by-month",
+    money = [
+        (
+            "month",
             _("Disbursed per month"),
             _("Money, goods and services that reached families, per month: %(total)s in all.", total=total),
-            (_("Month"), amount, count),
-            _money_rows(by["month"]),
+            _("Month"),
         ),
-        Chart(
-            "by-category",
+        (
+            "category",
             _("Disbursed per category"),
             _("Disbursements per need category: %(total)s in all.", total=total),
-            (_("Category"), amount, count),
-            _money_rows(by["category"], by_code=True),
+            _("Category"),
         ),
-        Chart(
-            "by-partner",
+        (
+            "partner",
             _("Disbursed per partner"),
             _("Disbursements per partner organisation: %(total)s in all.", total=total),
-            (_("Partner"), amount, count),
-            _money_rows(by["partner"]),
+            _("Partner"),
+        ),
+    ]
+    return [
+        *(
+            Chart(f"by-{key}", title, blurb, (label, amount, count), _money_rows(by[key], by_code=key == "category"))
+            for key, title, blurb, label in money
         ),
         Chart(
             "fulfilment",

@@ -179,29 +179,12 @@ def short(c: Candidate, needed: int) -> dict:
     maximum or its auto-grant limit binds."""
     p = c.partner
     if c.available_fen == c.capacity_fen:
-        return out(
-            p,
-            "short_of_funds",
-            f"available {yuan(c.available_fen)} < needed {yuan(needed)}",
-            available_fen=c.available_fen,
-            needed_fen=needed,
-        )
-    if p.max_amount_fen == c.capacity_fen:
-        return out(
-            p,
-            "over_maximum",
-            f"per-request maximum {yuan(p.max_amount_fen)} < needed {yuan(needed)}",
-            maximum_fen=p.max_amount_fen,
-            needed_fen=needed,
-        )
-    limit = auto_grant_limit(p)
-    return out(
-        p,
-        "over_auto_grant_limit",
-        f"auto-grant limit {yuan(limit)} < needed {yuan(needed)}",
-        limit_fen=limit,
-        needed_fen=needed,
-    )
+        code, what, param, binding = "short_of_funds", "available", "available_fen", c.available_fen
+    elif p.max_amount_fen == c.capacity_fen:
+        code, what, param, binding = "over_maximum", "per-request maximum", "maximum_fen", p.max_amount_fen
+    else:
+        code, what, param, binding = "over_auto_grant_limit", "auto-grant limit", "limit_fen", auto_grant_limit(p)
+    return out(p, code, f"{what} {yuan(binding)} < needed {yuan(needed)}", **{param: binding, "needed_fen": needed})
 
 
 def later(c: Candidate, code: str, why: str) -> dict:

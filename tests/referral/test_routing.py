@@ -27,6 +27,19 @@ def first_request(world, *needs) -> int:
     return world.assess(world.household(), *needs)["needs"][0]["request_id"]
 
 
+def mutual_aid_fund(world, **extra) -> None:
+    """社区互助基金: an auto-grant fund for emergencies, ¥5,000 in it, ¥1,000 limit."""
+    world.partner(
+        "社区互助基金",
+        kind="mutual_aid_fund",
+        adapter="auto_grant",
+        adapter_config={"limit_fen": 1000 * YUAN},
+        categories=["emergency"],
+        fund_fen=5000 * YUAN,
+        **extra,
+    )
+
+
 def test_every_partner_left_out_has_a_reason(world, worker, as_role, make_user, login):
     """Inactive, category, region and money exclusions are stored with their reasons."""
     elsewhere = make_world(as_role, make_user, login).grid
@@ -55,15 +68,7 @@ def test_every_partner_left_out_has_a_reason(world, worker, as_role, make_user, 
 def test_auto_grant_fund_first_for_an_emergency_under_its_limit(world, worker):
     """An auto-grant fund outranks a richer, faster partner for an emergency within its limit."""
     world.partner("红十字会", kind="red_cross", categories=["emergency"], respond_within_hours=2, fund_fen=90000 * YUAN)
-    world.partner(
-        "社区互助基金",
-        kind="mutual_aid_fund",
-        adapter="auto_grant",
-        adapter_config={"limit_fen": 1000 * YUAN},
-        categories=["emergency"],
-        respond_within_hours=24,
-        fund_fen=5000 * YUAN,
-    )
+    mutual_aid_fund(world, respond_within_hours=24)
     rid = first_request(world, need("emergency", "critical", 700 * YUAN))
     worker()
     detail = world.request(rid)
@@ -76,14 +81,7 @@ def test_auto_grant_fund_first_for_an_emergency_under_its_limit(world, worker):
 def test_auto_grant_over_its_limit_is_passed_over(world, worker):
     """Over the auto-grant limit, the fund is left out with the limit as the reason."""
     world.partner("红十字会", kind="red_cross", categories=["emergency"], fund_fen=90000 * YUAN)
-    world.partner(
-        "社区互助基金",
-        kind="mutual_aid_fund",
-        adapter="auto_grant",
-        adapter_config={"limit_fen": 1000 * YUAN},
-        categories=["emergency"],
-        fund_fen=5000 * YUAN,
-    )
+    mutual_aid_fund(world)
     rid = first_request(world, need("emergency", "critical", 1500 * YUAN))
     worker()
     (decision,) = routed(world, rid)
