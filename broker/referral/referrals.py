@@ -7,7 +7,6 @@ partner's own answer would; money goes through the ledger like any partner's."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -28,19 +27,25 @@ ANSWER_WITHIN_HOURS = 24 * 14
 OUTCOMES = ("accepted", "declined", "completed")
 
 
+def _manual(partner: Partner, how: str) -> Partner:
+    """``partner``, if it is one referred to by hand; a broker partner is refused (``how``
+    says why it is one)."""
+    if partner.adapter != MANUAL:
+        raise Conflict(
+            f"{partner.name} {how}: retry routing instead of referring by hand.",
+            details={"partner_id": partner.id, "adapter": partner.adapter},
+            code="not_manual",
+        )
+    return partner
+
+
 def _organisation(session: Session, req: AidRequest, data: dict[str, Any], actor: str) -> Partner:
     """The manual partner named: an existing one by id, or by name (made when new)."""
     if data.get("partner_id") is not None:
         partner = session.get(Partner, data["partner_id"])
         if partner is None:
             raise NotFound("No such partner.", details={"partner_id": ["unknown partner"]})
-        if partner.adapter != MANUAL:
-            raise Conflict(
-                f"{partner.name} takes offers through the broker: retry routing instead of referring by hand.",
-                details={"partner_id": partner.id, "adapter": partner.adapter},
-                code="not_manual",
-            )
-        return partner
+        return _manual(partner, "takes offers through the broker")
     name = (data.get("organisation") or "").strip()
     if not name:
         raise Invalid(
@@ -49,13 +54,7 @@ def _organisation(session: Session, req: AidRequest, data: dict[str, Any], actor
         )
     found = session.execute(select(Partner).where(Partner.name == name)).scalar()
     if found is not None:
-        if found.adapter != MANUAL:
-            raise Conflict(
-                f"{found.name} is a partner in the broker: retry routing instead of referring by hand.",
-                details={"partner_id": found.id, "adapter": found.adapter},
-                code="not_manual",
-            )
-        return found
+        return _manual(found, "is a partner in the broker")
     kind = data.get("kind") or "social_org"
     if kind not in PARTNER_KINDS:
         raise Invalid(f"kind must be one of {', '.join(PARTNER_KINDS)}.", details={"kind": ["unknown kind"]})
@@ -108,30 +107,15 @@ def refer(session: Session, principal: Principal, request_id: int, data: dict[st
             )
     note = (data.get("note") or "").strip()
     now = utcnow()
-    offer = Offer(
-        partner_id=partner.id,
-        status="requested",
-        amount_fen=amount,
-        respond_by=now + timedelta(hours=partner.respond_within_hours),
+    offer = routing.new_offer(
+        session,
+        req,
+        partner,
+        amount,
+        now=now,
         rank=0,
         reasons=["referred by hand", *([note] if note else [])],
-    )
-    req.offers.append(offer)
-    session.flush()
-    audit.record(
-        session,
-        "offer.created",
-        offer,
-        after={
-            "status": "requested",
-            "partner_id": partner.id,
-            "amount_fen": amount,
-            "rank": 0,
-            "respond_by": offer.respond_by.isoformat(),
-        },
         details={"referral": True, "referred_by": principal.actor, "note": note},
-        household_id=req.household_id,
-        request_id=req.id,
     )
     routing.dispatch(session, req, offer)
     lifecycle.set_routing_state(

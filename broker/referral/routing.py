@@ -159,17 +159,8 @@ def route(session: Session, request_id: int, now: datetime | None = None) -> Dec
         req.routing_round += 1
         made: list[Offer] = []
         for c, amount, why in picks:
-            offer = Offer(
-                partner_id=c.partner.id,
-                status="requested",
-                amount_fen=amount,
-                respond_by=now + timedelta(hours=c.partner.respond_within_hours),
-                rank=c.rank,
-                reasons=[*c.reasons, why],
-            )
-            req.offers.append(offer)
+            offer = new_offer(session, req, c.partner, amount, now=now, rank=c.rank, reasons=[*c.reasons, why])
             made.append(offer)
-            session.flush()
             decision.offer_ids.append(offer.id)
             decision.chosen.append(
                 {
@@ -180,20 +171,6 @@ def route(session: Session, request_id: int, now: datetime | None = None) -> Dec
                     "amount_fen": amount,
                     "reasons": offer.reasons,
                 }
-            )
-            audit.record(
-                session,
-                "offer.created",
-                offer,
-                after={
-                    "status": "requested",
-                    "partner_id": c.partner.id,
-                    "amount_fen": amount,
-                    "rank": c.rank,
-                    "respond_by": offer.respond_by.isoformat(),
-                },
-                household_id=req.household_id,
-                request_id=req.id,
             )
         decision.outcome = "routed"
         _record(session, req, decision)
@@ -230,6 +207,48 @@ def route(session: Session, request_id: int, now: datetime | None = None) -> Dec
         details={"notified_user_ids": notified},
     )
     return decision
+
+
+def new_offer(
+    session: Session,
+    req: AidRequest,
+    partner: Partner,
+    amount: int | None,
+    *,
+    now: datetime,
+    rank: int,
+    reasons: list[str],
+    details: dict | None = None,
+) -> Offer:
+    """Ask ``partner`` to take ``req`` on (for ``amount``, when money): the offer added,
+    given its id and audited as ``offer.created``; the one way routing and a referral
+    make an offer."""
+    offer = Offer(
+        partner_id=partner.id,
+        status="requested",
+        amount_fen=amount,
+        respond_by=now + timedelta(hours=partner.respond_within_hours),
+        rank=rank,
+        reasons=reasons,
+    )
+    req.offers.append(offer)
+    session.flush()
+    audit.record(
+        session,
+        "offer.created",
+        offer,
+        after={
+            "status": "requested",
+            "partner_id": partner.id,
+            "amount_fen": amount,
+            "rank": rank,
+            "respond_by": offer.respond_by.isoformat(),
+        },
+        details=details,
+        household_id=req.household_id,
+        request_id=req.id,
+    )
+    return offer
 
 
 def dispatch(session: Session, req: AidRequest, offer: Offer) -> None:
