@@ -24,6 +24,8 @@ so that two writers never wait on each other in opposite orders."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,7 +33,7 @@ from broker import audit
 from broker.money import ledger
 from broker.platform import outbox
 from broker.platform.errors import InvalidTransition, NotFound
-from models import AidRequest, Offer, Partner
+from models import AidRequest, LedgerTransaction, Offer, Partner
 from models.base import utcnow
 
 REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -269,6 +271,29 @@ def needs_routing(req: AidRequest) -> bool:
     return not any(o.status in (*LIVE, "completed") for o in req.offers)
 
 
+def post_on_offer(
+    session: Session,
+    move: Callable[..., LedgerTransaction],
+    partner: Partner,
+    offer: Offer,
+    req: AidRequest,
+    amount: int,
+    **extra: str,
+) -> LedgerTransaction:
+    """Post ``move`` (``ledger.pledge``, ``.release`` or ``.disburse``) of ``amount`` in
+    ``partner``'s accounts, booked against ``offer`` and its request."""
+    return move(
+        session,
+        partner.id,
+        partner.name,
+        amount,
+        offer_id=offer.id,
+        request_id=req.id,
+        household_id=req.household_id,
+        **extra,
+    )
+
+
 def release_remainder(session: Session, offer: Offer, req: AidRequest, memo: str) -> int:
     """Give back to the partner's fund what it pledged on ``offer`` and did not pay out;
     the request is then that much less funded. Returns the fen released."""
@@ -276,16 +301,7 @@ def release_remainder(session: Session, offer: Offer, req: AidRequest, memo: str
     if remainder <= 0:
         return 0
     partner = session.get(Partner, offer.partner_id)
-    ledger.release(
-        session,
-        partner.id,
-        partner.name,
-        remainder,
-        offer_id=offer.id,
-        request_id=req.id,
-        household_id=req.household_id,
-        memo=memo,
-    )
+    post_on_offer(session, ledger.release, partner, offer, req, remainder, memo=memo)
     req.funded_fen -= remainder
     return remainder
 

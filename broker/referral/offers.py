@@ -68,15 +68,7 @@ def take(session: Session, offer: Offer, req: AidRequest, amount_fen: int | None
 def _pledge(session: Session, offer: Offer, req: AidRequest, amount: int) -> None:
     partner = session.get(Partner, offer.partner_id)
     try:
-        ledger.pledge(
-            session,
-            partner.id,
-            partner.name,
-            amount,
-            offer_id=offer.id,
-            request_id=req.id,
-            household_id=req.household_id,
-        )
+        lifecycle.post_on_offer(session, ledger.pledge, partner, offer, req, amount)
     except InsufficientFunds as exc:
         available = funds.balances(session, partner.id)["available_fen"]
         raise InsufficientFunds(

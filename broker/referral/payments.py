@@ -94,15 +94,8 @@ def pay(
             raise
         raise disbursement_kinds.duplicate_reference(first) from None
     if what.amount_fen > 0:
-        txn = ledger.disburse(
-            session,
-            partner.id,
-            partner.name,
-            what.amount_fen,
-            offer_id=offer.id,
-            request_id=req.id,
-            household_id=req.household_id,
-            reference=what.reference,
+        txn = lifecycle.post_on_offer(
+            session, ledger.disburse, partner, offer, req, what.amount_fen, reference=what.reference
         )
         row.transaction_id = txn.id
     offer.disbursed_fen += what.amount_fen
