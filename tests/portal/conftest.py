@@ -81,6 +81,12 @@ class Portal:
             body.setdefault("csrf_token", self.token)
         return self.client.post(path, data=body, **kw)
 
+    def submit(self, path: str, data: dict | None = None, *, page: str | None = None) -> Any:
+        """Open the form's page (``path`` itself unless ``page`` is given), then post the
+        form to ``path``, as a person on that page would."""
+        self.get(page or path)
+        return self.post(path, data)
+
     def login(self, username: str, password: str = PASSWORD, **extra: str) -> Any:
         """Sign in through the form, then open the page it leads to (a fresh session
         has a fresh CSRF token, as a browser would find on that page)."""

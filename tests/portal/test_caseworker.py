@@ -76,8 +76,7 @@ def test_recording_a_visit_takes_the_household_off_the_coverage_list(portal, loo
     before = portal.text("/caseworker/coverage?days=30")
     assert "从未走访" in before
     assert "张建国" in before
-    portal.get(f"/caseworker/households/{loop.household_id}/visit")
-    resp = portal.post(
+    resp = portal.submit(
         f"/caseworker/households/{loop.household_id}/visit",
         {"channel": "holiday", "visited_at": "", "findings": "春节慰问，孩子住院，母亲陪护"},
     )
@@ -92,8 +91,7 @@ def test_recording_a_visit_takes_the_household_off_the_coverage_list(portal, loo
 def test_a_visit_in_the_future_is_refused_with_a_message(portal, loop):
     """The domain refuses a visit dated in the future; the form says so and nothing is saved."""
     portal.login(loop.caseworker)
-    portal.get(f"/caseworker/households/{loop.household_id}/visit")
-    resp = portal.post(
+    resp = portal.submit(
         f"/caseworker/households/{loop.household_id}/visit",
         {"channel": "routine", "visited_at": "2999-01-01T10:00", "findings": ""},
     )
@@ -107,8 +105,7 @@ def test_assessment_form_creates_requests_that_are_routed(portal, loop, worker):
     requests, routed as it is saved; the flash says truthfully, need by need, what
     happened — offered to a partner, or no partner could take it (employment)."""
     portal.login(loop.caseworker)
-    portal.get(f"/caseworker/households/{loop.household_id}/assessment")
-    resp = portal.post(
+    resp = portal.submit(
         f"/caseworker/households/{loop.household_id}/assessment",
         {
             "summary": "开学前复访",
@@ -150,8 +147,7 @@ def test_assessment_form_creates_requests_that_are_routed(portal, loop, worker):
 def test_assessment_money_need_without_amount_is_explained_on_its_row(portal, loop):
     """A medical need without an amount is the domain's refusal, shown on that row; nothing is saved."""
     portal.login(loop.caseworker)
-    portal.get(f"/caseworker/households/{loop.household_id}/assessment")
-    resp = portal.post(
+    resp = portal.submit(
         f"/caseworker/households/{loop.household_id}/assessment",
         {"needs-0-category": "medical", "needs-0-urgency": "high", "needs-0-amount": ""},
     )
@@ -165,8 +161,7 @@ def test_assessment_money_need_without_amount_is_explained_on_its_row(portal, lo
 def test_assessment_amount_with_three_decimals_is_refused(portal, loop):
     """ "12.345" yuan is refused by the form before anything reaches the domain."""
     portal.login(loop.caseworker)
-    portal.get(f"/caseworker/households/{loop.household_id}/assessment")
-    resp = portal.post(
+    resp = portal.submit(
         f"/caseworker/households/{loop.household_id}/assessment",
         {"needs-0-category": "living", "needs-0-urgency": "normal", "needs-0-amount": "12.345"},
     )
@@ -177,8 +172,7 @@ def test_assessment_amount_with_three_decimals_is_refused(portal, loop):
 def test_assessment_needs_at_least_one_need(portal, loop):
     """An assessment with every row blank is refused with a message."""
     portal.login(loop.caseworker)
-    portal.get(f"/caseworker/households/{loop.household_id}/assessment")
-    resp = portal.post(f"/caseworker/households/{loop.household_id}/assessment", {"summary": "只是看看"})
+    resp = portal.submit(f"/caseworker/households/{loop.household_id}/assessment", {"summary": "只是看看"})
     assert resp.status_code == 400
     assert "请至少填写一项需求" in resp.get_data(as_text=True)
 

@@ -18,6 +18,11 @@ def _offer(offer_id: int) -> Offer:
     return db.session().get(Offer, offer_id)
 
 
+def _act(portal, offer_id: int, action: str, data: dict):
+    """Open the offer's page, then post one of its forms (accept, reject, complete …)."""
+    return portal.submit(f"/partner/offers/{offer_id}/{action}", data, page=f"/partner/offers/{offer_id}")
+
+
 def test_inbox_lists_the_offers_most_urgent_first_with_counts(portal, loop):
     """The inbox shows each offer with its category, amount and urgency in Chinese, the
     urgent medical need before the normal counselling one, and counts per status."""
@@ -72,8 +77,7 @@ def test_another_partners_offer_is_not_found(new_portal, as_role, make_user, log
 def test_accept_with_yuan_typed_with_grouping(portal, loop):
     """Accepting "1,234.50" yuan pledges exactly 123450 fen from the fund."""
     portal.login(loop.partner)
-    portal.get(f"/partner/offers/{loop.offer_ids[0]}")
-    resp = portal.post(f"/partner/offers/{loop.offer_ids[0]}/accept", {"amount": "1,234.50"})
+    resp = _act(portal, loop.offer_ids[0], "accept", {"amount": "1,234.50"})
     assert resp.status_code == 302
     offer = _offer(loop.offer_ids[0])
     assert offer.status == "accepted"
@@ -84,8 +88,7 @@ def test_accept_with_yuan_typed_with_grouping(portal, loop):
 def test_accept_with_three_decimals_is_refused(portal, loop):
     """ "12.345" yuan is refused on the form (which fen?), and nothing changes."""
     portal.login(loop.partner)
-    portal.get(f"/partner/offers/{loop.offer_ids[0]}")
-    resp = portal.post(f"/partner/offers/{loop.offer_ids[0]}/accept", {"amount": "12.345"})
+    resp = _act(portal, loop.offer_ids[0], "accept", {"amount": "12.345"})
     assert resp.status_code == 400
     assert "最多保留两位小数" in resp.get_data(as_text=True)
     assert _offer(loop.offer_ids[0]).status == "received"
@@ -94,8 +97,7 @@ def test_accept_with_three_decimals_is_refused(portal, loop):
 def test_accept_more_than_offered_is_explained(portal, loop):
     """An amount above the offer is the domain's refusal, shown on the page, not a 500."""
     portal.login(loop.partner)
-    portal.get(f"/partner/offers/{loop.offer_ids[0]}")
-    resp = portal.post(f"/partner/offers/{loop.offer_ids[0]}/accept", {"amount": "99999"})
+    resp = _act(portal, loop.offer_ids[0], "accept", {"amount": "99999"})
     assert resp.status_code == 422
     assert "未通过" in resp.get_data(as_text=True)
     assert _offer(loop.offer_ids[0]).status == "received"
@@ -104,8 +106,7 @@ def test_accept_more_than_offered_is_explained(portal, loop):
 def test_decline_needs_a_reason(portal, loop, worker):
     """Declining without a reason is refused; with one, the offer is declined and the request goes back to routing."""
     portal.login(loop.partner)
-    portal.get(f"/partner/offers/{loop.offer_ids[1]}")
-    resp = portal.post(f"/partner/offers/{loop.offer_ids[1]}/reject", {"reason": ""})
+    resp = _act(portal, loop.offer_ids[1], "reject", {"reason": ""})
     assert resp.status_code == 400
     resp = portal.post(f"/partner/offers/{loop.offer_ids[1]}/reject", {"reason": "本月心理咨询师已排满"})
     assert resp.status_code == 302
@@ -119,8 +120,7 @@ def test_disbursement_with_evidence_then_complete(portal, loop):
     """A partial disbursement with a receipt puts the offer in progress; completing it
     releases the rest of the pledge back to the fund."""
     portal.login(loop.partner)
-    portal.get(f"/partner/offers/{loop.offer_ids[0]}")
-    portal.post(f"/partner/offers/{loop.offer_ids[0]}/accept", {"amount": ""})
+    _act(portal, loop.offer_ids[0], "accept", {"amount": ""})
     portal.get(f"/partner/offers/{loop.offer_ids[0]}")
     resp = portal.post(
         f"/partner/offers/{loop.offer_ids[0]}/disbursements",
@@ -149,10 +149,8 @@ def test_disbursement_with_evidence_then_complete(portal, loop):
 def test_disbursement_of_more_than_remains_is_explained(portal, loop):
     """Paying out more than was accepted is refused with the domain's reason on the form."""
     portal.login(loop.partner)
-    portal.get(f"/partner/offers/{loop.offer_ids[0]}")
-    portal.post(f"/partner/offers/{loop.offer_ids[0]}/accept", {"amount": "100"})
-    portal.get(f"/partner/offers/{loop.offer_ids[0]}")
-    resp = portal.post(f"/partner/offers/{loop.offer_ids[0]}/disbursements", {"amount": "200", "kind": "cash"})
+    _act(portal, loop.offer_ids[0], "accept", {"amount": "100"})
+    resp = _act(portal, loop.offer_ids[0], "disbursements", {"amount": "200", "kind": "cash"})
     assert resp.status_code == 422
     assert _offer(loop.offer_ids[0]).disbursed_fen == 0
 
@@ -160,10 +158,8 @@ def test_disbursement_of_more_than_remains_is_explained(portal, loop):
 def test_completing_before_paying_is_a_conflict_message(portal, loop):
     """Completing a money offer with nothing paid out is refused with a message, not an error page."""
     portal.login(loop.partner)
-    portal.get(f"/partner/offers/{loop.offer_ids[0]}")
-    portal.post(f"/partner/offers/{loop.offer_ids[0]}/accept", {"amount": ""})
-    portal.get(f"/partner/offers/{loop.offer_ids[0]}")
-    resp = portal.post(f"/partner/offers/{loop.offer_ids[0]}/complete", {"note": ""})
+    _act(portal, loop.offer_ids[0], "accept", {"amount": ""})
+    resp = _act(portal, loop.offer_ids[0], "complete", {"note": ""})
     assert resp.status_code == 409
     assert 'class="flash flash-error"' in resp.get_data(as_text=True)
     assert _offer(loop.offer_ids[0]).status == "accepted"
@@ -172,10 +168,8 @@ def test_completing_before_paying_is_a_conflict_message(portal, loop):
 def test_answering_twice_says_where_it_stands(portal, loop):
     """Accepting an offer already declined is an illegal move: the page names its current status."""
     portal.login(loop.partner)
-    portal.get(f"/partner/offers/{loop.offer_ids[1]}")
-    portal.post(f"/partner/offers/{loop.offer_ids[1]}/reject", {"reason": "不在服务范围"})
-    portal.get(f"/partner/offers/{loop.offer_ids[1]}")
-    resp = portal.post(f"/partner/offers/{loop.offer_ids[1]}/accept", {"amount": ""})
+    _act(portal, loop.offer_ids[1], "reject", {"reason": "不在服务范围"})
+    resp = _act(portal, loop.offer_ids[1], "accept", {"amount": ""})
     assert resp.status_code == 409
     assert "已拒绝" in resp.get_data(as_text=True)
 
@@ -183,8 +177,7 @@ def test_answering_twice_says_where_it_stands(portal, loop):
 def test_fund_page_shows_balance_pledges_and_history(portal, loop):
     """The fund page shows what is available, what is pledged, and each movement with running balances."""
     portal.login(loop.partner)
-    portal.get(f"/partner/offers/{loop.offer_ids[0]}")
-    portal.post(f"/partner/offers/{loop.offer_ids[0]}/accept", {"amount": ""})
+    _act(portal, loop.offer_ids[0], "accept", {"amount": ""})
     html = portal.text("/partner/fund")
     assert "¥18,765.50" in html  # 20,000.00 deposited − 1,234.50 pledged
     assert "¥1,234.50" in html
