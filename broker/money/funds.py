@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from broker.money.ledger import deposit
 from broker.money.ledger_queries import TransactionView, check_kind, views
-from broker.platform.errors import NotFound
+from broker.platform.errors import found
 from broker.platform.pages import Page
 from models import Account, Entry, LedgerTransaction, Partner
 
@@ -32,9 +32,7 @@ def balances(session: Session, partner_id: int) -> dict[str, int]:
 
 
 def _partner(session: Session, partner_id: int) -> Partner:
-    partner = session.get(Partner, partner_id)
-    if partner is None:
-        raise NotFound("No such partner.")
+    partner = found(session.get(Partner, partner_id), "partner")
     return partner
 
 

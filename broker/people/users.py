@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from broker import audit
 from broker.platform import runtime, security
-from broker.platform.errors import Conflict, Invalid, NotFound, Unauthorized
+from broker.platform.errors import Conflict, Invalid, Unauthorized, found
 from broker.platform.scope import Principal
 from models import ApiToken, Grid, Partner, User, UserGrid
 from models.base import utcnow
@@ -119,9 +119,7 @@ def principal_of(user: User) -> Principal:
 
 
 def get_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("No such user.")
+    user = found(session.get(User, user_id), "user")
     return user
 
 

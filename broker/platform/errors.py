@@ -3,7 +3,9 @@ one error envelope, the portal into a flash message."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class DomainError(Exception):
@@ -27,6 +29,13 @@ class DomainError(Exception):
 class NotFound(DomainError):
     status = 404
     code = "not_found"
+
+
+def found(obj: T | None, what: str) -> T:
+    """``obj`` as looked up, or :class:`NotFound` ("No such ``what``.") when there is none."""
+    if obj is None:
+        raise NotFound(f"No such {what}.")
+    return obj
 
 
 class Forbidden(DomainError):

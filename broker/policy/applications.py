@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from broker import audit
 from broker.platform import outbox, pages, runtime
-from broker.platform.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound
+from broker.platform.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound, found
 from broker.platform.scope import Principal
 from broker.policy import catalogue
 from broker.policy.evaluation import Facts
@@ -59,9 +59,7 @@ def _require(principal: Principal, roles: tuple[str, ...]) -> None:
 def get_application(session: Session, principal: Principal, application_id: int, *, write: bool = False) -> Application:
     """The application, if the principal may see its household (404 otherwise)."""
     _require(principal, WRITERS if write else READERS)
-    app = session.get(Application, application_id)
-    if app is None:
-        raise NotFound("No such application.")
+    app = found(session.get(Application, application_id), "application")
     household = session.get(Household, app.household_id)
     principal.require_grid(household.grid_id, write=write, what="application")
     return app

@@ -144,14 +144,21 @@ class RejectForm(OnceForm):
     submit = SubmitField(_l("Decline"))
 
 
+def _reference_field(label: Any) -> StringField:
+    """The optional voucher number every disbursement form asks for (transfer, sheet, note)."""
+    return StringField(label, validators=[Optional(), Length(max=disbursement_kinds.REFERENCE_MAX)])
+
+
+def _notes_field() -> TextAreaField:
+    """The optional free notes on a service session or goods handed over."""
+    return TextAreaField(_l("Notes (optional)"), validators=[Optional(), Length(max=disbursement_kinds.NOTES_MAX)])
+
+
 class DisbursementForm(OnceForm):
     """Money paid out on a money offer."""
 
     amount = YuanField(_l("Amount (yuan)"), validators=[InputRequired()])
-    reference = StringField(
-        _l("Reference (transfer no., receipt no.)"),
-        validators=[Optional(), Length(max=disbursement_kinds.REFERENCE_MAX)],
-    )
+    reference = _reference_field(_l("Reference (transfer no., receipt no.)"))
     evidence = FileField(_l("Evidence (photo or PDF of the receipt)"))
     submit = SubmitField(_l("Record disbursement"))
 
@@ -169,11 +176,8 @@ class SessionForm(OnceForm):
     delivered_by = StringField(
         _l("Delivered by"), validators=[DataRequired(), Length(max=disbursement_kinds.DELIVERED_BY_MAX)]
     )
-    notes = TextAreaField(_l("Notes (optional)"), validators=[Optional(), Length(max=disbursement_kinds.NOTES_MAX)])
-    reference = StringField(
-        _l("Reference (optional: attendance sheet no.)"),
-        validators=[Optional(), Length(max=disbursement_kinds.REFERENCE_MAX)],
-    )
+    notes = _notes_field()
+    reference = _reference_field(_l("Reference (optional: attendance sheet no.)"))
     evidence = FileField(_l("Evidence (optional: signed attendance sheet)"))
     submit = SubmitField(_l("Record session"))
 
@@ -209,11 +213,8 @@ class GoodsForm(OnceForm):
     """Goods handed over on an in-kind offer: items and quantities, no money."""
 
     items = FieldList(FormField(ItemForm), min_entries=3, max_entries=disbursement_kinds.MAX_ITEMS)
-    notes = TextAreaField(_l("Notes (optional)"), validators=[Optional(), Length(max=disbursement_kinds.NOTES_MAX)])
-    reference = StringField(
-        _l("Reference (optional: delivery note no.)"),
-        validators=[Optional(), Length(max=disbursement_kinds.REFERENCE_MAX)],
-    )
+    notes = _notes_field()
+    reference = _reference_field(_l("Reference (optional: delivery note no.)"))
     evidence = FileField(_l("Evidence (optional: signed delivery note)"))
     submit = SubmitField(_l("Record goods handed over"))
 

@@ -17,7 +17,7 @@ from adapters.base import PartnerInfo
 from broker import audit
 from broker.money import funds
 from broker.platform import adapter_registry, security
-from broker.platform.errors import Conflict, Invalid, NotFound
+from broker.platform.errors import Conflict, Invalid, found
 from broker.platform.pages import Page, paginate
 from broker.platform.scope import Principal
 from broker.registry import grids
@@ -140,9 +140,7 @@ def partner_summary(partner: Partner) -> dict[str, Any]:
 def get_partner(session: Session, principal: Principal, partner_id: int) -> Partner:
     """A partner, for admins, auditors and the partner's own users (others: not found)."""
     principal.require_partner(partner_id, what="partner")
-    partner = session.get(Partner, partner_id)
-    if partner is None:
-        raise NotFound("No such partner.")
+    partner = found(session.get(Partner, partner_id), "partner")
     return partner
 
 
@@ -176,9 +174,7 @@ def update_partner(session: Session, principal: Principal, partner_id: int, data
     """Change a partner (admin): activate or deactivate, categories, regions, limits,
     adapter and its settings. Secret settings left out of a new config are kept."""
     principal.require("admin")
-    partner = session.get(Partner, partner_id)
-    if partner is None:
-        raise NotFound("No such partner.")
+    partner = found(session.get(Partner, partner_id), "partner")
     before = partner_summary(partner)
     if "name" in data:
         _name_free(session, data["name"].strip(), partner.id)

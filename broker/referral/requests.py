@@ -11,7 +11,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session, selectinload
 
 from broker import audit
-from broker.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from broker.platform.errors import Conflict, Forbidden, Invalid, found
 from broker.platform.pages import Page, paginate
 from broker.platform.scope import Principal
 from broker.referral import lifecycle, timeline
@@ -30,9 +30,7 @@ def _require_reader(principal: Principal) -> None:
 def get_request(session: Session, principal: Principal, request_id: int, *, write: bool = False) -> AidRequest:
     """A request the principal may see (out of scope reads as not found)."""
     _require_reader(principal)
-    req = session.get(AidRequest, request_id)
-    if req is None:
-        raise NotFound("No such request.")
+    req = found(session.get(AidRequest, request_id), "request")
     principal.require_grid(req.grid_id, write=write, what="request")
     return req
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from broker import audit
 from broker.platform import security
-from broker.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from broker.platform.errors import Conflict, Forbidden, Invalid, NotFound, found
 from broker.platform.pages import Page, paginate
 from broker.platform.scope import Principal
 from broker.registry import household_facts, identity, privacy
@@ -123,9 +123,7 @@ def _by_survey_ref(session: Session, grid_id: int, survey_ref: str) -> Household
 
 def _scoped_household(session: Session, principal: Principal, household_id: int, *, write: bool) -> Household:
     require_registry(principal, write=write)
-    household = session.get(Household, household_id)
-    if household is None:
-        raise NotFound("No such household.")
+    household = found(session.get(Household, household_id), "household")
     principal.require_grid(household.grid_id, write=write)
     return household
 
