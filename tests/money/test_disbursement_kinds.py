@@ -32,6 +32,11 @@ def _offer(world, worker, partner: str, *needs) -> tuple[int, dict]:
     return rid, offer
 
 
+def _disburse(client, offer: dict, body: dict):
+    """Record a disbursement on ``offer`` through the API, as ``client``."""
+    return client.post(f"/api/v1/offers/{offer['id']}/disbursements", json=body)
+
+
 def _ledger_rows() -> int:
     return db.session().execute(select(func.count()).select_from(LedgerTransaction)).scalar_one()
 
@@ -53,7 +58,7 @@ def test_a_counselling_offer_records_sessions_and_moves_no_money(world, worker):
         {"date": "2026-11-30", "hours": 0.75, "delivered_by": "王老师", "reference": "签到表-002"},
     ]
     for body in sessions:
-        resp = client.post(f"/api/v1/offers/{offer['id']}/disbursements", json=body)
+        resp = _disburse(client, offer, body)
         assert resp.status_code == 201, resp.get_json()
     listed = client.get(f"/api/v1/offers/{offer['id']}/disbursements").get_json()["items"]
     assert [(d["kind"], d["date"], d["hours"], d["delivered_by"], d["amount_fen"]) for d in listed] == [
@@ -83,7 +88,7 @@ def test_an_in_kind_offer_records_items_and_quantities(world, worker):
     client = world.partner_clients["爱心超市"]
     client.post(f"/api/v1/offers/{offer['id']}/accept", json={})
     body = {"items": [{"name": "大米", "quantity": 10, "unit": "kg"}, {"name": "棉被", "quantity": 2, "unit": "床"}]}
-    resp = client.post(f"/api/v1/offers/{offer['id']}/disbursements", json=body)
+    resp = _disburse(client, offer, body)
     assert resp.status_code == 201, resp.get_json()
     got = resp.get_json()
     assert (got["kind"], got["amount_fen"], got["transaction_id"]) == ("in_kind", 0, None)
@@ -113,29 +118,19 @@ def test_each_kind_refuses_the_fields_of_another(world, worker):
     sw, fund = world.partner_clients["社工站"], world.partner_clients["基金会"]
     sw.post(f"/api/v1/offers/{service['id']}/accept", json={})
     fund.post(f"/api/v1/offers/{money['id']}/accept", json={})
-    err = assert_error_shape(
-        sw.post(f"/api/v1/offers/{service['id']}/disbursements", json={"amount_fen": 100, "kind": "service"}), 422
-    )
+    err = assert_error_shape(_disburse(sw, service, {"amount_fen": 100, "kind": "service"}), 422)
     assert {"amount_fen", "date", "hours", "delivered_by"} <= set(err["details"])
     err = assert_error_shape(
-        sw.post(
-            f"/api/v1/offers/{service['id']}/disbursements",
-            json={"date": "2026-11-30", "hours": 0.33, "delivered_by": "王老师"},
-        ),
+        _disburse(sw, service, {"date": "2026-11-30", "hours": 0.33, "delivered_by": "王老师"}),
         422,
     )
     assert "hours" in err["details"]
     err = assert_error_shape(
-        fund.post(
-            f"/api/v1/offers/{money['id']}/disbursements",
-            json={"date": "2026-11-30", "hours": 1, "delivered_by": "x"},
-        ),
+        _disburse(fund, money, {"date": "2026-11-30", "hours": 1, "delivered_by": "x"}),
         422,
     )
     assert "amount_fen" in err["details"]
-    err = assert_error_shape(
-        fund.post(f"/api/v1/offers/{money['id']}/disbursements", json={"amount_fen": 100, "kind": "service"}), 422
-    )
+    err = assert_error_shape(_disburse(fund, money, {"amount_fen": 100, "kind": "service"}), 422)
     assert err["code"] == "wrong_disbursement_kind"
     err = assert_error_shape(
         fund.post(
@@ -174,18 +169,18 @@ def test_a_voucher_number_is_recorded_once_per_partner(world, worker):
     a.post(f"/api/v1/offers/{offer['id']}/accept", json={})
     b.post(f"/api/v1/offers/{other['id']}/accept", json={})
     body = {"amount_fen": 1000 * YUAN, "reference": " BANK-20261201-01 "}
-    first = a.post(f"/api/v1/offers/{offer['id']}/disbursements", json=body)
+    first = _disburse(a, offer, body)
     assert first.status_code == 201, first.get_json()
     assert first.get_json()["reference"] == "BANK-20261201-01"
-    err = assert_error_shape(a.post(f"/api/v1/offers/{offer['id']}/disbursements", json=body), 409)
+    err = assert_error_shape(_disburse(a, offer, body), 409)
     assert err["code"] == "duplicate_reference"
     assert err["details"]["disbursement_id"] == first.get_json()["id"]
     assert err["details"]["offer_id"] == offer["id"]
     assert str(first.get_json()["id"]) in err["message"]
     assert a.get(f"/api/v1/offers/{offer['id']}").get_json()["disbursed_fen"] == 1000 * YUAN
-    assert b.post(f"/api/v1/offers/{other['id']}/disbursements", json=body).status_code == 201
-    no_reference = a.post(f"/api/v1/offers/{offer['id']}/disbursements", json={"amount_fen": 100})
-    again = a.post(f"/api/v1/offers/{offer['id']}/disbursements", json={"amount_fen": 100})
+    assert _disburse(b, other, body).status_code == 201
+    no_reference = _disburse(a, offer, {"amount_fen": 100})
+    again = _disburse(a, offer, {"amount_fen": 100})
     assert (no_reference.status_code, again.status_code) == (201, 201)
 
 
@@ -196,7 +191,7 @@ def test_the_database_refuses_a_repeated_voucher_too(world, worker):
     _r, offer = _offer(world, worker, "甲", need("living", "normal", 2000 * YUAN))
     client = world.partner_clients["甲"]
     client.post(f"/api/v1/offers/{offer['id']}/accept", json={})
-    first = client.post(f"/api/v1/offers/{offer['id']}/disbursements", json={"amount_fen": 100, "reference": "V-1"})
+    first = _disburse(client, offer, {"amount_fen": 100, "reference": "V-1"})
     row = db.session().get(Disbursement, first.get_json()["id"])
     columns = {
         c: getattr(row, c)
