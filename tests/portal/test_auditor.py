@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from openpyxl import load_workbook
 
 from broker.people import users
@@ -29,11 +30,16 @@ def _pay(loop, worker) -> None:
     db.session.remove()
 
 
-def test_dashboard_charts_are_accessible_svg_with_tables(portal, loop, worker):
-    """The dashboard draws each chart as inline SVG (role img, title, desc, labels as
-    <text>) and repeats the numbers in a table; the disbursed amount is on the page."""
+@pytest.fixture
+def paid(portal, loop, worker) -> None:
+    """The medical offer paid out in full, and the auditor signed in to look at it."""
     _pay(loop, worker)
     portal.login(loop.auditor)
+
+
+def test_dashboard_charts_are_accessible_svg_with_tables(portal, paid):
+    """The dashboard draws each chart as inline SVG (role img, title, desc, labels as
+    <text>) and repeats the numbers in a table; the disbursed amount is on the page."""
     html = portal.text("/auditor/")
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 4
     assert 'role="img"' in html
@@ -52,18 +58,14 @@ def test_dashboard_with_no_money_says_so(portal, make_user):
     assert "本时段没有数据" in html
 
 
-def test_dashboard_period_filter(portal, loop, worker):
+def test_dashboard_period_filter(portal, paid):
     """Choosing a period in the past leaves this disbursement out."""
-    _pay(loop, worker)
-    portal.login(loop.auditor)
     assert "¥1,234.50" in portal.text("/auditor/")
     assert "¥1,234.50" not in portal.text("/auditor/?since=2001-01-01&until=2001-12-31")
 
 
-def test_ledger_lists_and_filters_transactions(portal, loop, worker):
+def test_ledger_lists_and_filters_transactions(portal, paid):
     """The ledger shows the deposit, pledge and disbursement; filtering by kind keeps one kind."""
-    _pay(loop, worker)
-    portal.login(loop.auditor)
     html = portal.text("/auditor/ledger")
     assert "入账" in html
     assert "承诺" in html
@@ -86,10 +88,8 @@ def test_audit_chain_status(portal, loop):
     assert "账目平衡" in html
 
 
-def test_exports_download_csv_and_xlsx(portal, loop, worker):
+def test_exports_download_csv_and_xlsx(portal, paid):
     """The exports linked from the dashboard download as CSV (with BOM, for Excel) and XLSX."""
-    _pay(loop, worker)
-    portal.login(loop.auditor)
     html = portal.text("/auditor/")
     assert "/auditor/exports/ledger.csv" in html
     assert "/auditor/exports/disbursements-by-month.xlsx" in html
