@@ -37,13 +37,7 @@ def create_grid(session: Session, principal: Principal, data: dict) -> Grid:
 
 
 def grid_summary(grid: Grid) -> dict[str, Any]:
-    return {
-        "code": grid.code,
-        "name": grid.name,
-        "district": grid.district,
-        "street": grid.street,
-        "community": grid.community,
-    }
+    return {column: getattr(grid, column) for column in ("code", "name", "district", "street", "community")}
 
 
 def grid_by_code(session: Session, code: str) -> Grid | None:

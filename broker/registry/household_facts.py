@@ -33,6 +33,16 @@ from zoneinfo import ZoneInfo
 from broker.platform import runtime
 from models import Household
 
+# The derived fact columns, in the order they are shown.
+FACT_COLUMNS = (
+    "member_count",
+    "income_per_capita_fen",
+    "school_age_children",
+    "elderly_count",
+    "disabled_count",
+    "serious_illness",
+    "unemployed_count",
+)
 SCHOOL_AGE = (6, 18)
 ELDERLY_AGE = 60
 IN_SCHOOL = frozenset({"primary", "junior", "senior", "vocational"})

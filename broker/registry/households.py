@@ -352,12 +352,4 @@ def household_summary(household: Household) -> dict[str, Any]:
 
 
 def facts_of(household: Household) -> dict[str, Any]:
-    return {
-        "member_count": household.member_count,
-        "income_per_capita_fen": household.income_per_capita_fen,
-        "school_age_children": household.school_age_children,
-        "elderly_count": household.elderly_count,
-        "disabled_count": household.disabled_count,
-        "serious_illness": household.serious_illness,
-        "unemployed_count": household.unemployed_count,
-    }
+    return {column: getattr(household, column) for column in household_facts.FACT_COLUMNS}
