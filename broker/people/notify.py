@@ -7,26 +7,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import AidRequest, Notification, User, UserGrid
-
-
-def _recipients(session: Session, req: AidRequest) -> list[int]:
-    ids = set(
-        session.execute(
-            select(UserGrid.user_id)
-            .join(User, User.id == UserGrid.user_id)
-            .where(UserGrid.grid_id == req.grid_id, User.role == "caseworker", User.is_active.is_(True))
-        ).scalars()
-    )
-    if req.created_by_id is not None:
-        ids.add(req.created_by_id)
-    return sorted(ids)
+from broker.registry import grids
+from models import AidRequest, Notification
 
 
 def _notify(session: Session, req: AidRequest, kind: str, message: str, data: dict) -> list[int]:
     """One notification per recipient; a repeat of the same event is not sent twice."""
     dedupe_key = f"{kind}:{req.id}"
-    recipients = _recipients(session, req)
+    recipients = grids.caseworker_ids(session, req.grid_id, plus=req.created_by_id)
     already = set(
         session.execute(
             select(Notification.user_id).where(

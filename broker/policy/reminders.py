@@ -13,22 +13,9 @@ from broker import audit
 from broker.platform import outbox
 from broker.policy import catalogue
 from broker.policy.applications import REMINDER_KIND, WAITING
-from models import Application, Household, Notification, User, UserGrid
+from broker.registry import grids
+from models import Application, Household, Notification
 from models.base import utcnow
-
-
-def _recipients(session: Session, app: Application, household: Household) -> list[int]:
-    """Whoever filed it, and the active caseworkers of the household's grid."""
-    ids = set(
-        session.execute(
-            select(UserGrid.user_id)
-            .join(User, User.id == UserGrid.user_id)
-            .where(UserGrid.grid_id == household.grid_id, User.role == "caseworker", User.is_active.is_(True))
-        ).scalars()
-    )
-    if app.created_by_id is not None:
-        ids.add(app.created_by_id)
-    return sorted(ids)
 
 
 def remind_if_overdue(session: Session, application_id: int, now: datetime | None = None) -> bool:
@@ -52,7 +39,7 @@ def remind_if_overdue(session: Session, application_id: int, now: datetime | Non
         + ". Call the department and record the outcome."
     )
     dedupe_key = f"application-overdue:{app.id}"
-    recipients = _recipients(session, app, household)
+    recipients = grids.caseworker_ids(session, household.grid_id, plus=app.created_by_id)
     already = set(
         session.execute(
             select(Notification.user_id).where(

@@ -84,3 +84,12 @@ def caseworkers_by_grid(session: Session, grid_ids: list[int] | set[int]) -> dic
     for grid_id, user in rows:
         out[grid_id].append(user)
     return out
+
+
+def caseworker_ids(session: Session, grid_id: int, *, plus: int | None = None) -> list[int]:
+    """Who answers for a grid's households: its active caseworkers, and ``plus`` (whoever
+    filed the request or application at hand) — the people an alert about it goes to."""
+    ids = {user.id for user in caseworkers_by_grid(session, [grid_id])[grid_id]}
+    if plus is not None:
+        ids.add(plus)
+    return sorted(ids)
