@@ -18,6 +18,7 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import text
 
+from broker.audit import anchor
 from broker.factory import create_app
 from broker.platform import db, migrate, outbox, queue
 from models import Base
@@ -92,10 +93,12 @@ def _has_sqlite_sequence(conn: Any) -> bool:
 
 @pytest.fixture(autouse=True)
 def clean(app) -> Iterator[None]:
-    """Every test starts from an empty database and an empty Redis database."""
+    """Every test starts from an empty database and an empty Redis database, and with no
+    memory of an earlier test's Redis outage (the anchor's back-off is process-wide)."""
     db.session.remove()
     truncate_all()
     queue.connection().flushdb()
+    anchor._anchor_state["retry_at"] = 0.0
     with app.app_context():
         yield
     db.session.remove()
