@@ -16,6 +16,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "broker.referral.delivery",
     "broker.referral.offers",
     "broker.policy.reminders",
+    "broker.people.sending",
 )
 
 

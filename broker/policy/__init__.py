@@ -12,6 +12,7 @@
 - Applications filed on the family's behalf: :mod:`.applications` (checklist and steps),
   :mod:`.reminders` (deadlines past, and their sweep).
 
-May import: ``broker.registry`` (households and their facts), ``broker.audit``, the
+May import: ``broker.registry`` (households and their facts), ``broker.people`` (telling
+caseworkers), ``broker.audit``, the
 platform and ``models``; never the web layers.
 """
