@@ -63,10 +63,10 @@ revision: $(STAMP)
 # .mo files (committed). Translate new strings in the zh_CN .po, then run it again.
 PORTAL := broker/portal
 translations: $(RUNSTAMP)
-	$(VENV)/bin/pybabel extract -F $(PORTAL)/babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(VENV)/bin/pybabel extract -F $(PORTAL)/babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output \
 		--project aidbroker --version 0.1.0 --copyright-holder "the aidbroker authors" \
 		--header-comment "# The portal's messages (make translations)." \
-		-o $(PORTAL)/translations/messages.pot $(PORTAL)
+		-o $(PORTAL)/translations/messages.pot $(PORTAL) broker/people
 	$(VENV)/bin/pybabel update -i $(PORTAL)/translations/messages.pot -d $(PORTAL)/translations \
 		--no-fuzzy-matching --ignore-obsolete
 	$(VENV)/bin/pybabel compile -d $(PORTAL)/translations --statistics

@@ -56,36 +56,37 @@ def backoff_seconds(attempt: int, settings: dict) -> float:
     return float(settings["NOTIFY_BACKOFF_SECONDS"]) * 2 ** (attempt - 1)
 
 
-def _email_url(smtp_url: str, address: str) -> str:
-    """The broker's mail server URL with the recipient added as ``to=``."""
-    parts = urlsplit(smtp_url)
-    query = "&".join(q for q in (parts.query, urlencode({"to": address})) if q)
+def _with_query(url: str, params: dict[str, str]) -> str:
+    parts = urlsplit(url)
+    query = "&".join(q for q in (parts.query, urlencode(params)) if q)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def _url(msg: Message, settings: dict) -> str | None:
+    """The Apprise URL of one message, with our timeouts (connect and read)."""
+    seconds = f"{float(settings['NOTIFY_TIMEOUT_SECONDS']):g}"
+    timeouts = {"cto": seconds, "rto": seconds}
+    if msg.channel == "email":
+        if not settings.get("NOTIFY_SMTP_URL"):
+            return None
+        return _with_query(settings["NOTIFY_SMTP_URL"], {"to": msg.target["address"], **timeouts})
+    if msg.channel == "wecom":
+        return _with_query(f"wecombot://{quote(msg.target['key'], safe='')}/", timeouts)
+    secret = msg.target.get("secret")
+    signed = quote(secret, safe="") + "@" if secret else ""
+    return _with_query(f"dingtalk://{signed}{quote(msg.target['token'], safe='')}/", timeouts)
 
 
 def _plugin(msg: Message, settings: dict) -> apprise.plugins.NotifyBase | None:
     """The Apprise plugin for one message, pointed where the settings say."""
-    timeout = float(settings["NOTIFY_TIMEOUT_SECONDS"])
-    if msg.channel == "email":
-        if not settings.get("NOTIFY_SMTP_URL"):
-            return None
-        url = _email_url(settings["NOTIFY_SMTP_URL"], msg.target["address"])
-    elif msg.channel == "wecom":
-        url = f"wecombot://{quote(msg.target['key'], safe='')}"
-    else:
-        secret = msg.target.get("secret")
-        url = f"dingtalk://{quote(secret, safe='') + '@' if secret else ''}{quote(msg.target['token'], safe='')}/"
-    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    url = _url(msg, settings)
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True) if url else None
     if plugin is None:
         return None
     if msg.channel == "wecom":
         plugin.api_url = settings["WECOM_ROBOT_URL"].format(key=msg.target["key"])
     elif msg.channel == "dingtalk":
         plugin.notify_url = settings["DINGTALK_ROBOT_URL"]
-    if hasattr(plugin, "request_timeout"):
-        plugin.request_timeout = timeout
-    if hasattr(plugin, "socket_connect_timeout"):
-        plugin.socket_connect_timeout = timeout
     plugin.request_rate_per_sec = 0  # our back-off paces retries, not Apprise's throttle
     return plugin
 
@@ -107,11 +108,11 @@ def error_code(logs: str) -> str:
 
 def send(msg: Message, settings: dict) -> Sent:
     """Send one message now (no transaction may be open). Never raises for the channel."""
-    plugin = _plugin(msg, settings)
-    if plugin is None:
-        return Sent(False, "email_not_configured" if msg.channel == "email" else "bad_channel")
     with apprise.LogCapture(level=logging.WARNING) as captured:
         try:
+            plugin = _plugin(msg, settings)
+            if plugin is None:
+                return Sent(False, "email_not_configured" if msg.channel == "email" else "bad_channel")
             ok = bool(plugin.notify(body=msg.body, title=msg.title))
         except Exception:
             log.exception("notification channel %s raised", msg.channel)
