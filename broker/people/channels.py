@@ -109,6 +109,8 @@ def choose(session: Session, user_id: int, channel: str, target: str, secret: st
     stored = parse(channel, target, secret)
     user = session.get(User, user_id)
     row = find(session, user_id, channel)
+    if row is not None and stored_target(row) == stored:
+        return Chosen(channel, row.hint)  # the same again (a form sent twice): nothing to change
     before = {"channel": channel, "hint": row.hint} if row else None
     if row is None:
         row = NotificationChannel(user_id=user_id, channel=channel)
