@@ -13,6 +13,5 @@
   :mod:`.reminders` (deadlines past, and their sweep).
 
 May import: ``broker.registry`` (households and their facts), ``broker.people`` (telling
-caseworkers), ``broker.audit``, the
-platform and ``models``; never the web layers.
+caseworkers), ``broker.audit``, the platform and ``models``; never the web layers.
 """
