@@ -59,7 +59,7 @@ class PartnerForm(OnceForm):
     """A partner's own fields; :func:`broker.portal.admin_adapters.partner_form` adds its
     adapter's settings as ``cfg_<name>`` fields."""
 
-    name = StringField(_l("Name"))
+    name = StringField(_l("Partner name"))
     kind = SelectField(
         _l("Kind"),
         choices=[SelectChoice(code, i18n.PARTNER_KINDS[code]) for code in PARTNER_KINDS],
