@@ -203,7 +203,8 @@ def test_a_webhook_partner_keeps_its_secret_masked_kept_and_replaceable(portal, 
         _partner_form(partner.name, "webhook", {"url": "https://b.example.cn/aid", "secret": OTHER_SECRET}),
     )
     assert resp.status_code == 303
-    assert partners.partner_info(_fresh(), _fresh().get(Partner, partner_id)).config["secret"] == OTHER_SECRET
+    session = _fresh()
+    assert partners.partner_info(session, session.get(Partner, partner_id)).config["secret"] == OTHER_SECRET
     last = _events("partner.updated", partner_id)[-1]
     assert json.loads(last.details) == {"secret_changed": True}
     assert OTHER_SECRET not in (last.after or "")

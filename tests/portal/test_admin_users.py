@@ -210,9 +210,10 @@ def test_a_lone_surrogate_in_a_password_is_a_message_not_an_error_page(app, port
 def test_the_domain_refuses_what_the_form_refuses(app, make_user):
     """The rules hold whichever way in: an admin's own role, a partner without partner."""
     me, other = make_user("admin"), make_user("auditor")
+    other_id = _user(other).id
     session = _fresh()
     principal = users.principal_of(session.execute(select(User).where(User.username == me)).scalar_one())
-    me_id, other_id = principal.user_id, _user(other).id
+    me_id = principal.user_id
     with pytest.raises(Conflict) as own:
         accounts.update(session, principal, me_id, {"role": "auditor"}, allowed_locales=("zh_CN", "en"))
     assert own.value.code == "own_account"
