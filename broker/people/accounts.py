@@ -24,10 +24,13 @@ from broker.platform.errors import Conflict, Invalid
 from broker.platform.input_schema import MAX_ID, InputSchema
 from broker.platform.pages import Page, paginate
 from broker.platform.scope import Principal
+from broker.platform.texts import N_, define
 from models import ApiToken, Grid, User, UserGrid
 from models.users import ROLES
 
 USERNAME_PATTERN = r"^[^\s]+$"
+
+define({"own_account": N_("You cannot do this to your own account; ask another admin.")})
 
 
 class UserPatch(InputSchema):

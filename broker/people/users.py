@@ -12,9 +12,12 @@ from broker.platform import runtime, security
 from broker.platform.errors import Conflict, Invalid, Unauthorized, found
 from broker.platform.input_schema import text_problem
 from broker.platform.scope import Principal
+from broker.platform.texts import N_, define
 from models import ApiToken, Grid, Partner, User, UserGrid
 from models.base import utcnow
 from models.users import ROLES
+
+define({"username_taken": N_("The username %(username)s is taken.")})
 
 
 def create_user(

@@ -16,6 +16,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from broker.platform import texts
 from broker.platform.errors import DomainError
 from broker.portal import i18n
 from broker.portal.errors import domain_message
@@ -141,17 +142,9 @@ def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
-CONFLICTS: dict[str, Callable[[dict], str]] = {
-    "grid_exists": lambda d: _("A grid with the code %(code)s already exists.", code=d.get("code", "")),
-    "partner_exists": lambda d: _("A partner called %(name)s already exists.", name=d.get("name", "")),
-    "username_taken": lambda d: _("The username %(name)s is taken.", name=d.get("username", "")),
-    "own_account": lambda d: _("You cannot do this to your own account; ask another admin."),
-}
-
-
 def refusal(error: DomainError) -> str:
-    """The sentence for a refusal that concerns the whole form, not one field."""
-    conflict = CONFLICTS.get(error.code)
-    if conflict is not None:
-        return conflict(error.details or {})
+    """The sentence for a refusal that concerns the whole form, not one field: the
+    domain's text for its code where it defines one, else the portal's for its status."""
+    if error.code in texts.codes():
+        return texts.render(error.code, error.details)
     return domain_message(error)

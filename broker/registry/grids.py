@@ -13,8 +13,11 @@ from broker import audit
 from broker.platform.errors import Conflict, NotFound
 from broker.platform.pages import Page, paginate
 from broker.platform.scope import Principal
+from broker.platform.texts import N_, define
 from broker.registry.access import require_registry, visible_grid_ids
 from models import Grid, User, UserGrid
+
+define({"grid_exists": N_("A grid with the code %(code)s already exists.")})
 
 
 def create_grid(session: Session, principal: Principal, data: dict) -> Grid:
