@@ -38,6 +38,15 @@ def text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def whole_number(value: Any) -> int | str | None:
+    """A typed whole number as an int for the schema; anything else as typed (the schema
+    names what is wrong with it), empty as None. Only ASCII digits: ``"²".isdigit()``."""
+    typed = text(value).strip()
+    if typed.isascii() and typed.isdigit() and len(typed) < 12:
+        return int(typed)
+    return typed or None
+
+
 class GridForm(OnceForm):
     code = StringField(
         _l("Grid code"),
@@ -87,7 +96,6 @@ class PartnerForm(OnceForm):
         ]
 
     def data_for(self) -> dict[str, Any]:
-        hours = text(self.respond_within_hours.data).strip()
         return {
             "name": text(self.name.data),
             "kind": text(self.kind.data),
@@ -95,7 +103,7 @@ class PartnerForm(OnceForm):
             "categories": list(self.categories.data or []),
             "regions": list(self.regions.data or []),
             "max_amount_fen": self.max_amount.data,
-            "respond_within_hours": int(hours) if hours.isdigit() and len(hours) < 9 else hours,
+            "respond_within_hours": whole_number(self.respond_within_hours.data),
             "contact": text(self.contact.data),
             "active": bool(self.active.data),
         }
@@ -152,13 +160,12 @@ class UserForm(OnceForm):
         ]
 
     def data_for(self) -> dict[str, Any]:
-        partner = text(self.partner.data).strip()
         return {
             "display_name": text(self.display_name.data),
             "role": text(self.role.data),
             "locale": text(self.locale.data) or None,
             "grid_codes": list(self.grids.data or []),
-            "partner_id": int(partner) if partner.isdigit() and len(partner) < 11 else (partner or None),
+            "partner_id": whole_number(self.partner.data),
         }
 
 

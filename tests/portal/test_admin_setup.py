@@ -257,6 +257,11 @@ def test_a_partner_refused_for_what_the_api_refuses(portal, make_user):
     nowhere = _send(portal, "/admin/partners/new", _partner_form(unique("无地区"), "portal", {}, regions=["NO-SUCH"]))
     assert nowhere.status_code == 422
     assert "没有编码为 NO-SUCH 的网格" in nowhere.get_data(as_text=True)
+    for hours in ("²", "soon", "0"):
+        odd = _send(
+            portal, "/admin/partners/new", _partner_form(unique("时限"), "portal", {}, respond_within_hours=hours)
+        )
+        assert odd.status_code == 422, hours
     unknown = portal.get("/admin/partners/new?adapter=carrier_pigeon")
     assert unknown.status_code == 422
 

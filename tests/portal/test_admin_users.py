@@ -68,6 +68,7 @@ def test_a_partner_clerk_needs_a_partner_and_only_a_clerk_has_one(portal, make_u
         ({"role": "admin", "grids": [grid]}, "只有社工负责网格"),
         ({"role": "caseworker", "grids": ["NO-SUCH"]}, "没有这个编码的网格"),
         ({"role": "boss"}, "请从给出的选项中选择"),
+        ({"role": "partner", "partner": "²"}, "请输入数字"),
         ({"username": "two words"}, "格式不符合要求"),
         ({"password": "short"}, "应为 8 至 256 个字符"),
     )
