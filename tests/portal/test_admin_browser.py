@@ -207,6 +207,12 @@ def _set_up_in_the_browser(lang: str, make_user: Any, visitors: Any) -> None:
     user = _fresh().execute(select(User).where(User.username == username)).scalar_one()
     assert user.role == "caseworker"
     shoot("admin-users")
+    admin.goto(f"/admin/users/{user.id}/edit")
+    shoot("admin-user-edit")
+    admin.goto(f"/admin/users/{user.id}/password")
+    shoot("admin-user-password")
+    admin.goto(f"/admin/grids/{code}/edit")
+    shoot("admin-grid-edit")
     admin.goto("/admin/")
     shoot("admin-home")
 
