@@ -66,7 +66,7 @@ translations: $(RUNSTAMP)
 	$(VENV)/bin/pybabel extract -F $(PORTAL)/babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 		--project aidbroker --version 0.1.0 --copyright-holder "the aidbroker authors" \
 		--header-comment "# The portal's messages (make translations)." \
-		-o $(PORTAL)/translations/messages.pot $(PORTAL)
+		-k N_ -o $(PORTAL)/translations/messages.pot $(PORTAL) broker/policy/wording.py
 	$(VENV)/bin/pybabel update -i $(PORTAL)/translations/messages.pot -d $(PORTAL)/translations \
 		--no-fuzzy-matching --ignore-obsolete
 	$(VENV)/bin/pybabel compile -d $(PORTAL)/translations --statistics
