@@ -144,6 +144,11 @@ class StepIn(InputSchema):
         validate=validate.Range(min=0, max=MAX_AMOUNT_FEN),
         metadata={"description": "With approval: the monthly benefit, in fen."},
     )
+    reference = fields.String(
+        load_default=None,
+        validate=validate.Length(max=80),
+        metadata={"description": "The department's reference number (受理编号), kept once given."},
+    )
 
 
 class DocumentsIn(InputSchema):
@@ -171,6 +176,7 @@ class ApplicationOut(Schema):
     policy = fields.Dict()
     status = fields.String()
     department = fields.String()
+    reference = fields.String(metadata={"description": "The department's reference number, once given."})
     documents = fields.List(fields.Nested(CheckedDocumentOut))
     missing_documents = fields.List(fields.String())
     deadline_at = fields.DateTime(allow_none=True)

@@ -124,6 +124,16 @@ TEXTS: dict[str, str] = {
     "policy.condition.severe_mental_illness": N_("severe mental illness"),
     "policy.condition.congenital_heart_disease": N_("congenital heart disease"),
     "policy.condition.disability": N_("disability"),
+    # a member's place in the household, on the printed form
+    "policy.relation.head": N_("Head of household"),
+    "policy.relation.spouse": N_("Spouse"),
+    "policy.relation.child": N_("Child"),
+    "policy.relation.parent": N_("Parent"),
+    "policy.relation.grandchild": N_("Grandchild"),
+    "policy.relation.grandparent": N_("Grandparent"),
+    "policy.relation.sibling": N_("Sibling"),
+    "policy.relation.in_law": N_("In-law"),
+    "policy.relation.other": N_("Other"),
 }
 
 
