@@ -4,33 +4,16 @@ clause, the names of the facts, lines and conditions those sentences use, and th
 of the shipped policies when a rule names one (``receives("dibao")``).
 
 The domain keeps a code with its parameters (:mod:`broker.policy.reasons`); a page or an
-API answer renders it in the reader's language with :func:`render`. A parameter named
-``…_fen`` reads as yuan and is also offered without the suffix (``value_fen`` as
-``%(value)s``); a parameter that is itself ``{"code", "params"}`` is rendered first; a
-list reads as a list."""
+API answer renders it in the reader's language with :func:`broker.platform.texts.render`
+(``value_fen`` reads as yuan, also as ``%(value)s``; a nested ``{"code", "params"}`` is
+rendered first; a list reads as a list)."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from babel import support
-from flask import has_request_context
-
-log = logging.getLogger(__name__)
-
-LOCALES = ("zh_CN", "en")
-DEFAULT_LOCALE = "zh_CN"
-_CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "portal" / "translations"
-_SEPARATORS = {"zh_CN": "、", "en": ", "}
-
-
-def N_(msgid: str) -> str:  # noqa: N802 - the gettext tools' name for the marker
-    """Marks an English msgid for extraction; returns it unchanged."""
-    return msgid
-
+from broker.platform import texts
+from broker.platform.texts import N_
 
 # How a comparison reads, by what actually holds for the household (a failed
 # ``income < line`` reads "not below"): against a named line (money), against a plain
@@ -144,73 +127,9 @@ def condition(value: str) -> dict[str, Any] | str:
     return {"code": code} if code in TEXTS else value
 
 
-# --------------------------------------------------------------------------- rendering
+texts.define(TEXTS)
 
-_catalogues: dict[str, support.NullTranslations] = {}
-
-
-def _catalogue(locale: str) -> support.NullTranslations:
-    found = _catalogues.get(locale)
-    if found is None:
-        found = support.Translations.load(str(_CATALOGUE_DIR), [locale], "messages")
-        _catalogues[locale] = found
-    return found
-
-
-def current_locale() -> str:
-    """The request's language (the portal's choice), else Chinese."""
-    if has_request_context():
-        try:
-            from flask_babel import get_locale
-
-            chosen = get_locale()
-        except (KeyError, RuntimeError, AttributeError):
-            chosen = None
-        if chosen is not None:
-            return "en" if chosen.language == "en" else DEFAULT_LOCALE
-    return DEFAULT_LOCALE
-
-
-def yuan(fen: Any) -> str:
-    """``111000`` → ``¥1,110``; ``111050`` → ``¥1,110.50`` (integers only)."""
-    value = int(fen)
-    sign = "-" if value < 0 else ""
-    whole, cents = divmod(abs(value), 100)
-    return f"{sign}¥{whole:,}" + (f".{cents:02d}" if cents else "")
-
-
-def _value(key: str, value: Any, locale: str) -> str:
-    if isinstance(value, Mapping) and "code" in value:
-        return render(str(value["code"]), value.get("params"), locale)
-    if isinstance(value, list | tuple):
-        return _SEPARATORS[locale].join(_value("", v, locale) for v in value)
-    if key.endswith("_fen") and value is not None:
-        return yuan(value)
-    return "—" if value is None else str(value)
-
-
-def render(code: str, params: Mapping[str, Any] | None = None, locale: str | None = None) -> str:
-    """The sentence for ``code`` in ``locale`` (default: the request's); an unknown code
-    shows as itself (and is logged) so that a page never fails on one."""
-    locale = locale if locale in LOCALES else current_locale()
-    msgid = TEXTS.get(code)
-    if msgid is None:
-        log.warning("policy text code %r is not defined", code)
-        return code
-    template = msgid if locale == "en" else _catalogue(locale).gettext(msgid)
-    shown: dict[str, str] = {}
-    for key, value in (params or {}).items():
-        shown[key] = _value(key, value, locale)
-        if key.endswith("_fen"):
-            shown.setdefault(key[:-4], shown[key])
-    try:
-        return template % shown
-    except (KeyError, TypeError, ValueError) as exc:
-        log.warning("policy text code %r does not format: %s", code, exc)
-        return template
-
-
-def rendered(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"code", "params"}`` → with its ``message`` in the caller's language (the API)."""
-    params = dict(obj.get("params") or {})
-    return {"code": obj["code"], "params": params, "message": render(obj["code"], params)}
+# Rendered by the shared text module, in the reader's language (see its docstring).
+render = texts.render
+rendered = texts.rendered
+yuan = texts.yuan

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from broker.platform import texts
 from broker.policy import catalogue, fields, wording
 from broker.policy.evaluation import Facts
 from broker.policy.rules import parse
@@ -135,7 +136,7 @@ def test_every_clause_of_every_shipped_policy_reads_in_chinese_and_english(app):
                 for code in used:
                     assert code in wording.TEXTS, code
                     msgid = wording.TEXTS[code]
-                    assert wording._catalogue("zh_CN").gettext(msgid) != msgid, f"no zh_CN for {code}"
+                    assert texts.catalogue("zh_CN").gettext(msgid) != msgid, f"no zh_CN for {code}"
                 zh = wording.render(clause.reason["code"], clause.reason.get("params"), "zh_CN")
                 en = wording.render(clause.reason["code"], clause.reason.get("params"), "en")
                 assert not LATIN.search(zh), (policy.code, clause.text, zh)
