@@ -22,6 +22,7 @@ from broker.platform import db
 from broker.platform.errors import DomainError
 from broker.policy import application_form, applications, catalogue, document_files, reminders
 from broker.policy import package as policy_package
+from broker.policy.evaluation import Facts
 from broker.portal import i18n
 from broker.portal.application_forms import STEPS, FileApplicationForm, StepForm, TickForm, UploadForm
 from broker.portal.auth import current_principal, role_required
@@ -101,16 +102,19 @@ def _to_application(app_id: int, anchor: str | None = None) -> Response:
 @role_required(*WRITERS)
 @once
 def new(household_id: int) -> Response | tuple[str, int]:
-    """Start an application for one policy of the household's package."""
+    """Start an application for a policy: why the family qualifies (or where the rule
+    says it does not: the caseworker may know better), the documents to gather."""
     principal = current_principal()
     session = db.session()
     household = households.get_household(session, principal, household_id, write=True)
     code = (request.values.get("policy") or "").strip()
-    package = policy_package.package_for(session, household)
-    entry = next((e for e in package.items if e.policy.code == code), None)
-    if entry is None:
+    if code not in catalogue.current().codes():
         flash(_("Choose a policy from the household's policy package."), "error")
         return redirect(url_for("portal_caseworker.household", household_id=household.id, _anchor="policy-title"))
+    policy = catalogue.current().get(code)
+    package = policy_package.package_for(session, household)
+    entry = next((e for e in package.items if e.policy.code == code), None)
+    clauses = entry.why if entry is not None else policy.explain(Facts.of(household))
     form = FileApplicationForm()
     status = 200
     if form.validate_on_submit():
@@ -128,8 +132,11 @@ def new(household_id: int) -> Response | tuple[str, int]:
         render_template(
             "portal/caseworker/application_new.html",
             household=household,
-            entry=entry,
-            policy_name=_policy_name(entry.policy),
+            policy=policy,
+            policy_name=_policy_name(policy),
+            why=clauses,
+            qualifies=all(c.holds for c in clauses),
+            open_application=entry.application if entry is not None and entry.state == "applied" else None,
             form=form,
         ),
         status,
