@@ -45,6 +45,7 @@ def init_app(app: Flask) -> None:
         admin_grids,
         admin_partners,
         admin_users,
+        applications,
         auditor,
         auth,
         caseworker,
@@ -67,7 +68,7 @@ def init_app(app: Flask) -> None:
     auth.init_app(app)
     limits.init_app(app)
 
-    for module in (views, auth, partner, caseworker, auditor, admin):
+    for module in (views, auth, partner, caseworker, applications, auditor, admin):
         app.register_blueprint(module.bp)
 
     app.jinja_env.trim_blocks = True
