@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from broker.platform import db
 from broker.registry import identity
-from models import ApplicationFile, AuditEvent, OutboxMessage
+from models import ApplicationFile, AuditEvent, OutboxMessage, User
 from tests.conftest import PASSWORD, ApiClient, unique
 from tests.support.images import png
 
@@ -72,6 +72,8 @@ PARTNER_ACT = S(401, 403, 403, 200, 404, 403, 403)
 PAGE_ANON = 302  # a portal page sends a visitor who is not signed in to the sign-in page
 PORTAL_PARTNER_ACT = S(PAGE_ANON, 403, 403, 302, 404, 403, 403)
 PORTAL_CASEWORKER_ACT = S(PAGE_ANON, 302, 404, 403, 403, 403, 302)
+ADMIN_PAGE = S(PAGE_ANON, 403, 403, 403, 403, 403, 200)
+ADMIN_FORM = S(PAGE_ANON, 403, 403, 403, 403, 403, 303)  # saved, then back to the list
 
 
 def _grid_body(_s: Scenario) -> dict:
@@ -97,6 +99,10 @@ def _partner_body(_s: Scenario) -> dict:
         "categories": ["living"],
         "regions": ["*"],
     }
+
+
+def _partner_form(_s: Scenario) -> dict:
+    return {"name": unique("矩阵伙伴-"), "kind": "charity", "categories": "living", "regions": "*", "active": "y"}
 
 
 def _token_body(s: Scenario) -> dict:
@@ -252,7 +258,65 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "/login"): Row("/login", everyone(302), body=_login_body, form=True, new_session=True),
     ("POST", "/logout"): Row("/logout", everyone(302), body={}, form=True, new_session=True),
     ("POST", "/language"): Row("/language", everyone(302), body={"locale": "en"}, form=True, new_session=True),
-    ("GET", "/admin/"): Row("/admin/", S(PAGE_ANON, 403, 403, 403, 403, 403, 200)),
+    ("GET", "/admin/"): Row("/admin/", ADMIN_PAGE),
+    # --- the admin's setting up in the portal ----------------------------------------------
+    ("GET", "/admin/grids"): Row("/admin/grids", ADMIN_PAGE),
+    ("GET", "/admin/grids/new"): Row("/admin/grids/new", ADMIN_PAGE),
+    ("POST", "/admin/grids/new"): Row("/admin/grids/new", ADMIN_FORM, body=_grid_body, form=True),
+    ("GET", "/admin/grids/<string:code>/edit"): Row("/admin/grids/{grid}/edit", ADMIN_PAGE),
+    ("POST", "/admin/grids/<string:code>/edit"): Row(
+        "/admin/grids/{grid}/edit",
+        ADMIN_FORM,
+        body={"name": "矩阵网格（改名）", "district": "海淀区", "street": "中关村街道", "community": "科源社区"},
+        form=True,
+    ),
+    ("GET", "/admin/partners"): Row("/admin/partners", ADMIN_PAGE),
+    ("GET", "/admin/partners/new"): Row("/admin/partners/new", ADMIN_PAGE),
+    ("POST", "/admin/partners/new"): Row(
+        "/admin/partners/new?adapter=portal", ADMIN_FORM, body=_partner_form, form=True
+    ),
+    ("GET", "/admin/partners/<int:partner_id>/edit"): Row("/admin/partners/{partner}/edit", ADMIN_PAGE),
+    ("POST", "/admin/partners/<int:partner_id>/edit"): Row(
+        "/admin/partners/{spare_partner}/edit", ADMIN_FORM, body=_partner_form, form=True
+    ),
+    ("POST", "/admin/partners/<int:partner_id>/active"): Row(
+        "/admin/partners/{spare_partner}/active", ADMIN_FORM, body={"active": "1"}, form=True
+    ),
+    ("GET", "/admin/partners/<int:partner_id>/deposit"): Row("/admin/partners/{partner}/deposit", ADMIN_PAGE),
+    ("POST", "/admin/partners/<int:partner_id>/deposit"): Row(
+        "/admin/partners/{spare_partner}/deposit",
+        ADMIN_FORM,
+        body=lambda _s: {"amount": "100", "donor": "矩阵捐赠", "reference": unique("MX-DEP-")},
+        form=True,
+    ),
+    ("GET", "/admin/users"): Row("/admin/users", ADMIN_PAGE),
+    ("GET", "/admin/users/new"): Row("/admin/users/new", ADMIN_PAGE),
+    ("POST", "/admin/users/new"): Row(
+        "/admin/users/new",
+        ADMIN_FORM,
+        body=lambda _s: {
+            "username": unique("mx-user-"),
+            "password": "Matrix-pass-2026",
+            "role": "auditor",
+            "locale": "zh_CN",
+            "display_name": "矩阵审计",
+        },
+        form=True,
+    ),
+    ("GET", "/admin/users/<int:user_id>/edit"): Row("/admin/users/{spare_user_id}/edit", ADMIN_PAGE),
+    ("POST", "/admin/users/<int:user_id>/edit"): Row(
+        "/admin/users/{spare_user_id}/edit",
+        ADMIN_FORM,
+        body={"role": "auditor", "locale": "en", "display_name": "矩阵备用"},
+        form=True,
+    ),
+    ("GET", "/admin/users/<int:user_id>/password"): Row("/admin/users/{spare_user_id}/password", ADMIN_PAGE),
+    ("POST", "/admin/users/<int:user_id>/password"): Row(
+        "/admin/users/{spare_user_id}/password", ADMIN_FORM, body={"password": PASSWORD}, form=True
+    ),
+    ("POST", "/admin/users/<int:user_id>/active"): Row(
+        "/admin/users/{spare_user_id}/active", ADMIN_FORM, body={"active": "1"}, form=True
+    ),
     ("GET", "/auditor/"): Row("/auditor/", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
     ("GET", "/auditor/audit"): Row("/auditor/audit", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
     ("GET", "/auditor/ledger"): Row("/auditor/ledger", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
@@ -490,6 +554,8 @@ class Scenario:
     id_numbers: list[str]
     names: list[str]
     spare_user: str
+    spare_user_id: int  # an account of no one's scenario, for the admin's edits
+    spare_partner: int
     worker: Callable
     pools: dict[str, list[int]] = field(default_factory=dict)
     pages: dict[str, Page] = field(default_factory=dict)
@@ -511,6 +577,8 @@ class Scenario:
             "application": self.application,
             "document_file": self.document_file,
             "partner": self.partner,
+            "spare_partner": self.spare_partner,
+            "spare_user_id": self.spare_user_id,
         }
         if row.fresh:
             values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
@@ -568,6 +636,8 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
         ),
         201,
     )
+    # A partner of no one's scenario, for the admin's edits and deposits.
+    spare_partner = _ok(admin.post(f"{API}/partners", json=_partner_body(None)), 201)["id"]
     for partner_id in (p["id"], q["id"]):
         _ok(admin.post(f"{API}/partners/{partner_id}/deposits", json={"amount_fen": 1_000_000 * YUAN}), 201)
     usernames = {
@@ -656,11 +726,19 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
         id_numbers=[head_id, spouse_id],
         names=names,
         spare_user=make_user("auditor"),
+        spare_user_id=_user_id(make_user("auditor")),
+        spare_partner=spare_partner,
         worker=worker,
     )
     if pools:
         _fill_pools(scenario, pools)
     return scenario
+
+
+def _user_id(username: str) -> int:
+    found = db.session().execute(select(User.id).where(User.username == username)).scalar_one()
+    db.session.remove()
+    return found
 
 
 def _fill_pools(s: Scenario, wanted: Counter) -> None:
