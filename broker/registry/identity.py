@@ -15,38 +15,55 @@ def check_char(first17: str) -> str:
     return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 
 
-def parse(id_number: str, *, field: str = "id_number") -> tuple[str, date]:
-    """Normalise and validate an ID number; return it with its birth date.
-    Raises :class:`Invalid` with a message a caseworker can act on."""
+def problem(id_number: str) -> tuple[str, dict] | None:
+    """What is wrong with an ID number, as a code and its parameters (``id_length``
+    {length}, ``id_characters``, ``id_birth_date`` {digits}, ``id_birth_impossible``
+    {born}, ``id_checksum``), or None when it is valid: the one check behind
+    :func:`parse`, for pages that say it in the reader's language."""
     value = (id_number or "").strip().upper()
     if len(value) != 18:
-        raise Invalid(
-            f"{field}: a resident ID has 18 characters, this one has {len(value)}.",
-            details={field: ["must be 18 characters"]},
-        )
+        return "id_length", {"length": len(value)}
     if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
-        raise Invalid(
-            f"{field}: only digits, and X as the last character, are allowed.",
-            details={field: ["only digits, and X as the last character"]},
-        )
+        return "id_characters", {}
     try:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise Invalid(
-            f"{field}: characters 7–14 are not a real birth date ({value[6:14]}).",
-            details={field: ["embedded birth date is not a real date"]},
-        ) from None
+        return "id_birth_date", {"digits": value[6:14]}
     if born > date.today() or born.year < 1900:
-        raise Invalid(
-            f"{field}: the embedded birth date {born.isoformat()} is impossible.",
-            details={field: ["embedded birth date is impossible"]},
-        )
+        return "id_birth_impossible", {"born": born.isoformat()}
     if check_char(value[:17]) != value[17]:
-        raise Invalid(
-            f"{field}: the check character is wrong; please re-read the number from the card.",
-            details={field: ["check character does not match"]},
-        )
-    return value, born
+        return "id_checksum", {}
+    return None
+
+
+_MESSAGES = {
+    "id_length": ("a resident ID has 18 characters, this one has {length}.", "must be 18 characters"),
+    "id_characters": (
+        "only digits, and X as the last character, are allowed.",
+        "only digits, and X as the last character",
+    ),
+    "id_birth_date": (
+        "characters 7–14 are not a real birth date ({digits}).",
+        "embedded birth date is not a real date",
+    ),
+    "id_birth_impossible": ("the embedded birth date {born} is impossible.", "embedded birth date is impossible"),
+    "id_checksum": (
+        "the check character is wrong; please re-read the number from the card.",
+        "check character does not match",
+    ),
+}
+
+
+def parse(id_number: str, *, field: str = "id_number") -> tuple[str, date]:
+    """Normalise and validate an ID number; return it with its birth date.
+    Raises :class:`Invalid` with a message a caseworker can act on."""
+    found = problem(id_number)
+    if found is not None:
+        code, params = found
+        message, short = _MESSAGES[code]
+        raise Invalid(f"{field}: " + message.format(**params), details={field: [short]})
+    value = (id_number or "").strip().upper()
+    return value, date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
 
 
 def masked(id_number: str) -> str:
