@@ -207,7 +207,7 @@ def _steer(request_id: int, form: Any, call: Callable[[Any, Any], Any], done: st
     req = requests.get_request(session, principal, request_id, write=True)
     household_id = req.household_id
     if not form.validate_on_submit():
-        said = [str(e) for errors in form.errors.values() for e in errors if isinstance(e, str)]
+        said = [str(e) for errors in form.errors.values() for e in errors if not isinstance(e, dict)]
         flash(" ".join(said) or _("The form was not accepted; check it and send it again."), "error")
     else:
         try:
