@@ -59,14 +59,15 @@ test-faults: $(STAMP)
 revision: $(STAMP)
 	$(PY) -c "import sys; from broker import boot; from broker.platform import migrate; boot.init({'INSTANCE_PATH': '$(CURDIR)/instance/revision'}); migrate.upgrade(); migrate.revision(sys.argv[1])" "$(MSG)"
 
-# The portal's catalogues: extract every string, merge into each language, compile the
+# The project's catalogue (filed with the portal): extract every string — the portal's
+# _()/_l() and the domains' text codes marked N_() — merge into each language, compile the
 # .mo files (committed). Translate new strings in the zh_CN .po, then run it again.
 PORTAL := broker/portal
 translations: $(RUNSTAMP)
-	$(VENV)/bin/pybabel extract -F $(PORTAL)/babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(VENV)/bin/pybabel extract -F $(PORTAL)/babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output \
 		--project aidbroker --version 0.1.0 --copyright-holder "the aidbroker authors" \
 		--header-comment "# The portal's messages (make translations)." \
-		-o $(PORTAL)/translations/messages.pot $(PORTAL)
+		-o $(PORTAL)/translations/messages.pot broker
 	$(VENV)/bin/pybabel update -i $(PORTAL)/translations/messages.pot -d $(PORTAL)/translations \
 		--no-fuzzy-matching --ignore-obsolete
 	$(VENV)/bin/pybabel compile -d $(PORTAL)/translations --statistics

@@ -6,9 +6,10 @@ out any outbox row."""
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
-from broker.platform import adapter_registry, runtime
+from broker.platform import adapter_registry, runtime, texts
 from broker.policy import catalogue as policy_catalogue
 
 HANDLER_MODULES: tuple[str, ...] = (
@@ -17,12 +18,16 @@ HANDLER_MODULES: tuple[str, ...] = (
     "broker.referral.offers",
     "broker.policy.reminders",
 )
+# The one gettext catalogue of the project, filed with the portal that edits it most;
+# handed to the platform here so that a worker renders text codes as the web does.
+TRANSLATIONS = Path(__file__).resolve().parent / "portal" / "translations"
 
 
 def init(override: dict[str, Any] | None = None, *, start_redis: bool = True) -> dict[str, Any]:
     """Start this process: a malformed policy file stops it, naming file and line, before
     anything connects."""
     settings = runtime.configure(override, start_redis=start_redis, check=policy_catalogue.init)
+    texts.configure(TRANSLATIONS)
     load_all()
     return settings
 
