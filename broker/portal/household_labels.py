@@ -1,6 +1,6 @@
 """The words for a household's record on the page: its state in the registry, the
-members' health conditions and sex, what is wrong with a typed resident ID, and the
-events of its history. The domain keeps codes (with parameters); they are said here in
+members' health conditions and sex, what is wrong with a typed resident ID (the
+registry's text codes), and the events of its history. The domain keeps codes (with parameters); they are said here in
 the reader's language."""
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+
+from broker.platform import texts
 
 HOUSEHOLD_STATES = {
     "active": _l("On the active list"),
@@ -34,14 +36,6 @@ CONDITIONS = {
     "chronic_illness": _l("Chronic illness"),
 }
 SEXES = {"M": _l("Male"), "F": _l("Female")}
-# What is wrong with a typed resident ID (codes of ``broker.registry.identity.problem``).
-ID_PROBLEMS = {
-    "id_length": _l("A resident ID has 18 characters; this one has %(length)s. Check the number on the card."),
-    "id_characters": _l("Only digits, with X as the last character, are allowed."),
-    "id_birth_date": _l("Characters 7–14 (%(digits)s) are not a real birth date. Check the number on the card."),
-    "id_birth_impossible": _l("The birth date in this number (%(born)s) is impossible. Check the number on the card."),
-    "id_checksum": _l("The last character does not match the others: a digit was probably misread. Check the card."),
-}
 # Events of a household's history.
 HISTORY = {
     "household.state_changed": _l("State changed"),
@@ -55,7 +49,7 @@ def id_problem(found: tuple[str, dict[str, Any]] | None) -> str | None:
     if found is None:
         return None
     code, params = found
-    return str(ID_PROBLEMS[code]) % params if params else str(ID_PROBLEMS[code])
+    return texts.render(code, params)
 
 
 def conditions(codes: list[str] | None) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from broker.platform import texts
 from broker.platform.errors import Invalid
+from broker.platform.texts import N_
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -15,39 +17,59 @@ def check_char(first17: str) -> str:
     return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 
 
+# What is wrong with a typed resident ID, for people (codes of :func:`problem`).
+TEXTS = {
+    "registry.id_length": N_("A resident ID has 18 characters; this one has %(length)s. Check the number on the card."),
+    "registry.id_characters": N_("Only digits, with X as the last character, are allowed."),
+    "registry.id_birth_date": N_(
+        "Characters 7–14 (%(digits)s) are not a real birth date. Check the number on the card."
+    ),
+    "registry.id_birth_impossible": N_(
+        "The birth date in this number (%(born)s) is impossible. Check the number on the card."
+    ),
+    "registry.id_checksum": N_(
+        "The last character does not match the others: a digit was probably misread. Check the card."
+    ),
+}
+texts.define(TEXTS)
+
+
 def problem(id_number: str) -> tuple[str, dict] | None:
-    """What is wrong with an ID number, as a code and its parameters (``id_length``
+    """What is wrong with an ID number, as a code and its parameters (``registry.id_length``
     {length}, ``id_characters``, ``id_birth_date`` {digits}, ``id_birth_impossible``
-    {born}, ``id_checksum``), or None when it is valid: the one check behind
-    :func:`parse`, for pages that say it in the reader's language."""
+    {born}, ``id_checksum``; said by :data:`TEXTS`), or None when it is valid: the one
+    check behind :func:`parse`, for pages that say it in the reader's language."""
     value = (id_number or "").strip().upper()
     if len(value) != 18:
-        return "id_length", {"length": len(value)}
+        return "registry.id_length", {"length": len(value)}
     if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
-        return "id_characters", {}
+        return "registry.id_characters", {}
     try:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        return "id_birth_date", {"digits": value[6:14]}
+        return "registry.id_birth_date", {"digits": value[6:14]}
     if born > date.today() or born.year < 1900:
-        return "id_birth_impossible", {"born": born.isoformat()}
+        return "registry.id_birth_impossible", {"born": born.isoformat()}
     if check_char(value[:17]) != value[17]:
-        return "id_checksum", {}
+        return "registry.id_checksum", {}
     return None
 
 
 _MESSAGES = {
-    "id_length": ("a resident ID has 18 characters, this one has {length}.", "must be 18 characters"),
-    "id_characters": (
+    "registry.id_length": ("a resident ID has 18 characters, this one has {length}.", "must be 18 characters"),
+    "registry.id_characters": (
         "only digits, and X as the last character, are allowed.",
         "only digits, and X as the last character",
     ),
-    "id_birth_date": (
+    "registry.id_birth_date": (
         "characters 7–14 are not a real birth date ({digits}).",
         "embedded birth date is not a real date",
     ),
-    "id_birth_impossible": ("the embedded birth date {born} is impossible.", "embedded birth date is impossible"),
-    "id_checksum": (
+    "registry.id_birth_impossible": (
+        "the embedded birth date {born} is impossible.",
+        "embedded birth date is impossible",
+    ),
+    "registry.id_checksum": (
         "the check character is wrong; please re-read the number from the card.",
         "check character does not match",
     ),
