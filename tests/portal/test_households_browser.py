@@ -93,6 +93,8 @@ def test_find_the_household_add_a_member_and_act_on_a_request_in_chinese(loop, v
         (f"{household}/members/{head.id}/edit", "caseworker-member-edit"),
         (f"{household}/members/{head.id}/deceased", "caseworker-member-deceased"),
         ("/caseworker/?state=inactive", "caseworker-home-inactive"),
+        (f"{household}/visit", "caseworker-visit"),
+        (f"{household}/assessment", "caseworker-assessment"),
     ):
         caseworker.goto(path)
         assert _fits(page), path
