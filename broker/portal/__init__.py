@@ -39,7 +39,22 @@ def _protect_forms() -> None:
 
 def init_app(app: Flask) -> None:
     """Bind the portal's extensions and blueprints to ``app``."""
-    from broker.portal import admin, auditor, auth, caseworker, households, members, partner, views
+    # The admin_* modules add their views to the admin blueprint when imported, and the
+    # household and member modules theirs to the caseworker's.
+    from broker.portal import (  # noqa: F401
+        admin,
+        admin_deposits,
+        admin_grids,
+        admin_partners,
+        admin_users,
+        auditor,
+        auth,
+        caseworker,
+        households,
+        members,
+        partner,
+        views,
+    )
 
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
     app.config["BABEL_DEFAULT_LOCALE"] = i18n.DEFAULT_LOCALE
