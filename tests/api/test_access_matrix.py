@@ -144,6 +144,18 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", f"{API}/households/<int:household_id>/move"): Row(
         "/api/v1/households/{target}/move", REGISTRY_WRITE, body=lambda s: {"grid": s.grid_c}, fresh="household"
     ),
+    ("POST", f"{API}/households/<int:household_id>/state"): Row(
+        "/api/v1/households/{target}/state",
+        REGISTRY_WRITE,
+        body={"state": "recovered", "reason": "已稳定就业"},
+        fresh="household",
+    ),
+    ("POST", f"{API}/households/<int:household_id>/members/<int:member_id>/deceased"): Row(
+        "/api/v1/households/{target}/deceased",
+        REGISTRY_WRITE,
+        body={"reason": "社区通知"},
+        fresh="household_member",
+    ),
     ("GET", f"{API}/households/<int:household_id>/visits"): Row("/api/v1/households/{household}/visits", REGISTRY_READ),
     ("POST", f"{API}/households/<int:household_id>/visits"): Row(
         "/api/v1/households/{household}/visits", REGISTRY_CREATE, body={"channel": "routine", "findings": "在家"}
@@ -397,6 +409,69 @@ TABLE: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/caseworker/applications/<int:application_id>/form"): Row(
         "/caseworker/applications/{application}/form", S(PAGE_ANON, 200, 404, 403, 403, 403, 200), body={}, form=True
+    ("GET", "/caseworker/households/new"): Row(
+        "/caseworker/households/new", S(PAGE_ANON, 200, 200, 403, 403, 403, 403)
+    ),
+    ("POST", "/caseworker/households/new"): Row(
+        "/caseworker/households/new",
+        S(PAGE_ANON, 302, 400, 403, 403, 403, 403),  # grid A is not among the other caseworker's grids
+        body=lambda s: {
+            "grid": s.grid_a,
+            "address": f"海淀区学院路{unique('')}号",
+            "income": "1500",
+            "head-name": "孙立",
+            "head-relation": "head",
+            "head-birth_date": "1975-05-06",
+        },
+        form=True,
+    ),
+    ("GET", "/caseworker/households/<int:household_id>/edit"): Row(
+        "/caseworker/households/{household}/edit", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
+    ),
+    ("POST", "/caseworker/households/<int:household_id>/edit"): Row(
+        "/caseworker/households/{household}/edit",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body={"address": "海淀区中关村东路18号院3号楼2单元501", "phone": "138 0013 8000", "income": "2400"},
+        form=True,
+    ),
+    ("GET", "/caseworker/households/<int:household_id>/state"): Row(
+        "/caseworker/households/{household}/state", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
+    ),
+    ("POST", "/caseworker/households/<int:household_id>/state"): Row(
+        "/caseworker/households/{target}/state",
+        PORTAL_CASEWORKER_ACT,
+        body={"state": "recovered", "reason": "已稳定就业"},
+        form=True,
+        fresh="household",
+    ),
+    ("GET", "/caseworker/households/<int:household_id>/members/new"): Row(
+        "/caseworker/households/{household}/members/new", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
+    ),
+    ("POST", "/caseworker/households/<int:household_id>/members/new"): Row(
+        "/caseworker/households/{target}/members/new",
+        PORTAL_CASEWORKER_ACT,
+        body={"member-name": "赵小勇", "member-relation": "child", "member-birth_date": "2012-01-01"},
+        form=True,
+        fresh="household",
+    ),
+    ("GET", "/caseworker/households/<int:household_id>/members/<int:member_id>/edit"): Row(
+        "/caseworker/households/{household}/members/{member}/edit", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
+    ),
+    ("POST", "/caseworker/households/<int:household_id>/members/<int:member_id>/edit"): Row(
+        "/caseworker/households/{household}/members/{member}/edit",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body={"member-name": "张浩", "member-relation": "child", "member-birth_date": "2010-06-20"},
+        form=True,
+    ),
+    ("GET", "/caseworker/households/<int:household_id>/members/<int:member_id>/deceased"): Row(
+        "/caseworker/households/{household}/members/{member}/deceased", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
+    ),
+    ("POST", "/caseworker/households/<int:household_id>/members/<int:member_id>/deceased"): Row(
+        "/caseworker/households/{target}/deceased",
+        PORTAL_CASEWORKER_ACT,
+        body={"reason": "社区通知"},
+        form=True,
+        fresh="household_member",
     ),
     ("GET", "/partner/"): Row("/partner/", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)),
     ("GET", "/partner/fund"): Row("/partner/fund", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)),
@@ -433,6 +508,13 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "/caseworker/requests/<int:request_id>/resume"): Row(
         "/caseworker/requests/{target}/resume", PORTAL_CASEWORKER_ACT, body={}, form=True, fresh="held_request"
     ),
+    ("POST", "/caseworker/requests/<int:request_id>/complete"): Row(
+        "/caseworker/requests/{target}/complete",
+        PORTAL_CASEWORKER_ACT,
+        body={"note": "家属已自筹余款"},
+        form=True,
+        fresh="in_progress_request",
+    ),
     ("POST", "/caseworker/requests/<int:request_id>/withdraw"): Row(
         "/caseworker/requests/{target}/withdraw",
         PORTAL_CASEWORKER_ACT,
@@ -466,6 +548,7 @@ TABLE: dict[tuple[str, str], Row] = {
 # Which shared object a refused call of a ``fresh`` row acts on.
 SHARED = {
     "household": "household",
+    "household_member": "household_member",
     "application": "application",
     "request": "request",
     "held_request": "request",
@@ -557,6 +640,7 @@ class Scenario:
     spare_user_id: int  # an account of no one's scenario, for the admin's edits
     spare_partner: int
     worker: Callable
+    member: int = 0  # the child of the household on grid A
     pools: dict[str, list[int]] = field(default_factory=dict)
     pages: dict[str, Page] = field(default_factory=dict)
 
@@ -579,6 +663,8 @@ class Scenario:
             "partner": self.partner,
             "spare_partner": self.spare_partner,
             "spare_user_id": self.spare_user_id,
+            "member": self.member,
+            "household_member": f"{self.household}/members/{self.member}",
         }
         if row.fresh:
             values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
@@ -729,6 +815,7 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
         spare_user_id=_user_id(make_user("auditor")),
         spare_partner=spare_partner,
         worker=worker,
+        member=_ok(cw.get(f"{API}/households/{household}"))["members"][2]["id"],
     )
     if pools:
         _fill_pools(scenario, pools)
@@ -751,6 +838,9 @@ def _fill_pools(s: Scenario, wanted: Counter) -> None:
         for _ in range(wanted["household"] + wanted["application"])
     ]
     pools["household"] = households[: wanted["household"]]
+    for _ in range(wanted["household_member"]):
+        made = _ok(admin.post(f"{API}/households", json=_household_body(s)), 201)
+        pools["household_member"].append(f"{made['id']}/members/{made['members'][0]['id']}")
     for hid in households[wanted["household"] :]:
         app_id = _ok(cw.post(f"{API}/households/{hid}/applications", json={"policy": "temporary_aid"}), 201)["id"]
         pools["application"].append(app_id)
