@@ -409,6 +409,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/caseworker/applications/<int:application_id>/form"): Row(
         "/caseworker/applications/{application}/form", S(PAGE_ANON, 200, 404, 403, 403, 403, 200), body={}, form=True
+    ),
     ("GET", "/caseworker/households/new"): Row(
         "/caseworker/households/new", S(PAGE_ANON, 200, 200, 403, 403, 403, 403)
     ),
