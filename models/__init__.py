@@ -7,7 +7,7 @@ from models.ledger import Account, Disbursement, Entry, LedgerTransaction
 from models.notifications import NotificationChannel, NotificationDelivery
 from models.outbox import IdempotencyKey, OutboxMessage
 from models.partners import Partner
-from models.policy import Application, ApplicationStep
+from models.policy import Application, ApplicationFile, ApplicationStep
 from models.registry import Grid, Household, HouseholdBenefit, Member, Visit
 from models.requests import AidRequest, Offer
 from models.users import ApiToken, Notification, User, UserGrid
@@ -17,6 +17,7 @@ __all__ = [
     "AidRequest",
     "ApiToken",
     "Application",
+    "ApplicationFile",
     "ApplicationStep",
     "Assessment",
     "AuditEvent",

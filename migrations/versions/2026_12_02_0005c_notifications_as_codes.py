@@ -2,7 +2,7 @@
 notification channels and the record of what was sent on each
 
 Revision ID: 0005c
-Revises: 0004
+Revises: 0005d
 Create Date: 2026-12-02
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 import models.base
 
 revision = "0005c"
-down_revision = "0004"
+down_revision = "0005d"
 branch_labels = None
 depends_on = None
 

@@ -107,7 +107,7 @@ def _params(value: object) -> dict:
 
 def test_old_sentences_become_codes_and_parameters_and_back(engine):
     cfg = _config(engine)
-    command.upgrade(cfg, "0004")
+    command.upgrade(cfg, "0005c-1")  # the revision before this one
     with engine.begin() as conn:
         _seed(conn)
     command.upgrade(cfg, "0005c")
@@ -131,7 +131,7 @@ def test_old_sentences_become_codes_and_parameters_and_back(engine):
     assert "截止日期 2026-11-20" in notice_texts.render(code, params)
     assert {"notification_channels", "notification_deliveries"} <= set(sa.inspect(engine).get_table_names())
 
-    command.downgrade(cfg, "0004")
+    command.downgrade(cfg, "0005c-1")
     columns = {c["name"] for c in sa.inspect(engine).get_columns("notifications")}
     assert {"kind", "message", "data"} <= columns
     assert "params" not in columns
