@@ -52,6 +52,7 @@ def init_app(app: Flask) -> None:
         auth,
         caseworker,
         households,
+        inbox,
         members,
         partner,
         views,
@@ -74,7 +75,7 @@ def init_app(app: Flask) -> None:
 
     # The household and member pages add their views to the caseworker's blueprint.
     assert households.bp is members.bp is caseworker.bp
-    for module in (views, auth, partner, caseworker, applications, auditor, admin):
+    for module in (views, auth, partner, caseworker, applications, auditor, admin, inbox):
         app.register_blueprint(module.bp)
 
     app.jinja_env.trim_blocks = True
@@ -94,6 +95,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals.update(locale_names=i18n.LOCALE_NAMES, once_key=once_key)
     app.context_processor(_page_context)
+    app.context_processor(inbox.unread_context)
 
 
 def once_key() -> str:

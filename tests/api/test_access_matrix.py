@@ -74,6 +74,8 @@ PORTAL_PARTNER_ACT = S(PAGE_ANON, 403, 403, 302, 404, 403, 403)
 PORTAL_CASEWORKER_ACT = S(PAGE_ANON, 302, 404, 403, 403, 403, 302)
 ADMIN_PAGE = S(PAGE_ANON, 403, 403, 403, 403, 403, 200)
 ADMIN_FORM = S(PAGE_ANON, 403, 403, 403, 403, 403, 303)  # saved, then back to the list
+INBOX = S(PAGE_ANON, 200, 200, 403, 403, 403, 200)  # the roles the broker tells something
+INBOX_ACT = S(PAGE_ANON, 302, 302, 403, 403, 403, 302)
 
 
 def _grid_body(_s: Scenario) -> dict:
@@ -544,6 +546,24 @@ TABLE: dict[tuple[str, str], Row] = {
         form=True,
         fresh="referral",
     ),
+    # --- notifications: the caller's own, in the API and the portal inbox -----------------------
+    ("GET", f"{API}/notifications"): Row("/api/v1/notifications", S(401, 200, 200, 200, 200, 200, 200)),
+    ("POST", f"{API}/notifications/<int:notification_id>/read"): Row(
+        "/api/v1/notifications/{notification}/read", S(401, 200, 404, 404, 404, 404, 404)
+    ),
+    ("GET", "/inbox/"): Row("/inbox/", INBOX),
+    ("POST", "/inbox/<int:notification_id>/read"): Row(
+        "/inbox/{notification}/read", S(PAGE_ANON, 302, 404, 403, 403, 403, 404), body={}, form=True
+    ),
+    ("POST", "/inbox/read-all"): Row("/inbox/read-all", INBOX_ACT, body={}, form=True),
+    ("GET", "/inbox/channels"): Row("/inbox/channels", INBOX),
+    ("POST", "/inbox/channels/<channel>"): Row(
+        "/inbox/channels/email",
+        INBOX_ACT,
+        body={"email-channel": "email", "email-target": "matrix@example.org"},
+        form=True,
+    ),
+    ("POST", "/inbox/channels/<channel>/remove"): Row("/inbox/channels/email/remove", INBOX_ACT, body={}, form=True),
 }
 
 # Which shared object a refused call of a ``fresh`` row acts on.
@@ -644,6 +664,7 @@ class Scenario:
     member: int = 0  # the child of the household on grid A
     pools: dict[str, list[int]] = field(default_factory=dict)
     pages: dict[str, Page] = field(default_factory=dict)
+    notification: int = 0  # one of the caseworker's (the accepted offer's)
 
     def take(self, kind: str) -> int:
         return self.pools[kind].pop()
@@ -666,6 +687,7 @@ class Scenario:
             "spare_user_id": self.spare_user_id,
             "member": self.member,
             "household_member": f"{self.household}/members/{self.member}",
+            "notification": self.notification,
         }
         if row.fresh:
             values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
@@ -817,6 +839,7 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
         spare_partner=spare_partner,
         worker=worker,
         member=_ok(cw.get(f"{API}/households/{household}"))["members"][2]["id"],
+        notification=_ok(api["caseworker"].get(f"{API}/notifications"))["items"][-1]["id"],
     )
     if pools:
         _fill_pools(scenario, pools)
