@@ -70,7 +70,10 @@ def init_app(app: Flask) -> None:
         label=i18n.label,
         exclusion=request_labels.exclusion,
         unmatched=request_labels.unmatched,
+        status_note=request_labels.status_note,
+        say=request_labels.say,
         redact=privacy.redact,
+        shown=privacy.shown,
     )
     app.jinja_env.globals.update(locale_names=i18n.LOCALE_NAMES)
     app.context_processor(_page_context)

@@ -4,12 +4,22 @@ family's names only when the household consented to share them."""
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from broker.platform.texts import N_, define, render
 
 # 18-character resident IDs (17 digits and a check character) and the old 15-digit ones,
 # wherever a caseworker may have typed one into free text — also run on to a letter, as in
 # "ID110105…" or "身份证号110105…号": only a longer run of digits is not an ID.
 _ID_NUMBER = re.compile(r"(?<!\d)(?:\d{17}[\dXx]|\d{15})(?!\d)")
 ID_PLACEHOLDER = "[ID number removed]"
+define(
+    {
+        "privacy.id_removed": N_("[ID number removed]"),
+        "household.named": N_("%(name)s household"),
+        "household.unnamed": N_("a household"),
+    }
+)
 
 
 def redact(text: str | None) -> str:
@@ -25,3 +35,18 @@ def household_label(head_name: str, consented: bool) -> str:
     if consented:
         return f"{name} household"
     return f"{name[0]}{'*' * max(1, len(name) - 1)} household"
+
+
+def shown(text: str | None) -> str:
+    """Redacted free text for a reader: the placeholder said in their language."""
+    return redact(text).replace(ID_PLACEHOLDER, render("privacy.id_removed"))
+
+
+def household_name(head_name: str, consented: bool) -> dict[str, Any]:
+    """The household as a partner may name it, as a text code: 王**家 / Wang** household
+    (the head's name in full only if the household agreed to share its names)."""
+    name = (head_name or "").strip()
+    if not name:
+        return {"code": "household.unnamed", "params": {}}
+    shown_name = name if consented else f"{name[0]}{'*' * max(1, len(name) - 1)}"
+    return {"code": "household.named", "params": {"name": shown_name}}
