@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, g, request, session
 from flask_wtf.csrf import CSRFProtect
 
 from broker.portal import i18n, limits, request_labels, security
@@ -26,6 +26,17 @@ TRANSLATIONS = HERE / "translations"
 babel = i18n.PortalBabel()
 babel.directory = str(TRANSLATIONS)
 csrf = CSRFProtect()
+
+
+def _language_from_url() -> None:
+    """``?lang=en`` or ``?lang=zh_CN`` on any page switches the language for the session
+    (a link to share, a quick look in the other language); without it the session's
+    choice, else the user's stored one, holds (see :func:`i18n.select_locale`)."""
+    if request.path.startswith("/api/"):
+        return
+    chosen = request.args.get("lang")
+    if chosen in i18n.LOCALES:
+        session["locale"] = chosen
 
 
 def _protect_forms() -> None:
@@ -48,6 +59,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
 
     app.before_request(auth.forget_request_cache)
+    app.before_request(_language_from_url)
     security.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     csrf.init_app(app)

@@ -30,7 +30,7 @@ MAX_PAGES = 80
 class _Visible(HTMLParser):
     """The text a reader sees: no script, style, code or hidden template; links noted."""
 
-    HIDDEN = {"script", "style", "code", "template", "noscript", "title"}
+    HIDDEN = frozenset({"script", "style", "code", "template", "noscript", "title"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
