@@ -82,9 +82,7 @@ def views(session: Session, txns: list[LedgerTransaction]) -> list[TransactionVi
     ).all()
     for r in rows:
         entries[r.transaction_id].append(
-            EntryView(
-                r.account_id, r.key, r.kind, r.name, r.amount_fen, accounts.label(r.kind, r.name, r.household_id)
-            )
+            EntryView(r.account_id, r.key, r.kind, r.name, r.amount_fen, accounts.label(r.kind, r.name, r.household_id))
         )
     partner_ids = {t.partner_id for t in txns if t.partner_id is not None}
     partner_ids |= {int(t.actor.rsplit(":", 1)[1]) for t in txns if _adapter_actor(t.actor)}

@@ -28,7 +28,8 @@ def test_every_code_has_a_chinese_and_an_english_rendering(app) -> None:
         elif set(_PARAM.findall(translated)) != set(_PARAM.findall(msgid)):
             params.append(code)
         english = texts.render(code, None, "en")
-        assert english and english != code, code
+        assert english, code
+        assert english != code, code
     assert not missing, f"no Chinese for: {missing}"
     assert not same, f"Chinese left as the English msgid for: {same}"
     assert not params, f"Chinese with other parameters than the English for: {params}"
