@@ -115,6 +115,47 @@ define({f"status.{code}": msgid for code, msgid in STATUS_NOTES.items()})
 define({f"revoke_reason.{code}": msgid for code, msgid in REVOKE_REASONS.items()})
 
 
+# What happened, on a request's timeline: the audit log's action names.
+EVENTS = {
+    "request.created": N_("Request created"),
+    "request.routed": N_("Routing decided"),
+    "request.completed": N_("Request completed"),
+    "request.unmatched": N_("No partner could take the request"),
+    "request.revoked": N_("Request withdrawn"),
+    "request.entered_in_error": N_("Request marked as entered in error"),
+    "request.reopened": N_("Request reopened for routing"),
+    "request.referred": N_("Referred by hand"),
+    "request.routing_state": N_("Routing state changed"),
+    "request.auto_retry_set": N_("Automatic retry changed"),
+    "partner.created": N_("Organisation recorded"),
+    "request.held": N_("Request put on hold"),
+    "request.resumed": N_("Request resumed"),
+    "offer.created": N_("Offer made to a partner"),
+    "offer.delivered": N_("Offer delivered"),
+    "offer.accepted": N_("Offer accepted"),
+    "offer.rejected": N_("Offer declined"),
+    "offer.declined": N_("Offer declined by the partner's rules"),
+    "offer.started": N_("Delivery of help started"),
+    "offer.completed": N_("Offer completed"),
+    "offer.expired": N_("Offer expired unanswered"),
+    "offer.withdrawn": N_("Offer withdrawn"),
+    "offer.delivery_failed": N_("Offer could not be delivered"),
+    "ledger.pledge": N_("Money pledged"),
+    "ledger.release": N_("Pledge released"),
+    "ledger.disbursement": N_("Money paid to the family"),
+    "ledger.deposit": N_("Deposit"),
+    "disbursement.recorded": N_("Disbursement recorded"),
+}
+define({f"event.{action}": msgid for action, msgid in EVENTS.items()})
+
+
+def event(action: str | None) -> dict[str, Any] | str | None:
+    """A timeline event's name as a text code (an action without a name, as it is)."""
+    if not action:
+        return None
+    return reason(f"event.{action}") if action in EVENTS else action
+
+
 def reason(code: str, **params: Any) -> dict[str, Any]:
     """One stored reason: ``{"code": "routing.rank", "params": {"rank": 1, "total": 2}}``."""
     return {"code": code, "params": params}

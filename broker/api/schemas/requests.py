@@ -54,6 +54,7 @@ class TimelineEventOut(Schema):
     actor = fields.String()
     actor_name = Text(metadata={"description": "Who acted: a user's name (no code) or the broker's process"})
     event = fields.String(metadata={"example": "request.routed"})
+    event_name = Text(convert=wording.event, attribute="event", metadata={"description": "What happened, for people"})
     details = fields.Dict()
     amounts = fields.Dict(
         keys=fields.String(),
