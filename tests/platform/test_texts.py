@@ -117,3 +117,16 @@ def test_rendered_gives_code_params_and_message(app) -> None:
 
 def test_the_marker_returns_its_msgid() -> None:
     assert texts.N_("Living aid") == "Living aid"
+
+
+def test_field_complaints_become_codes_with_money_in_yuan() -> None:
+    from broker.platform import field_texts
+
+    fen = field_texts.coded("amount_fen", "must be at most 800000")
+    assert fen == {"code": "invalid.at_most_fen", "params": {"maximum_fen": 800000}}
+    assert texts.render(fen["code"], fen["params"], "zh_CN") == "不能超过 ¥8,000"
+    assert texts.render(fen["code"], fen["params"], "en") == "must be at most ¥8,000"
+    count = field_texts.coded("minutes", "Must be greater than or equal to 1 and less than or equal to 600.")
+    assert texts.render(count["code"], count["params"], "zh_CN") == "须在 1 到 600 之间"
+    assert field_texts.coded("x", "Missing data for required field.")["code"] == "invalid.required"
+    assert field_texts.coded("x", "something new") == {"code": None, "text": "something new"}
