@@ -7,18 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from broker.money import report_basis
 from broker.platform.texts import N_, define, render
 
-# The kinds of need and how urgent they are, as parameters of the sentences below.
+# How urgent a need is, as a parameter of the sentences below (the kinds of need are
+# registered with the reports: ``category.<code>``, see broker.money.report_basis).
 define(
     {
-        "category.living": N_("Living aid"),
-        "category.medical": N_("Medical aid"),
-        "category.schooling": N_("Schooling aid"),
-        "category.employment": N_("Job support"),
-        "category.counselling": N_("Counselling"),
-        "category.emergency": N_("Emergency grant"),
-        "category.in_kind": N_("In-kind goods"),
         "urgency.critical": N_("Critical"),
         "urgency.high": N_("Urgent"),
         "urgency.normal": N_("Normal"),
@@ -163,7 +158,7 @@ def reason(code: str, **params: Any) -> dict[str, Any]:
 
 def category(code: str) -> dict[str, Any] | str:
     """A category as a parameter: its code when it has a name, else as it is."""
-    return reason(f"category.{code}")
+    return reason(f"category.{code}") if code in report_basis.CATEGORY_NAMES else code
 
 
 def said(item: Any, locale: str | None = None) -> str:

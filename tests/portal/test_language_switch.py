@@ -28,3 +28,12 @@ def test_the_users_stored_language_is_the_default(new_portal, make_user) -> None
     assert '<html lang="en">' in portal.text("/auditor/")
     assert '<html lang="zh-CN">' in portal.text("/auditor/?lang=zh_CN")
     assert '<html lang="zh-CN">' in portal.text("/auditor/")
+
+
+def test_exports_speak_the_readers_language(portal, make_user) -> None:
+    portal.login(make_user("auditor"))
+    zh = portal.get("/auditor/exports/ledger.csv").get_data().decode("utf-8-sig").splitlines()[0]
+    assert zh.startswith("流水号,时间,类型,合作方")
+    en = portal.get("/auditor/exports/ledger.csv?lang=en").get_data().decode("utf-8-sig").splitlines()[0]
+    assert en.startswith("Transaction no.,Time,Kind,Partner")
+    assert en.endswith("Handled by")
