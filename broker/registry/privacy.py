@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pypinyin import lazy_pinyin
+
 from broker.platform.texts import N_, define, render
 
 # 18-character resident IDs (17 digits and a check character) and the old 15-digit ones,
@@ -16,7 +18,7 @@ ID_PLACEHOLDER = "[ID number removed]"
 define(
     {
         "privacy.id_removed": N_("[ID number removed]"),
-        "household.named": N_("%(name)s household"),
+        "household.named": N_("%(latin)s household"),
         "household.unnamed": N_("a household"),
     }
 )
@@ -44,9 +46,14 @@ def shown(text: str | None) -> str:
 
 def household_name(head_name: str, consented: bool) -> dict[str, Any]:
     """The household as a partner may name it, as a text code: 王**家 / Wang** household
-    (the head's name in full only if the household agreed to share its names)."""
+    (the head's name in full only if the household agreed to share its names). English
+    readers get the name in pinyin, surname first, as it is written in Latin letters."""
     name = (head_name or "").strip()
     if not name:
         return {"code": "household.unnamed", "params": {}}
-    shown_name = name if consented else f"{name[0]}{'*' * max(1, len(name) - 1)}"
-    return {"code": "household.named", "params": {"name": shown_name}}
+    stars = "*" * max(1, len(name) - 1)
+    syllables = [s.capitalize() for s in lazy_pinyin(name, errors="default")]
+    if consented:
+        latin = syllables[0] + (" " + "".join(syllables[1:]).capitalize() if len(syllables) > 1 else "")
+        return {"code": "household.named", "params": {"name": name, "latin": latin}}
+    return {"code": "household.named", "params": {"name": f"{name[0]}{stars}", "latin": f"{syllables[0]}{stars}"}}

@@ -57,10 +57,14 @@ def test_the_users_chosen_language_is_the_default_and_the_header_wins(as_role, m
 def test_partners_see_the_household_as_a_text_code(as_role, make_user, login, worker):
     world, _rid = _routed(as_role, make_user, login, worker)
     (offer,) = world.offers_of("慈善总会")
-    assert offer["household_name"] == {"code": "household.named", "params": {"name": "王**"}, "message": "王**家"}
+    assert offer["household_name"] == {
+        "code": "household.named",
+        "params": {"name": "王**", "latin": "Wang**"},
+        "message": "王**家",
+    }
     assert offer["household"] == "王** household"  # kept for clients that read it
     en = world.partner_clients["慈善总会"].get(f"/api/v1/offers/{offer['id']}", headers=EN).get_json()
-    assert en["household_name"]["message"] == "王** household"
+    assert en["household_name"]["message"] == "Wang** household"
 
 
 def test_unmatched_reasons_and_status_notes(as_role, make_user, login, worker):

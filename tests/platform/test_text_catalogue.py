@@ -10,6 +10,10 @@ import re
 from broker.platform import texts
 
 _PARAM = re.compile(r"%\((\w+)\)s")
+# Codes whose languages rightly read different parameters, and why.
+OWN_PARAMETERS = {
+    "household.named": "English spells the head's name in pinyin (latin), Chinese writes it (name)",
+}
 
 
 def test_every_code_has_a_chinese_and_an_english_rendering(app) -> None:
@@ -25,7 +29,7 @@ def test_every_code_has_a_chinese_and_an_english_rendering(app) -> None:
             missing.append(code)
         elif translated == msgid:
             same.append(code)
-        elif set(_PARAM.findall(translated)) != set(_PARAM.findall(msgid)):
+        elif code not in OWN_PARAMETERS and set(_PARAM.findall(translated)) != set(_PARAM.findall(msgid)):
             params.append(code)
         english = texts.render(code, None, "en")
         assert english, code

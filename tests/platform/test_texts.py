@@ -130,3 +130,14 @@ def test_field_complaints_become_codes_with_money_in_yuan() -> None:
     assert texts.render(count["code"], count["params"], "zh_CN") == "须在 1 到 600 之间"
     assert field_texts.coded("x", "Missing data for required field.")["code"] == "invalid.required"
     assert field_texts.coded("x", "something new") == {"code": None, "text": "something new"}
+
+
+def test_a_household_is_named_as_partners_may_see_it() -> None:
+    from broker.registry import privacy
+
+    masked = privacy.household_name("王建国", consented=False)
+    assert texts.render(masked["code"], masked["params"], "zh_CN") == "王**家"
+    assert texts.render(masked["code"], masked["params"], "en") == "Wang** household"
+    named = privacy.household_name("李秀英", consented=True)
+    assert texts.render(named["code"], named["params"], "zh_CN") == "李秀英家"
+    assert texts.render(named["code"], named["params"], "en") == "Li Xiuying household"
