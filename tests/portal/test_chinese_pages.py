@@ -116,3 +116,16 @@ def test_the_check_finds_english_and_spares_identifiers() -> None:
     assert latin_runs("<p>system:seed 王** household</p>")[0] == []  # two words: not a sentence
     assert latin_runs("<p>网格 HD-ZGC-01 编号 CS-2026-017</p>")[0] == []
     assert latin_runs("<p><code>GET /api/v1/requests now</code></p>")[0] == []
+
+
+def test_partners_read_the_household_as_its_masked_name(demo, new_portal) -> None:
+    portal = new_portal()
+    portal.login("cishan", DEMO_PASSWORD)
+    inbox = portal.text("/partner/")
+    offer = re.search(r'href="(/partner/offers/\d+)"', inbox)
+    assert offer, "the demo's charity has an offer in its inbox"
+    page = portal.text(offer.group(1))
+    assert "王**家" in page
+    assert "household" not in page
+    english = portal.text(offer.group(1) + "?lang=en")
+    assert "Wang** household" in english
