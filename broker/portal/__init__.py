@@ -84,7 +84,7 @@ def init_app(app: Flask) -> None:
         unmatched=request_labels.unmatched,
         status_note=request_labels.status_note,
         say=request_labels.say,
-        redact=privacy.redact,
+        redact=privacy.shown,  # ID numbers removed, the placeholder in the reader's language
         shown=privacy.shown,
     )
     app.jinja_env.globals.update(locale_names=i18n.LOCALE_NAMES)
