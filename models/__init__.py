@@ -6,7 +6,7 @@ from models.base import Base
 from models.ledger import Account, Disbursement, Entry, LedgerTransaction
 from models.outbox import IdempotencyKey, OutboxMessage
 from models.partners import Partner
-from models.policy import Application, ApplicationStep
+from models.policy import Application, ApplicationFile, ApplicationStep
 from models.registry import Grid, Household, HouseholdBenefit, Member, Visit
 from models.requests import AidRequest, Offer
 from models.users import ApiToken, Notification, User, UserGrid
@@ -16,6 +16,7 @@ __all__ = [
     "AidRequest",
     "ApiToken",
     "Application",
+    "ApplicationFile",
     "ApplicationStep",
     "Assessment",
     "AuditEvent",

@@ -65,6 +65,25 @@ class ClauseOut(Schema):
     text = fields.String(metadata={"example": "income_per_capita_fen < dibao_line"})
     holds = fields.Boolean()
     detail = fields.String(metadata={"example": "income_per_capita_fen 52000 < dibao_line 111000"})
+    code = fields.String(metadata={"example": "policy.why.line.below"})
+    params = fields.Dict(
+        metadata={
+            "description": "The reason's parameters: money in fen (`…_fen`), names as nested codes.",
+            "example": {
+                "field": {"code": "policy.field.income_per_capita_fen"},
+                "value_fen": 36000,
+                "limit_fen": 111000,
+                "threshold": {"code": "policy.param.dibao_line"},
+                "operator": "<",
+            },
+        }
+    )
+    message = fields.String(
+        metadata={
+            "description": "The reason in the caller's language.",
+            "example": "家庭人均月收入 ¥360，低于本地低保标准 ¥1,110",
+        }
+    )
 
 
 class PackageApplicationOut(Schema):
@@ -125,6 +144,11 @@ class StepIn(InputSchema):
         validate=validate.Range(min=0, max=MAX_AMOUNT_FEN),
         metadata={"description": "With approval: the monthly benefit, in fen."},
     )
+    reference = fields.String(
+        load_default=None,
+        validate=validate.Length(max=80),
+        metadata={"description": "The department's reference number (受理编号), kept once given."},
+    )
 
 
 class DocumentsIn(InputSchema):
@@ -152,6 +176,7 @@ class ApplicationOut(Schema):
     policy = fields.Dict()
     status = fields.String()
     department = fields.String()
+    reference = fields.String(metadata={"description": "The department's reference number, once given."})
     documents = fields.List(fields.Nested(CheckedDocumentOut))
     missing_documents = fields.List(fields.String())
     deadline_at = fields.DateTime(allow_none=True)

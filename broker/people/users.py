@@ -10,10 +10,14 @@ from sqlalchemy.orm import Session
 from broker import audit
 from broker.platform import runtime, security
 from broker.platform.errors import Conflict, Invalid, Unauthorized, found
+from broker.platform.input_schema import text_problem
 from broker.platform.scope import Principal
+from broker.platform.texts import N_, define
 from models import ApiToken, Grid, Partner, User, UserGrid
 from models.base import utcnow
 from models.users import ROLES
+
+define({"username_taken": N_("The username %(username)s is taken.")})
 
 
 def create_user(
@@ -25,20 +29,72 @@ def create_user(
     partner_id: int | None = None,
     grid_codes: list[str] | tuple[str, ...] = (),
     display_name: str = "",
+    locale: str | None = None,
 ) -> User:
     """Create a user; a partner user is bound to one partner, a caseworker to grids."""
+    check_password_rule(password)
+    if session.execute(select(User.id).where(User.username == username)).first():
+        raise Conflict(f"The username {username!r} is taken.", details={"username": username}, code="username_taken")
+    check_binding(session, role, partner_id, grid_codes)
+    user = User(
+        username=username,
+        password_hash=security.hash_password(password),
+        role=role,
+        partner_id=partner_id,
+        display_name=display_name or username,
+        locale=locale,
+    )
+    for grid in grids_named(session, grid_codes):
+        user.grids.append(UserGrid(grid_id=grid.id))
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        "user.created",
+        user,
+        after={
+            "username": username,
+            "role": role,
+            "partner_id": partner_id,
+            "grids": list(grid_codes),
+            **({"locale": locale} if locale else {}),
+        },
+    )
+    return user
+
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 256
+
+
+def check_password_rule(password: str) -> None:
+    """The one rule for a new password, wherever it is set: 8 to 256 characters of text
+    that can be stored and typed again (no lone surrogate, no control character)."""
+    if len(password) < PASSWORD_MIN:
+        raise Invalid(
+            f"password must have at least {PASSWORD_MIN} characters",
+            details={"password": ["too short"]},
+            code="password_too_short",
+        )
+    if len(password) > PASSWORD_MAX:
+        raise Invalid(
+            f"password must have at most {PASSWORD_MAX} characters",
+            details={"password": ["too long"]},
+            code="password_too_long",
+        )
+    problem = text_problem(password)
+    if problem:
+        raise Invalid(f"password {problem}", details={"password": [problem]}, code="password_not_text")
+
+
+def check_binding(session: Session, role: str, partner_id: int | None, grid_codes: list[str] | tuple[str, ...]) -> None:
+    """A partner user belongs to one existing partner, a caseworker holds grids, and no
+    other role has either."""
     if role not in ROLES:
         raise Invalid(
             f"role must be one of {', '.join(ROLES)}",
             details={"role": ["unknown role"]},
         )
-    if len(password) < 8:
-        raise Invalid(
-            "password must have at least 8 characters",
-            details={"password": ["too short"]},
-        )
-    if session.execute(select(User.id).where(User.username == username)).first():
-        raise Conflict(f"The username {username!r} is taken.")
     if role == "partner":
         if partner_id is None or session.get(Partner, partner_id) is None:
             raise Invalid(
@@ -52,32 +108,18 @@ def create_user(
         )
     if grid_codes and role != "caseworker":
         raise Invalid("only caseworkers are given grids", details={"grid": ["not allowed"]})
-    user = User(
-        username=username,
-        password_hash=security.hash_password(password),
-        role=role,
-        partner_id=partner_id,
-        display_name=display_name or username,
-    )
+    grids_named(session, grid_codes)
+
+
+def grids_named(session: Session, grid_codes: list[str] | tuple[str, ...]) -> list[Grid]:
+    """The grids with these codes, in order; :class:`Invalid` naming the first unknown one."""
+    out = []
     for code in grid_codes:
         grid = session.execute(select(Grid).where(Grid.code == code)).scalar_one_or_none()
         if grid is None:
             raise Invalid(f"no grid with code {code!r}", details={"grid": ["unknown grid"]})
-        user.grids.append(UserGrid(grid_id=grid.id))
-    session.add(user)
-    session.flush()
-    audit.record(
-        session,
-        "user.created",
-        user,
-        after={
-            "username": username,
-            "role": role,
-            "partner_id": partner_id,
-            "grids": list(grid_codes),
-        },
-    )
-    return user
+        out.append(grid)
+    return out
 
 
 def authenticate(session: Session, username: str, password: str) -> User:

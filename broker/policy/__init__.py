@@ -4,13 +4,16 @@
   errors with their column), :mod:`.parser`, :mod:`.evaluation` (the Python verdict
   over :class:`~.evaluation.Facts`), :mod:`.rule_sql` (the same verdict in SQL),
   :mod:`.rules` (a parsed :class:`~.rules.Rule` and its "why"); the documented fields,
-  parameters and functions a rule may use: :mod:`.fields`.
+  parameters and functions a rule may use: :mod:`.fields`. The "why" for people: each
+  clause as a code with parameters (:mod:`.reasons`), said in :mod:`.wording`.
 - The versioned YAML catalogue: :mod:`.policy_file` (one file read and checked),
   :mod:`.catalogue` (every version, the current one per code).
 - What a household qualifies for: :mod:`.package`; every household in the registry that
   qualifies and has not applied: :mod:`.scan`.
 - Applications filed on the family's behalf: :mod:`.applications` (checklist and steps),
-  :mod:`.reminders` (deadlines past, and their sweep).
+  :mod:`.reminders` (deadlines past, their sweep, the open ones most urgent first),
+  :mod:`.document_files` (photos of the documents), :mod:`.application_form` (the
+  filled form the family signs).
 
 May import: ``broker.registry`` (households and their facts), ``broker.audit``, the
 platform and ``models``; never the web layers.

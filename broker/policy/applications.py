@@ -45,6 +45,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 REMINDER_KIND = "application.reminder"
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_BACKDATE = timedelta(days=366)
+REFERENCE_MAX = 80
 
 
 # --------------------------------------------------------------------------- reading
@@ -99,6 +100,7 @@ def describe(app: Application) -> dict[str, Any]:
         },
         "status": app.status,
         "department": app.department,
+        "reference": app.reference or "",
         "documents": docs,
         "missing_documents": missing,
         "deadline_at": app.deadline_at,
@@ -272,13 +274,22 @@ def advance(
     note: str = "",
     at: datetime | None = None,
     monthly_amount_fen: int | None = None,
+    reference: str | None = None,
 ) -> Application:
     """Move the application to its next step, recorded with date, actor and note.
     An illegal step is a 409 with the current status. Submitting needs every document
     ticked (422 naming the missing ones) and starts the department's deadline; approval
-    records the benefit; rejection needs the reason in the note."""
+    records the benefit; rejection needs the reason in the note. ``reference`` is the
+    department's reference number (受理编号), kept on the application once given."""
     app = get_application(session, principal, application_id, write=True)
     current = app.status
+    reference = " ".join((reference or "").split())
+    if len(reference) > REFERENCE_MAX:
+        raise Invalid(
+            f"A reference number has at most {REFERENCE_MAX} characters.",
+            code="reference_too_long",
+            details={"reference": [f"at most {REFERENCE_MAX} characters"]},
+        )
     if status not in TRANSITIONS.get(current, ()):
         raise InvalidTransition("application", current, f"move to {status}")
     if status == "rejected" and not note.strip():
@@ -289,6 +300,8 @@ def advance(
         )
     policy = catalogue.current().get(app.policy_code, app.policy_version)
     data: dict[str, Any] = {"from": current}
+    if reference and reference != app.reference:
+        app.reference = data["reference"] = reference
     if status == "submitted":
         _docs, missing = checklist(policy, app)
         if missing:

@@ -16,11 +16,13 @@ from broker.policy.syntax import Arith, BoolOp, Call, Compare, FieldRef, In, Lit
 
 @dataclass(frozen=True)
 class Facts:
-    """What a rule sees of one household: its fact columns and the policy codes of the
-    benefits it already receives."""
+    """What a rule sees of one household: its fact columns, the policy codes of the
+    benefits it already receives, and its members' recorded conditions (for the "why"
+    of a serious illness, never for the verdict)."""
 
     values: Mapping[str, Any]
     benefits: frozenset[str] = field(default_factory=frozenset)
+    conditions: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def of(cls, household: Any, benefits: Any = None) -> Facts:
@@ -28,7 +30,8 @@ class Facts:
         ``benefits`` defaults to the household's ``benefits`` relationship."""
         if benefits is None:
             benefits = [b.policy_code for b in household.benefits]
-        return cls({name: getattr(household, name) for name in FIELDS}, frozenset(benefits))
+        conditions = {c for m in getattr(household, "members", None) or () for c in (m.conditions or [])}
+        return cls({name: getattr(household, name) for name in FIELDS}, frozenset(benefits), frozenset(conditions))
 
 
 # --------------------------------------------------------------------------- compiling

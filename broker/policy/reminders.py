@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 
 from broker import audit
 from broker.platform import outbox
+from broker.platform.scope import Principal
 from broker.policy import catalogue
-from broker.policy.applications import REMINDER_KIND, WAITING
+from broker.policy.applications import OPEN, REMINDER_KIND, WAITING
 from broker.registry import grids
+from broker.registry.access import visible_grid_ids
 from models import Application, Household, Notification
 from models.base import utcnow
 
@@ -92,3 +94,20 @@ def sweep_overdue(session: Session, now: datetime | None = None, limit: int = 50
     """The safety net behind the scheduled reminders: remind every overdue application
     that has not been reminded (a lost job, a worker down at the time)."""
     return sum(remind_if_overdue(session, app_id, now) for app_id in overdue_ids(session, now, limit))
+
+
+def open_for(session: Session, principal: Principal, limit: int = 100) -> list[tuple[Application, Household]]:
+    """The open applications of the households the principal may see, the most urgent
+    first: past their deadline, then by deadline, then those still gathering documents
+    (oldest first)."""
+    principal.require("caseworker", "admin", "auditor")
+    stmt = (
+        select(Application, Household)
+        .join(Household, Household.id == Application.household_id)
+        .where(Application.status.in_(OPEN))
+    )
+    visible = visible_grid_ids(principal)
+    if visible is not None:
+        stmt = stmt.where(Household.grid_id.in_(visible))
+    stmt = stmt.order_by(Application.deadline_at.is_(None), Application.deadline_at, Application.id).limit(limit)
+    return [(app, household) for app, household in session.execute(stmt).all()]

@@ -16,13 +16,15 @@ verdict, clause by clause (:class:`Clause`). Every error names its column in the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement
 
+from broker.policy import wording
 from broker.policy.evaluation import Facts, _compile_python
 from broker.policy.parser import _Parser
+from broker.policy.reasons import reason
 from broker.policy.rule_sql import ReceivesSql, _compile_sql, receives_exists
 from broker.policy.syntax import BoolOp, Call, Compare, FieldRef, In, Literal, Node, Not, ParamRef, RuleError, walk
 
@@ -32,14 +34,21 @@ from broker.policy.syntax import BoolOp, Call, Compare, FieldRef, In, Literal, N
 @dataclass(frozen=True)
 class Clause:
     """One top-level term of a rule, whether it holds for the household, and the values
-    that decided it: ``income_per_capita_fen 52000 < dibao_line 111000``."""
+    that decided it: ``income_per_capita_fen 52000 < dibao_line 111000`` for the rule's
+    author, and as a code with parameters for people (:mod:`broker.policy.reasons`)."""
 
     text: str
     holds: bool
     detail: str
+    reason: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        """The reason in the reader's language."""
+        return wording.render(self.reason["code"], self.reason.get("params"))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "holds": self.holds, "detail": self.detail}
+        return {"text": self.text, "holds": self.holds, "detail": self.detail, **wording.rendered(self.reason)}
 
 
 def _show(value: Any) -> str:
@@ -95,7 +104,12 @@ class Rule:
         """Each top-level term with its verdict and the values behind it: the "why" a
         caseworker reads in the policy package."""
         return [
-            Clause(self.text(term), bool(_compile_python(term, params)(facts)), self._detail(term, facts, params))
+            Clause(
+                self.text(term),
+                bool(_compile_python(term, params)(facts)),
+                self._detail(term, facts, params),
+                reason(term, facts, params, self.source),
+            )
             for term in self.terms()
         ]
 

@@ -49,7 +49,20 @@ def _protect_forms() -> None:
 
 def init_app(app: Flask) -> None:
     """Bind the portal's extensions and blueprints to ``app``."""
-    from broker.portal import admin, auditor, auth, caseworker, partner, views
+    # The admin_* modules add their views to the admin blueprint when imported.
+    from broker.portal import (  # noqa: F401
+        admin,
+        admin_deposits,
+        admin_grids,
+        admin_partners,
+        admin_users,
+        applications,
+        auditor,
+        auth,
+        caseworker,
+        partner,
+        views,
+    )
 
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
     app.config["BABEL_DEFAULT_LOCALE"] = i18n.DEFAULT_LOCALE
@@ -67,7 +80,7 @@ def init_app(app: Flask) -> None:
     auth.init_app(app)
     limits.init_app(app)
 
-    for module in (views, auth, partner, caseworker, auditor, admin):
+    for module in (views, auth, partner, caseworker, applications, auditor, admin):
         app.register_blueprint(module.bp)
 
     app.jinja_env.trim_blocks = True

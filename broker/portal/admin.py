@@ -1,6 +1,8 @@
-"""The operator's overview: grids with their caseworkers and coverage, and partners with
-their funds. Setting things up is done through the API and the CLI (documented at
-/api/v1/docs); this page shows how the broker stands."""
+"""The operator's pages: the overview (grids with their caseworkers and coverage,
+partners with their funds) here, and setting things up — grids
+(:mod:`.admin_grids`), partners and their adapters and deposits (:mod:`.admin_partners`,
+:mod:`.admin_deposits`), users (:mod:`.admin_users`) — on the same blueprint. Each calls
+the domain function the admin API calls, checked by the same schema."""
 
 from __future__ import annotations
 

@@ -20,10 +20,13 @@ from broker.platform import adapter_registry, security
 from broker.platform.errors import Conflict, Invalid, found
 from broker.platform.pages import Page, paginate
 from broker.platform.scope import Principal
+from broker.platform.texts import N_, define
 from broker.registry import grids
 from models import Partner
 from models.assessment import CATEGORIES
 from models.partners import PARTNER_KINDS
+
+define({"partner_exists": N_("A partner called %(name)s already exists.")})
 
 ALL_REGIONS = "*"
 SEALED_PREFIX = "enc:v1:"

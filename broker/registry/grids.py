@@ -1,5 +1,5 @@
 """Grids (网格): district → street → community → grid, the unit a caseworker holds.
-Creating one is for admins; reading them is scoped like every registry read; and the
+Creating and editing one is for admins; reading them is scoped like every registry read; and the
 caseworkers holding each grid are looked up here for the coverage view."""
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ from broker import audit
 from broker.platform.errors import Conflict, NotFound
 from broker.platform.pages import Page, paginate
 from broker.platform.scope import Principal
+from broker.platform.texts import N_, define
 from broker.registry.access import require_registry, visible_grid_ids
 from models import Grid, User, UserGrid
+
+define({"grid_exists": N_("A grid with the code %(code)s already exists.")})
 
 
 def create_grid(session: Session, principal: Principal, data: dict) -> Grid:
@@ -33,6 +36,27 @@ def create_grid(session: Session, principal: Principal, data: dict) -> Grid:
     session.add(grid)
     session.flush()
     audit.record(session, "grid.created", grid, after=grid_summary(grid))
+    return grid
+
+
+def update_grid(session: Session, principal: Principal, code: str, data: dict) -> Grid:
+    """Rename a grid or correct its place (admin); only the fields given change. The code
+    stays: households, partners' regions and caseworkers refer to it."""
+    principal.require("admin")
+    grid = grid_by_code(session, code)
+    if grid is None:
+        raise NotFound("No such grid.")
+    before = grid_summary(grid)
+    for column in ("name", "district", "street", "community"):
+        if column in data:
+            setattr(grid, column, data[column].strip())
+    session.flush()
+    after = grid_summary(grid)
+    changed = [k for k in after if after[k] != before[k]]
+    if changed:
+        audit.record(
+            session, "grid.updated", grid, before={k: before[k] for k in changed}, after={k: after[k] for k in changed}
+        )
     return grid
 
 

@@ -22,8 +22,9 @@ from sqlalchemy import func, select
 
 from broker.platform import db
 from broker.registry import identity
-from models import AuditEvent, OutboxMessage
+from models import ApplicationFile, AuditEvent, OutboxMessage
 from tests.conftest import PASSWORD, ApiClient, unique
+from tests.support.images import png
 
 ROLES = ("anon", "caseworker", "other_caseworker", "partner", "other_partner", "auditor", "admin")
 YUAN = 100
@@ -291,6 +292,48 @@ TABLE: dict[tuple[str, str], Row] = {
         },
         form=True,
     ),
+    ("GET", "/caseworker/applications"): Row("/caseworker/applications", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("GET", "/caseworker/applications/<int:application_id>"): Row(
+        "/caseworker/applications/{application}", S(PAGE_ANON, 200, 404, 403, 403, 200, 200)
+    ),
+    ("GET", "/caseworker/application-files/<int:file_id>"): Row(
+        "/caseworker/application-files/{document_file}", S(PAGE_ANON, 200, 404, 403, 403, 200, 200)
+    ),
+    ("GET", "/caseworker/households/<int:household_id>/applications/new"): Row(
+        "/caseworker/households/{household}/applications/new?policy=temporary_aid",
+        S(PAGE_ANON, 200, 404, 403, 403, 403, 200),
+    ),
+    ("POST", "/caseworker/households/<int:household_id>/applications/new"): Row(
+        "/caseworker/households/{target}/applications/new",
+        PORTAL_CASEWORKER_ACT,
+        body={"policy": "temporary_aid", "note": "代办"},
+        form=True,
+        fresh="household",
+    ),
+    ("POST", "/caseworker/applications/<int:application_id>/documents"): Row(
+        "/caseworker/applications/{target}/documents",
+        PORTAL_CASEWORKER_ACT,
+        body={"ticked": "application_form"},
+        form=True,
+        fresh="application",
+    ),
+    ("POST", "/caseworker/applications/<int:application_id>/documents/<code>/file"): Row(
+        "/caseworker/applications/{target}/documents/application_form/file",
+        PORTAL_CASEWORKER_ACT,
+        body=lambda _s: {"file": (io.BytesIO(png()), "form.png", "image/png")},
+        form=True,
+        fresh="application",
+    ),
+    ("POST", "/caseworker/applications/<int:application_id>/steps"): Row(
+        "/caseworker/applications/{target}/steps",
+        PORTAL_CASEWORKER_ACT,
+        body={"status": "withdrawn", "note": "家属决定暂不申请"},
+        form=True,
+        fresh="application",
+    ),
+    ("POST", "/caseworker/applications/<int:application_id>/form"): Row(
+        "/caseworker/applications/{application}/form", S(PAGE_ANON, 200, 404, 403, 403, 403, 200), body={}, form=True
+    ),
     ("GET", "/partner/"): Row("/partner/", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)),
     ("GET", "/partner/fund"): Row("/partner/fund", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)),
     ("GET", "/partner/offers/<int:offer_id>"): Row(
@@ -443,6 +486,7 @@ class Scenario:
     request: int
     offer: int
     application: int
+    document_file: int
     id_numbers: list[str]
     names: list[str]
     spare_user: str
@@ -465,6 +509,7 @@ class Scenario:
             "request": self.request,
             "offer": self.offer,
             "application": self.application,
+            "document_file": self.document_file,
             "partner": self.partner,
         }
         if row.fresh:
@@ -584,6 +629,15 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
     application = _ok(cw.post(f"{API}/households/{household}/applications", json={"policy": "temporary_aid"}), 201)[
         "id"
     ]
+    photo = Page(app, usernames["caseworker"]).call(
+        "POST",
+        f"/caseworker/applications/{application}/documents/hardship_evidence/file",
+        {"file": (io.BytesIO(png()), "evidence.png", "image/png")},
+        True,
+    )
+    assert photo.status_code == 302, photo.status_code
+    document_file = db.session().execute(select(ApplicationFile.id)).scalar_one()
+    db.session.remove()
 
     scenario = Scenario(
         app=app,
@@ -598,6 +652,7 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
         request=medical,
         offer=offers[medical],
         application=application,
+        document_file=document_file,
         id_numbers=[head_id, spouse_id],
         names=names,
         spare_user=make_user("auditor"),

@@ -147,9 +147,16 @@ def test_no_python_is_ever_evaluated():
 
 
 def test_explain_names_each_top_level_clause_with_its_values():
-    """The "why" of a verdict lists each top-level and-term with the household's values and the parameter."""
+    """The "why" of a verdict lists each top-level and-term with the household's values and the parameter
+    (and, for people, a code with parameters: see test_reasons)."""
     rule = parse('member_count > 0 and income_per_capita_fen < dibao_line and not receives("tekun")')
-    clauses = [c.as_dict() for c in rule.explain(facts(member_count=4, income_per_capita_fen=52000), PARAMS)]
+    explained = [c.as_dict() for c in rule.explain(facts(member_count=4, income_per_capita_fen=52000), PARAMS)]
+    assert [c["code"] for c in explained] == [
+        "policy.why.some.member_count",
+        "policy.why.line.below",
+        "policy.why.not_receives",
+    ]
+    clauses = [{k: c[k] for k in ("text", "holds", "detail")} for c in explained]
     assert clauses == [
         {"text": "member_count > 0", "holds": True, "detail": "member_count 4 > 0"},
         {

@@ -8,12 +8,13 @@ from marshmallow.exceptions import ValidationError
 
 from broker.api.schemas.common import PageArgs
 from broker.api.schemas.texts import Text
+from broker.money.deposit_schema import DepositIn
 from broker.money.disbursement_totals import GROUPINGS
-from broker.money.ledger import MAX_AMOUNT_FEN, TRANSACTION_KINDS
+from broker.money.ledger import TRANSACTION_KINDS
 from broker.money.report_files import FORMATS
 from broker.platform.input_schema import MAX_ID, InputSchema
 
-_TEXT = validate.Length(max=120)
+__all__ = ["DepositIn"]
 
 
 class PeriodArgs(InputSchema):
@@ -36,20 +37,6 @@ class FormatArg(InputSchema):
         validate=validate.OneOf(FORMATS),
         metadata={"description": "json (fen), or a file in yuan: csv (UTF-8 with BOM) or xlsx"},
     )
-
-
-class DepositIn(InputSchema):
-    amount_fen = fields.Integer(
-        required=True,
-        strict=True,
-        validate=validate.Range(min=1, max=MAX_AMOUNT_FEN),
-        metadata={"description": "Whole fen (100 fen = 1 yuan)", "example": 5_000_000},
-    )
-    reference = fields.String(
-        load_default="", validate=_TEXT, metadata={"description": "Bank or receipt reference", "example": "BANK-0042"}
-    )
-    donor = fields.String(load_default="", validate=_TEXT, metadata={"example": "爱心企业 星辰科技有限公司"})
-    memo = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
 class EntryOut(Schema):

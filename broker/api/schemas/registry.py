@@ -1,6 +1,7 @@
 """Schemas of grids, households, members, visits and coverage. The input side of a
 household is defined once in :mod:`broker.registry.household_schema` (the survey import uses it
-too); this module adds the query arguments and what the API returns."""
+too), of a grid in :mod:`broker.registry.grid_schema` (the portal's forms use it too); this
+module adds the query arguments and what the API returns."""
 
 from __future__ import annotations
 
@@ -11,24 +12,11 @@ from marshmallow import Schema, fields, validate
 from broker.api.schemas.common import PageArgs
 from broker.platform.input_schema import InputSchema
 from broker.registry import members
+from broker.registry.grid_schema import GridIn, GridPatch
 from broker.registry.household_schema import HouseholdIn, HouseholdPatch
 from models.registry import VISIT_CHANNELS
 
-__all__ = ["HouseholdIn", "HouseholdPatch"]
-
-
-class GridIn(InputSchema):
-    code = fields.String(
-        required=True,
-        validate=[validate.Length(min=1, max=40), validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")],
-        metadata={"example": "HD-ZGC-01"},
-    )
-    name = fields.String(
-        required=True, validate=validate.Length(min=1, max=120), metadata={"example": "中关村东路第一网格"}
-    )
-    district = fields.String(required=True, validate=validate.Length(min=1, max=80), metadata={"example": "海淀区"})
-    street = fields.String(required=True, validate=validate.Length(min=1, max=80), metadata={"example": "中关村街道"})
-    community = fields.String(required=True, validate=validate.Length(min=1, max=80), metadata={"example": "科源社区"})
+__all__ = ["GridIn", "GridPatch", "HouseholdIn", "HouseholdPatch"]
 
 
 class GridOut(Schema):
