@@ -4,7 +4,7 @@ user chose in the portal, else Chinese."""
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, request
 
 from broker.people import users
 from broker.platform import db, texts
@@ -25,7 +25,7 @@ def choose(principal: Principal | None = None) -> None:
     if chosen is None and principal is not None:
         stored = users.stored_locale(db.session(), principal.user_id)
         chosen = stored if stored in texts.LOCALES else None
-    g.text_locale = chosen or texts.DEFAULT_LOCALE
+    texts.set_request_locale(chosen or texts.DEFAULT_LOCALE)
 
 
 def init_app(app: Flask) -> None:

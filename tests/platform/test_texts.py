@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-from flask import g
 
 from broker.platform import texts
 
@@ -44,7 +43,7 @@ def test_a_chosen_locale_holds_inside_its_block(app) -> None:
         assert texts.render("test.region_not_served", {"grid": "G1"}) == "does not serve grid G1"
     assert texts.render("test.region_not_served", {"grid": "G1"}) == "不服务网格 G1"
     with app.test_request_context("/"):
-        g.text_locale = "en"
+        texts.set_request_locale("en")
         assert texts.render("test.region_not_served", {"grid": "G1"}) == "does not serve grid G1"
 
 
@@ -105,7 +104,7 @@ def test_a_code_defined_twice_must_say_the_same() -> None:
 
 def test_rendered_gives_code_params_and_message(app) -> None:
     with app.test_request_context("/"):
-        g.text_locale = "en"
+        texts.set_request_locale("en")
         out = texts.rendered({"code": "test.partly_covered", "params": {"gap_fen": 50000}})
     assert out == {
         "code": "test.partly_covered",
