@@ -35,6 +35,16 @@ class Defaults:
     RELAY_BATCH = 500
     RELAY_INLINE = True  # relay a request's outbox rows right after its commit
     APPLICATION_REMINDER_DAYS = 14
+    # Notifications by email and work-messenger robots (sent through Apprise by a job).
+    # The broker's own mail server, as an Apprise URL: mailtos://user:pass@smtp.example.org?from=aid@example.org
+    # (unset: no email is sent, and the channel is not offered).
+    NOTIFY_SMTP_URL: str | None = None
+    NOTIFY_MAX_ATTEMPTS = 4
+    NOTIFY_BACKOFF_SECONDS = 30.0
+    NOTIFY_TIMEOUT_SECONDS = 10.0
+    # Where the robots are reached ({key} / {token} filled in); a private relay may stand in.
+    WECOM_ROBOT_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={key}"
+    DINGTALK_ROBOT_URL = "https://oapi.dingtalk.com/robot/send?access_token={token}"
     # A need identical to one recorded for the same household within this many hours
     # (same category, amount and description) asks the caseworker to confirm it.
     DUPLICATE_NEED_WINDOW_HOURS = 24
@@ -63,6 +73,7 @@ ENV_KEYS = (
     "INSTANCE_PATH",
     "PORT",
     "SESSION_COOKIE_SECURE",
+    "NOTIFY_SMTP_URL",
 )
 
 

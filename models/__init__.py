@@ -4,6 +4,7 @@ from models.assessment import Assessment, Need
 from models.audit import AuditEvent
 from models.base import Base
 from models.ledger import Account, Disbursement, Entry, LedgerTransaction
+from models.notifications import NotificationChannel, NotificationDelivery
 from models.outbox import IdempotencyKey, OutboxMessage
 from models.partners import Partner
 from models.policy import Application, ApplicationFile, ApplicationStep
@@ -31,6 +32,8 @@ __all__ = [
     "Member",
     "Need",
     "Notification",
+    "NotificationChannel",
+    "NotificationDelivery",
     "Offer",
     "OutboxMessage",
     "Partner",

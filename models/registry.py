@@ -19,6 +19,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import Base, BigId, Fen, IdMixin, JsonDoc, TimestampMixin, utcnow
 
 VISIT_CHANNELS = ("routine", "holiday", "neighbour_report", "self_report", "hotline")
+# Where a household stands in the registry: ``active`` is on the caseworker's lists; the
+# others (moved away, the one person died, out of hardship) leave them, history kept.
+HOUSEHOLD_STATES = ("active", "moved_out", "deceased", "recovered")
 
 
 class Grid(IdMixin, TimestampMixin, Base):
@@ -62,6 +65,8 @@ class Household(IdMixin, TimestampMixin, Base):
     serious_illness: Mapped[bool] = mapped_column(default=False)
     unemployed_count: Mapped[int] = mapped_column(default=0)
     last_visited_at: Mapped[datetime | None]
+    state: Mapped[str] = mapped_column(String(20), default="active", server_default="active", index=True)
+    state_since: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
 
     grid: Mapped[Grid] = relationship()
@@ -88,6 +93,8 @@ class Member(IdMixin, TimestampMixin, Base):
     disability_grade: Mapped[int | None]
     schooling: Mapped[str | None] = mapped_column(String(30))
     employment: Mapped[str | None] = mapped_column(String(30))
+    # Set when the member died: kept in the record, left out of the household's facts.
+    deceased_on: Mapped[date | None] = mapped_column(Date)
 
     household: Mapped[Household] = relationship(back_populates="members")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, BigId, IdMixin, JsonDoc, TimestampMixin, utcnow
@@ -56,15 +56,21 @@ class ApiToken(IdMixin, Base):
 
 
 class Notification(IdMixin, Base):
-    """Something a user must see: a failed request, an application sitting too long."""
+    """Something a user must see (a request no partner could take, an offer answered, an
+    application past its deadline), stored as a text code and its parameters: it is
+    rendered in the reader's language when it is shown or sent, never stored as a
+    sentence."""
 
     __tablename__ = "notifications"
-    __table_args__ = (UniqueConstraint("user_id", "dedupe_key"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "dedupe_key"),
+        # The unread count on every page: one index range per user.
+        Index("ix_notifications_user_unread", "user_id", "read_at"),
+    )
 
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(40))
-    message: Mapped[str] = mapped_column(Text)
-    data: Mapped[dict] = mapped_column(JsonDoc, default=dict)
+    code: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict] = mapped_column(JsonDoc, default=dict)
     dedupe_key: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]

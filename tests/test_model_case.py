@@ -167,8 +167,8 @@ def test_the_model_case(as_role, make_user, login, worker):
     }
     assert all(r["status_reason"] for r in finals.values() if r["status"] == "completed")
     assert {x["code"] for x in finals[employment]["routing_reasons"]["excluded"]} == {"category_not_served"}
-    note = db.session().execute(select(Notification)).scalar_one()
-    assert (note.kind, note.data["request_id"]) == ("request_failed", employment)
+    note = db.session().execute(select(Notification).where(Notification.code == "request_failed")).scalar_one()
+    assert note.params["request_id"] == employment
 
     # Why this partner, why not those — on the timeline.
     routed = [e for e in finals[medical]["timeline"] if e["event"] == "request.routed"]

@@ -28,6 +28,7 @@ BLUEPRINT_MODULES = (
     "broker.api.ledger",
     "broker.api.reports",
     "broker.api.audit",
+    "broker.api.notifications",
 )
 
 errors_plugin = ErrorResponsesPlugin()

@@ -12,17 +12,19 @@ from broker.api.schemas.common import PageArgs, page_of
 from broker.api.schemas.registry import (
     CoverageArgs,
     CoverageOut,
+    DeceasedIn,
     HouseholdIn,
     HouseholdListArgs,
     HouseholdOut,
     HouseholdPatch,
     HouseholdSummaryOut,
     MoveIn,
+    StateIn,
     VisitIn,
     VisitOut,
 )
 from broker.platform import db
-from broker.registry import households, visits
+from broker.registry import household_states, households, visits
 
 blp = Blueprint("households", __name__, description="The registry of households, their members and visits.")
 
@@ -36,8 +38,11 @@ class Households(MethodView):
     @blp.arguments(HouseholdListArgs, location="query")
     @blp.response(200, page_of(HouseholdSummaryOut))
     def get(self, args: dict) -> dict[str, Any]:
-        """Households you may see, newest first; filter by grid or search with q."""
-        return households.list_households(db.session(), current_principal(), **args).as_dict()
+        """Households you may see, newest first; filter by grid or state, or search with q."""
+        state = args.pop("state")
+        return households.list_households(
+            db.session(), current_principal(), state=None if state == "all" else state, **args
+        ).as_dict()
 
     @require(*WRITERS)
     @blp.arguments(HouseholdIn)
@@ -78,6 +83,43 @@ class HouseholdMove(MethodView):
         household = households.move_household(db.session(), current_principal(), household_id, body["grid"])
         db.commit()
         return household
+
+
+@blp.route("/households/<int:household_id>/state")
+class HouseholdState(MethodView):
+    @require(*WRITERS)
+    @blp.arguments(StateIn)
+    @blp.response(200, HouseholdOut)
+    @blp.alt_response(409, description="household_not_single (deceased), household_state_unchanged.")
+    def post(self, body: dict, household_id: int) -> Any:
+        """Moved away, deceased (a household of one), recovered — off the active lists,
+        history kept — or back to active; with the reason."""
+        household = household_states.set_state(
+            db.session(), current_principal(), household_id, body["state"], body["reason"]
+        )
+        db.commit()
+        return household
+
+
+@blp.route("/households/<int:household_id>/members/<int:member_id>/deceased")
+class MemberDeceased(MethodView):
+    @require(*WRITERS)
+    @blp.arguments(DeceasedIn)
+    @blp.response(200, HouseholdOut)
+    def post(self, body: dict, household_id: int, member_id: int) -> Any:
+        """Record that a member died (kept, not counted in the facts), or correct it."""
+        session = db.session()
+        household_states.set_member_deceased(
+            session,
+            current_principal(),
+            household_id,
+            member_id,
+            body["reason"],
+            deceased=body["deceased"],
+            on=body["on"],
+        )
+        db.commit()
+        return households.get_household(session, current_principal(), household_id)
 
 
 @blp.route("/households/<int:household_id>/visits")

@@ -1,5 +1,7 @@
-"""The people the broker serves and tells: users, sign-in and tokens (:mod:`.users`) and
-notifications to caseworkers (:mod:`.notify`).
+"""The people the broker serves and tells: users, sign-in and tokens (:mod:`.users`);
+notifications to caseworkers (:mod:`.notify`), what they say (:mod:`.notice_texts`), a
+user's inbox (:mod:`.inbox`), the channels a user chooses (:mod:`.channels`) and sending
+on them through Apprise (:mod:`.sending`).
 
 May import: ``broker.registry`` (who answers for a grid), ``broker.audit``, the platform
 and ``models``.

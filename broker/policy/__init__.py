@@ -15,6 +15,6 @@
   :mod:`.document_files` (photos of the documents), :mod:`.application_form` (the
   filled form the family signs).
 
-May import: ``broker.registry`` (households and their facts), ``broker.audit``, the
-platform and ``models``; never the web layers.
+May import: ``broker.registry`` (households and their facts), ``broker.people`` (telling
+caseworkers), ``broker.audit``, the platform and ``models``; never the web layers.
 """

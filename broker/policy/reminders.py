@@ -10,13 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broker import audit
+from broker.people import notify
 from broker.platform import outbox
 from broker.platform.scope import Principal
 from broker.policy import catalogue
 from broker.policy.applications import OPEN, REMINDER_KIND, WAITING
 from broker.registry import grids
 from broker.registry.access import visible_grid_ids
-from models import Application, Household, Notification
+from models import Application, Household
 from models.base import utcnow
 
 
@@ -33,28 +34,16 @@ def remind_if_overdue(session: Session, application_id: int, now: datetime | Non
         return False
     household = session.get(Household, app.household_id)
     policy = catalogue.current().get(app.policy_code, app.policy_version)
-    days = (now - app.deadline_at).days
-    message = (
-        f"The {policy.name} application #{app.id} for household {household.id} ({household.address}) is still "
-        f"{app.status} at {app.department}, past its deadline of {app.deadline_at:%Y-%m-%d}"
-        + (f" by {days} day(s)" if days else "")
-        + ". Call the department and record the outcome."
-    )
-    dedupe_key = f"application-overdue:{app.id}"
     recipients = grids.caseworker_ids(session, household.grid_id, plus=app.created_by_id)
-    already = set(
-        session.execute(
-            select(Notification.user_id).where(
-                Notification.dedupe_key == dedupe_key, Notification.user_id.in_(recipients)
-            )
-        ).scalars()
+    notify.application_overdue(
+        session,
+        recipients,
+        application_id=app.id,
+        household_id=household.id,
+        policy=policy.name,
+        department=app.department or "",
+        deadline=app.deadline_at,
     )
-    data = {"application_id": app.id, "household_id": household.id, "policy": app.policy_code}
-    for uid in recipients:
-        if uid not in already:
-            session.add(
-                Notification(user_id=uid, kind="application_overdue", message=message, data=data, dedupe_key=dedupe_key)
-            )
     app.reminded_at = now
     session.flush()
     audit.record(

@@ -8,13 +8,14 @@ paths outside /api. No page needs JavaScript, and every asset is served from her
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request, session
 from flask_wtf.csrf import CSRFProtect
 
-from broker.portal import i18n, limits, request_labels, security
+from broker.portal import household_labels, i18n, limits, request_labels, security
 from broker.portal.errors import PAGE_HANDLERS
 from broker.registry import privacy
 
@@ -49,7 +50,8 @@ def _protect_forms() -> None:
 
 def init_app(app: Flask) -> None:
     """Bind the portal's extensions and blueprints to ``app``."""
-    # The admin_* modules add their views to the admin blueprint when imported.
+    # The admin_* modules add their views to the admin blueprint when imported, and the
+    # household and member modules theirs to the caseworker's.
     from broker.portal import (  # noqa: F401
         admin,
         admin_deposits,
@@ -60,6 +62,9 @@ def init_app(app: Flask) -> None:
         auditor,
         auth,
         caseworker,
+        households,
+        inbox,
+        members,
         partner,
         views,
     )
@@ -80,7 +85,9 @@ def init_app(app: Flask) -> None:
     auth.init_app(app)
     limits.init_app(app)
 
-    for module in (views, auth, partner, caseworker, applications, auditor, admin):
+    # The household and member pages add their views to the caseworker's blueprint.
+    assert households.bp is members.bp is caseworker.bp
+    for module in (views, auth, partner, caseworker, applications, auditor, admin, inbox):
         app.register_blueprint(module.bp)
 
     app.jinja_env.trim_blocks = True
@@ -99,9 +106,16 @@ def init_app(app: Flask) -> None:
         say=request_labels.say,
         redact=privacy.shown,  # ID numbers removed, the placeholder in the reader's language
         shown=privacy.shown,
+        conditions=household_labels.conditions,
     )
-    app.jinja_env.globals.update(locale_names=i18n.LOCALE_NAMES)
+    app.jinja_env.globals.update(locale_names=i18n.LOCALE_NAMES, once_key=once_key)
     app.context_processor(_page_context)
+    app.context_processor(inbox.unread_context)
+
+
+def once_key() -> str:
+    """A fresh one-time key for a form drawn in a loop (one per request on a page)."""
+    return uuid.uuid4().hex
 
 
 def _page_context() -> dict[str, Any]:

@@ -21,24 +21,24 @@ from wtforms.fields.choices import SelectChoice
 
 from broker.platform import db
 from broker.platform.errors import DomainError
-from broker.policy import applications
-from broker.policy import package as policy_package
+from broker.portal import registry_errors
 from broker.portal.auth import current_principal, role_required
-from broker.portal.forms import AssessmentForm, CoverageForm, VisitForm
+from broker.portal.forms import AssessmentForm, CoverageForm
 from broker.portal.i18n import label
 from broker.portal.once import once
-from broker.portal.pages import attach_field_errors, commit, page_arg, refused
+from broker.portal.pages import commit, page_arg, refused
 from broker.portal.request_forms import (
     ActionForm,
     AutoRetryForm,
+    CompleteRequestForm,
     HoldForm,
     OutcomeForm,
     ReferForm,
     RevokeForm,
 )
 from broker.portal.request_labels import assessment_outcome
-from broker.referral import assessment, lifecycle, referrals, requests, timeline
-from broker.registry import grids, households, members, visits
+from broker.referral import assessment, lifecycle, referrals, requests
+from broker.registry import grids, households, visits
 
 bp = Blueprint("portal_caseworker", __name__, url_prefix="/caseworker")
 PER_PAGE = 25
@@ -60,8 +60,11 @@ def home() -> str:
     principal = current_principal()
     session = db.session()
     q = (request.args.get("q") or "").strip()[:80]
+    inactive = request.args.get("state") == "inactive"
+    # A search finds a household in any state (to take one back); the list is the active ones.
+    state = "inactive" if inactive else (None if q else "active")
     page = households.list_households(
-        session, principal, q=q or None, page=page_arg(request.args.get("page")), per_page=PER_PAGE
+        session, principal, q=q or None, state=state, page=page_arg(request.args.get("page")), per_page=PER_PAGE
     )
     open_needs = {h.id: _open_requests(session, principal, h.id) for h in page.items}
     my_grids = grids.list_grids(session, principal).items
@@ -77,13 +80,14 @@ def home() -> str:
         open_needs=open_needs,
         grids=my_grids,
         q=q,
+        inactive=inactive,
         unmatched=unmatched,
         unmatched_households=unmatched_households,
-        **_action_forms(session, principal),
+        **action_forms(session, principal),
     )
 
 
-def _action_forms(session: Any, principal: Any, back: str = "home") -> dict[str, Any]:
+def action_forms(session: Any, principal: Any, back: str = "home") -> dict[str, Any]:
     """Empty forms for the actions on a request (each page fills in its request's id)."""
     refer = ReferForm(formdata=None, back=back)
     refer.partner_id.choices = [SelectChoice("", _("— pick one —"))] + [
@@ -96,6 +100,7 @@ def _action_forms(session: Any, principal: Any, back: str = "home") -> dict[str,
         "auto_retry_form": AutoRetryForm(formdata=None, back=back),
         "refer_form": refer,
         "outcome_form": OutcomeForm(formdata=None, back=back),
+        "complete_form": CompleteRequestForm(formdata=None, back=back),
     }
 
 
@@ -115,69 +120,6 @@ def coverage() -> str:
         per_page=PER_PAGE,
     )
     return render_template("portal/caseworker/coverage.html", form=form, result=result, days=days)
-
-
-def _household_context(household_id: int) -> dict[str, Any]:
-    principal = current_principal()
-    session = db.session()
-    household = households.get_household(session, principal, household_id)
-    reqs = requests.list_requests(session, principal, household=household.id, per_page=100).items
-    timelines = {r.id: timeline.events(session, r.id) for r in reqs}
-    partner_names = requests.partner_names(session, reqs)
-    return {
-        "household": household,
-        "members": [(m, members.masked_id(m)) for m in household.members],
-        "visits": visits.list_visits(session, principal, household.id, per_page=10),
-        "assessments": assessment.view(session, assessment.list_assessments(session, principal, household.id)),
-        "requests": reqs,
-        "timelines": timelines,
-        "partner_names": partner_names,
-        "package": policy_package.policy_package(session, principal, household.id),
-        "applications": [
-            applications.describe(app) for app in applications.list_applications(session, principal, household.id).items
-        ],
-        "can_write": principal.role in ("caseworker", "admin"),
-        "manual_offer_ids": referrals.manual_offer_ids(session, reqs),
-        **_action_forms(session, principal, back="household"),
-    }
-
-
-@bp.get("/households/<int:household_id>")
-@role_required(*READERS)
-def household(household_id: int) -> str:
-    """Everything about one household: members (ID numbers masked), visits, needs, each
-    request with its timeline and routing reasons, and its policy package."""
-    return render_template("portal/caseworker/household.html", **_household_context(household_id))
-
-
-@bp.route("/households/<int:household_id>/visit", methods=["GET", "POST"])
-@role_required("caseworker", "admin")
-@once
-def visit(household_id: int) -> Response | tuple[str, int]:
-    """Record a visit (走访): channel, when, what was found."""
-    principal = current_principal()
-    session = db.session()
-    household = households.get_household(session, principal, household_id, write=True)
-    form = VisitForm()
-    status = 200
-    if form.validate_on_submit():
-        when = form.visited_at.data
-        try:
-            visits.record_visit(
-                session,
-                principal,
-                household.id,
-                {"channel": form.channel.data, "visited_at": when, "findings": form.findings.data or ""},
-            )
-        except DomainError as exc:
-            status = refused(exc)
-            attach_field_errors(form, exc, {"visited_at": "visited_at", "channel": "channel"})
-        else:
-            commit(_("Visit recorded."))
-            return redirect(url_for(".household", household_id=household.id))
-    elif request.method == "POST":
-        status = 400
-    return render_template("portal/caseworker/visit.html", household=household, form=form), status
 
 
 @bp.route("/households/<int:household_id>/assessment", methods=["GET", "POST"])
@@ -216,7 +158,7 @@ def new_assessment(household_id: int) -> Response | tuple[str, int]:
                 db.session.rollback()
                 status, duplicates = 409, _duplicates(exc)
             else:
-                status = refused(exc)
+                status = registry_errors.refuse(exc)  # says "no longer on the active list" too
                 _attach_need_errors(form, exc)
         else:
             said = [assessment_outcome(o, label(o["category"], "category")) for o in outcomes]
@@ -265,7 +207,8 @@ def _steer(request_id: int, form: Any, call: Callable[[Any, Any], Any], done: st
     req = requests.get_request(session, principal, request_id, write=True)
     household_id = req.household_id
     if not form.validate_on_submit():
-        flash(_("The form was not accepted; check it and send it again."), "error")
+        said = [str(e) for errors in form.errors.values() for e in errors if not isinstance(e, dict)]
+        flash(" ".join(said) or _("The form was not accepted; check it and send it again."), "error")
     else:
         try:
             call(session, principal)
@@ -280,6 +223,7 @@ def _steer(request_id: int, form: Any, call: Callable[[Any, Any], Any], done: st
 
 @bp.post("/requests/<int:request_id>/retry")
 @role_required("caseworker", "admin")
+@once
 def retry(request_id: int) -> Response:
     """Route an unmatched request again (reopened, not re-assessed)."""
     return _steer(
@@ -292,6 +236,7 @@ def retry(request_id: int) -> Response:
 
 @bp.post("/requests/<int:request_id>/hold")
 @role_required("caseworker", "admin")
+@once
 def hold(request_id: int) -> Response:
     form = HoldForm()
     return _steer(
@@ -304,6 +249,7 @@ def hold(request_id: int) -> Response:
 
 @bp.post("/requests/<int:request_id>/resume")
 @role_required("caseworker", "admin")
+@once
 def resume(request_id: int) -> Response:
     return _steer(
         request_id,
@@ -313,8 +259,24 @@ def resume(request_id: int) -> Response:
     )
 
 
+@bp.post("/requests/<int:request_id>/complete")
+@role_required("caseworker", "admin")
+@once
+def complete(request_id: int) -> Response:
+    """Confirm the family has the help, as it is (a partly covered request too): offers
+    still unanswered are withdrawn; accepted ones stay with their partners."""
+    form = CompleteRequestForm()
+    return _steer(
+        request_id,
+        form,
+        lambda s, p: requests.complete(s, p, request_id, form.note.data or ""),
+        _("Request %(id)s is completed.", id=request_id),
+    )
+
+
 @bp.post("/requests/<int:request_id>/withdraw")
 @role_required("caseworker", "admin")
+@once
 def withdraw(request_id: int) -> Response:
     form = RevokeForm()
     return _steer(
@@ -327,6 +289,7 @@ def withdraw(request_id: int) -> Response:
 
 @bp.post("/requests/<int:request_id>/auto-retry")
 @role_required("caseworker", "admin")
+@once
 def auto_retry(request_id: int) -> Response:
     form = AutoRetryForm()
     return _steer(
@@ -339,6 +302,7 @@ def auto_retry(request_id: int) -> Response:
 
 @bp.post("/requests/<int:request_id>/refer")
 @role_required("caseworker", "admin")
+@once
 def refer(request_id: int) -> Response:
     """Record a referral by hand to a named organisation."""
     form = ReferForm()
@@ -363,6 +327,7 @@ def refer(request_id: int) -> Response:
 
 @bp.post("/referrals/<int:offer_id>/outcome")
 @role_required("caseworker", "admin")
+@once
 def referral_outcome(offer_id: int) -> Response:
     """Record the organisation's answer to a referral."""
     form = OutcomeForm()

@@ -1,11 +1,14 @@
 """The caseworker's forms for steering a request: retry routing, refer by hand, hold,
-withdraw, retry automatically, and the outcome of a referral."""
+resume, withdraw, complete as it is, retry automatically, and the outcome of a referral.
+Each page gives every one of these forms its own one-time key (``once_key()`` in the
+templates), so that a second tap does the work once."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from broker.portal.forms import YuanField, _choices
@@ -28,9 +31,18 @@ class HoldForm(ActionForm):
 
 
 class RevokeForm(ActionForm):
-    reason_code = SelectField(_l("Why withdraw it"), choices=_choices(REVOKE_REASONS, REVOKE_CODES))
+    reason_code = SelectField(
+        _l("Why withdraw it"),
+        choices=[SelectChoice("", _l("— choose a reason —")), *_choices(REVOKE_REASONS, REVOKE_CODES)],
+        validators=[DataRequired(_l("Choose why the request is withdrawn."))],
+    )
     note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
     submit = SubmitField(_l("Withdraw"))
+
+
+class CompleteRequestForm(ActionForm):
+    note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Mark as completed"))
 
 
 class AutoRetryForm(ActionForm):

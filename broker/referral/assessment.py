@@ -16,7 +16,7 @@ from broker.platform import runtime
 from broker.platform.errors import Conflict, Forbidden, Invalid
 from broker.platform.scope import Principal
 from broker.referral import lifecycle, routing
-from broker.registry import households, privacy
+from broker.registry import household_states, households, privacy
 from models import AidRequest, Assessment, Need
 from models.assessment import CATEGORIES, URGENCIES
 from models.base import utcnow
@@ -89,10 +89,11 @@ def create_assessment(session: Session, principal: Principal, household_id: int,
     A need identical to one recorded for the household within the window is refused
     (409 ``possible_duplicate``, naming the earlier request) unless the caller says
     ``confirm_duplicate``: going back and sending a form again must not route a family's
-    need twice."""
+    need twice. A household that left the active lists (moved away, …) takes no new need."""
     if principal.role not in ("caseworker", "admin"):
         raise Forbidden("Only caseworkers and admins record needs assessments.")
     household = households.get_household(session, principal, household_id, write=True)
+    household_states.require_active(household)
     needs = data.get("needs") or []
     if not needs:
         raise Invalid("An assessment names at least one need.", details={"needs": ["at least one need"]})

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from broker import audit
 from broker.money import ledger
+from broker.people import notify
 from broker.platform import outbox
 from broker.platform.errors import InvalidTransition, NotFound
 from broker.referral import wording
@@ -245,6 +246,8 @@ def set_offer_status(
             "disbursed_fen": offer.disbursed_fen,
         },
     )
+    if answered:  # the request's caseworkers hear of every answer, and of silence
+        notify.offer_answered(session, req, offer, "expired" if to == "cancelled" else to)
 
 
 def is_money(req: AidRequest) -> bool:

@@ -7,7 +7,8 @@ counted on ``today`` in the broker's time zone (a child turns 6 on the birthday)
 
 Definitions (the policy rule language relies on exactly these):
 
-- ``member_count``: members of the household.
+- ``member_count``: living members of the household (a member recorded as deceased
+  stays in the record and counts for nothing here).
 - ``income_per_capita_fen``: ``monthly_income_fen // member_count`` (whole fen, rounded
   down); with no members recorded yet it is the whole monthly income.
 - ``school_age_children``: members aged 6 to 18 inclusive, and members still in school
@@ -133,7 +134,8 @@ def compute(members: list[Any], monthly_income_fen: int, today: date) -> dict[st
 
 def refresh(household: Household, today: date | None = None) -> dict[str, Any]:
     """Recompute and set the household's fact columns; return them."""
-    facts = compute(list(household.members), household.monthly_income_fen or 0, today or local_today())
+    living = [m for m in household.members if getattr(m, "deceased_on", None) is None]
+    facts = compute(living, household.monthly_income_fen or 0, today or local_today())
     for key, value in facts.items():
         setattr(household, key, value)
     return facts

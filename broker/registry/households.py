@@ -142,13 +142,20 @@ def list_households(
     *,
     grid: str | None = None,
     q: str | None = None,
+    state: str | None = "active",
     page: int = 1,
     per_page: int = 50,
 ) -> Page:
     """Households the principal may see, newest first; ``q`` matches the address, the
-    head's or a member's name, the survey reference, or (exactly) a resident ID."""
+    head's or a member's name, the survey reference, or (exactly) a resident ID.
+    ``state``: ``active`` (the default: the working list), ``inactive`` (moved away,
+    deceased, out of hardship), a single state, or None for all."""
     require_registry(principal, write=False)
     stmt = select(Household).options(selectinload(Household.grid)).order_by(Household.id.desc())
+    if state == "inactive":
+        stmt = stmt.where(Household.state != "active")
+    elif state:
+        stmt = stmt.where(Household.state == state)
     visible = visible_grid_ids(principal)
     if visible is not None:
         stmt = stmt.where(Household.grid_id.in_(visible))

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from broker.platform import texts
 from broker.platform.errors import Invalid
+from broker.platform.texts import N_
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -15,38 +17,75 @@ def check_char(first17: str) -> str:
     return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 
 
-def parse(id_number: str, *, field: str = "id_number") -> tuple[str, date]:
-    """Normalise and validate an ID number; return it with its birth date.
-    Raises :class:`Invalid` with a message a caseworker can act on."""
+# What is wrong with a typed resident ID, for people (codes of :func:`problem`).
+TEXTS = {
+    "registry.id_length": N_("A resident ID has 18 characters; this one has %(length)s. Check the number on the card."),
+    "registry.id_characters": N_("Only digits, with X as the last character, are allowed."),
+    "registry.id_birth_date": N_(
+        "Characters 7–14 (%(digits)s) are not a real birth date. Check the number on the card."
+    ),
+    "registry.id_birth_impossible": N_(
+        "The birth date in this number (%(born)s) is impossible. Check the number on the card."
+    ),
+    "registry.id_checksum": N_(
+        "The last character does not match the others: a digit was probably misread. Check the card."
+    ),
+}
+texts.define(TEXTS)
+
+
+def problem(id_number: str) -> tuple[str, dict] | None:
+    """What is wrong with an ID number, as a code and its parameters (``registry.id_length``
+    {length}, ``id_characters``, ``id_birth_date`` {digits}, ``id_birth_impossible``
+    {born}, ``id_checksum``; said by :data:`TEXTS`), or None when it is valid: the one
+    check behind :func:`parse`, for pages that say it in the reader's language."""
     value = (id_number or "").strip().upper()
     if len(value) != 18:
-        raise Invalid(
-            f"{field}: a resident ID has 18 characters, this one has {len(value)}.",
-            details={field: ["must be 18 characters"]},
-        )
+        return "registry.id_length", {"length": len(value)}
     if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
-        raise Invalid(
-            f"{field}: only digits, and X as the last character, are allowed.",
-            details={field: ["only digits, and X as the last character"]},
-        )
+        return "registry.id_characters", {}
     try:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise Invalid(
-            f"{field}: characters 7–14 are not a real birth date ({value[6:14]}).",
-            details={field: ["embedded birth date is not a real date"]},
-        ) from None
+        return "registry.id_birth_date", {"digits": value[6:14]}
     if born > date.today() or born.year < 1900:
-        raise Invalid(
-            f"{field}: the embedded birth date {born.isoformat()} is impossible.",
-            details={field: ["embedded birth date is impossible"]},
-        )
+        return "registry.id_birth_impossible", {"born": born.isoformat()}
     if check_char(value[:17]) != value[17]:
-        raise Invalid(
-            f"{field}: the check character is wrong; please re-read the number from the card.",
-            details={field: ["check character does not match"]},
-        )
-    return value, born
+        return "registry.id_checksum", {}
+    return None
+
+
+_MESSAGES = {
+    "registry.id_length": ("a resident ID has 18 characters, this one has {length}.", "must be 18 characters"),
+    "registry.id_characters": (
+        "only digits, and X as the last character, are allowed.",
+        "only digits, and X as the last character",
+    ),
+    "registry.id_birth_date": (
+        "characters 7–14 are not a real birth date ({digits}).",
+        "embedded birth date is not a real date",
+    ),
+    "registry.id_birth_impossible": (
+        "the embedded birth date {born} is impossible.",
+        "embedded birth date is impossible",
+    ),
+    "registry.id_checksum": (
+        "the check character is wrong; please re-read the number from the card.",
+        "check character does not match",
+    ),
+}
+
+
+def parse(id_number: str, *, field: str = "id_number") -> tuple[str, date]:
+    """Normalise and validate an ID number; return it with its birth date.
+    Raises :class:`Invalid` with a message a caseworker can act on."""
+    found = problem(id_number)
+    if found is not None:
+        code, params = found
+        message, short = _MESSAGES[code]
+        raise Invalid(f"{field}: " + message.format(**params), details={field: [short]})
+    value = (id_number or "").strip().upper()
+    return value, date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
 
 
 def masked(id_number: str) -> str:

@@ -105,15 +105,18 @@ def coverage(
         raise NotFound("No such grid.")
     grid_ids = [g.id for g in grids]
     stale = or_(Household.last_visited_at.is_(None), Household.last_visited_at < cutoff)
+    on_list = Household.state == "active"  # moved away, deceased, out of hardship: not missed
     totals = dict(
         session.execute(
-            select(Household.grid_id, func.count()).where(Household.grid_id.in_(grid_ids)).group_by(Household.grid_id)
+            select(Household.grid_id, func.count())
+            .where(Household.grid_id.in_(grid_ids), on_list)
+            .group_by(Household.grid_id)
         ).all()
     )
     missed = dict(
         session.execute(
             select(Household.grid_id, func.count())
-            .where(Household.grid_id.in_(grid_ids), stale)
+            .where(Household.grid_id.in_(grid_ids), stale, on_list)
             .group_by(Household.grid_id)
         ).all()
     )
@@ -121,7 +124,7 @@ def coverage(
     stmt = (
         select(Household)
         .options(selectinload(Household.grid))
-        .where(Household.grid_id.in_(grid_ids), stale)
+        .where(Household.grid_id.in_(grid_ids), stale, on_list)
         .order_by(Household.last_visited_at.is_not(None), Household.last_visited_at, Household.id)
     )
     result = paginate(session, stmt, page, per_page)

@@ -1,7 +1,7 @@
 """status notes the broker wrote in English become text codes
 
 Revision ID: 0005a
-Revises: 0005b
+Revises: 0005c
 Create Date: 2026-12-02
 
 The broker's own notes on a request or offer (``status_reason``) were English sentences;
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005a"
-down_revision = "0005b"
+down_revision = "0005c"
 branch_labels = None
 depends_on = None
 

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from broker.platform import db
 from broker.registry import identity
-from models import ApplicationFile, AuditEvent, OutboxMessage
+from models import ApplicationFile, AuditEvent, OutboxMessage, User
 from tests.conftest import PASSWORD, ApiClient, unique
 from tests.support.images import png
 
@@ -72,6 +72,10 @@ PARTNER_ACT = S(401, 403, 403, 200, 404, 403, 403)
 PAGE_ANON = 302  # a portal page sends a visitor who is not signed in to the sign-in page
 PORTAL_PARTNER_ACT = S(PAGE_ANON, 403, 403, 302, 404, 403, 403)
 PORTAL_CASEWORKER_ACT = S(PAGE_ANON, 302, 404, 403, 403, 403, 302)
+ADMIN_PAGE = S(PAGE_ANON, 403, 403, 403, 403, 403, 200)
+ADMIN_FORM = S(PAGE_ANON, 403, 403, 403, 403, 403, 303)  # saved, then back to the list
+INBOX = S(PAGE_ANON, 200, 200, 403, 403, 403, 200)  # the roles the broker tells something
+INBOX_ACT = S(PAGE_ANON, 302, 302, 403, 403, 403, 302)
 
 
 def _grid_body(_s: Scenario) -> dict:
@@ -97,6 +101,10 @@ def _partner_body(_s: Scenario) -> dict:
         "categories": ["living"],
         "regions": ["*"],
     }
+
+
+def _partner_form(_s: Scenario) -> dict:
+    return {"name": unique("矩阵伙伴-"), "kind": "charity", "categories": "living", "regions": "*", "active": "y"}
 
 
 def _token_body(s: Scenario) -> dict:
@@ -137,6 +145,18 @@ TABLE: dict[tuple[str, str], Row] = {
     ),
     ("POST", f"{API}/households/<int:household_id>/move"): Row(
         "/api/v1/households/{target}/move", REGISTRY_WRITE, body=lambda s: {"grid": s.grid_c}, fresh="household"
+    ),
+    ("POST", f"{API}/households/<int:household_id>/state"): Row(
+        "/api/v1/households/{target}/state",
+        REGISTRY_WRITE,
+        body={"state": "recovered", "reason": "已稳定就业"},
+        fresh="household",
+    ),
+    ("POST", f"{API}/households/<int:household_id>/members/<int:member_id>/deceased"): Row(
+        "/api/v1/households/{target}/deceased",
+        REGISTRY_WRITE,
+        body={"reason": "社区通知"},
+        fresh="household_member",
     ),
     ("GET", f"{API}/households/<int:household_id>/visits"): Row("/api/v1/households/{household}/visits", REGISTRY_READ),
     ("POST", f"{API}/households/<int:household_id>/visits"): Row(
@@ -252,7 +272,65 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "/login"): Row("/login", everyone(302), body=_login_body, form=True, new_session=True),
     ("POST", "/logout"): Row("/logout", everyone(302), body={}, form=True, new_session=True),
     ("POST", "/language"): Row("/language", everyone(302), body={"locale": "en"}, form=True, new_session=True),
-    ("GET", "/admin/"): Row("/admin/", S(PAGE_ANON, 403, 403, 403, 403, 403, 200)),
+    ("GET", "/admin/"): Row("/admin/", ADMIN_PAGE),
+    # --- the admin's setting up in the portal ----------------------------------------------
+    ("GET", "/admin/grids"): Row("/admin/grids", ADMIN_PAGE),
+    ("GET", "/admin/grids/new"): Row("/admin/grids/new", ADMIN_PAGE),
+    ("POST", "/admin/grids/new"): Row("/admin/grids/new", ADMIN_FORM, body=_grid_body, form=True),
+    ("GET", "/admin/grids/<string:code>/edit"): Row("/admin/grids/{grid}/edit", ADMIN_PAGE),
+    ("POST", "/admin/grids/<string:code>/edit"): Row(
+        "/admin/grids/{grid}/edit",
+        ADMIN_FORM,
+        body={"name": "矩阵网格（改名）", "district": "海淀区", "street": "中关村街道", "community": "科源社区"},
+        form=True,
+    ),
+    ("GET", "/admin/partners"): Row("/admin/partners", ADMIN_PAGE),
+    ("GET", "/admin/partners/new"): Row("/admin/partners/new", ADMIN_PAGE),
+    ("POST", "/admin/partners/new"): Row(
+        "/admin/partners/new?adapter=portal", ADMIN_FORM, body=_partner_form, form=True
+    ),
+    ("GET", "/admin/partners/<int:partner_id>/edit"): Row("/admin/partners/{partner}/edit", ADMIN_PAGE),
+    ("POST", "/admin/partners/<int:partner_id>/edit"): Row(
+        "/admin/partners/{spare_partner}/edit", ADMIN_FORM, body=_partner_form, form=True
+    ),
+    ("POST", "/admin/partners/<int:partner_id>/active"): Row(
+        "/admin/partners/{spare_partner}/active", ADMIN_FORM, body={"active": "1"}, form=True
+    ),
+    ("GET", "/admin/partners/<int:partner_id>/deposit"): Row("/admin/partners/{partner}/deposit", ADMIN_PAGE),
+    ("POST", "/admin/partners/<int:partner_id>/deposit"): Row(
+        "/admin/partners/{spare_partner}/deposit",
+        ADMIN_FORM,
+        body=lambda _s: {"amount": "100", "donor": "矩阵捐赠", "reference": unique("MX-DEP-")},
+        form=True,
+    ),
+    ("GET", "/admin/users"): Row("/admin/users", ADMIN_PAGE),
+    ("GET", "/admin/users/new"): Row("/admin/users/new", ADMIN_PAGE),
+    ("POST", "/admin/users/new"): Row(
+        "/admin/users/new",
+        ADMIN_FORM,
+        body=lambda _s: {
+            "username": unique("mx-user-"),
+            "password": "Matrix-pass-2026",
+            "role": "auditor",
+            "locale": "zh_CN",
+            "display_name": "矩阵审计",
+        },
+        form=True,
+    ),
+    ("GET", "/admin/users/<int:user_id>/edit"): Row("/admin/users/{spare_user_id}/edit", ADMIN_PAGE),
+    ("POST", "/admin/users/<int:user_id>/edit"): Row(
+        "/admin/users/{spare_user_id}/edit",
+        ADMIN_FORM,
+        body={"role": "auditor", "locale": "en", "display_name": "矩阵备用"},
+        form=True,
+    ),
+    ("GET", "/admin/users/<int:user_id>/password"): Row("/admin/users/{spare_user_id}/password", ADMIN_PAGE),
+    ("POST", "/admin/users/<int:user_id>/password"): Row(
+        "/admin/users/{spare_user_id}/password", ADMIN_FORM, body={"password": PASSWORD}, form=True
+    ),
+    ("POST", "/admin/users/<int:user_id>/active"): Row(
+        "/admin/users/{spare_user_id}/active", ADMIN_FORM, body={"active": "1"}, form=True
+    ),
     ("GET", "/auditor/"): Row("/auditor/", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
     ("GET", "/auditor/audit"): Row("/auditor/audit", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
     ("GET", "/auditor/ledger"): Row("/auditor/ledger", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
@@ -334,6 +412,70 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "/caseworker/applications/<int:application_id>/form"): Row(
         "/caseworker/applications/{application}/form", S(PAGE_ANON, 200, 404, 403, 403, 403, 200), body={}, form=True
     ),
+    ("GET", "/caseworker/households/new"): Row(
+        "/caseworker/households/new", S(PAGE_ANON, 200, 200, 403, 403, 403, 403)
+    ),
+    ("POST", "/caseworker/households/new"): Row(
+        "/caseworker/households/new",
+        S(PAGE_ANON, 302, 400, 403, 403, 403, 403),  # grid A is not among the other caseworker's grids
+        body=lambda s: {
+            "grid": s.grid_a,
+            "address": f"海淀区学院路{unique('')}号",
+            "income": "1500",
+            "head-name": "孙立",
+            "head-relation": "head",
+            "head-birth_date": "1975-05-06",
+        },
+        form=True,
+    ),
+    ("GET", "/caseworker/households/<int:household_id>/edit"): Row(
+        "/caseworker/households/{household}/edit", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
+    ),
+    ("POST", "/caseworker/households/<int:household_id>/edit"): Row(
+        "/caseworker/households/{household}/edit",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body={"address": "海淀区中关村东路18号院3号楼2单元501", "phone": "138 0013 8000", "income": "2400"},
+        form=True,
+    ),
+    ("GET", "/caseworker/households/<int:household_id>/state"): Row(
+        "/caseworker/households/{household}/state", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
+    ),
+    ("POST", "/caseworker/households/<int:household_id>/state"): Row(
+        "/caseworker/households/{target}/state",
+        PORTAL_CASEWORKER_ACT,
+        body={"state": "recovered", "reason": "已稳定就业"},
+        form=True,
+        fresh="household",
+    ),
+    ("GET", "/caseworker/households/<int:household_id>/members/new"): Row(
+        "/caseworker/households/{household}/members/new", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
+    ),
+    ("POST", "/caseworker/households/<int:household_id>/members/new"): Row(
+        "/caseworker/households/{target}/members/new",
+        PORTAL_CASEWORKER_ACT,
+        body={"member-name": "赵小勇", "member-relation": "child", "member-birth_date": "2012-01-01"},
+        form=True,
+        fresh="household",
+    ),
+    ("GET", "/caseworker/households/<int:household_id>/members/<int:member_id>/edit"): Row(
+        "/caseworker/households/{household}/members/{member}/edit", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
+    ),
+    ("POST", "/caseworker/households/<int:household_id>/members/<int:member_id>/edit"): Row(
+        "/caseworker/households/{household}/members/{member}/edit",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body={"member-name": "张浩", "member-relation": "child", "member-birth_date": "2010-06-20"},
+        form=True,
+    ),
+    ("GET", "/caseworker/households/<int:household_id>/members/<int:member_id>/deceased"): Row(
+        "/caseworker/households/{household}/members/{member}/deceased", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
+    ),
+    ("POST", "/caseworker/households/<int:household_id>/members/<int:member_id>/deceased"): Row(
+        "/caseworker/households/{target}/deceased",
+        PORTAL_CASEWORKER_ACT,
+        body={"reason": "社区通知"},
+        form=True,
+        fresh="household_member",
+    ),
     ("GET", "/partner/"): Row("/partner/", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)),
     ("GET", "/partner/fund"): Row("/partner/fund", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)),
     ("GET", "/partner/offers/<int:offer_id>"): Row(
@@ -369,6 +511,13 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "/caseworker/requests/<int:request_id>/resume"): Row(
         "/caseworker/requests/{target}/resume", PORTAL_CASEWORKER_ACT, body={}, form=True, fresh="held_request"
     ),
+    ("POST", "/caseworker/requests/<int:request_id>/complete"): Row(
+        "/caseworker/requests/{target}/complete",
+        PORTAL_CASEWORKER_ACT,
+        body={"note": "家属已自筹余款"},
+        form=True,
+        fresh="in_progress_request",
+    ),
     ("POST", "/caseworker/requests/<int:request_id>/withdraw"): Row(
         "/caseworker/requests/{target}/withdraw",
         PORTAL_CASEWORKER_ACT,
@@ -397,11 +546,30 @@ TABLE: dict[tuple[str, str], Row] = {
         form=True,
         fresh="referral",
     ),
+    # --- notifications: the caller's own, in the API and the portal inbox -----------------------
+    ("GET", f"{API}/notifications"): Row("/api/v1/notifications", S(401, 200, 200, 200, 200, 200, 200)),
+    ("POST", f"{API}/notifications/<int:notification_id>/read"): Row(
+        "/api/v1/notifications/{notification}/read", S(401, 200, 404, 404, 404, 404, 404)
+    ),
+    ("GET", "/inbox/"): Row("/inbox/", INBOX),
+    ("POST", "/inbox/<int:notification_id>/read"): Row(
+        "/inbox/{notification}/read", S(PAGE_ANON, 302, 404, 403, 403, 403, 404), body={}, form=True
+    ),
+    ("POST", "/inbox/read-all"): Row("/inbox/read-all", INBOX_ACT, body={}, form=True),
+    ("GET", "/inbox/channels"): Row("/inbox/channels", INBOX),
+    ("POST", "/inbox/channels/<channel>"): Row(
+        "/inbox/channels/email",
+        INBOX_ACT,
+        body={"email-channel": "email", "email-target": "matrix@example.org"},
+        form=True,
+    ),
+    ("POST", "/inbox/channels/<channel>/remove"): Row("/inbox/channels/email/remove", INBOX_ACT, body={}, form=True),
 }
 
 # Which shared object a refused call of a ``fresh`` row acts on.
 SHARED = {
     "household": "household",
+    "household_member": "household_member",
     "application": "application",
     "request": "request",
     "held_request": "request",
@@ -490,9 +658,13 @@ class Scenario:
     id_numbers: list[str]
     names: list[str]
     spare_user: str
+    spare_user_id: int  # an account of no one's scenario, for the admin's edits
+    spare_partner: int
     worker: Callable
+    member: int = 0  # the child of the household on grid A
     pools: dict[str, list[int]] = field(default_factory=dict)
     pages: dict[str, Page] = field(default_factory=dict)
+    notification: int = 0  # one of the caseworker's (the accepted offer's)
 
     def take(self, kind: str) -> int:
         return self.pools[kind].pop()
@@ -511,6 +683,11 @@ class Scenario:
             "application": self.application,
             "document_file": self.document_file,
             "partner": self.partner,
+            "spare_partner": self.spare_partner,
+            "spare_user_id": self.spare_user_id,
+            "member": self.member,
+            "household_member": f"{self.household}/members/{self.member}",
+            "notification": self.notification,
         }
         if row.fresh:
             values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
@@ -568,6 +745,8 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
         ),
         201,
     )
+    # A partner of no one's scenario, for the admin's edits and deposits.
+    spare_partner = _ok(admin.post(f"{API}/partners", json=_partner_body(None)), 201)["id"]
     for partner_id in (p["id"], q["id"]):
         _ok(admin.post(f"{API}/partners/{partner_id}/deposits", json={"amount_fen": 1_000_000 * YUAN}), 201)
     usernames = {
@@ -656,11 +835,21 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
         id_numbers=[head_id, spouse_id],
         names=names,
         spare_user=make_user("auditor"),
+        spare_user_id=_user_id(make_user("auditor")),
+        spare_partner=spare_partner,
         worker=worker,
+        member=_ok(cw.get(f"{API}/households/{household}"))["members"][2]["id"],
+        notification=_ok(api["caseworker"].get(f"{API}/notifications"))["items"][-1]["id"],
     )
     if pools:
         _fill_pools(scenario, pools)
     return scenario
+
+
+def _user_id(username: str) -> int:
+    found = db.session().execute(select(User.id).where(User.username == username)).scalar_one()
+    db.session.remove()
+    return found
 
 
 def _fill_pools(s: Scenario, wanted: Counter) -> None:
@@ -673,6 +862,9 @@ def _fill_pools(s: Scenario, wanted: Counter) -> None:
         for _ in range(wanted["household"] + wanted["application"])
     ]
     pools["household"] = households[: wanted["household"]]
+    for _ in range(wanted["household_member"]):
+        made = _ok(admin.post(f"{API}/households", json=_household_body(s)), 201)
+        pools["household_member"].append(f"{made['id']}/members/{made['members'][0]['id']}")
     for hid in households[wanted["household"] :]:
         app_id = _ok(cw.post(f"{API}/households/{hid}/applications", json={"policy": "temporary_aid"}), 201)["id"]
         pools["application"].append(app_id)

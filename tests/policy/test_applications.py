@@ -205,8 +205,8 @@ def test_submission_schedules_a_reminder_that_notifies_once(world, worker):
     db.session.remove()
     notes = db.session().execute(select(Notification)).scalars().all()
     caseworker = db.session().execute(select(User).where(User.role == "caseworker")).scalar_one()
-    assert [(n.user_id, n.kind) for n in notes] == [(caseworker.id, "application_overdue")]
-    assert "past its deadline" in notes[0].message
+    assert [(n.user_id, n.code) for n in notes] == [(caseworker.id, "application_overdue")]
+    assert notes[0].params["application_id"] == app["id"]
     assert db.session().get(Application, app["id"]).reminded_at is not None
     # Running the reminder again, or the sweep, changes nothing.
     assert reminders.remind_if_overdue(db.session(), app["id"]) is False
@@ -228,7 +228,7 @@ def test_the_periodic_sweep_catches_a_lost_reminder(world):
     assert reminders.sweep_overdue(db.session(), now=later) == 0
     notes = db.session().execute(select(Notification)).scalars().all()
     assert len(notes) == 1
-    assert notes[0].data["application_id"] == app["id"]
+    assert notes[0].params["application_id"] == app["id"]
     reminded = (
         db.session()
         .execute(

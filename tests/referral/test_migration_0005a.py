@@ -76,7 +76,7 @@ def _notes(engine: sa.Engine) -> tuple[str, dict[int, str]]:
 def test_english_status_notes_become_codes_and_come_back(engine):
     cfg = migrate.alembic_config()
     cfg.attributes["engine"] = engine
-    command.upgrade(cfg, "0005b")
+    command.upgrade(cfg, "0005c")
     with engine.begin() as conn:
         for statement in SETUP:
             conn.execute(sa.text(statement), {"now": NOW})
@@ -84,7 +84,7 @@ def test_english_status_notes_become_codes_and_come_back(engine):
             conn.execute(sa.text(OFFER), {"id": offer_id, "status": status, "reason": reason, "now": NOW})
     command.upgrade(cfg, "0005a")
     assert _notes(engine) == ("fulfilled_disbursed", {i: spec[2] for i, spec in OFFERS.items()})
-    command.downgrade(cfg, "0005b")
+    command.downgrade(cfg, "0005c")
     request, offers = _notes(engine)
     assert request == "fulfilled: the disbursements cover the amount"
     assert offers == {1: "the request was withdrawn", 2: "fully disbursed", 3: "名额已满", 4: "expired"}

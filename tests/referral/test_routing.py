@@ -177,8 +177,7 @@ def test_no_candidate_leaves_the_request_unmatched_and_tells_the_caseworkers(wor
     assert events[-2:] == ["request.routed", "request.unmatched"]
     notes = db.session().execute(select(Notification)).scalars().all()
     assert len(notes) == 2  # the creator and the colleague on the same grid
-    assert {n.kind for n in notes} == {"request_failed"}
-    assert all("category not served" in n.message for n in notes)
+    assert {(n.code, n.params["request_id"]) for n in notes} == {("request_failed", rid)}
     assert colleague
 
 
@@ -218,9 +217,10 @@ def test_short_request_is_unmatched_for_the_rest_and_warns(world, worker):
     assert (detail["status"], detail["routing_state"]) == ("active", "unmatched")
     assert (detail["routing_reasons"]["code"], detail["routing_reasons"]["gap_fen"]) == ("short", 300 * YUAN)
     assert routed(world, rid)[-1]["outcome"] == "short"
-    (note,) = db.session().execute(select(Notification)).scalars().all()
-    assert note.kind == "request_short"
-    assert note.data["uncovered_fen"] == 300 * YUAN
+    notes = db.session().execute(select(Notification).order_by(Notification.id)).scalars().all()
+    assert [n.code for n in notes] == ["offer_accepted_amount", "request_short"]  # 甲's answer, then the gap
+    note = notes[-1]
+    assert note.params["uncovered_fen"] == 300 * YUAN
 
 
 def test_planning_is_deterministic_and_changes_nothing(world):

@@ -14,7 +14,8 @@ from broker.platform.input_schema import InputSchema
 from broker.registry import members
 from broker.registry.grid_schema import GridIn, GridPatch
 from broker.registry.household_schema import HouseholdIn, HouseholdPatch
-from models.registry import VISIT_CHANNELS
+from broker.registry.household_states import REASON_MAX, REASON_MIN
+from models.registry import HOUSEHOLD_STATES, VISIT_CHANNELS
 
 __all__ = ["GridIn", "GridPatch", "HouseholdIn", "HouseholdPatch"]
 
@@ -40,6 +41,9 @@ class MemberOut(Schema):
     disability_grade = fields.Integer(allow_none=True)
     schooling = fields.String(allow_none=True)
     employment = fields.String(allow_none=True)
+    deceased_on = fields.Date(
+        allow_none=True, metadata={"description": "Set when the member died (kept, not counted)."}
+    )
 
     def _masked(self, member: Any) -> str | None:
         return members.masked_id(member)
@@ -63,6 +67,10 @@ class HouseholdSummaryOut(Schema):
     serious_illness = fields.Boolean()
     unemployed_count = fields.Integer()
     last_visited_at = fields.DateTime(allow_none=True)
+    state = fields.String(
+        metadata={"description": "active, or moved_out, deceased, recovered (off the active lists, history kept)."}
+    )
+    state_since = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -78,6 +86,32 @@ class HouseholdListArgs(PageArgs):
         validate=validate.Length(min=1, max=100),
         metadata={"description": "Address, name, survey reference, or a full resident ID."},
     )
+    state = fields.String(
+        load_default="active",
+        validate=validate.OneOf(["active", "inactive", "all", *HOUSEHOLD_STATES[1:]]),
+        metadata={"description": "active (default), inactive (moved away, deceased, recovered), all, or one state."},
+    )
+
+
+def _reason() -> fields.String:
+    return fields.String(
+        required=True,
+        validate=validate.Length(min=REASON_MIN, max=REASON_MAX),
+        metadata={"description": "Why (goes on the audit record)."},
+    )
+
+
+class StateIn(InputSchema):
+    state = fields.String(required=True, validate=validate.OneOf(HOUSEHOLD_STATES))
+    reason = _reason()
+
+
+class DeceasedIn(InputSchema):
+    deceased = fields.Boolean(
+        load_default=True, metadata={"description": "false corrects a death recorded by mistake."}
+    )
+    on = fields.Date(load_default=None, allow_none=True, metadata={"description": "Date of death (default today)."})
+    reason = _reason()
 
 
 class MoveIn(InputSchema):
