@@ -8,7 +8,7 @@ import importlib
 from flask import Flask
 from flask_swagger_ui import get_swaggerui_blueprint
 
-from broker.api import gate
+from broker.api import gate, language
 from broker.api.blueprint import Blueprint
 from broker.api.errors import BrokerApi
 from broker.api.openapi import ErrorResponsesPlugin, storable_text_pattern
@@ -64,6 +64,7 @@ def init_app(app: Flask) -> None:
             raise TypeError(f"{name}.blp must be a broker.api.blueprint.Blueprint")
         api.register_blueprint(blp, url_prefix=API_PREFIX)
     gate.init_app(app)
+    language.init_app(app)
     app.register_blueprint(
         get_swaggerui_blueprint(
             f"{API_PREFIX}/docs",

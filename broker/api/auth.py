@@ -10,6 +10,7 @@ from flask import g, request
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from broker.api import language
 from broker.api.blueprint import Blueprint
 from broker.people import users
 from broker.platform import actor, db, runtime
@@ -46,6 +47,7 @@ def current_principal() -> Principal:
         principal = users.principal_for_token(db.session(), token.strip())
         request.environ["aidbroker.principal"] = g.principal = principal
         actor.set_actor(principal.actor)
+        language.choose(principal)
     return principal
 
 

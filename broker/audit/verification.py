@@ -14,7 +14,29 @@ from broker.audit.anchor import Anchor, _push_anchor, _redis, anchor_key, read_a
 from broker.audit.chain import GENESIS, HASH_BROKEN, LINK_BROKEN, chain_hash, content_of
 from broker.audit.walk import _id_at, _id_span, verify_processes, walk_chain
 from broker.platform.errors import Conflict
+from broker.platform.texts import N_, define
 from models import AuditEvent
+
+define(
+    {
+        "audit.link_broken": N_(
+            "The link to the previous record is broken: a record before it was deleted or inserted, or this one forged."
+        ),
+        "audit.hash_broken": N_("The record's content does not match its hash: the record was edited."),
+        "audit.continued_from": N_(
+            "Record %(anchored)s was written and anchored, but a later commit continued the chain from record "
+            "%(base)s: the records after it were deleted or rewritten."
+        ),
+        "audit.end_deleted": N_(
+            "The chain ends at record %(head)s but record %(anchored)s was written and anchored: records at the "
+            "end were deleted."
+        ),
+        "audit.rewritten": N_(
+            "Record %(anchored)s is missing or differs from the anchored one: the chain was rewritten."
+        ),
+    }
+)
+_REASON_CODES = {LINK_BROKEN: "audit.link_broken", HASH_BROKEN: "audit.hash_broken"}
 
 
 @dataclass
@@ -26,6 +48,19 @@ class VerifyResult:
     head_id: int | None = None
     anchored_id: int | None = None
     head_hash: str | None = None
+    reason_params: dict | None = None  # for the anchor checks' reasons (see reason_text)
+
+    @property
+    def reason_text(self) -> dict | None:
+        """Why the chain is broken, as a text code for people (``reason`` is the English)."""
+        if self.reason is None:
+            return None
+        code = _REASON_CODES.get(self.reason)
+        if code is None and self.reason_params is not None:
+            code = self.reason_params.get("code")
+        if code is None:
+            return {"code": None, "text": self.reason}
+        return {"code": code, "params": {k: v for k, v in (self.reason_params or {}).items() if k != "code"}}
 
     def as_dict(self) -> dict:
         return {
@@ -116,6 +151,7 @@ def verify(session: Session) -> VerifyResult:
             f"event {anchor.id} was written and anchored, but a later commit continued the chain from event "
             f"{anchor.broken_base}: the events after it were deleted or rewritten"
         )
+        result.reason_params = {"code": "audit.continued_from", "anchored": anchor.id, "base": anchor.broken_base}
         return result
     found = _hash_of(session, anchor.id)
     if found is None and (result.head_id is None or result.head_id < anchor.id):
@@ -124,9 +160,11 @@ def verify(session: Session) -> VerifyResult:
             f"the chain ends at event {result.head_id or 0} but event {anchor.id} was written and anchored: "
             "events at the end were deleted"
         )
+        result.reason_params = {"code": "audit.end_deleted", "head": result.head_id or 0, "anchored": anchor.id}
     elif found != anchor.hash:
         result.ok, result.first_bad = False, anchor.id
         result.reason = f"event {anchor.id} is missing or differs from the anchored one: the chain was rewritten"
+        result.reason_params = {"code": "audit.rewritten", "anchored": anchor.id}
     return result
 
 

@@ -13,9 +13,21 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from broker.platform.texts import N_, define
 from models import Account
 
 EXTERNAL_NAME = "External (donors and the world outside)"
+# An account's name as people read it: the stored ``name`` is the broker's own English
+# label; pages and exports show these codes instead, in the reader's language.
+define(
+    {
+        "account.external": N_("External (donors and the world outside)"),
+        "account.fund": N_("%(partner)s — fund"),
+        "account.pledged": N_("%(partner)s — pledged"),
+        "account.beneficiary": N_("Household %(household)s"),
+    }
+)
+_SUFFIXES = {"fund": " — fund", "pledged": " — pledged"}
 
 
 def account(
@@ -43,3 +55,14 @@ def partner_accounts(session: Session, partner_id: int, partner_name: str) -> tu
     fund = account(session, "fund", partner_id=partner_id, name=f"{partner_name} — fund")
     pledged = account(session, "pledged", partner_id=partner_id, name=f"{partner_name} — pledged")
     return fund, pledged
+
+
+def label(kind: str, name: str, household_id: int | None = None) -> dict:
+    """An account as a text code: 外部（捐赠方及外界）, 市慈善总会 — 可用资金 …"""
+    if kind in _SUFFIXES:
+        return {"code": f"account.{kind}", "params": {"partner": name.removesuffix(_SUFFIXES[kind])}}
+    if kind == "beneficiary":
+        return {"code": "account.beneficiary", "params": {"household": household_id}}
+    if kind == "external":
+        return {"code": "account.external", "params": {}}
+    return {"code": None, "text": name}

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from broker.money.report_basis import CATEGORY_LABELS, period_filter
+from broker.money.report_basis import category_label, period_filter
 from broker.platform import periods
 from broker.platform.errors import Invalid
 from models import Disbursement, Grid, Partner
@@ -58,7 +58,7 @@ def _label(group_by: str, row: Any) -> str:
     if group_by == "month":
         return _month_label(row.k)
     if group_by == "category":
-        return CATEGORY_LABELS.get(row.k, row.k)
+        return category_label(row.k)
     return str(row.label or row.k)
 
 

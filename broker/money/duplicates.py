@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broker.money.report_basis import CATEGORY_LABELS
+from broker.money.report_basis import category_label
 from broker.platform.errors import Invalid
 from models import AidRequest, Disbursement, Partner
 
@@ -96,7 +96,7 @@ def duplicate_benefits(session: Session, window_days: int = 30) -> list[Duplicat
             DuplicateBenefit(
                 household_id=hid,
                 category=cat,
-                category_label=CATEGORY_LABELS.get(cat, cat),
+                category_label=category_label(cat),
                 reasons=reasons,
                 needed_fen=needs.get((hid, cat)),
                 disbursed_fen=sum(p.amount_fen for p in pays),

@@ -20,7 +20,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from broker.platform import periods
+from broker.platform import periods, texts
 
 BOM = "\ufeff"
 CSV_MIMETYPE = "text/csv; charset=utf-8"
@@ -32,7 +32,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 @dataclass(frozen=True)
 class Column:
-    """One column: the row key it reads, its (Chinese) header, how to show the value —
+    """One column: the row key it reads, its header (a text code, rendered in the reader's
+    language when the file is made, or a fixed name), how to show the value —
     ``text``, ``int``, ``yuan`` (value in fen), ``number``, ``datetime`` (UTC, shown in
     local time) or ``date`` — and its width in characters."""
 
@@ -40,6 +41,15 @@ class Column:
     header: str
     kind: str = "text"
     width: int = 14
+
+
+def said(text: str) -> str:
+    """A registered text code in the reader's language; any other text as it is."""
+    return texts.render(text) if text in texts.codes() else text
+
+
+def header(column: Column) -> str:
+    return said(column.header)
 
 
 def fen_to_yuan(fen: int | None) -> Decimal | None:
@@ -77,7 +87,7 @@ def to_csv(columns: Sequence[Column], rows: Iterable[Mapping[str, Any]]) -> byte
     buf = io.StringIO()
     buf.write(BOM)
     writer = csv.writer(buf)
-    writer.writerow([c.header for c in columns])
+    writer.writerow([header(c) for c in columns])
     for row in rows:
         writer.writerow([_csv_cell(c, row.get(c.key)) for c in columns])
     return buf.getvalue().encode("utf-8")
@@ -109,8 +119,8 @@ def to_xlsx(
     time; ``totals`` (by column key) adds a bold last row."""
     wb = Workbook()
     ws = wb.active
-    ws.title = title[:31]
-    ws.append([c.header for c in columns])
+    ws.title = said(title)[:31]
+    ws.append([header(c) for c in columns])
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")

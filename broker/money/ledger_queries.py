@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
+from broker.money import accounts
 from broker.money.ledger import TRANSACTION_KINDS
-from broker.platform import periods
+from broker.platform import actor, periods
 from broker.platform.errors import Invalid
 from broker.platform.pages import Page
 from models import Account, Entry, LedgerTransaction, Partner
@@ -31,6 +32,7 @@ class EntryView:
     account_kind: str
     account_name: str
     amount_fen: int
+    account_label: dict | None = None  # the name as a text code (see accounts.label)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,11 @@ class TransactionView:
     actor: str
     created_at: datetime
     entries: list[EntryView] = field(default_factory=list)
+    actor_name: dict | str | None = None  # the actor as a text code (see actor.described)
+
+
+def _adapter_actor(name: str) -> bool:
+    return name.startswith("adapter:") and name.rsplit(":", 1)[1].isdigit()
 
 
 def views(session: Session, txns: list[LedgerTransaction]) -> list[TransactionView]:
@@ -60,14 +67,25 @@ def views(session: Session, txns: list[LedgerTransaction]) -> list[TransactionVi
     ids = [t.id for t in txns]
     entries: dict[int, list[EntryView]] = {i: [] for i in ids}
     rows = session.execute(
-        select(Entry.transaction_id, Entry.account_id, Entry.amount_fen, Account.key, Account.kind, Account.name)
+        select(
+            Entry.transaction_id,
+            Entry.account_id,
+            Entry.amount_fen,
+            Account.key,
+            Account.kind,
+            Account.name,
+            Account.household_id,
+        )
         .join(Account, Account.id == Entry.account_id)
         .where(Entry.transaction_id.in_(ids))
         .order_by(Entry.id)
     ).all()
     for r in rows:
-        entries[r.transaction_id].append(EntryView(r.account_id, r.key, r.kind, r.name, r.amount_fen))
+        entries[r.transaction_id].append(
+            EntryView(r.account_id, r.key, r.kind, r.name, r.amount_fen, accounts.label(r.kind, r.name, r.household_id))
+        )
     partner_ids = {t.partner_id for t in txns if t.partner_id is not None}
+    partner_ids |= {int(t.actor.rsplit(":", 1)[1]) for t in txns if _adapter_actor(t.actor)}
     names = (
         dict(session.execute(select(Partner.id, Partner.name).where(Partner.id.in_(partner_ids))).all())
         if partner_ids
@@ -89,6 +107,7 @@ def views(session: Session, txns: list[LedgerTransaction]) -> list[TransactionVi
             actor=t.actor,
             created_at=t.created_at,
             entries=entries[t.id],
+            actor_name=actor.described(t.actor, names),
         )
         for t in txns
     ]

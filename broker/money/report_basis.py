@@ -1,6 +1,7 @@
-"""What every report shares: the need categories' Chinese names, as auditors read them,
-and the filter that selects rows by a period of local days. Kept apart so that each
-report family imports it and none imports another."""
+"""What every report shares: the need categories' names, as text codes rendered in the
+reader's language (``category.<code>``, which routing's reasons use too), and the filter
+that selects rows by a period of local days. Kept apart so that each report family
+imports it and none imports another."""
 
 from __future__ import annotations
 
@@ -9,17 +10,24 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, literal
 
-from broker.platform import periods
+from broker.platform import periods, texts
+from broker.platform.texts import N_
 
-CATEGORY_LABELS = {
-    "living": "生活救助",
-    "medical": "医疗援助",
-    "schooling": "助学帮扶",
-    "employment": "就业支持",
-    "counselling": "心理慰藉",
-    "emergency": "应急金",
-    "in_kind": "实物帮扶",
+CATEGORY_NAMES = {
+    "living": N_("Living aid"),
+    "medical": N_("Medical aid"),
+    "schooling": N_("Schooling aid"),
+    "employment": N_("Job support"),
+    "counselling": N_("Counselling"),
+    "emergency": N_("Emergency grant"),
+    "in_kind": N_("In-kind goods"),
 }
+texts.define({f"category.{code}": msgid for code, msgid in CATEGORY_NAMES.items()})
+
+
+def category_label(code: str) -> str:
+    """A category's name in the reader's language; an unknown code as it is."""
+    return texts.render(f"category.{code}") if code in CATEGORY_NAMES else str(code)
 
 
 def period_filter(column: Any, date_from: date | None, date_to: date | None) -> ColumnElement:

@@ -1,5 +1,6 @@
 """The reports as files: the disbursement report and the ledger (台账) as CSV or XLSX,
-with Chinese headers and amounts in yuan, ready for download by the API and the portal."""
+with headers and labels in the reader's language (Chinese unless they chose English) and
+amounts in yuan, ready for download by the API and the portal."""
 
 from __future__ import annotations
 
@@ -12,11 +13,39 @@ from broker.money import exports, ledger_queries
 from broker.money.disbursement_totals import disbursement_report
 from broker.money.exports import Column
 from broker.money.ledger_queries import EVERYTHING, LedgerFilter
+from broker.platform import texts
 from broker.platform.errors import Invalid
+from broker.platform.texts import N_, define
 
 FORMATS = ("json", "csv", "xlsx")
-GROUP_HEADERS = {"partner": "合作方", "category": "类别", "grid": "网格", "month": "月份"}
-KIND_LABELS = {"deposit": "入账", "pledge": "承诺", "release": "释放", "disbursement": "拨付"}
+define(
+    {
+        "export.partner": N_("Partner"),
+        "export.category": N_("Category"),
+        "export.grid": N_("Grid"),
+        "export.month": N_("Month"),
+        "export.count": N_("Count"),
+        "export.amount_yuan": N_("Amount (yuan)"),
+        "export.total": N_("Total"),
+        "export.disbursements": N_("Disbursement summary"),
+        "export.ledger": N_("Ledger"),
+        "export.transaction_no": N_("Transaction no."),
+        "export.time": N_("Time"),
+        "export.kind": N_("Kind"),
+        "export.household_no": N_("Household no."),
+        "export.request_no": N_("Request no."),
+        "export.offer_no": N_("Offer no."),
+        "export.donor": N_("Donor"),
+        "export.voucher_no": N_("Voucher no."),
+        "export.memo": N_("Memo"),
+        "export.handled_by": N_("Handled by"),
+        "ledger_kind.deposit": N_("Deposit"),
+        "ledger_kind.pledge": N_("Pledge"),
+        "ledger_kind.release": N_("Release"),
+        "ledger_kind.disbursement": N_("Disbursement"),
+    }
+)
+GROUP_HEADERS = {g: f"export.{g}" for g in ("partner", "category", "grid", "month")}
 
 
 @dataclass(frozen=True)
@@ -50,28 +79,28 @@ def export_disbursements(
     report = disbursement_report(session, group_by, date_from, date_to)
     columns = [
         Column("label", GROUP_HEADERS[group_by], "text", 28),
-        Column("count", "笔数", "int", 10),
-        Column("amount_fen", "金额（元）", "yuan", 18),
+        Column("count", "export.count", "int", 10),
+        Column("amount_fen", "export.amount_yuan", "yuan", 18),
     ]
     rows = [{"label": r.label, "count": r.count, "amount_fen": r.amount_fen} for r in report.rows]
-    totals = {"label": "合计", "count": report.count, "amount_fen": report.amount_fen}
+    totals = {"label": texts.render("export.total"), "count": report.count, "amount_fen": report.amount_fen}
     period = f"{date_from or '…'}_{date_to or '…'}".replace("…", "all")
-    return _file(f"disbursements-by-{group_by}-{period}", fmt, columns, rows, "拨付汇总", totals)
+    return _file(f"disbursements-by-{group_by}-{period}", fmt, columns, rows, "export.disbursements", totals)
 
 
 LEDGER_COLUMNS = [
-    Column("id", "流水号", "int", 10),
-    Column("created_at", "时间", "datetime", 20),
-    Column("kind_label", "类型", "text", 8),
-    Column("partner_name", "合作方", "text", 26),
-    Column("household_id", "家庭编号", "int", 10),
-    Column("request_id", "需求编号", "int", 10),
-    Column("offer_id", "对接编号", "int", 10),
-    Column("amount_fen", "金额（元）", "yuan", 16),
-    Column("donor", "捐赠方", "text", 20),
-    Column("reference", "凭证号", "text", 20),
-    Column("memo", "备注", "text", 30),
-    Column("actor", "经办", "text", 22),
+    Column("id", "export.transaction_no", "int", 10),
+    Column("created_at", "export.time", "datetime", 20),
+    Column("kind_label", "export.kind", "text", 8),
+    Column("partner_name", "export.partner", "text", 26),
+    Column("household_id", "export.household_no", "int", 10),
+    Column("request_id", "export.request_no", "int", 10),
+    Column("offer_id", "export.offer_no", "int", 10),
+    Column("amount_fen", "export.amount_yuan", "yuan", 16),
+    Column("donor", "export.donor", "text", 20),
+    Column("reference", "export.voucher_no", "text", 20),
+    Column("memo", "export.memo", "text", 30),
+    Column("actor", "export.handled_by", "text", 22),
 ]
 
 
@@ -80,10 +109,18 @@ def export_ledger(session: Session, where: LedgerFilter = EVERYTHING, *, fmt: st
     rows = [
         {
             **{k: getattr(t, k) for k in ("id", "created_at", "partner_name", "household_id", "request_id")},
-            **{k: getattr(t, k) for k in ("offer_id", "amount_fen", "donor", "reference", "memo", "actor")},
-            "kind_label": KIND_LABELS.get(t.kind, t.kind),
+            **{k: getattr(t, k) for k in ("offer_id", "amount_fen", "donor", "reference", "memo")},
+            "actor": _said(t.actor_name),
+            "kind_label": exports.said(f"ledger_kind.{t.kind}"),
         }
         for t in ledger_queries.iter_transactions(session, where)
     ]
     period = f"{where.date_from or 'all'}_{where.date_to or 'all'}"
-    return _file(f"ledger-{period}", fmt, LEDGER_COLUMNS, rows, "台账", None)
+    return _file(f"ledger-{period}", fmt, LEDGER_COLUMNS, rows, "export.ledger", None)
+
+
+def _said(value: dict | str | None) -> str:
+    """An actor as :func:`actor.described` gives it: a code rendered, a user's name as it is."""
+    if isinstance(value, dict):
+        return texts.render(value["code"], value.get("params")) if value.get("code") else str(value.get("text", ""))
+    return value or ""

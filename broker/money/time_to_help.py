@@ -11,7 +11,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broker.money.report_basis import CATEGORY_LABELS, period_filter
+from broker.money.report_basis import category_label, period_filter
 from models import AidRequest
 
 
@@ -70,6 +70,6 @@ def fulfilment(session: Session, date_from: date | None = None, date_to: date | 
     return FulfilmentReport(
         date_from=date_from,
         date_to=date_to,
-        rows=[_row(cat, CATEGORY_LABELS.get(cat, cat), by_cat[cat]) for cat in sorted(by_cat)],
+        rows=[_row(cat, category_label(cat), by_cat[cat]) for cat in sorted(by_cat)],
         overall=_row("all", "全部", everything),
     )

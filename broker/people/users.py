@@ -165,6 +165,11 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
+def stored_locale(session: Session, user_id: int) -> str | None:
+    """The language the user chose to read in, if they chose one."""
+    return session.execute(select(User.locale).where(User.id == user_id)).scalar_one_or_none()
+
+
 def set_locale(session: Session, user_id: int, locale: str, *, allowed: tuple[str, ...]) -> User:
     """Remember the language a user reads the portal in (one of ``allowed``), so that it
     follows them to another browser."""

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale, support
-from flask import g, has_request_context
+from flask import has_request_context, request
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ _override: contextvars.ContextVar[str | None] = contextvars.ContextVar("texts_lo
 # How a list parameter is joined: 、 between Chinese items, a comma between English ones.
 _LIST_SEPARATORS = {"zh_CN": "、", "en": ", "}
 _MISSING = "—"
+_REQUEST_KEY = "aidbroker.text_locale"
 
 
 def N_(msgid: str) -> str:  # noqa: N802 - the gettext tools' own name for the marker
@@ -102,16 +103,23 @@ def use_locale(locale: str) -> Iterator[None]:
         _override.reset(token)
 
 
+def set_request_locale(locale: str) -> None:
+    """The locale of this request (the API's caller's). Kept on the request itself, not on
+    ``g``: an app context, and ``g`` with it, may outlive one request."""
+    request.environ[_REQUEST_KEY] = normalise(locale)
+
+
 def current_locale() -> str:
     """The locale to render in: one chosen with :func:`use_locale`, else the request's
-    (``g.text_locale`` set by the API, else the portal's flask-babel choice), else zh_CN."""
+    (:func:`set_request_locale`, as the API does, else the portal's flask-babel choice),
+    else zh_CN."""
     chosen = _override.get()
     if chosen:
         return chosen
     if has_request_context():
-        stored = g.get("text_locale")
+        stored = request.environ.get(_REQUEST_KEY)
         if stored:
-            return normalise(stored)
+            return stored
         try:
             from flask_babel import get_locale
 

@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, g, request, session
 from flask_wtf.csrf import CSRFProtect
 
 from broker.portal import household_labels, i18n, limits, request_labels, security
@@ -27,6 +27,17 @@ TRANSLATIONS = HERE / "translations"
 babel = i18n.PortalBabel()
 babel.directory = str(TRANSLATIONS)
 csrf = CSRFProtect()
+
+
+def _language_from_url() -> None:
+    """``?lang=en`` or ``?lang=zh_CN`` on any page switches the language for the session
+    (a link to share, a quick look in the other language); without it the session's
+    choice, else the user's stored one, holds (see :func:`i18n.select_locale`)."""
+    if request.path.startswith("/api/"):
+        return
+    chosen = request.args.get("lang")
+    if chosen in i18n.LOCALES:
+        session["locale"] = chosen
 
 
 def _protect_forms() -> None:
@@ -66,6 +77,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
 
     app.before_request(auth.forget_request_cache)
+    app.before_request(_language_from_url)
     security.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     csrf.init_app(app)
@@ -90,7 +102,10 @@ def init_app(app: Flask) -> None:
         label=i18n.label,
         exclusion=request_labels.exclusion,
         unmatched=request_labels.unmatched,
-        redact=privacy.redact,
+        status_note=request_labels.status_note,
+        say=request_labels.say,
+        redact=privacy.shown,  # ID numbers removed, the placeholder in the reader's language
+        shown=privacy.shown,
         conditions=household_labels.conditions,
     )
     app.jinja_env.globals.update(locale_names=i18n.LOCALE_NAMES, once_key=once_key)

@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.utils import cached_property
 
-from broker.platform import amounts
+from broker.platform import amounts, texts
 from broker.portal import household_labels, request_labels
 
 LOCALES = ("zh_CN", "en")
@@ -281,37 +281,6 @@ DUPLICATE_REASONS = {
     "beyond_need": _l("paid beyond the need"),
     "several_partners": _l("paid by several partners"),
 }
-# Timeline events, as the audit log names them.
-EVENTS = {
-    "request.created": _l("Request created"),
-    "request.routed": _l("Routing decided"),
-    "request.completed": _l("Request completed"),
-    "request.unmatched": _l("No partner could take the request"),
-    "request.revoked": _l("Request withdrawn"),
-    "request.entered_in_error": _l("Request marked as entered in error"),
-    "request.reopened": _l("Request reopened for routing"),
-    "request.referred": _l("Referred by hand"),
-    "request.routing_state": _l("Routing state changed"),
-    "request.auto_retry_set": _l("Automatic retry changed"),
-    "partner.created": _l("Organisation recorded"),
-    "request.held": _l("Request put on hold"),
-    "request.resumed": _l("Request resumed"),
-    "offer.created": _l("Offer made to a partner"),
-    "offer.delivered": _l("Offer delivered"),
-    "offer.accepted": _l("Offer accepted"),
-    "offer.rejected": _l("Offer declined"),
-    "offer.declined": _l("Offer declined by the partner's rules"),
-    "offer.started": _l("Delivery of help started"),
-    "offer.completed": _l("Offer completed"),
-    "offer.expired": _l("Offer expired unanswered"),
-    "offer.withdrawn": _l("Offer withdrawn"),
-    "offer.delivery_failed": _l("Offer could not be delivered"),
-    "ledger.pledge": _l("Money pledged"),
-    "ledger.release": _l("Pledge released"),
-    "ledger.disbursement": _l("Money paid to the family"),
-    "ledger.deposit": _l("Deposit"),
-    "disbursement.recorded": _l("Disbursement recorded"),
-}
 ROLES = {
     "caseworker": _l("Caseworker"),
     "partner": _l("Partner"),
@@ -334,7 +303,6 @@ LABELS = {
     "ledger_kind": LEDGER_KINDS,
     "role": ROLES,
     "package_state": PACKAGE_STATES,
-    "event": EVENTS,
     "duplicate_reason": DUPLICATE_REASONS,
     "relation": RELATIONS,
     "schooling": SCHOOLING,
@@ -346,9 +314,16 @@ LABELS = {
 }
 
 
+# Kinds whose names the domain registers as text codes (``<prefix><code>``).
+TEXT_CODE_KINDS = {"event": "event."}
+
+
 def label(code: str | None, kind: str) -> str:
     """The reader's name for a domain code; an unknown code shows as itself."""
     if code is None:
         return "—"
+    if kind in TEXT_CODE_KINDS:
+        full = TEXT_CODE_KINDS[kind] + code
+        return texts.render(full) if full in texts.codes() else code
     found = LABELS[kind].get(code)
     return str(found) if found is not None else code

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import flash
 from flask_babel import gettext as _
 
-from broker.platform import db
+from broker.platform import db, field_texts, texts
 from broker.platform.errors import DomainError
 from broker.portal.errors import domain_message
 
@@ -36,7 +36,14 @@ def attach_field_errors(form: object, error: DomainError, fields: dict[str, str]
         if field is None:
             continue
         items = messages if isinstance(messages, list) else [messages]
-        field.errors = [*list(field.errors or []), *(_("Refused: %(why)s", why=str(m)) for m in items)]
+        field.errors = [*list(field.errors or []), *(_("Refused: %(why)s", why=field_message(key, m)) for m in items)]
+
+
+def field_message(key: str, message: object) -> str:
+    """The domain's complaint about one field in the reader's language, money in yuan
+    (the domain checks fen; the form asks for yuan)."""
+    found = field_texts.coded(key.rsplit(".", 1)[-1], message)
+    return texts.render(found["code"], found["params"]) if found["code"] else str(found["text"])
 
 
 def page_arg(value: object) -> int:

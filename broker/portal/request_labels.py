@@ -1,6 +1,6 @@
-"""The words for a request's lifecycle on the page: its routing state, why it was
-withdrawn, and why routing found no partner — the domain stores these as codes with
-parameters, and they are said here in the reader's language."""
+"""The words for a request's lifecycle on the page: its routing state and why it was
+withdrawn (labels of the domain's codes), and the domain's text codes — why routing
+found no partner, why it left one out, status notes — said in the reader's language."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from broker.platform import amounts
+from broker.platform import texts
+from broker.referral import wording
 
 ROUTING_STATES = {
     "routing": _l("Finding a partner"),
@@ -31,64 +32,33 @@ REFERRAL_OUTCOMES = {
     "declined": _l("Declined"),
     "completed": _l("Gave the help"),
 }
-# Why routing found nobody, for the request as a whole.
-UNMATCHED = {
-    "no_partner": _l("No partner is set up in the broker yet."),
-    "none_could_take": _l("No partner in the broker could take this need."),
-    "short": _l("Partly covered: no partner can take the remaining %(gap)s."),
-}
-# Why one partner was left out (parameters in fen become yuan).
-EXCLUSIONS = {
-    "inactive": _l("inactive"),
-    "category_not_served": _l("does not serve this kind of need"),
-    "region_not_served": _l("does not serve grid %(grid)s"),
-    "waiting_answer": _l("already asked, answer pending"),
-    "carrying": _l("already carrying part of it"),
-    "declined": _l("declined it"),
-    "expired": _l("did not answer in time"),
-    "delivery_failed": _l("could not be reached"),
-    "completed": _l("completed its part and can give no more"),
-    "manual_referral": _l("referred to by hand only"),
-    "short_of_funds": _l("has %(available)s available, %(needed)s needed"),
-    "over_maximum": _l("gives at most %(maximum)s per request, %(needed)s needed"),
-    "over_auto_grant_limit": _l("auto-grant limit %(limit)s, %(needed)s needed"),
-    "one_at_a_time": _l("ranked %(rank)s: one partner is asked at a time"),
-    "carried_by_higher": _l("ranked %(rank)s: a higher-ranked partner carries it all"),
-    "covered_by_higher": _l("ranked %(rank)s: covered by higher-ranked partners"),
-}
 
 
-def _params(params: dict[str, Any]) -> dict[str, Any]:
-    """``available_fen`` → ``available`` as yuan; other parameters as they are."""
-    out: dict[str, Any] = {}
-    for key, value in (params or {}).items():
-        if key.endswith("_fen"):
-            out[key[: -len("_fen")]] = amounts.yuan(value)
-        else:
-            out[key] = value
-    return out
+def say(value: Any) -> str:
+    """What the domain stored for people, in the reader's language: a text code with its
+    parameters rendered, a person's own words (or an entry from before codes) as written."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        if value.get("code"):
+            return texts.render(str(value["code"]), value.get("params"))
+        return str(value.get("text") or "")
+    return str(value)
 
 
 def exclusion(entry: dict[str, Any]) -> str:
-    """One partner left out, as the reader reads it: its code said in their language (an
-    entry from before codes were stored shows its English reason)."""
-    template = EXCLUSIONS.get(entry.get("code") or "")
-    if template is None:
-        return str(entry.get("reason") or entry.get("code") or "")
-    try:
-        return str(template) % _params(entry.get("params") or {})
-    except (KeyError, TypeError, ValueError):
-        return str(template)
+    """One partner left out, as the reader reads it."""
+    return wording.exclusion(entry)
 
 
 def unmatched(reasons: dict[str, Any] | None) -> str:
     """Why routing found nobody for the request."""
-    if not reasons:
-        return str(UNMATCHED["none_could_take"])
-    template = UNMATCHED.get(reasons.get("code") or "", UNMATCHED["none_could_take"])
-    return (
-        str(template) % {"gap": amounts.yuan(reasons.get("gap_fen"))} if "%(gap)s" in str(template) else str(template)
-    )
+    return wording.unmatched(reasons)
+
+
+def status_note(value: str | None) -> str:
+    """A request's or offer's status note: the broker's code said, a person's words as written."""
+    return wording.status_said(value)
 
 
 def assessment_outcome(outcome: dict[str, Any], category_label: str) -> str:

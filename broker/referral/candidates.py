@@ -42,7 +42,7 @@ class Candidate:
     auto_grant_fit: bool = False
     limit_note: str = ""
     rank: int = 0
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[dict] = field(default_factory=list)
 
     @property
     def acceptance(self) -> float:

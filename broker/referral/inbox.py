@@ -40,10 +40,11 @@ class InboxItem:
     disbursed_fen: int
     respond_by: datetime
     community: str
-    household: str
+    household: str  # the English label partner systems receive (see household_name)
     description: str
     reasons: list
     created_at: datetime
+    household_name: dict | None = None  # 王**家 / 王** household, as a text code
 
 
 def _require_offer_reader(principal: Principal) -> None:
@@ -91,6 +92,7 @@ def _item(row) -> InboxItem:  # noqa: ANN001 - a row of _inbox_rows
         description=privacy.redact(req.description),
         reasons=list(offer.reasons or []),
         created_at=offer.created_at,
+        household_name=privacy.household_name(head_name, consented),
     )
 
 

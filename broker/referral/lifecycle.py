@@ -34,6 +34,7 @@ from broker.money import ledger
 from broker.people import notify
 from broker.platform import outbox
 from broker.platform.errors import InvalidTransition, NotFound
+from broker.referral import wording
 from models import AidRequest, LedgerTransaction, Offer, Partner
 from models.base import utcnow
 
@@ -345,14 +346,14 @@ def settle(session: Session, req: AidRequest, *, reopen: bool = False) -> str:
     if fulfilled:
         for offer in req.offers:
             if offer.status in UNANSWERED:
-                withdraw(session, offer, req, "the request is fulfilled")
+                withdraw(session, offer, req, wording.REQUEST_FULFILLED)
         set_routing_state(session, req, "covered")
         set_request_status(
             session,
             req,
             "completed",
             action="completed",
-            reason="fulfilled: the disbursements cover the amount" if is_money(req) else "fulfilled by the partner",
+            reason=wording.FULFILLED_DISBURSED if is_money(req) else wording.FULFILLED_BY_PARTNER,
             details={"disbursed_fen": req.disbursed_fen, "amount_fen": req.amount_fen},
         )
         return "completed"

@@ -16,7 +16,7 @@ from broker.platform import outbox
 from broker.platform.amounts import yuan
 from broker.platform.errors import Conflict, Forbidden, InsufficientFunds, Invalid
 from broker.platform.scope import Principal
-from broker.referral import inbox, lifecycle
+from broker.referral import inbox, lifecycle, wording
 from models import AidRequest, Offer, Partner
 from models.base import utcnow
 
@@ -109,7 +109,7 @@ def complete(
             code="nothing_disbursed",
         )
     note_more_available(offer, more_available)
-    finish(session, offer, req, (note or "").strip() or "completed by the partner")
+    finish(session, offer, req, (note or "").strip() or wording.COMPLETED_BY_PARTNER)
     return offer
 
 

@@ -17,7 +17,7 @@ from broker.platform import actor
 from broker.platform.amounts import yuan
 from broker.platform.errors import Invalid
 from broker.platform.scope import Principal
-from broker.referral import lifecycle, offers
+from broker.referral import lifecycle, offers, wording
 from models import AidRequest, Disbursement, Offer, Partner
 
 
@@ -120,7 +120,7 @@ def pay(
     if offer.status == "accepted":
         lifecycle.set_offer_status(session, offer, req, "in-progress", action="started")
     if offer.amount_fen is not None and offer.disbursed_fen >= offer.accepted_fen:
-        offers.finish(session, offer, req, "fully disbursed")
+        offers.finish(session, offer, req, wording.FULLY_DISBURSED)
     else:
         lifecycle.settle(session, req)
     return row

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from broker import audit
 from broker.platform.errors import Conflict, Invalid, NotFound
 from broker.platform.scope import Principal
-from broker.referral import candidates, lifecycle, offers, payments, requests, routing
+from broker.referral import candidates, lifecycle, offers, payments, requests, routing, wording
 from models import AidRequest, Grid, Offer, Partner
 from models.base import utcnow
 from models.partners import PARTNER_KINDS
@@ -114,7 +114,7 @@ def refer(session: Session, principal: Principal, request_id: int, data: dict[st
         amount,
         now=now,
         rank=0,
-        reasons=["referred by hand", *([note] if note else [])],
+        reasons=[wording.reason("routing.by_hand"), *([note] if note else [])],
         details={"referral": True, "referred_by": principal.actor, "note": note},
     )
     routing.dispatch(session, req, offer)

@@ -14,7 +14,7 @@ from broker import audit
 from broker.platform.errors import Conflict, Forbidden, Invalid, found
 from broker.platform.pages import Page, paginate
 from broker.platform.scope import Principal
-from broker.referral import lifecycle, timeline
+from broker.referral import lifecycle, timeline, wording
 from models import AidRequest, Grid, Partner
 from models.requests import REVOKE_REASONS
 
@@ -87,7 +87,7 @@ def revoke(session: Session, principal: Principal, request_id: int, reason_code:
     lifecycle.check_request(req, "revoked", "withdraw")
     for offer in req.offers:
         if offer.status in lifecycle.LIVE:
-            lifecycle.withdraw(session, offer, req, f"the request was withdrawn: {reason_code}")
+            lifecycle.withdraw(session, offer, req, wording.REQUEST_WITHDRAWN)
     note = (note or "").strip()
     lifecycle.set_request_status(
         session, req, "revoked", action="revoked", reason=reason_code, details={"note": note} if note else None
@@ -109,7 +109,7 @@ def mark_entered_in_error(session: Session, principal: Principal, request_id: in
         )
     for offer in req.offers:
         if offer.status in lifecycle.LIVE:
-            lifecycle.withdraw(session, offer, req, "the request was entered in error")
+            lifecycle.withdraw(session, offer, req, wording.REQUEST_IN_ERROR)
     note = (note or "").strip()
     lifecycle.set_request_status(
         session, req, "entered-in-error", action="entered_in_error", details={"note": note} if note else None
@@ -187,13 +187,13 @@ def complete(session: Session, principal: Principal, request_id: int, note: str 
     req.held_from = None
     for offer in req.offers:
         if offer.status in lifecycle.UNANSWERED:
-            lifecycle.withdraw(session, offer, req, "the caseworker confirmed the request fulfilled")
+            lifecycle.withdraw(session, offer, req, wording.CASEWORKER_CONFIRMED)
     lifecycle.set_request_status(
         session,
         req,
         "completed",
         action="completed",
-        reason=(note or "").strip() or "confirmed fulfilled by the caseworker",
+        reason=(note or "").strip() or wording.CONFIRMED_BY_CASEWORKER,
         details={"confirmed_by": principal.actor, "disbursed_fen": req.disbursed_fen},
     )
     return req

@@ -49,9 +49,8 @@ from sqlalchemy.orm import Session
 from broker import audit
 from broker.people import notify
 from broker.platform import adapter_registry, outbox
-from broker.platform.amounts import yuan
 from broker.platform.errors import Invalid
-from broker.referral import delivery, lifecycle
+from broker.referral import delivery, lifecycle, wording
 from broker.referral.candidates import (
     ALL_REGIONS,
     Candidate,
@@ -80,25 +79,34 @@ class Decision:
     offer_ids: list[int] = field(default_factory=list)
 
 
-def _why(c: Candidate, req: AidRequest, grid_code: str, urgent: bool, total: int) -> list[str]:
+def _why(c: Candidate, req: AidRequest, grid_code: str, urgent: bool, total: int) -> list[dict]:
+    """Why this partner is asked, as codes with parameters (see :mod:`.wording`)."""
     p = c.partner
+    everywhere = ALL_REGIONS in (p.regions or []) and grid_code not in p.regions
     reasons = [
-        f"serves {req.category} in {grid_code}"
-        + (" (all regions)" if ALL_REGIONS in (p.regions or []) and grid_code not in p.regions else "")
+        wording.reason(
+            "routing.serves_all_regions" if everywhere else "routing.serves",
+            category=wording.category(req.category),
+            grid=grid_code,
+        )
     ]
     if c.auto_grant_fit:
-        reasons.append(f"auto-grant fund: within its limit of {yuan(auto_grant_limit(p))}, paid at once")
+        reasons.append(wording.reason("routing.auto_grant", limit_fen=auto_grant_limit(p)))
     if urgent:
-        reasons.append(f"{req.urgency} need: answers within {p.respond_within_hours} h")
+        urgency = wording.reason(f"urgency.{req.urgency}")
+        reasons.append(wording.reason("routing.urgent", urgency=urgency, hours=p.respond_within_hours))
     if c.capacity_fen is not None:
-        reasons.append(f"available {yuan(c.available_fen)}")
-    reasons.append(f"{c.load} open offer{'s' if c.load != 1 else ''}")
-    reasons.append(f"accepts {c.accepted} of {c.answered} answered" if c.answered else "no answers yet")
-    reasons.append(f"rank {c.rank} of {total}")
+        reasons.append(wording.reason("routing.available", available_fen=c.available_fen))
+    reasons.append(wording.reason("routing.load", count=c.load))
+    if c.answered:
+        reasons.append(wording.reason("routing.accepts", accepted=c.accepted, answered=c.answered))
+    else:
+        reasons.append(wording.reason("routing.no_answers"))
+    reasons.append(wording.reason("routing.rank", rank=c.rank, total=total))
     return reasons
 
 
-def plan(session: Session, req: AidRequest) -> tuple[list[tuple[Candidate, int | None, str]], Decision, list[str]]:
+def plan(session: Session, req: AidRequest) -> tuple[list[tuple[Candidate, int | None, dict]], Decision, list[str]]:
     """Decide, without changing anything, whom to ask for how much. Returns the picks
     (candidate, amount, why this amount), the decision record, and the reasons left out."""
     grid_code = session.execute(select(Grid.code).where(Grid.id == req.grid_id)).scalar_one()
@@ -111,17 +119,17 @@ def plan(session: Session, req: AidRequest) -> tuple[list[tuple[Candidate, int |
     for i, c in enumerate(candidates, start=1):
         c.rank = i
         c.reasons = _why(c, req, grid_code, urgent, len(candidates))
-    picks: list[tuple[Candidate, int | None, str]] = []
+    picks: list[tuple[Candidate, int | None, dict]] = []
     if not money:
         if candidates:
-            picks.append((candidates[0], None, "one partner is asked at a time for goods or a service"))
+            picks.append((candidates[0], None, wording.reason("routing.one_at_a_time")))
             for c in candidates[1:]:
                 excluded.append(later(c, "one_at_a_time", "a higher-ranked partner is asked first"))
     else:
         carriers = [c for c in candidates if c.capacity_fen >= gap]
         if carriers:
             best = carriers[0]
-            picks.append((best, gap, f"can carry the whole {yuan(gap)}"))
+            picks.append((best, gap, wording.reason("routing.whole", amount_fen=gap)))
             for c in candidates:
                 if c is best:
                     continue
@@ -136,9 +144,7 @@ def plan(session: Session, req: AidRequest) -> tuple[list[tuple[Candidate, int |
                     excluded.append(later(c, "covered_by_higher", "the amount is covered by higher-ranked partners"))
                     continue
                 share = min(c.capacity_fen, remaining)
-                picks.append(
-                    (c, share, f"offered {yuan(share)} of the {yuan(gap)} gap: no single partner can carry it")
-                )
+                picks.append((c, share, wording.reason("routing.share", share_fen=share, gap_fen=gap)))
                 remaining -= share
     decision.excluded = excluded
     reasons_out = [f"{e['partner']}: {e['reason']}" for e in excluded]
@@ -217,7 +223,7 @@ def new_offer(
     *,
     now: datetime,
     rank: int,
-    reasons: list[str],
+    reasons: list[dict],
     details: dict | None = None,
 ) -> Offer:
     """Ask ``partner`` to take ``req`` on (for ``amount``, when money): the offer added,

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broker import audit
-from models import AuditEvent
+from broker.platform import actor
+from models import AuditEvent, Partner
 
 
 def actor_label(actor: str) -> str:
@@ -59,13 +60,25 @@ def _routing_key(details: dict[str, Any]) -> tuple:
     return (details.get("outcome"), details.get("gap_fen"), excluded)
 
 
+def partner_names_of_actors(session: Session, actors: list[str]) -> dict[int, str]:
+    """The names of the partners whose adapters acted (``adapter:<name>:<partner id>``)."""
+    ids = {int(a.rsplit(":", 1)[1]) for a in actors if a.startswith("adapter:") and a.rsplit(":", 1)[1].isdigit()}
+    return dict(session.execute(select(Partner.id, Partner.name).where(Partner.id.in_(ids))).all()) if ids else {}
+
+
 def events(session: Session, request_id: int) -> list[dict[str, Any]]:
-    """The request's events, oldest first: ``at``, ``actor``, ``event``, ``details`` and
-    ``amounts``."""
-    rows = session.execute(select(AuditEvent).where(AuditEvent.request_id == request_id).order_by(AuditEvent.id))
+    """The request's events, oldest first: ``at``, ``actor`` (a user's name or the
+    process), ``actor_name`` (the same as a text code, see :func:`actor.described`),
+    ``event``, ``details`` and ``amounts``."""
+    rows = (
+        session.execute(select(AuditEvent).where(AuditEvent.request_id == request_id).order_by(AuditEvent.id))
+        .scalars()
+        .all()
+    )
+    names = partner_names_of_actors(session, [row.actor for row in rows])
     out: list[dict[str, Any]] = []
     last_routing: tuple | None = None
-    for row in rows.scalars():
+    for row in rows:
         details = _details(row)
         if row.action.startswith("ledger.") and details.get("offer_id"):
             continue  # the offer's own event carries this money
@@ -78,6 +91,7 @@ def events(session: Session, request_id: int) -> list[dict[str, Any]]:
             {
                 "at": row.at,
                 "actor": actor_label(row.actor),
+                "actor_name": actor.described(row.actor, names),
                 "event": row.action,
                 "details": details,
                 "amounts": _amounts(row.action, details),

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from broker import audit
 from broker.audit import walk
 from broker.money import ledger
-from broker.platform import db, queue
+from broker.platform import db, queue, texts
 from models import AuditEvent
 from tests.support import money
 from tests.support.money import YUAN, tamper
@@ -101,6 +101,8 @@ def test_an_edited_row_is_found(app, as_role):
     result = _verify()
     assert (result.ok, result.first_bad) == (False, bad)
     assert "edited" in result.reason
+    said = texts.render(result.reason_text["code"], result.reason_text["params"], "zh_CN")
+    assert said == "记录内容与其哈希值不符：该记录被改动过。"  # as the auditor's page says it
     body = as_role("auditor").get("/api/v1/audit/verify").get_json()
     assert body["ok"] is False
     assert body["first_bad"] == bad

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-from flask import g
 
 from broker.platform import texts
 
@@ -44,7 +43,7 @@ def test_a_chosen_locale_holds_inside_its_block(app) -> None:
         assert texts.render("test.region_not_served", {"grid": "G1"}) == "does not serve grid G1"
     assert texts.render("test.region_not_served", {"grid": "G1"}) == "不服务网格 G1"
     with app.test_request_context("/"):
-        g.text_locale = "en"
+        texts.set_request_locale("en")
         assert texts.render("test.region_not_served", {"grid": "G1"}) == "does not serve grid G1"
 
 
@@ -105,7 +104,7 @@ def test_a_code_defined_twice_must_say_the_same() -> None:
 
 def test_rendered_gives_code_params_and_message(app) -> None:
     with app.test_request_context("/"):
-        g.text_locale = "en"
+        texts.set_request_locale("en")
         out = texts.rendered({"code": "test.partly_covered", "params": {"gap_fen": 50000}})
     assert out == {
         "code": "test.partly_covered",
@@ -117,3 +116,27 @@ def test_rendered_gives_code_params_and_message(app) -> None:
 
 def test_the_marker_returns_its_msgid() -> None:
     assert texts.N_("Living aid") == "Living aid"
+
+
+def test_field_complaints_become_codes_with_money_in_yuan() -> None:
+    from broker.platform import field_texts
+
+    fen = field_texts.coded("amount_fen", "must be at most 800000")
+    assert fen == {"code": "invalid.at_most_fen", "params": {"maximum_fen": 800000}}
+    assert texts.render(fen["code"], fen["params"], "zh_CN") == "不能超过 ¥8,000"
+    assert texts.render(fen["code"], fen["params"], "en") == "must be at most ¥8,000"
+    count = field_texts.coded("minutes", "Must be greater than or equal to 1 and less than or equal to 600.")
+    assert texts.render(count["code"], count["params"], "zh_CN") == "须在 1 到 600 之间"
+    assert field_texts.coded("x", "Missing data for required field.")["code"] == "invalid.required"
+    assert field_texts.coded("x", "something new") == {"code": None, "text": "something new"}
+
+
+def test_a_household_is_named_as_partners_may_see_it() -> None:
+    from broker.registry import privacy
+
+    masked = privacy.household_name("王建国", consented=False)
+    assert texts.render(masked["code"], masked["params"], "zh_CN") == "王**家"
+    assert texts.render(masked["code"], masked["params"], "en") == "Wang** household"
+    named = privacy.household_name("李秀英", consented=True)
+    assert texts.render(named["code"], named["params"], "zh_CN") == "李秀英家"
+    assert texts.render(named["code"], named["params"], "en") == "Li Xiuying household"

@@ -50,7 +50,9 @@ def test_household_page_shows_masked_ids_requests_and_routing_reasons(portal, lo
     assert ID_NUMBER[:6] + "********" + ID_NUMBER[14:] in html
     assert "张小明" in html
     assert "已完成匹配" in html  # the routing event
-    assert "serves medical in" in html  # the domain's routing reason, as stored
+    assert f"在 {loop.grid} 提供医疗援助" in html  # the domain's routing reason, in the reader's language
+    assert "serves" not in html
+    assert "[身份证号已隐去]" in html  # the ID typed into the need's description, removed in Chinese
     assert "红十字会" in html
     assert "政策包" in html
 

@@ -62,7 +62,10 @@ def test_every_partner_left_out_has_a_reason(world, worker, as_role, make_user, 
     assert [c["partner"] for c in decision["chosen"]] == ["甲 慈善"]
     offer = world.request(rid)["offers"][0]
     assert offer["rank"] == 1
-    assert "can carry the whole ¥700.00" in offer["reasons"]
+    assert "能承担全部 ¥700" in offer["reasons"]  # the caller's language: Chinese by default
+    assert {"code": "routing.whole", "params": {"amount_fen": 700 * YUAN}, "message": "能承担全部 ¥700"} in (
+        offer["reason_texts"]
+    )
 
 
 def test_auto_grant_fund_first_for_an_emergency_under_its_limit(world, worker):
@@ -75,7 +78,7 @@ def test_auto_grant_fund_first_for_an_emergency_under_its_limit(world, worker):
     assert detail["status"] == "completed"
     (offer,) = detail["offers"]
     assert offer["partner"]["name"] == "社区互助基金"
-    assert any("auto-grant fund" in r for r in offer["reasons"])
+    assert any(r["code"] == "routing.auto_grant" for r in offer["reason_texts"])
 
 
 def test_auto_grant_over_its_limit_is_passed_over(world, worker):
@@ -123,7 +126,9 @@ def test_lower_load_then_acceptance_rate_then_id(world, worker):
     worker()
     offers = world.request(third)["offers"]
     assert [o["partner"]["name"] for o in offers] == ["乙 社工"]
-    assert "accepts 2 of 2 answered" in offers[0]["reasons"]
+    assert {"code": "routing.accepts", "params": {"accepted": 2, "answered": 2}} in [
+        {k: r[k] for k in ("code", "params")} for r in offers[0]["reason_texts"]
+    ]
     assert a["id"] < offers[0]["partner"]["id"]
 
 
@@ -140,7 +145,7 @@ def test_split_when_no_single_partner_can_carry_it(world, worker):
         ("红十字会", 6000 * YUAN, 2),
         ("爱心企业", 4000 * YUAN, 3),
     ]
-    assert all("no single partner can carry it" in o["reasons"][-1] for o in offers)
+    assert all(o["reason_texts"][-1]["code"] == "routing.share" for o in offers)
 
 
 def test_a_partner_is_never_offered_more_than_it_can_still_promise(world, worker):
@@ -152,7 +157,7 @@ def test_a_partner_is_never_offered_more_than_it_can_still_promise(world, worker
     assert world.request(first)["offers"][0]["amount_fen"] == 800 * YUAN
     second_detail = world.request(second)
     assert second_detail["offers"][0]["amount_fen"] == 200 * YUAN
-    assert "available ¥200.00" in second_detail["offers"][0]["reasons"]
+    assert "可用 ¥200" in second_detail["offers"][0]["reasons"]
 
 
 def test_no_candidate_leaves_the_request_unmatched_and_tells_the_caseworkers(world, worker, make_user):

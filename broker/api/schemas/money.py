@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
 from broker.api.schemas.common import PageArgs
+from broker.api.schemas.texts import Text
 from broker.money.deposit_schema import DepositIn
 from broker.money.disbursement_totals import GROUPINGS
 from broker.money.ledger import TRANSACTION_KINDS
@@ -42,7 +43,8 @@ class EntryOut(Schema):
     account_id = fields.Integer()
     account_key = fields.String(metadata={"description": "fund:<partner>, pledged:<partner>, beneficiary:<household>"})
     account_kind = fields.String()
-    account_name = fields.String()
+    account_name = fields.String(metadata={"description": "The broker's own English label (see account_label)"})
+    account_label = Text(metadata={"description": "The account's name for people"})
     amount_fen = fields.Integer(metadata={"description": "Signed: + into the account, − out of it"})
 
 
@@ -59,6 +61,7 @@ class TransactionOut(Schema):
     donor = fields.String()
     memo = fields.String()
     actor = fields.String()
+    actor_name = Text(metadata={"description": "Who acted: a user's name (no code) or the broker's process"})
     created_at = fields.DateTime()
     entries = fields.List(fields.Nested(EntryOut))
 

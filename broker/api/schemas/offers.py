@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, pre_load, va
 from werkzeug.datastructures import FileStorage
 
 from broker.api.schemas.common import PageArgs
+from broker.api.schemas.texts import Said, Text, TextList
 from broker.money.disbursement_kinds import (
     DELIVERED_BY_MAX,
     DISBURSEMENT_KINDS,
@@ -24,6 +25,7 @@ from broker.money.disbursement_kinds import (
     quantity,
 )
 from broker.platform.input_schema import MAX_ID, InputSchema
+from broker.referral import wording
 from broker.referral.assessment import MAX_AMOUNT_FEN
 from models.assessment import CATEGORIES
 from models.requests import OFFER_STATUSES
@@ -44,7 +46,10 @@ class OfferOut(Schema):
     request_id = fields.Integer()
     partner = fields.Method("_partner", metadata={"description": "{id, name}"})
     status = fields.String()
-    status_reason = fields.String(allow_none=True)
+    status_reason = fields.String(
+        allow_none=True, metadata={"description": "A status code (see `status_note`) or a person's own words"}
+    )
+    status_note = Text(convert=wording.status_note, attribute="status_reason")
     category = fields.String()
     kind = fields.String(
         metadata={
@@ -58,9 +63,11 @@ class OfferOut(Schema):
     disbursed_fen = fields.Integer()
     respond_by = fields.DateTime()
     community = fields.String()
-    household = fields.String(metadata={"description": "The family's name only if it consented; else 张**"})
+    household = fields.String(metadata={"description": "The family's name only if it consented; else 张** (English)"})
+    household_name = Text(metadata={"description": "The same for people: 张**家 / 张** household"})
     description = fields.String()
-    reasons = fields.List(fields.String())
+    reasons = fields.List(Said(), metadata={"description": "Why your organisation was asked, as sentences"})
+    reason_texts = TextList(attribute="reasons", metadata={"description": "Why your organisation was asked"})
     created_at = fields.DateTime()
 
     def _partner(self, item: Any) -> dict:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from broker.api.schemas.common import PageArgs
+from broker.api.schemas.texts import Said, Text, TextList
 from broker.platform.input_schema import MAX_ID, InputSchema
+from broker.referral import wording
 from broker.referral.assessment import MAX_AMOUNT_FEN
 from models.assessment import CATEGORIES
 from models.partners import PARTNER_KINDS
@@ -32,13 +34,17 @@ class RequestOfferOut(Schema):
     id = fields.Integer()
     partner = fields.Nested(PartnerRef)
     status = fields.String()
-    status_reason = fields.String(allow_none=True)
+    status_reason = fields.String(
+        allow_none=True, metadata={"description": "A status code (see `status_note`) or a person's own words"}
+    )
+    status_note = Text(convert=wording.status_note, attribute="status_reason")
     amount_fen = fields.Integer(allow_none=True)
     accepted_fen = fields.Integer()
     disbursed_fen = fields.Integer()
     respond_by = fields.DateTime()
     rank = fields.Integer()
-    reasons = fields.List(fields.String())
+    reasons = fields.List(Said(), metadata={"description": "Why this partner was asked, as sentences"})
+    reason_texts = TextList(attribute="reasons", metadata={"description": "Why this partner was asked"})
     delivery_attempts = fields.Integer()
     more_available = fields.Boolean()
 
@@ -46,7 +52,9 @@ class RequestOfferOut(Schema):
 class TimelineEventOut(Schema):
     at = fields.DateTime()
     actor = fields.String()
+    actor_name = Text(metadata={"description": "Who acted: a user's name (no code) or the broker's process"})
     event = fields.String(metadata={"example": "request.routed"})
+    event_name = Text(convert=wording.event, attribute="event", metadata={"description": "What happened, for people"})
     details = fields.Dict()
     amounts = fields.Dict(
         keys=fields.String(),
@@ -69,11 +77,24 @@ class RequestSummaryOut(Schema):
     disbursed_fen = fields.Integer()
     description = fields.String()
     status = fields.String(metadata={"description": "FHIR ServiceRequest status: " + ", ".join(REQUEST_STATUSES)})
-    status_reason = fields.String(allow_none=True)
+    status_reason = fields.String(
+        allow_none=True, metadata={"description": "A status code (see `status_note`) or a person's own words"}
+    )
+    status_note = Text(convert=wording.status_note, attribute="status_reason")
     routing_state = fields.String(metadata={"description": "Where routing stands: " + ", ".join(ROUTING_STATES)})
     routing_reasons = fields.Dict(
         allow_none=True,
         metadata={"description": "Why no partner could take it (unmatched): a code, the gap, each partner left out."},
+    )
+    routing_note = Text(
+        convert=wording.unmatched_text,
+        attribute="routing_reasons",
+        metadata={"description": "Why no partner could take it (unmatched)"},
+    )
+    routing_excluded = TextList(
+        convert=wording.excluded_texts,
+        attribute="routing_reasons",
+        metadata={"description": "Each partner left out and why (unmatched)"},
     )
     auto_retry = fields.Boolean()
     routing_round = fields.Integer()
