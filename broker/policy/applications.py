@@ -206,10 +206,9 @@ def _step(
     return step
 
 
-def tick_documents(
-    session: Session, principal: Principal, application_id: int, documents: dict[str, bool], note: str = ""
-) -> Application:
-    """Tick (or untick) documents on the checklist while they are being gathered."""
+def open_checklist(session: Session, principal: Principal, application_id: int) -> tuple[Application, catalogue.Policy]:
+    """The application, for writing, and its policy, while its documents are being
+    gathered; afterwards the checklist is closed (409 ``checklist_closed``)."""
     app = get_application(session, principal, application_id, write=True)
     if app.status != "documents-gathering":
         raise Conflict(
@@ -217,7 +216,14 @@ def tick_documents(
             code="checklist_closed",
             details={"current_status": app.status},
         )
-    policy = catalogue.current().get(app.policy_code, app.policy_version)
+    return app, catalogue.current().get(app.policy_code, app.policy_version)
+
+
+def tick_documents(
+    session: Session, principal: Principal, application_id: int, documents: dict[str, bool], note: str = ""
+) -> Application:
+    """Tick (or untick) documents on the checklist while they are being gathered."""
+    app, policy = open_checklist(session, principal, application_id)
     known = policy.document_codes()
     unknown = sorted(set(documents) - set(known))
     if unknown:

@@ -20,8 +20,7 @@ from broker import audit
 from broker.platform import runtime
 from broker.platform.errors import Conflict, Invalid, NotFound, found
 from broker.platform.scope import Principal
-from broker.policy import catalogue
-from broker.policy.applications import get_application, tick_documents
+from broker.policy.applications import get_application, open_checklist, tick_documents
 from models import ApplicationFile
 
 FOLDER = "application_files"
@@ -62,14 +61,7 @@ def add_file(
     an empty or too large file (422 ``file_too_large``), anything but an image (422
     ``not_an_image``), a document not on the checklist (422), a checklist already
     closed (409)."""
-    app = get_application(session, principal, application_id, write=True)
-    if app.status != "documents-gathering":
-        raise Conflict(
-            f"The checklist is closed: the application is {app.status}.",
-            code="checklist_closed",
-            details={"current_status": app.status},
-        )
-    policy = catalogue.current().get(app.policy_code, app.policy_version)
+    app, policy = open_checklist(session, principal, application_id)
     if document_code not in policy.document_codes():
         raise Invalid(
             f"Not on the {policy.name} checklist: {document_code}.",

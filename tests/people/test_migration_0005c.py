@@ -6,45 +6,22 @@ sentence is gone; the downgrade brings the columns back."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from alembic.config import Config
 
 from broker.people import notice_texts
-from broker.platform import migrate
-from tests.conftest import unique
+from tests.support.migrations import alembic_config, own_database
 
 NOW = "2026-11-30 08:00:00"
 
 
 @pytest.fixture
 def engine(app, tmp_path) -> Iterator[sa.Engine]:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url and url.startswith("postgresql"):
-        schema = unique("mig0005c_").lower().replace("-", "_")
-        admin = sa.create_engine(url)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-        eng = sa.create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    with own_database(tmp_path, "mig0005c") as eng:
         yield eng
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-    else:
-        eng = sa.create_engine(f"sqlite:///{tmp_path / 'migration.sqlite3'}")
-        yield eng
-        eng.dispose()
-
-
-def _config(engine: sa.Engine) -> Config:
-    cfg = migrate.alembic_config()
-    cfg.attributes["engine"] = engine
-    return cfg
 
 
 def _seed(conn: sa.Connection) -> None:
@@ -106,7 +83,7 @@ def _params(value: object) -> dict:
 
 
 def test_old_sentences_become_codes_and_parameters_and_back(engine):
-    cfg = _config(engine)
+    cfg = alembic_config(engine)
     command.upgrade(cfg, "0005c-1")  # the revision before this one
     with engine.begin() as conn:
         _seed(conn)

@@ -4,42 +4,25 @@ an empty file, and the downgrade removes both."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from broker.platform import migrate
-from tests.conftest import unique
+from tests.support.migrations import alembic_config, own_database
 
 NOW = "2026-12-01 08:00:00"
 
 
 @pytest.fixture
 def engine(app, tmp_path) -> Iterator[sa.Engine]:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url and url.startswith("postgresql"):
-        schema = unique("mig0005b_").lower().replace("-", "_")
-        admin = sa.create_engine(url)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-        eng = sa.create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    with own_database(tmp_path, "mig0005b") as eng:
         yield eng
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-    else:
-        eng = sa.create_engine(f"sqlite:///{tmp_path / 'migration.sqlite3'}")
-        yield eng
-        eng.dispose()
 
 
 def test_reference_and_document_files_come_and_go(engine):
-    cfg = migrate.alembic_config()
-    cfg.attributes["engine"] = engine
+    cfg = alembic_config(engine)
     command.upgrade(cfg, "0004")
     with engine.begin() as conn:
         conn.execute(

@@ -4,16 +4,13 @@ constraints hold, an offer may ask a partner twice, and the downgrade maps back.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from alembic.config import Config
 
-from broker.platform import migrate
-from tests.conftest import unique
+from tests.support.migrations import alembic_config, own_database
 
 NOW = "2026-11-30 08:00:00"
 OLD = {  # status, held_from, amount, funded → (status, routing_state, held_from)
@@ -31,28 +28,8 @@ OLD = {  # status, held_from, amount, funded → (status, routing_state, held_fr
 
 @pytest.fixture
 def engine(app, tmp_path) -> Iterator[sa.Engine]:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url and url.startswith("postgresql"):
-        schema = unique("mig0003_").lower().replace("-", "_")
-        admin = sa.create_engine(url)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-        eng = sa.create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    with own_database(tmp_path, "mig0003") as eng:
         yield eng
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-    else:
-        eng = sa.create_engine(f"sqlite:///{tmp_path / 'migration.sqlite3'}")
-        yield eng
-        eng.dispose()
-
-
-def _config(engine: sa.Engine) -> Config:
-    cfg = migrate.alembic_config()
-    cfg.attributes["engine"] = engine
-    return cfg
 
 
 def _seed(conn: sa.Connection) -> dict[str, int]:
@@ -99,7 +76,7 @@ def _seed(conn: sa.Connection) -> dict[str, int]:
 
 
 def test_old_statuses_map_to_status_and_routing_state_and_back(engine):
-    cfg = _config(engine)
+    cfg = alembic_config(engine)
     command.upgrade(cfg, "0002")
     with engine.begin() as conn:
         ids = _seed(conn)

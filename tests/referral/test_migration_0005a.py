@@ -4,15 +4,13 @@ back."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from broker.platform import migrate
-from tests.conftest import unique
+from tests.support.migrations import alembic_config, own_database
 
 NOW = "2026-11-30 08:00:00"
 SETUP = [
@@ -48,22 +46,8 @@ OFFERS = {  # id: (status, English note before, code after)
 
 @pytest.fixture
 def engine(app, tmp_path) -> Iterator[sa.Engine]:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url and url.startswith("postgresql"):
-        schema = unique("mig0005a_").lower().replace("-", "_")
-        admin = sa.create_engine(url)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-        eng = sa.create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    with own_database(tmp_path, "mig0005a") as eng:
         yield eng
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-    else:
-        eng = sa.create_engine(f"sqlite:///{tmp_path / 'migration.sqlite3'}")
-        yield eng
-        eng.dispose()
 
 
 def _notes(engine: sa.Engine) -> tuple[str, dict[int, str]]:
@@ -74,8 +58,7 @@ def _notes(engine: sa.Engine) -> tuple[str, dict[int, str]]:
 
 
 def test_english_status_notes_become_codes_and_come_back(engine):
-    cfg = migrate.alembic_config()
-    cfg.attributes["engine"] = engine
+    cfg = alembic_config(engine)
     command.upgrade(cfg, "0005c")
     with engine.begin() as conn:
         for statement in SETUP:
