@@ -87,7 +87,7 @@ def deliver(session: Session, offer_id: int, attempt: int = 1) -> str | outbox.C
         adapter = adapter_registry.get(partner.adapter)
     except Invalid as exc:
         offer.delivery_attempts = attempt
-        offers.fail(session, offer, req, exc.message)
+        offers.fail(session, offer, req, attempts=attempt, error=exc.message)
         return "failed"
     if adapter.inline:
         return deliver_locked(session, offer, req, attempt) if offer.delivery_attempts == attempt - 1 else "skipped"
@@ -136,7 +136,7 @@ def _settle_call(session: Session, offer: Offer, req: AidRequest, attempt: int, 
     if isinstance(result, DeliveryDeferred):
         return _defer(session, offer, req, attempt, result.retry_after_seconds)
     if isinstance(result, PermanentDeliveryError):
-        offers.fail(session, offer, req, error)
+        offers.fail(session, offer, req, attempts=attempt, error=error)
         return "failed"
     if not isinstance(result, TransientDeliveryError):
         error = f"{type(result).__name__}: {result}"
@@ -153,7 +153,7 @@ def deliver_locked(session: Session, offer: Offer, req: AidRequest, attempt: int
     try:
         adapter = adapter_registry.get(partner.adapter)
     except Invalid as exc:
-        offers.fail(session, offer, req, exc.message)
+        offers.fail(session, offer, req, attempts=attempt, error=exc.message)
         return "failed"
     info = inbox.offer_info(session, offer)
     pinfo = partners.partner_info(session, partner)
@@ -194,7 +194,7 @@ def _retry_or_fail(
 ) -> str:
     max_attempts = int(settings["WEBHOOK_MAX_ATTEMPTS"])
     if attempt >= max_attempts:
-        offers.fail(session, offer, req, f"delivery failed after {attempt} attempts: {error}")
+        offers.fail(session, offer, req, attempts=attempt, error=error)
         return "failed"
     delay = backoff_seconds(attempt, settings)
     retry_after = getattr(exc, "retry_after", None)
@@ -233,7 +233,7 @@ def _apply(session: Session, offer: Offer, req: AidRequest, partner: Partner, re
             return "declined"
         if result.outcome == "accepted":
             return _accept(session, offer, req, result)
-        offers.fail(session, offer, req, f"the adapter answered an unknown outcome {result.outcome!r}")
+        offers.fail(session, offer, req, attempts=offer.delivery_attempts, error=f"unknown outcome {result.outcome!r}")
         return "failed"
     finally:
         actor.set_actor(previous)

@@ -137,9 +137,19 @@ def mark_received(session: Session, offer: Offer, req: AidRequest, details: dict
     lifecycle.set_offer_status(session, offer, req, "received", action="delivered", details=details)
 
 
-def fail(session: Session, offer: Offer, req: AidRequest, error: str) -> None:
-    """Delivery failed for good: the offer fails and the request goes to the next partner."""
-    lifecycle.set_offer_status(session, offer, req, "failed", action="delivery_failed", reason=error)
+def fail(session: Session, offer: Offer, req: AidRequest, *, attempts: int, error: str) -> None:
+    """Delivery failed for good: the offer fails and the request goes to the next partner.
+    The note is a code; the adapter's own error (English, from the partner's system) is
+    kept on the timeline for whoever has to fix the connection."""
+    lifecycle.set_offer_status(
+        session,
+        offer,
+        req,
+        "failed",
+        action="delivery_failed",
+        reason=wording.DELIVERY_FAILED,
+        details={"attempts": attempts, "error": error},
+    )
     lifecycle.settle(session, req)
 
 

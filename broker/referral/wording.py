@@ -91,7 +91,9 @@ CONFIRMED_BY_CASEWORKER = "confirmed_by_caseworker"
 CASEWORKER_CONFIRMED = "caseworker_confirmed"
 COMPLETED_BY_PARTNER = "completed_by_partner"
 FULLY_DISBURSED = "fully_disbursed"
+DELIVERY_FAILED = "delivery_failed"
 STATUS_NOTES = {
+    DELIVERY_FAILED: N_("the partner's system could not be reached, however often it was tried"),
     REQUEST_FULFILLED: N_("the request is fulfilled"),
     FULFILLED_DISBURSED: N_("fulfilled: the disbursements cover the amount"),
     FULFILLED_BY_PARTNER: N_("fulfilled by the partner"),

@@ -18,7 +18,9 @@ ID_PLACEHOLDER = "[ID number removed]"
 define(
     {
         "privacy.id_removed": N_("[ID number removed]"),
-        "household.named": N_("%(latin)s household"),
+        # English spells the name in pinyin, Chinese writes it: the msgid carries the
+        # Chinese name at zero width (%(name).0s) so that the catalogue may use it.
+        "household.named": N_("%(latin)s household%(name).0s"),
         "household.unnamed": N_("a household"),
     }
 )

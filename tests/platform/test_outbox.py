@@ -141,7 +141,9 @@ def test_after_the_last_retry_the_offer_fails_and_is_rerouted(world, worker, mon
         assert server.calls == 3
     offers = world.request(rid)["offers"]
     assert [(o["partner"]["name"], o["status"]) for o in offers] == [("红十字会", "failed"), ("慈善总会", "received")]
-    assert offers[0]["status_reason"].startswith("delivery failed after 3 attempts")
+    assert offers[0]["status_reason"] == "delivery_failed"
+    failure = next(e for e in world.request(rid)["timeline"] if e["event"] == "offer.delivery_failed")
+    assert failure["details"]["attempts"] == 3
     assert offers[0]["delivery_attempts"] == 3
 
 
@@ -161,7 +163,9 @@ def test_a_permanent_failure_fails_at_once(world, worker):
         assert (server.calls, len(server.rejected)) == (1, 1)
     detail = world.request(rid)
     assert detail["offers"][0]["status"] == "failed"
-    assert "401" in detail["offers"][0]["status_reason"]
+    assert detail["offers"][0]["status_reason"] == "delivery_failed"
+    failure = next(e for e in detail["timeline"] if e["event"] == "offer.delivery_failed")
+    assert "401" in failure["details"]["error"]
     assert (detail["status"], detail["routing_state"]) == ("active", "unmatched")
 
 
