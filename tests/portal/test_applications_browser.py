@@ -51,7 +51,8 @@ def test_file_and_advance_an_application_with_a_photo_and_print_the_form(as_role
     tab.sign_in(caseworker, PASSWORD)
 
     tab.goto(f"/caseworker/households/{hid}")
-    package = page.locator("section", has=page.locator("#policy-title"))
+    package = page.locator("details#details-policy")
+    package.locator("summary").click()  # folded on the household page until opened
     assert "家庭人均月收入 ¥480，低于本地低保标准 ¥1,110" in package.inner_text()
     assert "income_per_capita_fen" not in package.inner_text()
     tab.shoot("household-policy-package")
