@@ -5,10 +5,12 @@ relay) run only once the data is safe."""
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import sqlite3
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -137,12 +139,27 @@ def _is_write(statement: str, context: Any) -> bool:
     return compiled is not None and getattr(compiled.statement, "_for_update_arg", None) is not None
 
 
+def _json_value(value: Any) -> Any:
+    """What JSON makes of a value it does not know: PostgreSQL returns a ``SUM`` of fen as
+    ``Decimal``, and a reason's or a notification's parameters may carry one; fen are
+    whole numbers, so an integral Decimal is an int (anything else, its exact text)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def dumps_json(value: Any) -> str:
+    """The JSON columns' serializer, on every dialect."""
+    return json.dumps(value, default=_json_value)
+
+
 def make_engine(url: str, *, lock_timeout: float | Callable[[], float] = SQLITE_TIMEOUT, **kwargs: Any) -> Engine:
     """Create an engine. SQLite gets WAL, foreign keys, transactions that read without
     locks and queue for a short write window (:class:`_QueuedConnection`), and a budget
     for that queue: ``lock_timeout`` seconds, or a callable read at each wait (the
     ``SQLITE_LOCK_TIMEOUT`` setting), past which the statement fails as a 503."""
     budget = lock_timeout if callable(lock_timeout) else (lambda: float(lock_timeout))
+    kwargs.setdefault("json_serializer", dumps_json)
     if url.startswith("sqlite"):
         engine = create_engine(
             url,

@@ -146,7 +146,7 @@ def candidates(
         s = stats[p.id]
         c = Candidate(
             partner=p,
-            available_fen=max(0, s["balance"] - s["offered"]),
+            available_fen=max(0, int(s["balance"] - s["offered"])),  # a SUM is Decimal on PostgreSQL
             load=s["load"],
             accepted=s["accepted"],
             answered=s["answered"],

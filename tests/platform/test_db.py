@@ -105,3 +105,28 @@ def test_a_read_only_transaction_leaves_the_writer_lock_alone(sqlite_engine, tmp
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if the reader held it
         finally:
             os.close(fd)
+
+
+def test_json_columns_take_a_decimal_sum_as_whole_fen(app):
+    """PostgreSQL returns a SUM of fen as Decimal; a reason's parameters built from one are
+    stored as a whole number on every dialect (once, the route job failed on it forever)."""
+    from decimal import Decimal
+
+    from broker.people import users
+    from models import Notification, User
+    from tests.conftest import PASSWORD, unique
+
+    assert db.dumps_json({"available_fen": Decimal("150000"), "rate": Decimal("0.5")}) == (
+        '{"available_fen": 150000, "rate": "0.5"}'
+    )
+    session = db.session()
+    name, key = unique("json-"), unique("json-")
+    users.create_user(session, username=name, password=PASSWORD, role="auditor")
+    user_id = session.execute(select(User.id).where(User.username == name)).scalar_one()
+    params = {"uncovered_fen": Decimal("30000")}
+    session.add(Notification(user_id=user_id, code="request_short", params=params, dedupe_key=key))
+    db.commit()
+    db.session.remove()
+    stored = db.session().execute(select(Notification.params).where(Notification.dedupe_key == key)).scalar_one()
+    assert stored == {"uncovered_fen": 30000}
+    assert type(stored["uncovered_fen"]) is int
