@@ -44,6 +44,9 @@ class PolicyOut(Schema):
     name = fields.String(metadata={"example": "最低生活保障"})
     name_en = fields.String()
     department = fields.String(metadata={"example": "区民政局"})
+    category = fields.String(
+        allow_none=True, metadata={"description": "The need category the benefit pays for (medical, living …)."}
+    )
     description = fields.String()
     benefit = fields.Dict()
     rule = fields.String(metadata={"example": "member_count > 0 and income_per_capita_fen < dibao_line"})

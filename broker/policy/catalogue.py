@@ -44,6 +44,7 @@ class Policy:
     name_en: str
     department: str
     description: str
+    category: str | None
     benefit: dict[str, Any]
     rule_source: str
     rule: Rule  # the rule as written, and not receiving any excluded benefit
@@ -75,6 +76,7 @@ class Policy:
             "name_en": self.name_en,
             "department": self.department,
             "description": self.description,
+            "category": self.category,
             "benefit": dict(self.benefit),
             "rule": self.rule_source,
             "excludes_if_receiving": list(self.excludes_if_receiving),
@@ -167,6 +169,7 @@ def load(directory: str | Path, params: Mapping[str, Any]) -> Catalogue:
                 name_en=data["name_en"],
                 department=data["department"],
                 description=data["description"],
+                category=data["category"],
                 benefit=data["benefit"],
                 rule_source=" ".join(rule.source.split()),
                 rule=rule.conjoin_not_receiving(excludes) if not reader.problems else rule,

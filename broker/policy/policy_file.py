@@ -15,6 +15,7 @@ import yaml
 
 from broker.policy.rules import Rule, parse
 from broker.policy.syntax import RuleError
+from models.assessment import CATEGORIES
 
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 VERSION_RE = re.compile(r"^\d+(\.\d+){0,3}$")
@@ -30,6 +31,7 @@ TOP_KEYS = {
     "review_days": True,
     "excludes_if_receiving": False,
     "description": False,
+    "category": False,
 }
 BENEFIT_KEYS = {"description": True, "description_en": False, "amount_fen": False, "period": False}
 DOCUMENT_KEYS = {"code": True, "label": True, "label_en": True}
@@ -139,6 +141,7 @@ class _FileReader:
             "name_en": self.text(top.get("name_en"), "name_en"),
             "department": self.text(top.get("department"), "department"),
             "description": self.text(top.get("description"), "description", required=False),
+            "category": self.category(top.get("category")),
             "review_days": self.integer(top.get("review_days"), "review_days", 1, 365),
             "benefit": self.benefit(top.get("benefit")),
             "documents": self.documents(top.get("documents")),
@@ -147,6 +150,17 @@ class _FileReader:
         }
         data["rule"] = self.rule(top.get("rule"))
         return data
+
+    def category(self, node: yaml.Node | None) -> str | None:
+        """The need category the benefit pays for (``medical``), so that a charity's payment
+        and the government's benefit for the same need can be seen side by side."""
+        if node is None:
+            return None
+        value = self.text(node, "category")
+        if value is not None and value not in CATEGORIES:
+            self.problem(node, f"category must be one of {', '.join(CATEGORIES)}")
+            return None
+        return value
 
     def benefit(self, node: yaml.Node | None) -> dict[str, Any]:
         if node is None:

@@ -279,7 +279,8 @@ EMPLOYMENT = {
 }
 DUPLICATE_REASONS = {
     "beyond_need": _l("paid beyond the need"),
-    "several_partners": _l("paid by several partners"),
+    "several_sources": _l("helped from several sources"),
+    "same_fund_again": _l("paid again by the same fund"),
 }
 ROLES = {
     "caseworker": _l("Caseworker"),

@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 
 from broker.money import time_to_help
 from broker.platform import db
+from models import Application, HouseholdBenefit
 from tests.support import money
 from tests.support.money import YUAN
 
@@ -152,29 +153,27 @@ def test_reports_are_for_auditors_and_admins(as_role, path):
 # --- duplicate benefits --------------------------------------------------------------------------
 
 
-def test_duplicate_benefits_beyond_the_need_and_from_several_partners(as_role):
-    """Flagged: a request paid beyond its amount; one household's medical need paid by
-    two partners ten days apart. Not flagged: two partners 40 days apart with a 30-day
-    window; one partner paying one request in two parts."""
+def test_duplicate_benefits_beyond_the_need_and_from_several_sources(as_role):
+    """Flagged: a request paid beyond its amount; one household's medical needs paid on two
+    requests by two partners ten days apart. Not flagged: two partners 40 days apart with a
+    30-day window; one partner paying one request in two parts; one request split between
+    two partners (the parts of one benefit)."""
     s = db.session()
     a = money.partner(s, "红十字会", fund_fen=100_000 * YUAN)
     b = money.partner(s, "慈善总会", fund_fen=100_000 * YUAN)
     g = money.grid(s)
-    twice, beyond, spaced, fine = (money.household(s, g) for _ in range(4))
-    t0 = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
+    twice, beyond, spaced, fine, split = (money.household(s, g) for _ in range(5))
 
-    def pay(partner, household, category, need, amounts_and_days):
-        r = money.aid_request(s, household, category=category, amount_fen=need)
-        o = money.pledged_offer(s, r, partner, sum(a for a, _ in amounts_and_days))
-        for amount, day in amounts_and_days:
-            money.disbursement(s, o, r, amount, at=t0 + timedelta(days=day))
-
-    pay(a, twice, "medical", 5000 * YUAN, [(5000 * YUAN, 0)])
-    pay(b, twice, "medical", 5000 * YUAN, [(3000 * YUAN, 10)])
-    pay(a, beyond, "living", 1000 * YUAN, [(800 * YUAN, 0), (500 * YUAN, 1)])
-    pay(a, spaced, "schooling", 800 * YUAN, [(800 * YUAN, 0)])
-    pay(b, spaced, "schooling", 800 * YUAN, [(800 * YUAN, 40)])
-    pay(a, fine, "medical", 1000 * YUAN, [(600 * YUAN, 0), (400 * YUAN, 5)])
+    pay(s, a, twice, "medical", 5000 * YUAN, [(5000 * YUAN, 0)])
+    pay(s, b, twice, "medical", 5000 * YUAN, [(3000 * YUAN, 10)])
+    pay(s, a, beyond, "living", 1000 * YUAN, [(800 * YUAN, 0), (500 * YUAN, 1)])
+    pay(s, a, spaced, "schooling", 800 * YUAN, [(800 * YUAN, 0)])
+    pay(s, b, spaced, "schooling", 800 * YUAN, [(800 * YUAN, 40)])
+    pay(s, a, fine, "medical", 1000 * YUAN, [(600 * YUAN, 0), (400 * YUAN, 5)])
+    shared = money.aid_request(s, split, category="medical", amount_fen=30_000 * YUAN)
+    for partner, amount, day in ((a, 20_000 * YUAN, 0), (b, 10_000 * YUAN, 2)):
+        offer = money.pledged_offer(s, shared, partner, amount)
+        money.disbursement(s, offer, shared, amount, at=T0 + timedelta(days=day))
     db.commit()
     ids = {"twice": twice.id, "beyond": beyond.id, "spaced": spaced.id}
 
@@ -183,10 +182,11 @@ def test_duplicate_benefits_beyond_the_need_and_from_several_partners(as_role):
     found = {(d["household_id"], d["category"]): d for d in resp.get_json()["items"]}
     assert set(found) == {(ids["twice"], "medical"), (ids["beyond"], "living")}
     double = found[ids["twice"], "medical"]
-    assert double["reasons"] == ["several_partners"]
+    assert double["reasons"] == ["several_sources"]
     assert double["partners"] == sorted(["红十字会", "慈善总会"])
     assert (double["needed_fen"], double["disbursed_fen"], double["excess_fen"]) == (1_000_000, 800_000, 0)
     assert [p["amount_fen"] for p in double["payments"]] == [500_000, 300_000]
+    assert len({p["request_id"] for p in double["payments"]}) == 2
     over = found[ids["beyond"], "living"]
     assert over["reasons"] == ["beyond_need"]
     assert (over["needed_fen"], over["disbursed_fen"], over["excess_fen"]) == (100_000, 130_000, 30_000)
@@ -195,6 +195,64 @@ def test_duplicate_benefits_beyond_the_need_and_from_several_partners(as_role):
     wide = as_role("auditor").get("/api/v1/reports/duplicate-benefits?window_days=45").get_json()["items"]
     assert (ids["spaced"], "schooling") in {(d["household_id"], d["category"]) for d in wide}
     assert as_role("auditor").get("/api/v1/reports/duplicate-benefits?window_days=0").status_code == 422
+
+
+def test_the_same_fund_paying_twice_and_a_government_benefit_are_flagged(as_role):
+    """Three emergency grants from one fund to one household in three days are flagged
+    (same_fund_again); a charity's medical payment a week after medical assistance was
+    approved is flagged as a second source, with the application as evidence; the
+    minimum-living allowance beside the disability subsidies (both living costs, both
+    government) is not."""
+    s = db.session()
+    fund = money.partner(s, "社区互助金", fund_fen=100_000 * YUAN)
+    federation = money.partner(s, "慈善总会", fund_fen=100_000 * YUAN)
+    g = money.grid(s)
+    grants, ill, stacked = (money.household(s, g) for _ in range(3))
+    for day in range(3):
+        pay(s, fund, grants, "emergency", 999 * YUAN, [(999 * YUAN, day)])
+    approved = _approved(s, ill, "medical_aid", T0.date())
+    pay(s, federation, ill, "medical", 20_000 * YUAN, [(20_000 * YUAN, 7)])
+    _approved(s, stacked, "dibao", T0.date())
+    _approved(s, stacked, "disability_subsidies", T0.date())
+    db.commit()
+
+    found = {
+        (d["household_id"], d["category"]): d
+        for d in as_role("auditor").get("/api/v1/reports/duplicate-benefits?window_days=30").get_json()["items"]
+    }
+    assert set(found) == {(grants.id, "emergency"), (ill.id, "medical")}
+    assert found[grants.id, "emergency"]["reasons"] == ["same_fund_again"]
+    assert found[grants.id, "emergency"]["disbursed_fen"] == 3 * 999 * YUAN
+    medical = found[ill.id, "medical"]
+    assert medical["reasons"] == ["several_sources"]
+    assert [(g["application_id"], g["policy_code"]) for g in medical["government"]] == [(approved, "medical_aid")]
+    assert medical["government"][0]["since"] == T0.date().isoformat()
+
+    later = as_role("auditor").get("/api/v1/reports/duplicate-benefits?window_days=5").get_json()["items"]
+    assert (ill.id, "medical") not in {(d["household_id"], d["category"]) for d in later}
+
+
+T0 = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
+
+
+def pay(s, partner, household, category, need, amounts_and_days):
+    """One request of ``need`` paid by ``partner`` in parts, each ``day`` days after T0."""
+    r = money.aid_request(s, household, category=category, amount_fen=need)
+    o = money.pledged_offer(s, r, partner, sum(a for a, _ in amounts_and_days))
+    for amount, day in amounts_and_days:
+        money.disbursement(s, o, r, amount, at=T0 + timedelta(days=day))
+
+
+def _approved(s, household, policy_code: str, since) -> int:
+    """An application approved on ``since`` and the benefit it granted, as the policy
+    domain records them."""
+    app = Application(household_id=household.id, policy_code=policy_code, policy_version="2025.1", status="approved")
+    s.add(app)
+    s.flush()
+    source = f"application:{app.id}"
+    s.add(HouseholdBenefit(household_id=household.id, policy_code=policy_code, since=since, source=source))
+    s.flush()
+    return app.id
 
 
 # --- time to fulfilment ------------------------------------------------------------------------------

@@ -14,6 +14,9 @@ from broker.people import users
 from broker.platform import db
 from broker.referral import offers, payments
 from models import User
+from tests.money.test_reports import T0, _approved, pay
+from tests.support import money
+from tests.support.money import YUAN
 
 
 def _pay(loop, worker) -> None:
@@ -49,6 +52,22 @@ def test_dashboard_charts_are_accessible_svg_with_tables(portal, paid):
     assert re.search(r'<text class="chart-value"[^>]*>¥1,234\.50</text>', html)
     assert '<th scope="row">医疗援助</th><td class="num">¥1,234.50</td>' in html
     assert "<script" not in html
+
+
+def test_each_possible_duplicate_shows_why_and_its_evidence(portal, make_user):
+    """A charity's medical payment a week after medical assistance was approved is on the
+    dashboard: why (in Chinese), the payment and the approved application it rests on."""
+    s = db.session()
+    federation = money.partner(s, "慈善总会", fund_fen=100_000 * YUAN)
+    ill = money.household(s, money.grid(s))
+    application_id = _approved(s, ill, "medical_aid", T0.date())
+    pay(s, federation, ill, "medical", 20_000 * YUAN, [(20_000 * YUAN, 7)])
+    db.commit()
+    portal.login(make_user("auditor"))
+    html = portal.text("/auditor/")
+    assert "多方重复救助" in html
+    assert "慈善总会 · ¥20,000.00" in html
+    assert f'/caseworker/applications/{application_id}">医疗救助</a>' in html
 
 
 def test_dashboard_with_no_money_says_so(portal, make_user):

@@ -149,16 +149,35 @@ class BenefitPaymentOut(Schema):
     created_at = fields.DateTime()
 
 
+class GovernmentBenefitOut(Schema):
+    benefit_id = fields.Integer()
+    application_id = fields.Integer()
+    policy_code = fields.String()
+    policy_name = fields.String()
+    since = fields.Date()
+
+
 class DuplicateBenefitOut(Schema):
     household_id = fields.Integer()
     category = fields.String()
     category_label = fields.String()
-    reasons = fields.List(fields.String(), metadata={"description": "beyond_need, several_partners"})
+    reasons = fields.List(
+        fields.String(),
+        metadata={
+            "description": "beyond_need (a request paid more than it asked); several_sources (two benefits "
+            "from different partners, or a partner and the government, within the window; the parts of one "
+            "split request are one benefit); same_fund_again (one partner paid two requests within the window)"
+        },
+    )
     needed_fen = fields.Integer(allow_none=True)
     disbursed_fen = fields.Integer()
     excess_fen = fields.Integer()
     partners = fields.List(fields.String())
     payments = fields.List(fields.Nested(BenefitPaymentOut))
+    government = fields.List(
+        fields.Nested(GovernmentBenefitOut),
+        metadata={"description": "Government benefits granted on approved applications in the same category."},
+    )
 
 
 class DuplicateReportOut(Schema):
