@@ -10,6 +10,7 @@ from models.partners import Partner
 from models.policy import Application, ApplicationFile, ApplicationStep
 from models.registry import Grid, Household, HouseholdBenefit, Member, Visit
 from models.requests import AidRequest, Offer
+from models.reversal import Reversal
 from models.users import ApiToken, Notification, User, UserGrid
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "Offer",
     "OutboxMessage",
     "Partner",
+    "Reversal",
     "User",
     "UserGrid",
     "Visit",

@@ -45,11 +45,12 @@ class Account(IdMixin, Base):
 
 
 class LedgerTransaction(IdMixin, Base):
-    """A balanced set of entries: deposit, pledge, release or disbursement."""
+    """A balanced set of entries: deposit, pledge, release, disbursement, or the reversal
+    of a disbursement recorded in error."""
 
     __tablename__ = "ledger_transactions"
     __table_args__ = (
-        CheckConstraint("kind IN ('deposit','pledge','release','disbursement')", name="kind"),
+        CheckConstraint("kind IN ('deposit','pledge','release','disbursement','reversal')", name="kind"),
         Index("ix_ledger_transactions_partner_created", "partner_id", "created_at"),
     )
 

@@ -29,6 +29,7 @@ BLUEPRINT_MODULES = (
     "broker.api.reports",
     "broker.api.audit",
     "broker.api.notifications",
+    "broker.api.reversals",
 )
 
 errors_plugin = ErrorResponsesPlugin()

@@ -7,5 +7,6 @@ duplicate benefits (:mod:`.duplicates`), time to help (:mod:`.time_to_help`), wh
 share (:mod:`.report_basis`), and the reports and ledger as files (:mod:`.report_files`,
 written by :mod:`.exports`).
 
-May import: ``broker.audit``, the platform and ``models``.
+May import: ``broker.audit``, ``broker.policy`` (which government benefit pays for which need,
+for the duplicate-benefit report), the platform and ``models``.
 """

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from broker.money.report_basis import category_label, period_filter
+from broker.money.report_basis import category_label, not_reversed, period_filter
 from broker.platform import periods
 from broker.platform.errors import Invalid
 from models import Disbursement, Grid, Partner
@@ -77,7 +77,7 @@ def disbursement_report(
     }[group_by]
     agg = (
         select(key.label("k"), func.count().label("n"), func.sum(Disbursement.amount_fen).label("s"))
-        .where(period_filter(Disbursement.created_at, date_from, date_to))
+        .where(period_filter(Disbursement.created_at, date_from, date_to), not_reversed())
         .group_by(key)
         .subquery()
     )

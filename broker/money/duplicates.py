@@ -12,6 +12,8 @@ when
 * ``same_fund_again``: one partner paid two different requests within the window (the
   emergency grant released twice).
 
+A disbursement reversed as recorded in error (红冲) is no benefit and counts nowhere.
+
 Each flag carries its evidence: the payments (disbursement and request ids) and the
 government benefits (application ids) it rests on. Two government benefits in one
 category are not flagged: they are meant to stack (the minimum-living allowance and the
@@ -27,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broker.money.report_basis import category_label
+from broker.money.report_basis import category_label, not_reversed
 from broker.platform import runtime
 from broker.platform.errors import Invalid
 from broker.policy import catalogue
@@ -154,6 +156,7 @@ def _paid_beyond_need(session: Session) -> dict[Key, int]:
             Disbursement.category.label("cat"),
             func.sum(Disbursement.amount_fen).label("paid"),
         )
+        .where(not_reversed())
         .group_by(Disbursement.request_id, Disbursement.household_id, Disbursement.category)
         .subquery()
     )
@@ -172,6 +175,7 @@ def _several_requests(session: Session) -> set[Key]:
     """Households and categories paid on more than one request."""
     rows = session.execute(
         select(Disbursement.household_id, Disbursement.category)
+        .where(not_reversed())
         .group_by(Disbursement.household_id, Disbursement.category)
         .having(func.count(func.distinct(Disbursement.request_id)) > 1)
     ).all()
@@ -213,7 +217,7 @@ def _paid_beside_government(session: Session, government: dict[Key, list]) -> se
     households = {hid for hid, _ in government}
     rows = session.execute(
         select(Disbursement.household_id, Disbursement.category)
-        .where(Disbursement.household_id.in_(households))
+        .where(Disbursement.household_id.in_(households), not_reversed())
         .distinct()
     ).all()
     return {(r.household_id, r.category) for r in rows} & set(government)
@@ -225,7 +229,7 @@ def _payments(session: Session, keys: set[Key]) -> dict[Key, list[BenefitPayment
     rows = session.execute(
         select(Disbursement, Partner.name)
         .join(Partner, Partner.id == Disbursement.partner_id)
-        .where(Disbursement.household_id.in_(households))
+        .where(Disbursement.household_id.in_(households), not_reversed())
         .order_by(Disbursement.created_at, Disbursement.id)
     ).all()
     for d, name in rows:
@@ -240,7 +244,9 @@ def _needs(session: Session, keys: set[Key]) -> dict[Key, int | None]:
     """What the paid requests asked for, per household and category (None if any of
     them had no amount: a service or goods without a price)."""
     households = {hid for hid, _ in keys}
-    paid_requests = select(Disbursement.request_id).where(Disbursement.household_id.in_(households)).distinct()
+    paid_requests = (
+        select(Disbursement.request_id).where(Disbursement.household_id.in_(households), not_reversed()).distinct()
+    )
     rows = session.execute(
         select(AidRequest.household_id, AidRequest.category, AidRequest.amount_fen).where(
             AidRequest.id.in_(paid_requests)

@@ -12,6 +12,7 @@ as the last line against overspend.
     pledge:        fund      → pledged       (an offer is accepted)
     release:       pledged   → fund          (an accepted offer is withdrawn or under-spent)
     disbursement:  pledged   → beneficiary   (the family has the money)
+    reversal:      beneficiary → pledged     (a disbursement recorded in error, undone)
 
 Concurrency: on PostgreSQL the accounts are locked ``FOR UPDATE`` in id order and
 re-read, so the balance checked is the committed one and no other writer can change it
@@ -39,7 +40,7 @@ from broker.platform import actor
 from broker.platform.errors import InsufficientFunds, Invalid
 from models import Account, Entry, LedgerTransaction
 
-TRANSACTION_KINDS = ("deposit", "pledge", "release", "disbursement")
+TRANSACTION_KINDS = ("deposit", "pledge", "release", "disbursement", "reversal")
 # One deposit at most 100 million yuan: a typo guard, not a business limit.
 MAX_AMOUNT_FEN = 10_000_000_000
 
@@ -210,6 +211,7 @@ def release(
     request_id: int,
     household_id: int,
     memo: str = "",
+    reference: str = "",
 ) -> LedgerTransaction:
     """Give an unspent pledge back to the fund."""
     _check_amount(amount_fen)
@@ -224,6 +226,7 @@ def release(
         request_id=request_id,
         household_id=household_id,
         memo=memo,
+        reference=reference,
     )
 
 
@@ -246,6 +249,35 @@ def disburse(
         session,
         "disbursement",
         [Leg(pledged, -amount_fen), Leg(benef, amount_fen)],
+        amount_fen=amount_fen,
+        partner_id=partner_id,
+        offer_id=offer_id,
+        request_id=request_id,
+        household_id=household_id,
+        reference=reference,
+    )
+
+
+def reverse(
+    session: Session,
+    partner_id: int,
+    partner_name: str,
+    amount_fen: int,
+    *,
+    offer_id: int,
+    request_id: int,
+    household_id: int,
+    reference: str = "",
+) -> LedgerTransaction:
+    """Take back a disbursement recorded in error: the household's account gives the
+    amount back to the partner's pledge on the offer (the original stays as it was)."""
+    _check_amount(amount_fen)
+    _, pledged = partner_accounts(session, partner_id, partner_name)
+    benef = account(session, "beneficiary", household_id=household_id, name=f"Household {household_id}")
+    return post(
+        session,
+        "reversal",
+        [Leg(benef, -amount_fen), Leg(pledged, amount_fen)],
         amount_fen=amount_fen,
         partner_id=partner_id,
         offer_id=offer_id,

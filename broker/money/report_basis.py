@@ -8,10 +8,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, literal
+from sqlalchemy import ColumnElement, and_, exists, literal, select
 
 from broker.platform import periods, texts
 from broker.platform.texts import N_
+from models import Disbursement, Reversal
 
 CATEGORY_NAMES = {
     "living": N_("Living aid"),
@@ -38,3 +39,11 @@ def period_filter(column: Any, date_from: date | None, date_to: date | None) -> 
     if end is not None:
         conds.append(column < end)
     return and_(literal(True), *conds)
+
+
+def not_reversed() -> ColumnElement[bool]:
+    """Disbursements that stand: reports count the net, so a disbursement whose reversal
+    (红冲) was approved counts nowhere (the ledger still shows both)."""
+    return ~exists(
+        select(Reversal.id).where(Reversal.disbursement_id == Disbursement.id, Reversal.status == "approved")
+    )

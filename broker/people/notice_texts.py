@@ -25,6 +25,15 @@ MESSAGES: dict[str, str] = {
     "offer_accepted_amount": N_("%(partner)s accepted %(accepted_fen)s of request #%(request_id)s."),
     "offer_rejected": N_("%(partner)s declined request #%(request_id)s; it goes on to other partners."),
     "offer_expired": N_("%(partner)s did not answer request #%(request_id)s in time; it goes on to other partners."),
+    "disbursement_reversed_open": N_(
+        "A payment of %(amount_fen)s on request #%(request_id)s was reversed: it was recorded in error and the "
+        "family did not receive it. The request looks for the money again."
+    ),
+    "disbursement_reversed_closed": N_(
+        "A payment of %(amount_fen)s on request #%(request_id)s was reversed: it was recorded in error and the "
+        "family did not receive it. The request was already complete; assess the need again if the family "
+        "still needs help."
+    ),
     "application_overdue": N_(
         "Application #%(application_id)s (%(policy)s) is still waiting at %(department)s, past its deadline "
         "of %(deadline)s. Call the department and record the outcome."

@@ -102,6 +102,16 @@ def offer_answered(session: Session, req: AidRequest, offer: Offer, event: str) 
     return notify(session, _request_people(session, req), code, params, f"offer_{event}:{offer.id}")
 
 
+def disbursement_reversed(
+    session: Session, req: AidRequest, amount_fen: int, reversal_id: int, *, reopened: bool
+) -> list[int]:
+    """Tell the request's caseworkers that a payment was reversed as recorded in error:
+    the family did not receive it (``reopened``: the request looks for the money again)."""
+    code = "disbursement_reversed_open" if reopened else "disbursement_reversed_closed"
+    params = {**_about(req), "amount_fen": int(amount_fen), "reversal_id": reversal_id}
+    return notify(session, _request_people(session, req), code, params, f"reversal:{reversal_id}")
+
+
 def application_overdue(
     session: Session,
     recipients: list[int],

@@ -1,7 +1,7 @@
 """The auditor's pages: a dashboard of where the money went (charts drawn on the server,
 with the numbers in tables too), the ledger (台账) with filters, the state of the audit
-chain, and the exports. Auditors read everything and change nothing: there is no form
-here that writes."""
+chain, and the exports. Auditors read everything and change nothing here; the one thing
+they decide, a reversal proposed by someone else, is in :mod:`broker.portal.reversals`."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from broker.portal import charts, i18n
 from broker.portal.auth import current_principal, role_required
 from broker.portal.forms import LedgerFilterForm
 from broker.portal.pages import page_arg
-from broker.referral import partners
+from broker.referral import partners, reversals
 
 bp = Blueprint("portal_auditor", __name__, url_prefix="/auditor")
 PER_PAGE = 50
@@ -100,6 +100,7 @@ def dashboard() -> str:
         charts=_charts(by, fulfilment),
         fulfilment=fulfilment,
         duplicates=duplicates.duplicate_benefits(session),
+        reversals=reversals.queue_rows(session, current_principal(), "pending", limit=10),
         books=ledger_queries.check(session),
         chain_ok=audit.verify(session).ok,
         since=since,

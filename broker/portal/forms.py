@@ -246,6 +246,25 @@ class CompleteForm(OnceForm):
     submit = SubmitField(_l("Mark as completed"))
 
 
+class ReversalForm(OnceForm):
+    """Propose reversing (红冲) one of the offer's disbursements recorded in error."""
+
+    # Any id is taken: the domain decides whether it may be reversed, and says why not.
+    disbursement = SelectField(_l("Disbursement"), coerce=int, validators=[DataRequired()], validate_choice=False)
+    reason = TextAreaField(_l("What was recorded in error"), validators=[DataRequired(), Length(min=2, max=500)])
+    submit = SubmitField(_l("Propose the reversal"))
+
+
+class ApproveReversalForm(OnceForm):
+    note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Approve the reversal"))
+
+
+class RejectReversalForm(OnceForm):
+    note = TextAreaField(_l("Why not"), validators=[DataRequired(), Length(min=2, max=500)])
+    submit = SubmitField(_l("Reject"))
+
+
 # --- caseworker -----------------------------------------------------------------------
 
 

@@ -242,6 +242,12 @@ LEDGER_KINDS = {
     "pledge": _l("Pledge"),
     "release": _l("Release"),
     "disbursement": _l("Disbursement"),
+    "reversal": _l("Reversal"),
+}
+REVERSAL_STATUSES = {
+    "pending": _l("Awaiting approval"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
 }
 PACKAGE_STATES = {
     "to_apply": _l("Qualifies: to apply"),
@@ -302,6 +308,7 @@ LABELS = {
     "disbursement_kind": DISBURSEMENT_KINDS,
     "need_kind": NEED_KINDS,
     "ledger_kind": LEDGER_KINDS,
+    "reversal_status": REVERSAL_STATUSES,
     "role": ROLES,
     "package_state": PACKAGE_STATES,
     "duplicate_reason": DUPLICATE_REASONS,

@@ -17,11 +17,11 @@ from broker.platform import db, periods
 from broker.platform.errors import DomainError
 from broker.portal import i18n
 from broker.portal.auth import current_principal, role_required
-from broker.portal.forms import DELIVERY_FORMS, AcceptForm, CompleteForm, InboxFilterForm, RejectForm
+from broker.portal.forms import DELIVERY_FORMS, AcceptForm, CompleteForm, InboxFilterForm, RejectForm, ReversalForm
 from broker.portal.once import once
 from broker.portal.pages import attach_field_errors, commit, page_arg, refused
 from broker.referral import inbox as offer_inbox
-from broker.referral import lifecycle, offers, partners, payments
+from broker.referral import lifecycle, offers, partners, payments, reversals
 from models.base import utcnow
 from models.requests import OFFER_STATUSES
 
@@ -71,10 +71,20 @@ def _render_offer(offer_id: int, status: int = 200, **forms: object) -> tuple[st
     item = offer_inbox.inbox_item(session, principal, offer_id)
     remaining = max(0, item.accepted_fen - item.disbursed_fen)
     disburse_form = forms.get("disburse_form") or _blank_delivery_form(item.kind, remaining)
+    paid = offer_inbox.disbursements(session, principal, offer_id)
+    live = reversals.for_offer(session, principal, offer_id)
+    reversal_form = forms.get("reversal_form") or ReversalForm(formdata=None)
+    reversal_form.disbursement.choices = [
+        (d.id, f"{i18n.format_datetime(d.created_at)} · {i18n.format_yuan(d.amount_fen)}")
+        for d in paid
+        if d.kind == "cash" and d.amount_fen > 0 and d.id not in live
+    ]
     body = render_template(
         "portal/partner/offer.html",
         item=item,
-        disbursements=offer_inbox.disbursements(session, principal, offer_id),
+        disbursements=paid,
+        reversals=live,
+        reversal_form=reversal_form,
         can_answer=item.status in lifecycle.UNANSWERED,
         can_deliver=item.status in lifecycle.TAKEN,
         remaining=remaining,
@@ -221,3 +231,24 @@ def fund() -> str:
     ]
     history = funds.fund_history(session, partner.id, page=page_arg(request.args.get("page")), per_page=PER_PAGE)
     return render_template("portal/partner/fund.html", partner=partner, history=history, pledged=pledged)
+
+
+@bp.post("/offers/<int:offer_id>/reversals")
+@role_required("partner")
+@once
+def propose_reversal(offer_id: int) -> Response | tuple[str, int]:
+    """Propose reversing (红冲) one of this offer's disbursements recorded in error; an
+    auditor decides (see ``broker.portal.reversals``)."""
+    form = ReversalForm()
+    if not form.validate_on_submit():
+        return _render_offer(offer_id, 400, reversal_form=form)
+    try:
+        reversals.propose(
+            db.session(), current_principal(), form.disbursement.data, form.reason.data, offer_id=offer_id
+        )
+    except DomainError as exc:
+        status = refused(exc)
+        attach_field_errors(form, exc, {"reason": "reason"})
+        return _render_offer(offer_id, status, reversal_form=form)
+    commit(_("Reversal proposed. An auditor will approve or reject it; until then the disbursement stands."))
+    return redirect(url_for(".offer", offer_id=offer_id))

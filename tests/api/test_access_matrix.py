@@ -76,6 +76,8 @@ ADMIN_PAGE = S(PAGE_ANON, 403, 403, 403, 403, 403, 200)
 ADMIN_FORM = S(PAGE_ANON, 403, 403, 403, 403, 403, 303)  # saved, then back to the list
 INBOX = S(PAGE_ANON, 200, 200, 403, 403, 403, 200)  # the roles the broker tells something
 INBOX_ACT = S(PAGE_ANON, 302, 302, 403, 403, 403, 302)
+DECIDE = S(401, 403, 403, 403, 403, 200, 200)  # a reversal, by someone other than its proposer
+PORTAL_DECIDE = S(PAGE_ANON, 403, 403, 403, 403, 302, 302)
 
 
 def _grid_body(_s: Scenario) -> dict:
@@ -257,6 +259,21 @@ TABLE: dict[tuple[str, str], Row] = {
         S(401, 403, 403, 201, 404, 403, 403),
         body={"amount_fen": 1 * YUAN, "kind": "cash", "reference": "BANK-MX"},
         fresh="accepted_offer",
+    ),
+    # --- reversals (红冲): proposed by the partner or oversight, decided by a second person ----
+    ("POST", f"{API}/disbursements/<int:disbursement_id>/reversal"): Row(
+        "/api/v1/disbursements/{target}/reversal",
+        S(401, 403, 403, 201, 404, 201, 201),
+        body={"reason": "金额录错"},
+        fresh="disbursement",
+    ),
+    ("GET", f"{API}/reversals"): Row("/api/v1/reversals", S(401, 403, 403, 200, 200, 200, 200)),
+    ("GET", f"{API}/reversals/<int:reversal_id>"): Row("/api/v1/reversals/{reversal}", OFFER_READ),
+    ("POST", f"{API}/reversals/<int:reversal_id>/approve"): Row(
+        "/api/v1/reversals/{target}/approve", DECIDE, body={"note": "核对属实"}, fresh="pending_reversal"
+    ),
+    ("POST", f"{API}/reversals/<int:reversal_id>/reject"): Row(
+        "/api/v1/reversals/{target}/reject", DECIDE, body={"note": "凭证无误"}, fresh="pending_reversal"
     ),
     # --- oversight ---------------------------------------------------------------------------
     ("GET", f"{API}/ledger"): Row("/api/v1/ledger", OVERSIGHT),
@@ -501,6 +518,24 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "/partner/offers/<int:offer_id>/complete"): Row(
         "/partner/offers/{target}/complete", PORTAL_PARTNER_ACT, body={"note": ""}, form=True, fresh="disbursed_offer"
     ),
+    ("POST", "/partner/offers/<int:offer_id>/reversals"): Row(
+        "/partner/offers/{target}/reversals",
+        PORTAL_PARTNER_ACT,
+        body=lambda s: {"disbursement": s.disbursement_of.get(s.target, s.disbursement), "reason": "金额录错"},
+        form=True,
+        fresh="reversible_offer",
+    ),
+    ("GET", "/auditor/reversals"): Row("/auditor/reversals", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
+    ("POST", "/auditor/reversals/<int:reversal_id>/approve"): Row(
+        "/auditor/reversals/{target}/approve", PORTAL_DECIDE, body={"note": ""}, form=True, fresh="pending_reversal"
+    ),
+    ("POST", "/auditor/reversals/<int:reversal_id>/reject"): Row(
+        "/auditor/reversals/{target}/reject",
+        PORTAL_DECIDE,
+        body={"note": "凭证无误"},
+        form=True,
+        fresh="pending_reversal",
+    ),
     # --- the caseworker steering a request -------------------------------------------------
     ("POST", "/caseworker/requests/<int:request_id>/retry"): Row(
         "/caseworker/requests/{target}/retry", PORTAL_CASEWORKER_ACT, body={}, form=True, fresh="unmatched_request"
@@ -579,6 +614,9 @@ SHARED = {
     "received_offer": "offer",
     "accepted_offer": "offer",
     "disbursed_offer": "offer",
+    "reversible_offer": "offer",
+    "disbursement": "disbursement",
+    "pending_reversal": "reversal",
 }
 
 
@@ -665,6 +703,10 @@ class Scenario:
     pools: dict[str, list[int]] = field(default_factory=dict)
     pages: dict[str, Page] = field(default_factory=dict)
     notification: int = 0  # one of the caseworker's (the accepted offer's)
+    disbursement: int = 0  # the part-payment on the accepted offer
+    reversal: int = 0  # a pending reversal of it, proposed by partner P
+    disbursement_of: dict[int, int] = field(default_factory=dict)  # offer → its disbursement
+    target: Any = None  # what the row being filled acts on
 
     def take(self, kind: str) -> int:
         return self.pools[kind].pop()
@@ -688,9 +730,12 @@ class Scenario:
             "member": self.member,
             "household_member": f"{self.household}/members/{self.member}",
             "notification": self.notification,
+            "disbursement": self.disbursement,
+            "reversal": self.reversal,
         }
         if row.fresh:
             values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
+        self.target = values.get("target")
         body = row.body(self) if callable(row.body) else row.body
         return row.path.format(**values), body
 
@@ -840,7 +885,11 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
         worker=worker,
         member=_ok(cw.get(f"{API}/households/{household}"))["members"][2]["id"],
         notification=_ok(api["caseworker"].get(f"{API}/notifications"))["items"][-1]["id"],
+        disbursement=_ok(partner.get(f"{API}/offers/{offers[medical]}/disbursements"))["items"][0]["id"],
     )
+    scenario.reversal = _ok(
+        partner.post(f"{API}/disbursements/{scenario.disbursement}/reversal", json={"reason": "待核"}), 201
+    )["id"]
     if pools:
         _fill_pools(scenario, pools)
     return scenario
@@ -877,8 +926,13 @@ def _fill_pools(s: Scenario, wanted: Counter) -> None:
             body = _ok(cw.post(f"{API}/requests/{rid}/refer", json={"organisation": "街道就业服务站"}), 201)
             pools["referral"].append(body["offers"][-1]["id"])
     plain = wanted["request"] + wanted["held_request"]
+    paid = wanted["disbursement"] + wanted["pending_reversal"] + wanted["reversible_offer"]
     living = (
-        wanted["in_progress_request"] + wanted["received_offer"] + wanted["accepted_offer"] + wanted["disbursed_offer"]
+        wanted["in_progress_request"]
+        + wanted["received_offer"]
+        + wanted["accepted_offer"]
+        + wanted["disbursed_offer"]
+        + paid
     )
     needs = [{"category": "counselling", "urgency": "normal", "description": "待办"}] * plain
     needs += [{"category": "living", "urgency": "normal", "amount_fen": 500 * YUAN, "description": "生活困难"}] * living
@@ -900,11 +954,22 @@ def _fill_pools(s: Scenario, wanted: Counter) -> None:
     pools["received_offer"] = rest[: wanted["received_offer"]]
     rest = rest[wanted["received_offer"] :]
     pools["accepted_offer"] = rest[: wanted["accepted_offer"]]
-    pools["disbursed_offer"] = rest[wanted["accepted_offer"] :]
-    for oid in ordered[:n_prog] + pools["accepted_offer"] + pools["disbursed_offer"]:
+    rest = rest[wanted["accepted_offer"] :]
+    pools["disbursed_offer"] = rest[: wanted["disbursed_offer"]]
+    paid_offers = rest[wanted["disbursed_offer"] :]
+    for oid in ordered[:n_prog] + pools["accepted_offer"] + pools["disbursed_offer"] + paid_offers:
         _ok(partner.post(f"{API}/offers/{oid}/accept", json={}))
-    for oid in pools["disbursed_offer"]:
+    for oid in pools["disbursed_offer"] + paid_offers:
         _ok(partner.post(f"{API}/offers/{oid}/disbursements", json={"amount_fen": 10 * YUAN, "kind": "cash"}), 201)
+    for oid in paid_offers:
+        s.disbursement_of[oid] = _ok(partner.get(f"{API}/offers/{oid}/disbursements"))["items"][0]["id"]
+    pools["reversible_offer"] = paid_offers[: wanted["reversible_offer"]]
+    paid_offers = paid_offers[wanted["reversible_offer"] :]
+    pools["disbursement"] = [s.disbursement_of[oid] for oid in paid_offers[: wanted["disbursement"]]]
+    for oid in paid_offers[wanted["disbursement"] :]:
+        body = {"reason": "金额录错"}
+        made = _ok(partner.post(f"{API}/disbursements/{s.disbursement_of[oid]}/reversal", json=body), 201)
+        pools["pending_reversal"].append(made["id"])
     s.pools = pools
 
 
