@@ -1,13 +1,18 @@
 """``auto_grant``: a mutual-aid fund's standing rule. An offer with an amount within the
 fund's limit, and within what the fund can still promise, is accepted and paid at once
 with no human in the loop; anything else is declined with a reason the caseworker can
-act on (the request then goes on to the next partner)."""
+act on (the request then goes on to the next partner).
+
+A fund may also cap what one household is granted automatically in a period
+(``cap_fen_per_household`` in ``cap_period_days``: the emergency grant once a year). An
+offer over the cap is not declined: it goes to the fund's people, who decide in the
+portal as any partner would."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from adapters.base import Adapter, Context, Delivery, OfferInfo, PartnerInfo
 
@@ -19,6 +24,21 @@ class AutoGrantConfig(Schema):
         validate=validate.Range(min=1, error="must be a positive whole number of fen"),
         metadata={"description": "The largest amount, in fen, granted without a human decision."},
     )
+    cap_fen_per_household = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, error="must be a positive whole number of fen"),
+        metadata={"description": "At most this much, in fen, granted automatically to one household per period."},
+    )
+    cap_period_days = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=3660, error="must be a whole number of days from 1 to 3660"),
+        metadata={"description": "The cap's period in days (365: once a year)."},
+    )
+
+    @validates_schema
+    def _cap_has_a_period(self, data: dict, **_kw: object) -> None:
+        if ("cap_fen_per_household" in data) != ("cap_period_days" in data):
+            raise ValidationError("give both the cap and its period, or neither", "cap_period_days")
 
 
 def _yuan(fen: int) -> str:
@@ -54,6 +74,20 @@ class AutoGrantAdapter(Adapter):
                 reason=f"Not enough in the fund: {partner.name} has {_yuan(partner.available_fen)} left "
                 f"and {_yuan(amount)} was asked.",
                 details={"rule": "insufficient_funds", "available_fen": partner.available_fen, "amount_fen": amount},
+            )
+        cap, days = partner.config.get("cap_fen_per_household"), partner.config.get("cap_period_days")
+        if cap and days and offer.household_received_fen + amount > cap:
+            return Delivery(
+                "delivered",
+                reason=f"Over {partner.name}'s cap of {_yuan(cap)} per household in {days} days "
+                f"({_yuan(offer.household_received_fen)} already granted): the fund's people decide.",
+                details={
+                    "rule": "over_cap",
+                    "cap_fen": cap,
+                    "period_days": days,
+                    "received_fen": offer.household_received_fen,
+                    "amount_fen": amount,
+                },
             )
         return Delivery(
             "accepted",

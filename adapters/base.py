@@ -47,6 +47,9 @@ class OfferInfo:
     description: str
     household_label: str  # "张** household" unless consented
     partner_id: int
+    # For a fund with a per-household cap: what it already paid this household in money
+    # within the cap's period, net of reversals (read under the fund's lock).
+    household_received_fen: int = 0
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,12 @@ def _lock(session: Session, accounts: list[Account]) -> None:
     session.execute(stmt).scalars().all()
 
 
+def lock_partner(session: Session, partner_id: int, partner_name: str) -> None:
+    """Lock the partner's fund and pledged accounts for the rest of the transaction (every
+    pledge, release and payment of the partner waits on them)."""
+    _lock(session, list(partner_accounts(session, partner_id, partner_name)))
+
+
 def post(
     session: Session,
     kind: str,

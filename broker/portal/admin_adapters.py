@@ -51,6 +51,11 @@ SETTINGS: dict[str, Any] = {
     ),
     "timeout_seconds": (_l("Wait for an answer (seconds, optional)"), _l("From 0.5 to 30; empty for the default.")),
     "limit_fen": (_l("Grant at once up to (yuan)"), _l("Larger amounts are not granted automatically.")),
+    "cap_fen_per_household": (
+        _l("At most per household, automatically (yuan, optional)"),
+        _l("Beyond this, within the period below, the fund's people decide."),
+    ),
+    "cap_period_days": (_l("Period of that cap (days)"), _l("365 for once a year; needed with the cap.")),
     "phone": (_l("Phone (optional)"), _l("How the caseworker reaches the organisation.")),
 }
 SECRET_HINT = _l("Not shown. Leave empty to keep the secret; type a new one to replace it.")
@@ -83,7 +88,7 @@ def _form_field(name: str, field: mf.Field, *, secret_set: bool) -> Field:
         )
     if isinstance(field, mf.Boolean):
         return BooleanField(label, description=hint)
-    if isinstance(field, mf.Integer) and name.endswith("_fen"):
+    if isinstance(field, mf.Integer) and (name.endswith("_fen") or "_fen_" in name):
         return YuanField(label, description=hint)
     kw = {"inputmode": "decimal"} if isinstance(field, mf.Number) else {}
     return StringField(label, description=hint, render_kw={"autocomplete": "off", **kw})

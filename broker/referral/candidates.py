@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from broker.money import grant_caps
 from broker.platform.amounts import yuan
 from broker.referral import lifecycle
 from models import Account, AidRequest, Offer, Partner
@@ -40,6 +41,7 @@ class Candidate:
     answered: int = 0
     capacity_fen: int | None = None  # None: not a money request
     auto_grant_fit: bool = False
+    over_cap: dict | None = None  # the fund's cap, when this need would pass it
     limit_note: str = ""
     rank: int = 0
     reasons: list[dict] = field(default_factory=list)
@@ -159,12 +161,27 @@ def candidates(
             if limit is not None:
                 caps.append(limit)
                 c.auto_grant_fit = urgent_or_emergency and gap <= limit
+                if c.auto_grant_fit:
+                    c.over_cap = _over_cap(session, p, req, gap)
+                    c.auto_grant_fit = c.over_cap is None
             c.capacity_fen = min(caps)
             if c.capacity_fen < MIN_SHARE_FEN:
                 excluded.append(short(c, gap))
                 continue
         candidates.append(c)
     return candidates, excluded
+
+
+def _over_cap(session: Session, p: Partner, req: AidRequest, gap: int) -> dict | None:
+    """The fund's per-household cap and what it already granted, when ``gap`` would pass it
+    (the offer then goes to the fund's people rather than being paid at once)."""
+    cap = grant_caps.cap_of(p.adapter_config)
+    if cap is None:
+        return None
+    paid = grant_caps.received(session, p.id, req.household_id, cap)
+    if paid + gap <= cap.cap_fen:
+        return None
+    return {"cap_fen": cap.cap_fen, "days": cap.period_days, "received_fen": paid}
 
 
 def auto_grant_limit(p: Partner) -> int | None:

@@ -26,6 +26,7 @@ called out the same way."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
@@ -42,6 +43,7 @@ from adapters.base import (
     TransientDeliveryError,
 )
 from broker import audit
+from broker.money import grant_caps
 from broker.platform import actor, adapter_registry, outbox, queue, runtime
 from broker.platform.errors import InsufficientFunds, Invalid, NotFound
 from broker.referral import inbox, lifecycle, offers, partners, payments
@@ -93,7 +95,8 @@ def deliver(session: Session, offer_id: int, attempt: int = 1) -> str | outbox.C
         return deliver_locked(session, offer, req, attempt) if offer.delivery_attempts == attempt - 1 else "skipped"
     offer.delivery_attempts = attempt
     settings = runtime.settings()
-    info, pinfo = inbox.offer_info(session, offer), partners.partner_info(session, partner)
+    pinfo = partners.partner_info(session, partner)
+    info = _with_cap_history(session, inbox.offer_info(session, offer), pinfo, req)
     ctx = _context(attempt, settings)
     return outbox.CallOut(
         call=lambda: _call(adapter, info, pinfo, ctx),
@@ -155,10 +158,20 @@ def deliver_locked(session: Session, offer: Offer, req: AidRequest, attempt: int
     except Invalid as exc:
         offers.fail(session, offer, req, attempts=attempt, error=exc.message)
         return "failed"
-    info = inbox.offer_info(session, offer)
     pinfo = partners.partner_info(session, partner)
+    info = _with_cap_history(session, inbox.offer_info(session, offer), pinfo, req)
     result = _call(adapter, info, pinfo, _context(attempt, runtime.settings()))
     return _settle_call(session, offer, req, attempt, result)
+
+
+def _with_cap_history(session: Session, info: OfferInfo, pinfo: PartnerInfo, req: AidRequest) -> OfferInfo:
+    """For a fund with a per-household cap, what it already paid the household in the
+    period, read under the fund's lock (held until the payment, if any, is written)."""
+    cap = grant_caps.cap_of(pinfo.config)
+    if cap is None:
+        return info
+    paid = grant_caps.received_locked(session, pinfo.id, pinfo.name, req.household_id, cap)
+    return replace(info, household_received_fen=paid)
 
 
 def _defer(session: Session, offer: Offer, req: AidRequest, attempt: int, wait: float) -> str:

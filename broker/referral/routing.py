@@ -92,6 +92,8 @@ def _why(c: Candidate, req: AidRequest, grid_code: str, urgent: bool, total: int
     ]
     if c.auto_grant_fit:
         reasons.append(wording.reason("routing.auto_grant", limit_fen=auto_grant_limit(p)))
+    elif c.over_cap:
+        reasons.append(wording.reason("routing.over_cap", **c.over_cap))
     if urgent:
         urgency = wording.reason(f"urgency.{req.urgency}")
         reasons.append(wording.reason("routing.urgent", urgency=urgency, hours=p.respond_within_hours))

@@ -26,6 +26,10 @@ define(
         "routing.serves": N_("serves %(category)s in %(grid)s"),
         "routing.serves_all_regions": N_("serves %(category)s in %(grid)s (all regions)"),
         "routing.auto_grant": N_("auto-grant fund: within its limit of %(limit_fen)s, paid at once"),
+        "routing.over_cap": N_(
+            "auto-grant fund, but over its cap of %(cap_fen)s per household in %(days)s days "
+            "(%(received_fen)s already granted): its people decide"
+        ),
         "routing.urgent": N_("%(urgency)s need: answers within %(hours)s h"),
         "routing.available": N_("available %(available_fen)s"),
         "routing.load": N_("open offers: %(count)s"),
