@@ -16,4 +16,5 @@ cron.register(
     jobs.sweep_overdue_applications, "default", interval=3600, name="sweep-overdue-applications", result_ttl=600
 )
 cron.register(jobs.reconcile, "default", interval=60, name="reconcile-loop", result_ttl=600)
+cron.register(jobs.refresh_birthdays, "default", interval=3600, name="refresh-birthdays", result_ttl=600)
 cron.register(jobs.purge_idempotency_keys, "default", interval=3600, name="purge-idempotency-keys", result_ttl=600)

@@ -62,6 +62,14 @@ def sweep_overdue_applications() -> int:
     return _sweep(reminders.sweep_overdue, "overdue applications: %d caseworker reminder(s) sent")
 
 
+def refresh_birthdays() -> int:
+    """Periodic: recompute the age-based facts of households with a birthday this week, so
+    that the policy scan finds a child who turned 6 or a parent who turned 60 that day."""
+    from broker.registry import ages
+
+    return _sweep(ages.refresh_birthdays, "birthdays: facts of %d household(s) changed")
+
+
 def reconcile(now_iso: str | None = None) -> dict[str, int]:
     """Periodic: expire overdue offers, re-route stuck requests, complete covered ones
     (the safety net behind the deadline jobs). ``now_iso`` judges deadlines against

@@ -62,6 +62,8 @@ class Household(IdMixin, TimestampMixin, Base):
     school_age_children: Mapped[int] = mapped_column(default=0)
     elderly_count: Mapped[int] = mapped_column(default=0)
     disabled_count: Mapped[int] = mapped_column(default=0)
+    severe_disabled_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    students_count: Mapped[int] = mapped_column(default=0, server_default="0")
     serious_illness: Mapped[bool] = mapped_column(default=False)
     unemployed_count: Mapped[int] = mapped_column(default=0)
     last_visited_at: Mapped[datetime | None]

@@ -44,7 +44,6 @@ class Policy:
     name_en: str
     department: str
     description: str
-    category: str | None
     benefit: dict[str, Any]
     rule_source: str
     rule: Rule  # the rule as written, and not receiving any excluded benefit
@@ -54,6 +53,7 @@ class Policy:
     source_file: str
     rule_line: int
     params: Mapping[str, Any]
+    category: str | None = None  # the need category the benefit pays for (medical, living …)
 
     def qualifies(self, facts: Facts) -> bool:
         return self.rule.evaluate(facts, self.params)

@@ -41,6 +41,8 @@ FIELDS: dict[str, Field] = {
         Field("school_age_children", INT, "members of compulsory or high-school age, or in school"),
         Field("elderly_count", INT, "members aged 60 or over"),
         Field("disabled_count", INT, "members with a registered disability grade"),
+        Field("severe_disabled_count", INT, "members with a disability of grade 1 or 2 (severe)"),
+        Field("students_count", INT, "members in education, from preschool to university"),
         Field("unemployed_count", INT, "working-age members out of work"),
         Field("serious_illness", BOOL, "a member has a serious (catastrophic) illness"),
         Field("sudden_hardship", BOOL, "the caseworker recorded a sudden hardship (accident, fire, illness)"),

@@ -19,9 +19,16 @@ Definitions (the policy rule language relies on exactly these):
 - ``elderly_count``: members aged 60 or more.
 - ``disabled_count``: members with a ``disability_grade`` (1-4) or the condition
   ``disability``.
+- ``severe_disabled_count``: members with a disability of grade 1 or 2 (重度残疾), the
+  grades the nursing subsidy and extreme-poverty support name.
+- ``students_count``: members in education from preschool to university: the school-age
+  children above, children aged 3 to 5 (or recorded at ``preschool``), and members at
+  ``college`` whose ``employment`` is ``student``.
 - ``serious_illness``: true when any member has a condition in
   :data:`SERIOUS_CONDITIONS` (the city's list of serious illnesses for medical
-  assistance: leukaemia, cancer, uraemia, …), in English or Chinese.
+  assistance: leukaemia, cancer, uraemia, …), in English or Chinese, as written in the
+  registry or as said at the door (大病, 重病, 肺癌: any diagnosis ending in 癌, naming
+  白血病 or a malignant 恶性 tumour).
 - ``unemployed_count``: members whose ``employment`` is ``unemployed``.
 """
 
@@ -41,9 +48,13 @@ FACT_COLUMNS = (
     "school_age_children",
     "elderly_count",
     "disabled_count",
+    "severe_disabled_count",
+    "students_count",
     "serious_illness",
     "unemployed_count",
 )
+SEVERE_GRADES = (1, 2)
+PRESCHOOL_AGE = (3, 5)
 SCHOOL_AGE = (6, 18)
 ELDERLY_AGE = 60
 IN_SCHOOL = frozenset({"primary", "junior", "senior", "vocational"})
@@ -80,8 +91,33 @@ SERIOUS_CONDITIONS = frozenset(
         "血友病",
         "严重精神障碍",
         "先天性心脏病",
+        # as families and caseworkers say it
+        "大病",
+        "重病",
+        "重特大疾病",
+        # the serious and catastrophic illnesses of medical assistance (重特大疾病), common names
+        "终末期肾病",
+        "肾功能衰竭",
+        "淋巴瘤",
+        "骨髓瘤",
+        "脑瘤",
+        "重性精神病",
+        "精神分裂症",
+        "耐多药肺结核",
+        "艾滋病",
+        "急性心肌梗死",
+        "急性心肌梗塞",
+        "脑梗死",
+        "脑出血",
+        "唇腭裂",
+        "苯丙酮尿症",
+        "系统性红斑狼疮",
+        "肝硬化",
+        "1型糖尿病",
     }
 )
+# A diagnosis naming one of these is serious whatever precedes it (肺癌, 急性淋巴细胞白血病).
+SERIOUS_FRAGMENTS = ("癌", "白血病", "恶性", "肉瘤")
 
 
 def normalise_condition(value: str) -> str:
@@ -104,9 +140,26 @@ def member_facts(member: Any, today: date) -> dict[str, bool]:
         "school_age": _school_age(age, member),
         "elderly": age is not None and age >= ELDERLY_AGE,
         "disabled": member.disability_grade is not None or DISABILITY_CONDITION in conditions,
-        "serious_illness": bool(conditions & SERIOUS_CONDITIONS),
+        "severe_disabled": member.disability_grade in SEVERE_GRADES,
+        "student": _in_education(age, member),
+        "serious_illness": any(is_serious(c) for c in conditions),
         "unemployed": member.employment == "unemployed",
     }
+
+
+def is_serious(condition: str) -> bool:
+    """Whether one recorded condition (normalised) counts as a serious illness."""
+    return condition in SERIOUS_CONDITIONS or any(f in condition for f in SERIOUS_FRAGMENTS)
+
+
+def _in_education(age: int | None, member: Any) -> bool:
+    if _school_age(age, member):
+        return True
+    if member.schooling == "preschool":
+        return True
+    if age is not None and PRESCHOOL_AGE[0] <= age <= PRESCHOOL_AGE[1]:
+        return member.schooling in (None, "preschool")
+    return member.schooling == "college" and member.employment == "student"
 
 
 def _school_age(age: int | None, member: Any) -> bool:
@@ -127,6 +180,8 @@ def compute(members: list[Any], monthly_income_fen: int, today: date) -> dict[st
         "school_age_children": sum(f["school_age"] for f in facts),
         "elderly_count": sum(f["elderly"] for f in facts),
         "disabled_count": sum(f["disabled"] for f in facts),
+        "severe_disabled_count": sum(f["severe_disabled"] for f in facts),
+        "students_count": sum(f["student"] for f in facts),
         "serious_illness": any(f["serious_illness"] for f in facts),
         "unemployed_count": sum(f["unemployed"] for f in facts),
     }

@@ -374,7 +374,8 @@ def _m(**kw):
 
 
 def test_fact_definitions_at_their_boundaries():
-    """School age is 6 to 18 inclusive or in school; elderly from the 60th birthday; illness by the documented list."""
+    """School age is 6 to 18 inclusive or in school; in education adds preschool age; elderly
+    from the 60th birthday; illness by the documented list."""
     today = date(2026, 6, 1)
     members = [
         _m(birth_date=date(2020, 6, 1)),  # turns 6 today
@@ -395,6 +396,8 @@ def test_fact_definitions_at_their_boundaries():
         "school_age_children": 4,
         "elderly_count": 1,
         "disabled_count": 2,
+        "severe_disabled_count": 0,
+        "students_count": 5,  # the school-age four and the 5-year-old (preschool age)
         "serious_illness": True,
         "unemployed_count": 1,
     }
