@@ -91,7 +91,8 @@ def audit_verify() -> None:
     """Walk the chain; exit 1 and name the first bad row if anything was changed."""
     result = audit.verify(db.session())
     if result.ok:
-        click.secho(f"audit chain intact: {result.events} events", fg="green")
+        erased = f" ({result.erased} with details erased)" if result.erased else ""
+        click.secho(f"audit chain intact: {result.events} events{erased}", fg="green")
         return
     click.secho(f"audit chain BROKEN at event {result.first_bad}: {result.reason}", fg="red", err=True)
     sys.exit(1)
