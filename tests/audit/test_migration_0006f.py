@@ -6,6 +6,7 @@ stops the migration; the downgrade gives back a chain that verifies in the old f
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -47,8 +48,7 @@ def _old_chain(n: int) -> list[dict]:
             "details": None if i % 2 else '{"via":"portal"}',
         }
         content = SEP.join(
-            [row["at"].isoformat(timespec="microseconds")]
-            + ["" if row[c] is None else str(row[c]) for c in OLD[1:]]
+            [row["at"].isoformat(timespec="microseconds")] + ["" if row[c] is None else str(row[c]) for c in OLD[1:]]
         )
         row["prev_hash"] = prev
         row["hash"] = prev = hashlib.sha256((prev + SEP + content).encode()).hexdigest()
@@ -92,7 +92,7 @@ def test_an_old_format_chain_is_rechained_and_verifies(engine):
         back = conn.execute(sa.text("SELECT id, after, prev_hash, hash FROM audit_events ORDER BY id")).all()
     assert [r.after for r in back[:7]] == [r["after"] for r in rows]
     assert back[0].prev_hash == "0" * 64
-    assert all(b.prev_hash == a.hash for a, b in zip(back, back[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(back))
 
 
 def test_a_broken_old_chain_stops_the_migration(engine):
