@@ -8,6 +8,7 @@ import click
 from flask import Flask
 
 from broker import audit
+from broker.cli import privacy as cli_privacy
 from broker.cli import registry as cli_registry
 from broker.cli import seed as cli_seed
 from broker.people import users
@@ -20,6 +21,7 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(group)
     cli_registry.init_app(app)
     cli_seed.init_app(app)
+    cli_privacy.init_app(app)
 
 
 def _fail(exc: DomainError) -> None:
