@@ -68,17 +68,23 @@ def _insert(engine: sa.Engine, rows: list[dict]) -> None:
 
 def test_an_old_format_chain_is_rechained_and_verifies(engine):
     """After the upgrade every old row verifies in the new format, its details read as
-    before from audit_details, no personal data is left in audit_events, and the marker
-    event names the old head; the downgrade restores a chain valid in the old format."""
+    before from audit_details, no personal data is left in audit_events, the marker
+    event names the old head, and the old Redis anchor is recognised through it and moved
+    to the new head; the downgrade restores a chain valid in the old format."""
     cfg = alembic_config(engine)
     command.upgrade(cfg, "0005a")
     rows = _old_chain(7)
     _insert(engine, rows)
+    with Session(engine) as s:  # the old head, anchored in Redis as commits did before
+        audit._push_anchor(s, 7, rows[-1]["hash"], 7, rows[-1]["hash"])
     command.upgrade(cfg, "0006f_privacy_erasure")
     with Session(engine) as s:
         result = audit.verify_rows(audit.iter_rows(s))
         assert result.ok, result.reason
         assert result.events == 8
+        anchored = audit.verify(s)  # the old anchor is the marker's old head: moved on, not "rewritten"
+        assert anchored.ok, anchored.reason
+        assert audit.read_anchor(s).id == 8
         details = dict(s.execute(sa.text("SELECT id, after FROM audit_details")).all())
         assert details[3] == rows[2]["after"]
         marker = s.execute(sa.text("SELECT id, action FROM audit_events ORDER BY id DESC LIMIT 1")).one()
