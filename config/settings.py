@@ -104,6 +104,9 @@ def load_settings(override: dict[str, Any] | None = None, environ: dict[str, str
         if key not in settings:
             raise KeyError(f"unknown setting {key!r}")
         settings[key] = value
+    if environ.get("RETENTION_DAYS"):  # "files=365,messages=180,personal=1825"
+        pairs = (item.partition("=") for item in environ["RETENTION_DAYS"].split(",") if item.strip())
+        settings["RETENTION_DAYS"] = {k.strip(): int(v) for k, _, v in pairs}
     settings["PORT"] = int(settings["PORT"])
     instance = Path(settings["INSTANCE_PATH"]).resolve()
     instance.mkdir(parents=True, exist_ok=True)

@@ -33,9 +33,8 @@ from models import (
 )
 from models.base import utcnow
 
-# The chain's hashed rows carry ids and digests only; the erasures table records the
-# erasures themselves (ids and counts).
-SKIP_TABLES = frozenset({"audit_events", "erasures"})
+# The chain's hashed rows carry ids and digests only (and may not be changed).
+SKIP_TABLES = frozenset({"audit_events"})
 # Tables that hold messages about a family rather than its record (the "messages" kind).
 MESSAGE_TABLES = frozenset({"notifications", "notification_deliveries", "outbox", "idempotency_keys"})
 # Exports the broker writes into its instance folder and keeps: the policy scan's visiting lists.

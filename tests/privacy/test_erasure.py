@@ -150,7 +150,7 @@ def _erase(app, family, **target) -> int:
         f"--{flag}",
         str(value),
         "--reason",
-        "家属申请删除（个人信息保护法第47条）",
+        f"{CHILD}家属申请删除（个人信息保护法第47条）",
         "--by",
         family["admin"],
     )

@@ -118,3 +118,11 @@ def test_periods_are_configurable_and_the_job_runs_twice_safely(world, monkeypat
     monkeypatch.setitem(runtime.settings(), "RETENTION_DAYS", {"photos": 1})
     with pytest.raises(ValueError, match="photos"):
         retention.periods()
+
+
+def test_periods_may_be_set_in_the_environment(tmp_path):
+    """``RETENTION_DAYS=files=90,personal=1000`` in the environment sets those periods."""
+    from config.settings import load_settings
+
+    settings = load_settings({"INSTANCE_PATH": str(tmp_path)}, environ={"RETENTION_DAYS": "files=90, personal=1000"})
+    assert settings["RETENTION_DAYS"] == {"files": 90, "personal": 1000}
