@@ -194,13 +194,27 @@ def test_an_erased_member_is_gone_everywhere_and_the_chain_and_ledger_hold(app, 
     assert _leaks(CHILD, CHILD_ID) == []
 
 
-def test_an_erased_household_is_gone_everywhere(app, family):
+def _exports(client) -> str:
+    """The ledger (台账) and the disbursement report as an auditor downloads them, as CSV."""
+    texts = []
+    for path in ("/api/v1/ledger?format=csv&per_page=200", "/api/v1/reports/disbursements?format=csv"):
+        resp = client.get(path)
+        assert resp.status_code == 200, resp.data[:200]
+        texts.append(resp.data.decode("utf-8-sig"))
+    return "\n".join(texts)
+
+
+def test_an_erased_household_is_gone_everywhere(app, family, login):
     """Erasing the household: every member's name and ID number, the phone and the address
-    are gone from every table and file; the chain verifies; the ledger balances;
-    the disbursement keeps its amount and its evidence's SHA-256, not the file."""
+    are gone from every table, file and export (kept or downloaded); the chain verifies;
+    the ledger balances; the disbursement keeps its amount and its evidence's SHA-256,
+    not the file."""
     amounts = _amounts()
+    auditor = login(family["auditor"])
+    assert CHILD in _exports(auditor)
     _erase(app, family, household=family["hid"])
     assert _leaks(CHILD, CHILD_ID, MOTHER, MOTHER_ID, PHONE, "海淀区中关村东路18号3单元501") == []
+    assert CHILD not in _exports(auditor)
     db.session.remove()
     s = db.session()
     assert audit.verify(s).ok
