@@ -47,13 +47,15 @@ def _event(i: int, start: datetime) -> dict:
 
 
 def load(session, n: int, batch: int = 20_000) -> None:
-    """Insert ``n`` chained events with the driver's bulk path (executemany / COPY)."""
+    """Insert ``n`` chained events, and their detail rows, with the driver's bulk path
+    (executemany / COPY)."""
     from broker import audit
 
     engine = session.get_bind()
     pg = engine.dialect.name == "postgresql"
-    cols = ("at", "actor", "action", "object_type", "object_id", "household_id", "request_id")
-    cols += ("before", "after", "details", "prev_hash", "hash")
+    cols = ("id", "at", "actor", "action", "object_type", "object_id", "household_id", "request_id")
+    cols += ("digest", "prev_hash", "hash")
+    detail_cols = ("id", "before", "after", "details")
     raw = engine.raw_connection()
     try:
         conn = raw.driver_connection
@@ -61,12 +63,15 @@ def load(session, n: int, batch: int = 20_000) -> None:
         prev = audit.GENESIS
         start = datetime(2026, 1, 1, tzinfo=UTC)
         for lo in range(0, n, batch):
-            rows = audit.chain_rows([_event(i, start) for i in range(lo, min(n, lo + batch))], prev)
+            rows = audit.chain_rows([{"id": i + 1, **_event(i, start)} for i in range(lo, min(n, lo + batch))], prev)
             prev = rows[-1]["hash"]
             if pg:
                 with cur.copy(f"COPY audit_events ({', '.join(cols)}) FROM STDIN") as copy:
                     for r in rows:
                         copy.write_row([r[c] for c in cols])
+                with cur.copy(f"COPY audit_details ({', '.join(detail_cols)}) FROM STDIN") as copy:
+                    for r in rows:
+                        copy.write_row([r[c] for c in detail_cols])
             else:
                 cur.execute("BEGIN")  # the driver connection autocommits; one transaction per batch
                 values = [
@@ -75,10 +80,16 @@ def load(session, n: int, batch: int = 20_000) -> None:
                 cur.executemany(
                     f"INSERT INTO audit_events ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", values
                 )
+                cur.executemany(
+                    "INSERT INTO audit_details (id, before, after, details) VALUES (?, ?, ?, ?)",
+                    [tuple(r[c] for c in detail_cols) for r in rows],
+                )
                 cur.execute("COMMIT")
         if pg:
             conn.commit()
+            cur.execute("SELECT setval(pg_get_serial_sequence('audit_events', 'id'), %s)", (n,))
             cur.execute("ANALYZE audit_events")
+            cur.execute("ANALYZE audit_details")
             conn.commit()
     finally:
         raw.close()

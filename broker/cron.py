@@ -1,6 +1,7 @@
 """Periodic jobs for ``rq cron broker.cron``: the outbox relay (drains the backlog after
 a Redis outage), the reconciler (re-drives anything stuck, sweeps deadlines), the
-overdue-application sweep, and the purge of old idempotency keys. A pass that finds
+overdue-application sweep, the purge of old idempotency keys, and the retention job
+(erasing what is past its period after a household left the registry). A pass that finds
 nothing to do logs nothing (``make run`` runs the worker and this scheduler with RQ's
 own per-job lines off); one that does work logs one line."""
 
@@ -18,3 +19,4 @@ cron.register(
 cron.register(jobs.reconcile, "default", interval=60, name="reconcile-loop", result_ttl=600)
 cron.register(jobs.refresh_birthdays, "default", interval=3600, name="refresh-birthdays", result_ttl=600)
 cron.register(jobs.purge_idempotency_keys, "default", interval=3600, name="purge-idempotency-keys", result_ttl=600)
+cron.register(jobs.apply_retention, "default", interval=86400, name="apply-retention", result_ttl=86400)

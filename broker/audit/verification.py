@@ -3,6 +3,7 @@ walk), and that it still reaches the anchored head; re-anchoring after a restore
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -11,11 +12,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broker.audit.anchor import Anchor, _push_anchor, _redis, anchor_key, read_anchor
-from broker.audit.chain import GENESIS, HASH_BROKEN, LINK_BROKEN, chain_hash, content_of
+from broker.audit.chain import (
+    DETAIL_BROKEN,
+    DETAIL_MISSING,
+    GENESIS,
+    HASH_BROKEN,
+    LINK_BROKEN,
+    RECHAINED,
+    audit_key,
+    chain_hash,
+    content_of,
+    digest_of,
+)
 from broker.audit.walk import _id_at, _id_span, verify_processes, walk_chain
 from broker.platform.errors import Conflict
 from broker.platform.texts import N_, define
-from models import AuditEvent
+from models import AuditDetail, AuditEvent
 
 define(
     {
@@ -23,6 +35,12 @@ define(
             "The link to the previous record is broken: a record before it was deleted or inserted, or this one forged."
         ),
         "audit.hash_broken": N_("The record's content does not match its hash: the record was edited."),
+        "audit.detail_broken": N_(
+            "The record's readable details do not match the digest on the chain: the details were edited."
+        ),
+        "audit.detail_missing": N_(
+            "The record's readable details are missing and no erasure removed them: they were deleted."
+        ),
         "audit.continued_from": N_(
             "Record %(anchored)s was written and anchored, but a later commit continued the chain from record "
             "%(base)s: the records after it were deleted or rewritten."
@@ -36,7 +54,12 @@ define(
         ),
     }
 )
-_REASON_CODES = {LINK_BROKEN: "audit.link_broken", HASH_BROKEN: "audit.hash_broken"}
+_REASON_CODES = {
+    LINK_BROKEN: "audit.link_broken",
+    HASH_BROKEN: "audit.hash_broken",
+    DETAIL_BROKEN: "audit.detail_broken",
+    DETAIL_MISSING: "audit.detail_missing",
+}
 
 
 @dataclass
@@ -49,6 +72,7 @@ class VerifyResult:
     anchored_id: int | None = None
     head_hash: str | None = None
     reason_params: dict | None = None  # for the anchor checks' reasons (see reason_text)
+    erased: int = 0  # events whose readable details were erased (not tampering)
 
     @property
     def reason_text(self) -> dict | None:
@@ -70,6 +94,7 @@ class VerifyResult:
             "reason": self.reason,
             "head_id": self.head_id,
             "anchored_id": self.anchored_id,
+            "erased": self.erased,
         }
 
 
@@ -82,27 +107,35 @@ _COLUMNS = (
     AuditEvent.object_id,
     AuditEvent.household_id,
     AuditEvent.request_id,
-    AuditEvent.before,
-    AuditEvent.after,
-    AuditEvent.details,
+    AuditEvent.digest,
     AuditEvent.prev_hash,
     AuditEvent.hash,
+    AuditDetail.id.label("detail_id"),
+    AuditDetail.before,
+    AuditDetail.after,
+    AuditDetail.details,
+    AuditDetail.erased_at,
 )
 
 
 def iter_rows(session: Session, batch: int = 5000) -> Iterator[Any]:
-    """Stream the chain in id order without loading it whole."""
+    """Stream the chain in id order, each event with its detail row, without loading it whole."""
     result = session.execute(
-        select(*_COLUMNS).order_by(AuditEvent.id).execution_options(yield_per=batch, stream_results=True)
+        select(*_COLUMNS)
+        .outerjoin(AuditDetail, AuditDetail.id == AuditEvent.id)
+        .order_by(AuditEvent.id)
+        .execution_options(yield_per=batch, stream_results=True)
     )
     yield from result
 
 
-def verify_rows(rows: Iterable[Any]) -> VerifyResult:
+def verify_rows(rows: Iterable[Any], key: bytes | None = None) -> VerifyResult:
     """Walk the chain row by row: each row must link to the previous row's hash and hash
-    to itself. The reference implementation, over any rows with the audit columns."""
+    to itself, and its details, unless erased, must match its digest. The reference
+    implementation, over rows of :func:`iter_rows`' columns."""
+    key = key or audit_key()
     prev = GENESIS
-    n = 0
+    n = erased = 0
     last_id = None
     for row in rows:
         n += 1
@@ -111,8 +144,14 @@ def verify_rows(rows: Iterable[Any]) -> VerifyResult:
         prev = chain_hash(prev, content_of(row))
         if row.hash != prev:
             return VerifyResult(False, n, row.id, HASH_BROKEN)
+        if row.detail_id is None:
+            return VerifyResult(False, n, row.id, DETAIL_MISSING)
+        if row.erased_at is not None:
+            erased += 1
+        elif digest_of(row.before, row.after, row.details, key) != row.digest:
+            return VerifyResult(False, n, row.id, DETAIL_BROKEN)
         last_id = row.id
-    return VerifyResult(True, n, None, head_id=last_id, head_hash=None if last_id is None else prev)
+    return VerifyResult(True, n, None, head_id=last_id, head_hash=None if last_id is None else prev, erased=erased)
 
 
 def verify_chain(session: Session, processes: int | None = None) -> VerifyResult:
@@ -128,7 +167,7 @@ def verify_chain(session: Session, processes: int | None = None) -> VerifyResult
     if walk.head_hash is None:
         return VerifyResult(True, 0, None)
     # The walk read every row up to span[1], the last id there was: its hash is the head.
-    return VerifyResult(True, walk.events, None, head_id=span[1], head_hash=walk.head_hash.decode())
+    return VerifyResult(True, walk.events, None, head_id=span[1], head_hash=walk.head_hash.decode(), erased=walk.erased)
 
 
 def verify(session: Session) -> VerifyResult:
@@ -154,6 +193,11 @@ def verify(session: Session) -> VerifyResult:
         result.reason_params = {"code": "audit.continued_from", "anchored": anchor.id, "base": anchor.broken_base}
         return result
     found = _hash_of(session, anchor.id)
+    if found != anchor.hash and _rechained_from(session, anchor):
+        # The anchor names the head of the chain as it was before the migration re-chained
+        # it in the present format; the marker event records that head: move on from it.
+        _push_anchor(session, result.head_id, result.head_hash, result.head_id, result.head_hash)
+        return result
     if found is None and (result.head_id is None or result.head_id < anchor.id):
         result.ok, result.first_bad = False, anchor.id
         result.reason = (
@@ -166,6 +210,19 @@ def verify(session: Session) -> VerifyResult:
         result.reason = f"event {anchor.id} is missing or differs from the anchored one: the chain was rewritten"
         result.reason_params = {"code": "audit.rewritten", "anchored": anchor.id}
     return result
+
+
+def _rechained_from(session: Session, anchor: Anchor) -> bool:
+    """Whether a migration re-chained the log from exactly the anchored head (its marker
+    event records the old head's id and hash)."""
+    rows = session.execute(
+        select(AuditEvent.details).where(AuditEvent.action == RECHAINED, AuditEvent.id > anchor.id)
+    ).scalars()
+    for text_ in rows:
+        marker = json.loads(text_ or "{}")
+        if marker.get("old_head_id") == anchor.id and marker.get("old_head_hash") == anchor.hash:
+            return True
+    return False
 
 
 def _hash_of(session: Session, event_id: int) -> str | None:

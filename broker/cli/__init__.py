@@ -8,6 +8,7 @@ import click
 from flask import Flask
 
 from broker import audit
+from broker.cli import privacy as cli_privacy
 from broker.cli import registry as cli_registry
 from broker.cli import seed as cli_seed
 from broker.people import users
@@ -20,6 +21,7 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(group)
     cli_registry.init_app(app)
     cli_seed.init_app(app)
+    cli_privacy.init_app(app)
 
 
 def _fail(exc: DomainError) -> None:
@@ -91,7 +93,8 @@ def audit_verify() -> None:
     """Walk the chain; exit 1 and name the first bad row if anything was changed."""
     result = audit.verify(db.session())
     if result.ok:
-        click.secho(f"audit chain intact: {result.events} events", fg="green")
+        erased = f" ({result.erased} with details erased)" if result.erased else ""
+        click.secho(f"audit chain intact: {result.events} events{erased}", fg="green")
         return
     click.secho(f"audit chain BROKEN at event {result.first_bad}: {result.reason}", fg="red", err=True)
     sys.exit(1)

@@ -57,16 +57,24 @@ def test_an_untouched_chain_verifies_over_api_and_cli(app, as_role):
 
 def test_the_fast_path_hashes_exactly_what_the_reference_walk_hashes():
     """The bytes the database builds for each row are prev_hash + SEP + content_of(row),
-    for Chinese text, JSON and NULLs alike, on this database."""
+    and its detail row's digested text, for Chinese text, JSON and NULLs alike, on this
+    database."""
     _events()
     s = db.session()
     s.execute(text("SELECT 1"))
     audit.record(s, "test.nulls", object_type="system", details={"说明": "空值", "n": [1, None]})
     db.commit()
     reference = [
-        (r.hash.encode(), (r.prev_hash + audit.SEP + audit.content_of(r)).encode()) for r in audit.iter_rows(s)
+        (
+            r.hash.encode(),
+            (r.prev_hash + audit.SEP + audit.content_of(r)).encode(),
+            r.digest.encode(),
+            audit.details_text(r.before, r.after, r.details).encode(),
+            b"p",
+        )
+        for r in audit.iter_rows(s)
     ]
-    fast = [row for batch in audit.payload_batches(s, batch=4) for row in batch]
+    fast = [tuple(row) for batch in audit.payload_batches(s, batch=4) for row in batch]
     assert fast == reference
     assert audit.verify_rows(audit.iter_rows(s)).ok
     walk = audit.join_walks([audit.walk_payloads(audit.payload_batches(s, batch=3))])
@@ -90,14 +98,11 @@ def test_the_database_refuses_update_and_delete_of_audit_rows():
 
 
 def test_an_edited_row_is_found(app, as_role):
-    """Changing one row's content (a disbursement's amount) breaks that row's own hash:
-    verify names it over the API, and the CLI exits 1 naming it."""
+    """Changing one row's hashed content breaks that row's own hash: verify names it over
+    the API, and the CLI exits 1 naming it."""
     ids = _events()
     bad = ids[3]
-    tamper(
-        f"UPDATE audit_events SET after = replace(after, :was, :now) WHERE id = {bad}",
-        params={"was": '"amount_fen":', "now": '"amount_fen":9'},
-    )
+    tamper(f"UPDATE audit_events SET object_id = object_id + 1 WHERE id = {bad}")
     result = _verify()
     assert (result.ok, result.first_bad) == (False, bad)
     assert "edited" in result.reason
@@ -110,6 +115,40 @@ def test_an_edited_row_is_found(app, as_role):
     cli = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert cli.exit_code == 1
     assert re.search(rf"BROKEN at event {bad}\b", cli.output)
+
+
+def test_an_edited_detail_is_found(app, as_role):
+    """Changing a row's readable details (a disbursement's amount), which are not hashed
+    into the chain, no longer matches the digest the chain carries: verify names the row."""
+    ids = _events()
+    bad = ids[3]
+    tamper(
+        f"UPDATE audit_details SET after = replace(after, :was, :now) WHERE id = {bad}",
+        params={"was": '"amount_fen":', "now": '"amount_fen":9'},
+    )
+    result = _verify()
+    assert (result.ok, result.first_bad) == (False, bad)
+    assert "details edited" in result.reason
+    assert result.reason_text["code"] == "audit.detail_broken"
+    body = as_role("auditor").get("/api/v1/audit/verify").get_json()
+    assert (body["ok"], body["first_bad"]) == (False, bad)
+    cli = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert cli.exit_code == 1
+    assert re.search(rf"BROKEN at event {bad}\b", cli.output)
+
+
+def test_a_deleted_detail_is_found_and_an_erased_one_is_counted():
+    """A detail row deleted outright is tampering; one marked erased (by an erasure) is
+    counted as erased, and the chain still verifies."""
+    ids = _events()
+    tamper(f"UPDATE audit_details SET after = NULL, erased_at = '2026-12-02 08:00:00' WHERE id = {ids[2]}")
+    result = _verify()
+    assert result.ok
+    assert result.erased == 1
+    tamper(f"DELETE FROM audit_details WHERE id = {ids[4]}")
+    result = _verify()
+    assert (result.ok, result.first_bad) == (False, ids[4])
+    assert "deleted" in result.reason
 
 
 def test_a_deleted_row_breaks_the_next_link():
@@ -143,10 +182,15 @@ def test_an_inserted_row_is_found():
     gap = 1000
     tamper(
         f"UPDATE audit_events SET id = id + {gap} WHERE id > {ids[2]}",
-        "INSERT INTO audit_events (id, at, actor, action, object_type, object_id, after, prev_hash, hash) "
-        f"VALUES ({ids[2] + 1}, :at, :actor, :action, :object_type, :object_id, :after, :prev_hash, :hash)",
+        f"UPDATE audit_details SET id = id + {gap} WHERE id > {ids[2]}",
+        "INSERT INTO audit_events (id, at, actor, action, object_type, object_id, digest, prev_hash, hash) "
+        f"VALUES ({ids[2] + 1}, :at, :actor, :action, :object_type, :object_id, :digest, :prev_hash, :hash)",
+        f"INSERT INTO audit_details (id, after) VALUES ({ids[2] + 1}, :after)",
         params={
-            **{k: chained[k] for k in ("actor", "action", "object_type", "object_id", "after", "prev_hash", "hash")},
+            **{
+                k: chained[k]
+                for k in ("actor", "action", "object_type", "object_id", "after", "digest", "prev_hash", "hash")
+            },
             # as each database stores a UTC timestamp
             "at": chained["at"] if db.is_postgres() else chained["at"].strftime("%Y-%m-%d %H:%M:%S.%f"),
         },
@@ -265,7 +309,7 @@ def test_runs_verified_in_parallel_find_the_first_bad_row(processes):
     steps = [
         (f"UPDATE audit_events SET actor = 'user:99:mallory' WHERE id = {ids[late]}", ids[late], "edited"),
         (f"DELETE FROM audit_events WHERE id = {ids[middle]}", ids[middle + 1], "link"),
-        (f"UPDATE audit_events SET details = '{{}}' WHERE id = {ids[early]}", ids[early], "edited"),
+        (f"UPDATE audit_details SET details = '{{}}' WHERE id = {ids[early]}", ids[early], "edited"),
     ]
     for stmt, first_bad, why in steps:
         tamper(stmt)
@@ -334,11 +378,20 @@ def test_the_trail_is_for_auditors_and_admins(as_role, role):
     assert client.get("/api/v1/audit/verify").status_code == 403
 
 
+AUDITOR_WRITES = {
+    "/api/v1/notifications/<int:notification_id>/read",
+    "/api/v1/disbursements/<int:disbursement_id>/reversal",
+    "/api/v1/reversals/<int:reversal_id>/approve",
+    "/api/v1/reversals/<int:reversal_id>/reject",
+}
+
+
 def test_auditors_get_403_on_every_write_endpoint(app, as_role):
     """Auditors read everything and change nothing: every POST, PUT, PATCH and DELETE
-    under /api/v1 answers them 403, and the audit log does not grow — but signing in, and
+    under /api/v1 answers them 403, and the audit log does not grow — but signing in,
     marking one's own notification read (the reader's own inbox, not the broker's data:
-    another's notification is not found, 404)."""
+    another's notification is not found, 404), and the reversals they propose or decide as
+    the second pair of eyes (none exists here, and no reason is given: 404 or 422)."""
     auditor = as_role("auditor")
     before = audit.count(db.session())
     writes = sorted(
@@ -352,8 +405,8 @@ def test_auditors_get_403_on_every_write_endpoint(app, as_role):
     for path, method in writes:
         url = re.sub(r"<(?:\w+:)?\w+>", "1", path)
         resp = auditor.client.open(url, method=method, json={}, headers=auditor._headers(None))
-        expected = 404 if path == "/api/v1/notifications/<int:notification_id>/read" else 403
-        if resp.status_code != expected:
+        expected = (404, 422) if path in AUDITOR_WRITES else (403,)  # nothing to act on, or no reason given
+        if resp.status_code not in expected:
             wrong.append(f"{method} {path} → {resp.status_code}")
     assert wrong == []
     assert audit.count(db.session()) == before

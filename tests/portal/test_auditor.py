@@ -107,6 +107,21 @@ def test_audit_chain_status(portal, loop):
     assert "账目平衡" in html
 
 
+def test_audit_chain_status_counts_erased_details(portal, loop):
+    """Details masked by an erasure are counted on the chain page, the chain still intact."""
+    from sqlalchemy import update
+
+    from models import AuditDetail
+    from models.base import utcnow
+
+    db.session().execute(update(AuditDetail).where(AuditDetail.id == 1).values(after=None, erased_at=utcnow()))
+    db.commit()
+    portal.login(loop.auditor)
+    html = portal.text("/auditor/audit")
+    assert "完整：已核验" in html
+    assert "1 条记录的明细已删除" in html
+
+
 def test_exports_download_csv_and_xlsx(portal, paid):
     """The exports linked from the dashboard download as CSV (with BOM, for Excel) and XLSX."""
     html = portal.text("/auditor/")

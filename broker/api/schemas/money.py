@@ -209,6 +209,7 @@ class VerifyOut(Schema):
     anchored_id = fields.Integer(
         allow_none=True, metadata={"description": "the head kept outside the database (guards the tail)"}
     )
+    erased = fields.Integer(metadata={"description": "events whose readable details were erased (not tampering)"})
 
 
 class AuditEventArgs(PageArgs):
