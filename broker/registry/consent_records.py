@@ -45,7 +45,7 @@ class Photo:
     data: bytes
 
 
-def _household(session: Session, principal: Principal, household_id: int, *, write: bool) -> Household:
+def consent_household(session: Session, principal: Principal, household_id: int, *, write: bool) -> Household:
     """The household, in scope: partners 403; caseworkers outside their grids 404;
     writing is for its caseworkers only (auditors and admins read)."""
     require_registry(principal, write=write)
@@ -58,7 +58,7 @@ def _household(session: Session, principal: Principal, household_id: int, *, wri
 
 def list_consents(session: Session, principal: Principal, household_id: int) -> list[Consent]:
     """Every consent of the household, current and withdrawn, oldest first."""
-    _household(session, principal, household_id, write=False)
+    consent_household(session, principal, household_id, write=False)
     stmt = select(Consent).where(Consent.household_id == household_id).order_by(Consent.id)
     return list(session.execute(stmt).scalars())
 
@@ -68,7 +68,7 @@ def get_consent(session: Session, principal: Principal, consent_id: int, *, writ
     require_registry(principal, write=write)
     consent = found(session.get(Consent, consent_id), "consent")
     try:
-        _household(session, principal, consent.household_id, write=write)
+        consent_household(session, principal, consent.household_id, write=write)
     except NotFound:
         raise NotFound("No such consent.") from None
     return consent
@@ -127,7 +127,7 @@ def record(
     ``guardian_member_id``), optionally only for some ``partner_kinds``, with the
     ``evidence`` reference and/or the form's ``photo``. The same agreement still current
     is a 409 ``consent_exists``: sending the form twice records it once."""
-    household = _household(session, principal, household_id, write=True)
+    household = consent_household(session, principal, household_id, write=True)
     member, guardian = _check(session, household, data, photo)
     kinds = sorted(set(data.get("partner_kinds") or []))
     for existing in current(session, household.id, data["purpose"]):
