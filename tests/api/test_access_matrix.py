@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from broker.platform import db
 from broker.registry import identity
-from models import ApplicationFile, AuditEvent, OutboxMessage, User
+from models import ApplicationFile, AuditEvent, Consent, OutboxMessage, User
 from tests.conftest import PASSWORD, ApiClient, unique
 from tests.support.images import png
 
@@ -159,6 +159,18 @@ TABLE: dict[tuple[str, str], Row] = {
         fresh="household_member",
     ),
     ("GET", f"{API}/households/<int:household_id>/visits"): Row("/api/v1/households/{household}/visits", REGISTRY_READ),
+    # Consent records: the household's caseworkers write, auditors and admins read.
+    ("GET", f"{API}/households/<int:household_id>/consents"): Row(
+        "/api/v1/households/{household}/consents", REGISTRY_READ
+    ),
+    ("POST", f"{API}/households/<int:household_id>/consents"): Row(
+        "/api/v1/households/{household}/consents",
+        S(401, 201, 404, 403, 403, 403, 403),
+        body=lambda s: {"member_id": s.head_member, "purpose": "sms", "evidence": "矩阵同意书-1"},
+    ),
+    ("POST", f"{API}/consents/<int:consent_id>/withdraw"): Row(
+        "/api/v1/consents/{consent}/withdraw", S(401, 200, 404, 403, 403, 403, 403), body={"reason": "家属撤回同意"}
+    ),
     ("POST", f"{API}/households/<int:household_id>/visits"): Row(
         "/api/v1/households/{household}/visits", REGISTRY_CREATE, body={"channel": "routine", "findings": "在家"}
     ),
@@ -457,6 +469,21 @@ TABLE: dict[tuple[str, str], Row] = {
         form=True,
         fresh="household",
     ),
+    ("POST", "/caseworker/households/<int:household_id>/consents"): Row(
+        "/caseworker/households/{household}/consents",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 403),
+        body=lambda s: {"member": str(s.head_member), "purpose": "points", "evidence": "矩阵同意书-2"},
+        form=True,
+    ),
+    ("POST", "/caseworker/consents/<int:consent_id>/withdraw"): Row(
+        "/caseworker/consents/{consent}/withdraw",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 403),
+        body={"reason": "家属撤回同意"},
+        form=True,
+    ),
+    ("GET", "/caseworker/consents/<int:consent_id>/photo"): Row(
+        "/caseworker/consents/{consent}/photo", S(PAGE_ANON, 200, 404, 403, 403, 200, 200)
+    ),
     ("GET", "/caseworker/households/<int:household_id>/members/<int:member_id>/edit"): Row(
         "/caseworker/households/{household}/members/{member}/edit", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
     ),
@@ -665,6 +692,8 @@ class Scenario:
     pools: dict[str, list[int]] = field(default_factory=dict)
     pages: dict[str, Page] = field(default_factory=dict)
     notification: int = 0  # one of the caseworker's (the accepted offer's)
+    head_member: int = 0  # the head of the household on grid A
+    consent: int = 0  # the head's consent, with the signed form's photo
 
     def take(self, kind: str) -> int:
         return self.pools[kind].pop()
@@ -688,6 +717,7 @@ class Scenario:
             "member": self.member,
             "household_member": f"{self.household}/members/{self.member}",
             "notification": self.notification,
+            "consent": self.consent,
         }
         if row.fresh:
             values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
@@ -817,6 +847,21 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
     assert photo.status_code == 302, photo.status_code
     document_file = db.session().execute(select(ApplicationFile.id)).scalar_one()
     db.session.remove()
+    head_member = _ok(cw.get(f"{API}/households/{household}"))["members"][0]["id"]
+    signed = Page(app, usernames["caseworker"]).call(
+        "POST",
+        f"/caseworker/households/{household}/consents",
+        {
+            "member": str(head_member),
+            "purpose": "volunteer_contact",
+            "evidence": "矩阵同意书-0",
+            "photo": (io.BytesIO(png()), "form.png", "image/png"),
+        },
+        True,
+    )
+    assert signed.status_code == 302, signed.status_code
+    consent = db.session().execute(select(Consent.id)).scalar_one()
+    db.session.remove()
 
     scenario = Scenario(
         app=app,
@@ -840,6 +885,8 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
         worker=worker,
         member=_ok(cw.get(f"{API}/households/{household}"))["members"][2]["id"],
         notification=_ok(api["caseworker"].get(f"{API}/notifications"))["items"][-1]["id"],
+        head_member=head_member,
+        consent=consent,
     )
     if pools:
         _fill_pools(scenario, pools)
