@@ -3,6 +3,7 @@
 from models.assessment import Assessment, Need
 from models.audit import AuditDetail, AuditEvent
 from models.base import Base
+from models.consent import Consent
 from models.ledger import Account, Disbursement, Entry, LedgerTransaction
 from models.notifications import NotificationChannel, NotificationDelivery
 from models.outbox import IdempotencyKey, OutboxMessage
@@ -25,6 +26,7 @@ __all__ = [
     "AuditDetail",
     "AuditEvent",
     "Base",
+    "Consent",
     "Disbursement",
     "Entry",
     "Erasure",

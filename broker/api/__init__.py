@@ -19,6 +19,7 @@ BLUEPRINT_MODULES = (
     "broker.api.auth",
     "broker.api.grids",
     "broker.api.households",
+    "broker.api.consents",
     "broker.api.partners",
     "broker.api.assessments",
     "broker.api.requests",

@@ -6,7 +6,8 @@ domain errors (:mod:`.errors`), idempotency keys (:mod:`.idempotency`), input ch
 shared by every schema (:mod:`.input_schema`), pagination (:mod:`.pages`), money as text
 (:mod:`.amounts`), text for people as codes rendered in the reader's language
 (:mod:`.texts`), reporting periods (:mod:`.periods`), the adapter registry
-(:mod:`.adapter_registry`) and log set-up (:mod:`.logs`).
+(:mod:`.adapter_registry`), photos kept from a phone (:mod:`.photos`) and log set-up
+(:mod:`.logs`).
 
 May import: ``models``, ``config``, ``adapters.base`` and itself — no domain.
 """

@@ -62,6 +62,7 @@ def init_app(app: Flask) -> None:
         auditor,
         auth,
         caseworker,
+        consents,
         households,
         inbox,
         members,
@@ -87,7 +88,7 @@ def init_app(app: Flask) -> None:
     limits.init_app(app)
 
     # The household and member pages add their views to the caseworker's blueprint.
-    assert households.bp is members.bp is caseworker.bp
+    assert households.bp is members.bp is consents.bp is caseworker.bp
     for module in (views, auth, partner, caseworker, applications, auditor, admin, inbox, reversals):
         app.register_blueprint(module.bp)
 

@@ -23,7 +23,7 @@ from flask_login import current_user
 from werkzeug.utils import cached_property
 
 from broker.platform import amounts, texts
-from broker.portal import household_labels, request_labels
+from broker.portal import consent_labels, household_labels, request_labels
 
 LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
@@ -319,6 +319,7 @@ LABELS = {
     "condition": household_labels.CONDITIONS,
     "sex": household_labels.SEXES,
     "history": household_labels.HISTORY,
+    "consent_purpose": consent_labels.PURPOSES,
 }
 
 

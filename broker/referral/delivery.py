@@ -11,6 +11,14 @@ row and calls again with the same attempt: at least once, and the webhook's stab
 ``webhook-id`` lets the partner de-duplicate. The answer:
 
 - ``delivered`` → the offer is ``received`` and waits for the partner;
+
+What the partner learns is read when the delivery is made, not when the offer was: the
+family's names go only with its consent to share, asked at that moment, so an offer made
+while the family agreed and delivered after it withdrew goes without them, and its
+``offer.delivered`` note on the request's timeline says so
+(``status.names_withheld_consent_withdrawn``). The offer itself still goes: the need, the
+community and a masked label are what any partner needs to help, and routing on without
+it would leave the family without help for having protected its name.
 - ``accepted`` → accepted under the adapter's rules (money pledged) and, with
   ``disburse_fen``, paid out at once — an auto-grant completes with no human in the loop;
 - ``declined`` → rejected with the adapter's reason; the request goes to the next partner.
@@ -46,7 +54,8 @@ from broker import audit
 from broker.money import grant_caps
 from broker.platform import actor, adapter_registry, outbox, queue, runtime
 from broker.platform.errors import InsufficientFunds, Invalid, NotFound
-from broker.referral import inbox, lifecycle, offers, partners, payments
+from broker.referral import inbox, lifecycle, offers, partners, payments, wording
+from broker.registry import consents
 from models import AidRequest, Offer, Partner
 from models.base import utcnow
 
@@ -97,12 +106,24 @@ def deliver(session: Session, offer_id: int, attempt: int = 1) -> str | outbox.C
     settings = runtime.settings()
     pinfo = partners.partner_info(session, partner)
     info = _with_cap_history(session, inbox.offer_info(session, offer), pinfo, req)
+    note = names_note(session, offer, req, partner)
     ctx = _context(attempt, settings)
     return outbox.CallOut(
         call=lambda: _call(adapter, info, pinfo, ctx),
-        record=lambda s, result: _record(s, offer_id, attempt, partner.adapter, result),
+        record=lambda s, result: _record(s, offer_id, attempt, partner.adapter, result, note),
         lease_seconds=lease_seconds(settings, pinfo.config),
     )
+
+
+def names_note(session: Session, offer: Offer, req: AidRequest, partner: Partner) -> str | None:
+    """The note an offer's delivery carries when the family withdrew its consent to
+    share after the offer was made, so that the partner is sent no names."""
+    purpose = consents.SHARE_WITH_PARTNERS
+    if consents.permits(session, req.household_id, purpose, partner_kind=partner.kind):
+        return None
+    if consents.withdrawn_between(session, req.household_id, purpose, offer.created_at):
+        return wording.NAMES_WITHHELD
+    return None
 
 
 def _call(adapter: Adapter, info: OfferInfo, pinfo: PartnerInfo, ctx: Context) -> Delivery | Exception:
@@ -115,17 +136,26 @@ def _call(adapter: Adapter, info: OfferInfo, pinfo: PartnerInfo, ctx: Context) -
         return exc
 
 
-def _record(session: Session, offer_id: int, attempt: int, adapter_name: str, result: Delivery | Exception) -> None:
+def _record(
+    session: Session,
+    offer_id: int,
+    attempt: int,
+    adapter_name: str,
+    result: Delivery | Exception,
+    note: str | None = None,
+) -> None:
     """Apply the answer of attempt ``attempt`` to the offer as it is now."""
     try:
         offer, req = lifecycle.lock_offer(session, offer_id)
     except NotFound:
         return
-    outcome = _settle_call(session, offer, req, attempt, result)
+    outcome = _settle_call(session, offer, req, attempt, result, note)
     log.info("offer %s delivery attempt %s through %s: %s", offer_id, attempt, adapter_name, outcome)
 
 
-def _settle_call(session: Session, offer: Offer, req: AidRequest, attempt: int, result: Delivery | Exception) -> str:
+def _settle_call(
+    session: Session, offer: Offer, req: AidRequest, attempt: int, result: Delivery | Exception, note: str | None = None
+) -> str:
     if offer.status != "requested" or offer.delivery_attempts != attempt:
         if isinstance(result, Delivery) and offer.status == "cancelled":
             # Cancelled or expired while the call ran: the partner now holds an offer
@@ -134,7 +164,7 @@ def _settle_call(session: Session, offer: Offer, req: AidRequest, attempt: int, 
         return f"no longer due ({offer.status})"
     settings = runtime.settings()
     if isinstance(result, Delivery):
-        return _apply(session, offer, req, session.get(Partner, offer.partner_id), result)
+        return _apply(session, offer, req, session.get(Partner, offer.partner_id), result, note)
     error = str(result) or type(result).__name__
     if isinstance(result, DeliveryDeferred):
         return _defer(session, offer, req, attempt, result.retry_after_seconds)
@@ -161,7 +191,7 @@ def deliver_locked(session: Session, offer: Offer, req: AidRequest, attempt: int
     pinfo = partners.partner_info(session, partner)
     info = _with_cap_history(session, inbox.offer_info(session, offer), pinfo, req)
     result = _call(adapter, info, pinfo, _context(attempt, runtime.settings()))
-    return _settle_call(session, offer, req, attempt, result)
+    return _settle_call(session, offer, req, attempt, result, names_note(session, offer, req, partner))
 
 
 def _with_cap_history(session: Session, info: OfferInfo, pinfo: PartnerInfo, req: AidRequest) -> OfferInfo:
@@ -234,9 +264,11 @@ def _retry_or_fail(
     return "retry"
 
 
-def _apply(session: Session, offer: Offer, req: AidRequest, partner: Partner, result: Delivery) -> str:
+def _apply(
+    session: Session, offer: Offer, req: AidRequest, partner: Partner, result: Delivery, note: str | None = None
+) -> str:
     if result.outcome == "delivered":
-        offers.mark_received(session, offer, req, details=result.details or None)
+        offers.mark_received(session, offer, req, details=result.details or None, reason=note)
         return "delivered"
     previous = actor.current()
     actor.set_actor(f"adapter:{partner.adapter}:{partner.id}")

@@ -16,7 +16,7 @@ from adapters.base import OfferInfo
 from broker.platform.errors import Forbidden, NotFound
 from broker.platform.pages import Page
 from broker.platform.scope import Principal
-from broker.registry import privacy
+from broker.registry import consents, privacy
 from models import AidRequest, Disbursement, Grid, Household, Offer, Partner
 
 URGENCY_ORDER = {"critical": 0, "high": 1, "normal": 2}
@@ -63,7 +63,7 @@ def get_offer(session: Session, principal: Principal, offer_id: int) -> Offer:
 
 def _inbox_rows(session: Session, stmt):  # noqa: ANN001 - a select over Offer in, rows out
     return session.execute(
-        stmt.add_columns(AidRequest, Household.head_name, Household.consent_to_share, Grid.community, Partner.name)
+        stmt.add_columns(AidRequest, Household.head_name, Partner.kind, Grid.community, Partner.name)
         .join(AidRequest, AidRequest.id == Offer.request_id)
         .join(Household, Household.id == AidRequest.household_id)
         .join(Grid, Grid.id == AidRequest.grid_id)
@@ -71,8 +71,11 @@ def _inbox_rows(session: Session, stmt):  # noqa: ANN001 - a select over Offer i
     ).all()
 
 
-def _item(row) -> InboxItem:  # noqa: ANN001 - a row of _inbox_rows
-    offer, req, head_name, consented, community, partner_name = row
+def _item(session: Session, row) -> InboxItem:  # noqa: ANN001 - a row of _inbox_rows
+    """One offer as its partner may see it: the family's names only if the household
+    agrees, now, to share them with this kind of partner."""
+    offer, req, head_name, partner_kind, community, partner_name = row
+    consented = consents.permits(session, req.household_id, consents.SHARE_WITH_PARTNERS, partner_kind=partner_kind)
     return InboxItem(
         id=offer.id,
         request_id=offer.request_id,
@@ -99,7 +102,7 @@ def _item(row) -> InboxItem:  # noqa: ANN001 - a row of _inbox_rows
 def inbox_item(session: Session, principal: Principal, offer_id: int) -> InboxItem:
     """One offer as its partner sees it."""
     offer = get_offer(session, principal, offer_id)
-    return _item(_inbox_rows(session, select(Offer).where(Offer.id == offer.id))[0])
+    return _item(session, _inbox_rows(session, select(Offer).where(Offer.id == offer.id))[0])
 
 
 def list_offers(
@@ -129,13 +132,13 @@ def list_offers(
     rows = _inbox_rows(
         session, stmt.order_by(urgency, Offer.respond_by, Offer.id).limit(per_page).offset((page - 1) * per_page)
     )
-    return Page([_item(r) for r in rows], page, per_page, total)
+    return Page([_item(session, r) for r in rows], page, per_page, total)
 
 
 def offer_info(session: Session, offer: Offer) -> OfferInfo:
     """The plain data an adapter may carry to the partner."""
     row = _inbox_rows(session, select(Offer).where(Offer.id == offer.id))[0]
-    item = _item(row)
+    item = _item(session, row)
     return OfferInfo(
         id=item.id,
         request_id=item.request_id,

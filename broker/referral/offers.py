@@ -133,8 +133,11 @@ def finish(session: Session, offer: Offer, req: AidRequest, reason: str) -> None
 # --- the broker's own moves ------------------------------------------------------------
 
 
-def mark_received(session: Session, offer: Offer, req: AidRequest, details: dict | None = None) -> None:
-    lifecycle.set_offer_status(session, offer, req, "received", action="delivered", details=details)
+def mark_received(
+    session: Session, offer: Offer, req: AidRequest, details: dict | None = None, reason: str | None = None
+) -> None:
+    """The partner has the offer; ``reason`` notes how it went (sent without names)."""
+    lifecycle.set_offer_status(session, offer, req, "received", action="delivered", reason=reason, details=details)
 
 
 def fail(session: Session, offer: Offer, req: AidRequest, *, attempts: int, error: str) -> None:

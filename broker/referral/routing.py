@@ -59,6 +59,7 @@ from broker.referral.candidates import (
     short,
 )
 from broker.referral.candidates import candidates as find_candidates
+from broker.registry import consents
 from models import AidRequest, Grid, Offer, Partner
 from models.base import utcnow
 
@@ -251,6 +252,11 @@ def new_offer(
             "amount_fen": amount,
             "rank": rank,
             "respond_by": offer.respond_by.isoformat(),
+            # Asked as the offer is made (and again as it is delivered): may this partner
+            # learn the family's names?
+            "names_shared": consents.permits(
+                session, req.household_id, consents.SHARE_WITH_PARTNERS, partner_kind=partner.kind
+            ),
         },
         details=details,
         household_id=req.household_id,

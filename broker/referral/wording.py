@@ -96,7 +96,9 @@ CASEWORKER_CONFIRMED = "caseworker_confirmed"
 COMPLETED_BY_PARTNER = "completed_by_partner"
 FULLY_DISBURSED = "fully_disbursed"
 DELIVERY_FAILED = "delivery_failed"
+NAMES_WITHHELD = "names_withheld_consent_withdrawn"
 STATUS_NOTES = {
+    NAMES_WITHHELD: N_("delivered without the family's names: it withdrew its consent to share them"),
     DELIVERY_FAILED: N_("the partner's system could not be reached, however often it was tried"),
     REQUEST_FULFILLED: N_("the request is fulfilled"),
     FULFILLED_DISBURSED: N_("fulfilled: the disbursements cover the amount"),

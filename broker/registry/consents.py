@@ -3,29 +3,124 @@
 Every part of the broker that shares, publishes or sends something about a household
 asks :func:`permits` just before it acts (not when the request was made), so that a
 consent withdrawn in between stops what has not yet left.
+
+The answer comes from the consent records (:mod:`.consent_records` keeps them): one per
+member and purpose, recorded by the caseworker with its evidence, current until it is
+withdrawn. A household permits a purpose when its head — or the member asked about —
+has a current consent for it; a minor's consent counts only when a guardian gave it.
+Sharing with partners may be narrowed to some kinds of partner (a charity, not a
+company): asked with ``partner_kind``, a consent narrowed to other kinds does not count;
+asked without, only an unnarrowed one does.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import date, datetime
+
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from models import Household
+from models import Consent, Household, Member
+from models.consent import CONSENT_PURPOSES
 
 SHARE_WITH_PARTNERS = "share_with_partners"
 PUBLIC_NOTICE = "public_notice"
 SMS = "sms"
 POINTS = "points"
 VOLUNTEER_CONTACT = "volunteer_contact"
-PURPOSES = (SHARE_WITH_PARTNERS, PUBLIC_NOTICE, SMS, POINTS, VOLUNTEER_CONTACT)
+# The table's check constraint names the same purposes, in this order.
+PURPOSES: tuple[str, ...] = CONSENT_PURPOSES
+
+ADULT_AGE = 18
+HEAD_RELATIONS = ("head", "户主")
 
 
-def permits(session: Session, household_id: int, purpose: str, member_id: int | None = None) -> bool:
-    """True when the household agreed to ``purpose``.
+def is_minor(member: Member, today: date | None = None) -> bool:
+    """Under 18 today (a member of unknown birth date is taken to be an adult)."""
+    if member.birth_date is None:
+        return False
+    today = today or date.today()
+    born = member.birth_date
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    return age < ADULT_AGE
 
-    The registry records one agreement per household today (``consent_to_share``); it
-    answers for every purpose until consent is recorded per member and purpose."""
+
+def head_member(session: Session, household_id: int) -> Member | None:
+    """The household's head: the member recorded as head, else the one named as head,
+    else its first member."""
+    stmt = select(Member).where(Member.household_id == household_id).order_by(Member.id)
+    people = list(session.execute(stmt).scalars())
+    head_name = session.scalar(select(Household.head_name).where(Household.id == household_id))
+    return (
+        next((m for m in people if m.relation in HEAD_RELATIONS), None)
+        or next((m for m in people if m.name == head_name), None)
+        or (people[0] if people else None)
+    )
+
+
+def current(
+    session: Session, household_id: int, purpose: str | None = None, *, at: datetime | None = None
+) -> list[Consent]:
+    """The household's consents current now (or at ``at``), oldest first."""
+    stmt = select(Consent).where(Consent.household_id == household_id)
+    if purpose is not None:
+        stmt = stmt.where(Consent.purpose == purpose)
+    if at is None:
+        stmt = stmt.where(Consent.withdrawn_at.is_(None))
+    else:
+        stmt = stmt.where(Consent.recorded_at <= at, or_(Consent.withdrawn_at.is_(None), Consent.withdrawn_at > at))
+    return list(session.execute(stmt.order_by(Consent.id)).scalars())
+
+
+def _covers(consent: Consent, partner_kind: str | None) -> bool:
+    kinds = consent.partner_kinds or []
+    return not kinds if partner_kind is None else (not kinds or partner_kind in kinds)
+
+
+def permits(
+    session: Session,
+    household_id: int,
+    purpose: str,
+    member_id: int | None = None,
+    *,
+    partner_kind: str | None = None,
+    at: datetime | None = None,
+) -> bool:
+    """True when the household agreed to ``purpose``: its head (or ``member_id``) has a
+    current consent for it — given by a guardian, for a minor — that covers
+    ``partner_kind`` (when sharing with partners). ``at`` asks about a past moment."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown consent purpose: {purpose}")
-    agreed = session.scalar(select(Household.consent_to_share).where(Household.id == household_id))
-    return bool(agreed)
+    head = head_member(session, household_id)
+    subject_id = member_id if member_id is not None else (head.id if head else None)
+    subject = session.get(Member, subject_id) if subject_id is not None else None
+    if subject is not None and subject.household_id != household_id:
+        return False
+    is_head = head is not None and subject_id == head.id
+    minor = subject is not None and is_minor(subject)
+    for consent in current(session, household_id, purpose, at=at):
+        if consent.member_id != subject_id and not (consent.member_id is None and (is_head or head is None)):
+            continue
+        if minor and consent.guardian_member_id is None:
+            continue
+        if _covers(consent, partner_kind if purpose == SHARE_WITH_PARTNERS else None):
+            return True
+    return False
+
+
+def withdrawn_between(session: Session, household_id: int, purpose: str, since: datetime) -> bool:
+    """Whether a consent of the household to ``purpose`` was withdrawn after ``since``:
+    something made while the family agreed may be about to leave after it changed its mind."""
+    return (
+        session.scalar(
+            select(Consent.id)
+            .where(
+                Consent.household_id == household_id,
+                Consent.purpose == purpose,
+                Consent.withdrawn_at.is_not(None),
+                Consent.withdrawn_at >= since,
+            )
+            .limit(1)
+        )
+        is not None
+    )

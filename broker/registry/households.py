@@ -16,7 +16,7 @@ from broker.platform import security
 from broker.platform.errors import Conflict, Forbidden, Invalid, NotFound, found
 from broker.platform.pages import Page, paginate
 from broker.platform.scope import Principal
-from broker.registry import household_facts, identity, privacy
+from broker.registry import consent_records, household_facts, identity, privacy
 from broker.registry.access import require_own_grid, require_registry, visible_grid_ids
 from broker.registry.grids import grid_by_code
 from broker.registry.household_schema import HouseholdIn, load_household
@@ -75,7 +75,7 @@ def _create(
         head_name=(data.get("head_name") or _head_name(members)).strip(),
         phone=data.get("phone"),
         monthly_income_fen=data.get("monthly_income_fen", 0),
-        consent_to_share=data.get("consent_to_share", False),
+        consent_to_share=False,
         sudden_hardship=data.get("sudden_hardship", False),
         notes=data.get("notes", ""),
         created_by_id=created_by_id,
@@ -85,6 +85,8 @@ def _create(
     household_facts.refresh(household)
     session.add(household)
     _flush_guarded(session)
+    if data.get("consent_to_share"):
+        _follow_consent_flag(session, household, True, principal, actor)
     audit.record(
         session,
         "household.created",
@@ -199,6 +201,8 @@ def update_household(session: Session, principal: Principal, household_id: int, 
     _apply_changes(session, principal, household, data)
     household_facts.refresh(household)
     _flush_guarded(session)
+    if "consent_to_share" in data:
+        _follow_consent_flag(session, household, data["consent_to_share"], principal, None)
     after = household_summary(household)
     changed = {k for k in after if after[k] != before.get(k)}
     if changed:
@@ -213,8 +217,19 @@ def update_household(session: Session, principal: Principal, household_id: int, 
     return household
 
 
+def _follow_consent_flag(
+    session: Session, household: Household, wanted: bool, principal: Principal | None, actor: str | None
+) -> None:
+    """``consent_to_share`` written: the head's consent record follows (see
+    :func:`consent_records.follow_flag`); the column itself is derived from the records."""
+    by = principal.username if principal is not None else (actor or consent_records.SYSTEM)
+    consent_records.follow_flag(session, household, bool(wanted), by_id=principal.user_id if principal else None, by=by)
+
+
 def _apply_changes(session: Session, principal: Principal | None, household: Household, data: dict) -> None:
     for key in HOUSEHOLD_FIELDS:
+        if key == "consent_to_share":
+            continue  # derived from the consent records, after the flush
         if key in data:
             value = data[key]
             setattr(household, key, value.strip() if isinstance(value, str) and key != "phone" else value)
@@ -326,6 +341,8 @@ def upsert_household_from_survey(
     _apply_changes(session, principal, existing, changes)
     household_facts.refresh(existing)
     _flush_guarded(session)
+    if "consent_to_share" in changes:
+        _follow_consent_flag(session, existing, changes["consent_to_share"], principal, actor)
     after = household_summary(existing)
     changed = sorted(k for k in after if after[k] != before.get(k))
     audit.record(

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from broker.platform import db
 from broker.registry import identity
-from models import ApplicationFile, AuditEvent, OutboxMessage, User
+from models import ApplicationFile, AuditEvent, Consent, OutboxMessage, User
 from tests.conftest import PASSWORD, ApiClient, unique
 from tests.support.images import png
 
@@ -161,6 +161,18 @@ TABLE: dict[tuple[str, str], Row] = {
         fresh="household_member",
     ),
     ("GET", f"{API}/households/<int:household_id>/visits"): Row("/api/v1/households/{household}/visits", REGISTRY_READ),
+    # Consent records: the household's caseworkers write, auditors and admins read.
+    ("GET", f"{API}/households/<int:household_id>/consents"): Row(
+        "/api/v1/households/{household}/consents", REGISTRY_READ
+    ),
+    ("POST", f"{API}/households/<int:household_id>/consents"): Row(
+        "/api/v1/households/{household}/consents",
+        S(401, 201, 404, 403, 403, 403, 403),
+        body=lambda s: {"member_id": s.head_member, "purpose": "sms", "evidence": "矩阵同意书-1"},
+    ),
+    ("POST", f"{API}/consents/<int:consent_id>/withdraw"): Row(
+        "/api/v1/consents/{consent}/withdraw", S(401, 200, 404, 403, 403, 403, 403), body={"reason": "家属撤回同意"}
+    ),
     ("POST", f"{API}/households/<int:household_id>/visits"): Row(
         "/api/v1/households/{household}/visits", REGISTRY_CREATE, body={"channel": "routine", "findings": "在家"}
     ),
@@ -474,6 +486,21 @@ TABLE: dict[tuple[str, str], Row] = {
         form=True,
         fresh="household",
     ),
+    ("POST", "/caseworker/households/<int:household_id>/consents"): Row(
+        "/caseworker/households/{household}/consents",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 403),
+        body=lambda s: {"member": str(s.head_member), "purpose": "points", "evidence": "矩阵同意书-2"},
+        form=True,
+    ),
+    ("POST", "/caseworker/consents/<int:consent_id>/withdraw"): Row(
+        "/caseworker/consents/{consent}/withdraw",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 403),
+        body={"reason": "家属撤回同意"},
+        form=True,
+    ),
+    ("GET", "/caseworker/consents/<int:consent_id>/photo"): Row(
+        "/caseworker/consents/{consent}/photo", S(PAGE_ANON, 200, 404, 403, 403, 200, 200)
+    ),
     ("GET", "/caseworker/households/<int:household_id>/members/<int:member_id>/edit"): Row(
         "/caseworker/households/{household}/members/{member}/edit", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
     ),
@@ -707,6 +734,8 @@ class Scenario:
     reversal: int = 0  # a pending reversal of it, proposed by partner P
     disbursement_of: dict[int, int] = field(default_factory=dict)  # offer → its disbursement
     target: Any = None  # what the row being filled acts on
+    head_member: int = 0  # the head of the household on grid A
+    consent: int = 0  # the head's consent, with the signed form's photo
 
     def take(self, kind: str) -> int:
         return self.pools[kind].pop()
@@ -732,6 +761,7 @@ class Scenario:
             "notification": self.notification,
             "disbursement": self.disbursement,
             "reversal": self.reversal,
+            "consent": self.consent,
         }
         if row.fresh:
             values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
@@ -862,6 +892,21 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
     assert photo.status_code == 302, photo.status_code
     document_file = db.session().execute(select(ApplicationFile.id)).scalar_one()
     db.session.remove()
+    head_member = _ok(cw.get(f"{API}/households/{household}"))["members"][0]["id"]
+    signed = Page(app, usernames["caseworker"]).call(
+        "POST",
+        f"/caseworker/households/{household}/consents",
+        {
+            "member": str(head_member),
+            "purpose": "volunteer_contact",
+            "evidence": "矩阵同意书-0",
+            "photo": (io.BytesIO(png()), "form.png", "image/png"),
+        },
+        True,
+    )
+    assert signed.status_code == 302, signed.status_code
+    consent = db.session().execute(select(Consent.id)).scalar_one()
+    db.session.remove()
 
     scenario = Scenario(
         app=app,
@@ -886,6 +931,8 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
         member=_ok(cw.get(f"{API}/households/{household}"))["members"][2]["id"],
         notification=_ok(api["caseworker"].get(f"{API}/notifications"))["items"][-1]["id"],
         disbursement=_ok(partner.get(f"{API}/offers/{offers[medical]}/disbursements"))["items"][0]["id"],
+        head_member=head_member,
+        consent=consent,
     )
     scenario.reversal = _ok(
         partner.post(f"{API}/disbursements/{scenario.disbursement}/reversal", json={"reason": "待核"}), 201

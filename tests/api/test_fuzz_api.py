@@ -74,6 +74,7 @@ def real_path_parameters(s: Scenario, path: str) -> dict[str, Any]:
         "member_id": s.member,
         "disbursement_id": s.disbursement,
         "reversal_id": s.reversal,
+        "consent_id": s.consent,
     }
     values["code"] = "temporary_aid" if path.startswith(f"{API}/policies") else s.grid_a
     return values
