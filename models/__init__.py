@@ -3,7 +3,9 @@
 from models.assessment import Assessment, Need
 from models.audit import AuditEvent
 from models.base import Base
+from models.concerns import Concern
 from models.ledger import Account, Disbursement, Entry, LedgerTransaction
+from models.notices import Notice, NoticeEntry
 from models.notifications import NotificationChannel, NotificationDelivery
 from models.outbox import IdempotencyKey, OutboxMessage
 from models.partners import Partner
@@ -22,6 +24,7 @@ __all__ = [
     "Assessment",
     "AuditEvent",
     "Base",
+    "Concern",
     "Disbursement",
     "Entry",
     "Grid",
@@ -31,6 +34,8 @@ __all__ = [
     "LedgerTransaction",
     "Member",
     "Need",
+    "Notice",
+    "NoticeEntry",
     "Notification",
     "NotificationChannel",
     "NotificationDelivery",
