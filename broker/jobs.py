@@ -62,6 +62,14 @@ def sweep_overdue_applications() -> int:
     return _sweep(reminders.sweep_overdue, "overdue applications: %d caseworker reminder(s) sent")
 
 
+def sweep_overdue_concerns() -> int:
+    """Periodic: pass to the auditors every concern left unanswered past its deadline
+    whose scheduled escalation was lost (the safety net behind the outbox jobs)."""
+    from broker.people import concern_deadlines
+
+    return _sweep(concern_deadlines.sweep_overdue, "overdue concerns: %d passed to the auditors")
+
+
 def reconcile(now_iso: str | None = None) -> dict[str, int]:
     """Periodic: expire overdue offers, re-route stuck requests, complete covered ones
     (the safety net behind the deadline jobs). ``now_iso`` judges deadlines against

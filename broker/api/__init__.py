@@ -29,6 +29,8 @@ BLUEPRINT_MODULES = (
     "broker.api.reports",
     "broker.api.audit",
     "broker.api.notifications",
+    "broker.api.concerns",
+    "broker.api.notices",
 )
 
 errors_plugin = ErrorResponsesPlugin()
