@@ -12,6 +12,7 @@ from functools import cache
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import FontFace
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
@@ -126,7 +127,8 @@ def to_pdf(notice: Notice) -> NoticeFile:
     pdf.multi_cell(0, 7, period, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(3)
     pdf.set_font("notice", size=10)
-    with pdf.table(col_widths=PDF_WIDTHS, text_align="CENTER", line_height=7) as table:
+    heads = FontFace(emphasis="", fill_color=(230, 236, 244))  # one regular face: CJK fonts have no bold
+    with pdf.table(col_widths=PDF_WIDTHS, text_align="CENTER", line_height=7, headings_style=heads) as table:
         table.row([texts.render(c) for c in COLUMNS])
         for row in rows(notice, locale):
             table.row(row)
