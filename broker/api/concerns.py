@@ -13,7 +13,7 @@ from marshmallow import Schema, fields, validate
 from broker.api.auth import current_principal, require
 from broker.api.blueprint import Blueprint
 from broker.api.schemas.common import PageArgs, page_of
-from broker.people import concerns
+from broker.people import concern_reading, concerns
 from broker.platform import db
 from broker.platform.input_schema import MAX_ID, InputSchema
 
@@ -96,8 +96,19 @@ class AnswerIn(InputSchema):
     answer = fields.String(required=True, validate=validate.Length(min=1, max=concerns.ANSWER_MAX))
 
 
+def token_optional(*roles: str) -> Any:
+    """Mark a view open to anyone that does more for ``roles`` with a token (documented so)."""
+
+    def mark(view: Any) -> Any:
+        view._token_optional = roles
+        return view
+
+    return mark
+
+
 @blp.route("/concerns")
 class Concerns(MethodView):
+    @token_optional(*ACTORS)
     @blp.arguments(ConcernIn)
     @blp.response(201, ReferenceOut)
     @blp.alt_response(200, schema=ReferenceOut, description="The same client_key again: the first reference.")
@@ -129,7 +140,7 @@ class Concerns(MethodView):
         principal = current_principal()
         session = db.session()
         page = concerns.list_concerns(session, principal, **args)
-        return {**page.as_dict(), "items": [concerns.describe(session, c, principal) for c in page.items]}
+        return {**page.as_dict(), "items": [concern_reading.describe(session, c, principal) for c in page.items]}
 
 
 @blp.route("/concerns/<string:reference>")
@@ -154,7 +165,7 @@ class ConcernAssign(MethodView):
         principal = current_principal()
         session = db.session()
         concern = concerns.assign(session, principal, reference, body["owner"])
-        out = concerns.describe(session, concern, principal)
+        out = concern_reading.describe(session, concern, principal)
         db.commit()
         return out
 
@@ -171,6 +182,6 @@ class ConcernAnswer(MethodView):
         principal = current_principal()
         session = db.session()
         concern = concerns.answer(session, principal, reference, body["answer"])
-        out = concerns.describe(session, concern, principal)
+        out = concern_reading.describe(session, concern, principal)
         db.commit()
         return out

@@ -33,7 +33,7 @@ from broker.platform.input_schema import text_problem
 from broker.platform.pages import Page, paginate
 from broker.platform.scope import Principal
 from broker.platform.texts import N_, define
-from broker.registry import grids, privacy
+from broker.registry import grids
 from models import Concern, Grid, Household, Notice, Partner, User, UserGrid
 from models.base import utcnow
 from models.concerns import CONCERN_KINDS
@@ -51,7 +51,7 @@ COMMUNITY_MAX = 80
 # Crockford's base32 without I, L, O, U: read aloud over the phone without confusion.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,22}[0-9]$")
-_PHONE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d(?:[ \-]?\d){8}(?!\d)")
+PHONE_PATTERN_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d(?:[ \-]?\d){8}(?!\d)")
 PHONE_PLACEHOLDER = "[phone number removed]"
 
 define(
@@ -271,7 +271,7 @@ def _scope(principal: Principal) -> Any:
     return or_(
         Concern.owner_id == principal.user_id,
         Concern.grid_id.in_(principal.grid_ids),
-        Concern.community.in_(communities),
+        Concern.grid_id.is_(None) & Concern.community.in_(communities),
     )
 
 
@@ -372,39 +372,3 @@ def answer(session: Session, principal: Principal, reference: str, text: str, no
         },
     )
     return concern
-
-
-def redacted(text: str | None) -> str:
-    """Free text with identity numbers and mobile numbers removed (for partners)."""
-    return _PHONE_IN_TEXT.sub(PHONE_PLACEHOLDER, privacy.redact(text))
-
-
-def describe(session: Session, concern: Concern, principal: Principal) -> dict[str, Any]:
-    """A concern as the principal may read it: partners get the text redacted and never
-    the caller's phone."""
-    partner_view = principal.role == "partner"
-    owner = session.get(User, concern.owner_id) if concern.owner_id else None
-    phone = None
-    if concern.contact_phone_enc and not partner_view:
-        phone = security.decrypt(concern.contact_phone_enc)
-    return {
-        "id": concern.id,
-        "reference": concern.reference,
-        "kind": concern.kind,
-        "state": concern.state,
-        "source": concern.source,
-        "description": redacted(concern.description) if partner_view else privacy.redact(concern.description),
-        "contact_phone": phone,
-        "ref": concern.ref_code,
-        "community": concern.community,
-        "household_id": None if partner_view else concern.household_id,
-        "partner_id": concern.partner_id,
-        "notice_id": concern.notice_id,
-        "owner": owner.display_name or owner.username if owner else None,
-        "owner_id": concern.owner_id,
-        "received_at": concern.created_at,
-        "deadline_at": concern.deadline_at,
-        "escalated_at": concern.escalated_at,
-        "answer": redacted(concern.answer) if partner_view else concern.answer,
-        "closed_at": concern.closed_at,
-    }

@@ -564,6 +564,28 @@ TABLE: dict[tuple[str, str], Row] = {
         form=True,
     ),
     ("POST", "/inbox/channels/<channel>/remove"): Row("/inbox/channels/email/remove", INBOX_ACT, body={}, form=True),
+    # --- concerns: anyone raises one and looks it up; those who answer read them by scope ------
+    ("POST", f"{API}/concerns"): Row(
+        "/api/v1/concerns", S(201, 201, 201, 403, 403, 403, 201), body={"kind": "complaint", "description": "矩阵投诉"}
+    ),
+    ("GET", f"{API}/concerns"): Row("/api/v1/concerns", S(401, 200, 200, 200, 200, 200, 200)),
+    ("GET", f"{API}/concerns/<string:reference>"): Row("/api/v1/concerns/{concern}", everyone(200)),
+    ("POST", f"{API}/concerns/<string:reference>/assign"): Row(
+        "/api/v1/concerns/{concern}/assign",
+        S(401, 200, 404, 403, 403, 403, 200),
+        body=lambda s: {"owner": s.caseworker_id},
+    ),
+    ("POST", f"{API}/concerns/<string:reference>/answer"): Row(
+        "/api/v1/concerns/{answered_concern}/answer",
+        S(401, 200, 404, 403, 403, 403, 200),
+        body={"answer": "已核实并答复"},
+    ),
+    # --- public notices: nothing approved with consent waits in the scenario's community ------
+    ("GET", f"{API}/notices"): Row("/api/v1/notices", S(401, 200, 200, 403, 403, 200, 200)),
+    ("POST", f"{API}/notices"): Row(
+        "/api/v1/notices", S(401, 422, 422, 403, 403, 403, 422), body={"community": "科源社区"}
+    ),
+    ("GET", f"{API}/reports/concerns"): Row("/api/v1/reports/concerns", OVERSIGHT),
 }
 
 # Which shared object a refused call of a ``fresh`` row acts on.
@@ -665,6 +687,9 @@ class Scenario:
     pools: dict[str, list[int]] = field(default_factory=dict)
     pages: dict[str, Page] = field(default_factory=dict)
     notification: int = 0  # one of the caseworker's (the accepted offer's)
+    concern: str = ""  # a hotline concern about the household and partner P (its reference)
+    answered_concern: str = ""  # another, for the answering calls
+    caseworker_id: int = 0
 
     def take(self, kind: str) -> int:
         return self.pools[kind].pop()
@@ -688,6 +713,8 @@ class Scenario:
             "member": self.member,
             "household_member": f"{self.household}/members/{self.member}",
             "notification": self.notification,
+            "concern": self.concern,
+            "answered_concern": self.answered_concern,
         }
         if row.fresh:
             values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
@@ -840,7 +867,18 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
         worker=worker,
         member=_ok(cw.get(f"{API}/households/{household}"))["members"][2]["id"],
         notification=_ok(api["caseworker"].get(f"{API}/notifications"))["items"][-1]["id"],
+        caseworker_id=_user_id(usernames["caseworker"]),
     )
+    # A caseworker typing the family's ID number into a hotline concern about partner P.
+    concern = {
+        "kind": "not_received",
+        "description": f"家属来电：补助未到账，户主身份证{head_id}",
+        "contact_phone": "13800138000",
+        "household": household,
+        "partner": p["id"],
+    }
+    scenario.concern = _ok(cw.post(f"{API}/concerns", json=concern), 201)["reference"]
+    scenario.answered_concern = _ok(cw.post(f"{API}/concerns", json=concern), 201)["reference"]
     if pools:
         _fill_pools(scenario, pools)
     return scenario
