@@ -372,3 +372,14 @@ def answer(session: Session, principal: Principal, reference: str, text: str, no
         },
     )
     return concern
+
+
+def communities(session: Session) -> list[str]:
+    """Every community with a grid: what the public page offers to choose from."""
+    return [c for c in session.execute(select(Grid.community).distinct().order_by(Grid.community)).scalars() if c]
+
+
+def partner_names(session: Session) -> list[tuple[int, str]]:
+    """The active partners, for naming the one a hotline concern is about."""
+    rows = session.execute(select(Partner.id, Partner.name).where(Partner.active.is_(True)).order_by(Partner.name))
+    return [(pid, name) for pid, name in rows.all()]

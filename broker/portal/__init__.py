@@ -65,8 +65,10 @@ def init_app(app: Flask) -> None:
         households,
         inbox,
         members,
+        notices,
         partner,
         views,
+        voice,
     )
 
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
@@ -87,7 +89,7 @@ def init_app(app: Flask) -> None:
 
     # The household and member pages add their views to the caseworker's blueprint.
     assert households.bp is members.bp is caseworker.bp
-    for module in (views, auth, partner, caseworker, applications, auditor, admin, inbox):
+    for module in (views, auth, partner, caseworker, applications, auditor, admin, inbox, voice, notices):
         app.register_blueprint(module.bp)
 
     app.jinja_env.trim_blocks = True

@@ -25,6 +25,7 @@ from broker.registry import identity
 from models import ApplicationFile, AuditEvent, OutboxMessage, User
 from tests.conftest import PASSWORD, ApiClient, unique
 from tests.support.images import png
+from tests.support.voice import approved_application
 
 ROLES = ("anon", "caseworker", "other_caseworker", "partner", "other_partner", "auditor", "admin")
 YUAN = 100
@@ -586,6 +587,39 @@ TABLE: dict[tuple[str, str], Row] = {
         "/api/v1/notices", S(401, 422, 422, 403, 403, 403, 422), body={"community": "科源社区"}
     ),
     ("GET", f"{API}/reports/concerns"): Row("/api/v1/reports/concerns", OVERSIGHT),
+    # --- the public pages of the family's voice, and the pages of those who answer --------------
+    ("GET", "/concerns/new"): Row("/concerns/new?ref=GS2345AB", everyone(200)),
+    ("POST", "/concerns/new"): Row(
+        "/concerns/new", everyone(303), body={"kind": "complaint", "description": "矩阵意见"}, form=True
+    ),
+    ("GET", "/concerns/status"): Row("/concerns/status", everyone(200)),
+    ("GET", "/caseworker/concerns"): Row("/caseworker/concerns", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("GET", "/caseworker/concerns/new"): Row("/caseworker/concerns/new", S(PAGE_ANON, 200, 200, 403, 403, 403, 200)),
+    ("POST", "/caseworker/concerns/new"): Row(
+        "/caseworker/concerns/new",
+        S(PAGE_ANON, 302, 302, 403, 403, 403, 302),
+        body={"kind": "complaint", "description": "矩阵来电"},
+        form=True,
+    ),
+    ("GET", "/caseworker/concerns/<reference>"): Row(
+        "/caseworker/concerns/{concern}", S(PAGE_ANON, 200, 404, 403, 403, 200, 200)
+    ),
+    ("POST", "/caseworker/concerns/<reference>/answer"): Row(
+        "/caseworker/concerns/{answered_concern}/answer",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body={"answer": "已核实并答复"},  # as answered over the API: the same answer again changes nothing
+        form=True,
+    ),
+    ("GET", "/caseworker/notices"): Row("/caseworker/notices", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("POST", "/caseworker/notices"): Row(
+        "/caseworker/notices", S(PAGE_ANON, 422, 422, 403, 403, 403, 422), body={"community": "科源社区"}, form=True
+    ),
+    ("GET", "/caseworker/notices/<int:notice_id>"): Row(
+        "/caseworker/notices/{notice}", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)
+    ),
+    ("GET", "/caseworker/notices/<int:notice_id>.<fmt>"): Row(
+        "/caseworker/notices/{notice}.xlsx", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)
+    ),
 }
 
 # Which shared object a refused call of a ``fresh`` row acts on.
@@ -690,6 +724,7 @@ class Scenario:
     concern: str = ""  # a hotline concern about the household and partner P (its reference)
     answered_concern: str = ""  # another, for the answering calls
     caseworker_id: int = 0
+    notice: int = 0  # a public notice of the community of grids A, B and C
 
     def take(self, kind: str) -> int:
         return self.pools[kind].pop()
@@ -715,6 +750,7 @@ class Scenario:
             "notification": self.notification,
             "concern": self.concern,
             "answered_concern": self.answered_concern,
+            "notice": self.notice,
         }
         if row.fresh:
             values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
@@ -879,6 +915,10 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
     }
     scenario.concern = _ok(cw.post(f"{API}/concerns", json=concern), 201)["reference"]
     scenario.answered_concern = _ok(cw.post(f"{API}/concerns", json=concern), 201)["reference"]
+    # A family that agreed to public notice, its application approved and posted.
+    posted = _ok(cw.post(f"{API}/households", json={**_household_body(scenario), "consent_to_share": True}), 201)
+    approved_application(cw, posted["id"])
+    scenario.notice = _ok(cw.post(f"{API}/notices", json={"community": "科源社区"}), 201)["id"]
     if pools:
         _fill_pools(scenario, pools)
     return scenario
