@@ -341,6 +341,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/auditor/exports/disbursements-by-<group>.<fmt>"): Row(
         "/auditor/exports/disbursements-by-grid.csv", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
     ),
+    ("GET", "/auditor/exports/concerns.<fmt>"): Row(
+        "/auditor/exports/concerns.xlsx", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
+    ),
     ("GET", "/caseworker/"): Row("/caseworker/", S(PAGE_ANON, 200, 200, 403, 403, 403, 403)),
     ("GET", "/caseworker/coverage"): Row("/caseworker/coverage", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
     ("GET", "/caseworker/households/<int:household_id>"): Row(
