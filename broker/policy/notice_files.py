@@ -34,7 +34,7 @@ define(
             "Anyone who believes an entry is wrong may object until %(ends_on)s at /concerns/new?ref=%(code)s "
             "(code %(code)s), or by telling the community's caseworker."
         ),
-        "notice.col.no": N_("No."),
+        "notice.col.no": N_("Row"),
         "notice.col.name": N_("Head of household"),
         "notice.col.size": N_("Household size"),
         "notice.col.aid": N_("Aid"),

@@ -73,7 +73,7 @@ class LookupForm(FlaskForm):
         csrf = False
 
     reference = StringField(
-        _l("Reference"),
+        _l("Concern reference"),
         validators=[DataRequired(_l("Enter the reference.")), Length(max=40)],
         render_kw={"autocomplete": "off", "autocapitalize": "characters", "placeholder": "YJ-XXXX-XXXX"},
     )
