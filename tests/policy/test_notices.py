@@ -67,6 +67,7 @@ def test_the_notice_prints_as_pdf_and_xlsx_with_masked_names(as_role, make_user,
     assert pdf.status_code == 200, pdf.get_data(as_text=True)[:300]
     assert pdf.mimetype == "application/pdf"
     assert pdf.get_data().startswith(b"%PDF")
+    assert b"/FontFile2" in pdf.get_data()  # the Chinese font embedded, so that it prints anywhere
     xlsx = world.caseworker.get(f"{API}/notices?community={COMMUNITY}&format=xlsx")
     assert xlsx.status_code == 200
     cells = [
