@@ -70,6 +70,14 @@ def refresh_birthdays() -> int:
     return _sweep(ages.refresh_birthdays, "birthdays: facts of %d household(s) changed")
 
 
+def sweep_overdue_concerns() -> int:
+    """Periodic: pass to the auditors every concern left unanswered past its deadline
+    whose scheduled escalation was lost (the safety net behind the outbox jobs)."""
+    from broker.people import concern_deadlines
+
+    return _sweep(concern_deadlines.sweep_overdue, "overdue concerns: %d passed to the auditors")
+
+
 def reconcile(now_iso: str | None = None) -> dict[str, int]:
     """Periodic: expire overdue offers, re-route stuck requests, complete covered ones
     (the safety net behind the deadline jobs). ``now_iso`` judges deadlines against

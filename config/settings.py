@@ -52,6 +52,15 @@ class Defaults:
     # (same category, amount and description) asks the caseworker to confirm it.
     DUPLICATE_NEED_WINDOW_HOURS = 24
     LOGIN_RATE_LIMIT = "10 per minute"
+    # Concerns from the public page, per client address: filing, and looking one up.
+    CONCERN_RATE_LIMIT = "5 per minute;30 per day"
+    CONCERN_LOOKUP_RATE_LIMIT = "30 per minute"
+    # Days to answer a concern, per kind (unset kinds: broker.people.concerns defaults).
+    CONCERN_RESPONSE_DAYS: dict[str, int] | None = None
+    # How long a public notice (公示) stays posted, in days, and the font (a TTF/TTC file
+    # with Chinese glyphs) its PDF is set in; unset: the first one fontconfig lists.
+    NOTICE_DAYS = 7
+    NOTICE_FONT: str | None = None
     RATELIMIT_ENABLED = True
     # Session cookie over HTTPS only; unset: on, except when testing or debugging.
     SESSION_COOKIE_SECURE: bool | str | None = None

@@ -3,8 +3,10 @@
 from models.assessment import Assessment, Need
 from models.audit import AuditDetail, AuditEvent
 from models.base import Base
+from models.concerns import Concern
 from models.consent import Consent
 from models.ledger import Account, Disbursement, Entry, LedgerTransaction
+from models.notices import Notice, NoticeEntry
 from models.notifications import NotificationChannel, NotificationDelivery
 from models.outbox import IdempotencyKey, OutboxMessage
 from models.partners import Partner
@@ -26,6 +28,7 @@ __all__ = [
     "AuditDetail",
     "AuditEvent",
     "Base",
+    "Concern",
     "Consent",
     "Disbursement",
     "Entry",
@@ -37,6 +40,8 @@ __all__ = [
     "LedgerTransaction",
     "Member",
     "Need",
+    "Notice",
+    "NoticeEntry",
     "Notification",
     "NotificationChannel",
     "NotificationDelivery",

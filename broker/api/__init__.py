@@ -31,6 +31,8 @@ BLUEPRINT_MODULES = (
     "broker.api.audit",
     "broker.api.notifications",
     "broker.api.reversals",
+    "broker.api.concerns",
+    "broker.api.notices",
 )
 
 errors_plugin = ErrorResponsesPlugin()

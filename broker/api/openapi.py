@@ -97,7 +97,12 @@ def document(operation: dict, view: Any, *, method: str, has_path_ids: bool) -> 
     responses = operation["responses"]
     wanted: dict[int, dict[str, Any]] = {}
     roles = getattr(view, "_required_roles", None)
-    if roles is None:
+    optional = getattr(view, "_token_optional", None)  # open, and more with a token
+    if roles is None and optional:
+        operation["security"] = [{}, *SECURITY]
+        wanted[401] = {**UNAUTHORIZED, "content": ENVELOPE}
+        wanted[403] = _error(f"With a token, only {', '.join(optional)} may do this.")
+    elif roles is None:
         operation["security"] = []  # open: signing in itself, say
     else:
         operation["security"] = SECURITY
@@ -106,7 +111,7 @@ def document(operation: dict, view: Any, *, method: str, has_path_ids: bool) -> 
             wanted[403] = _error(f"Your role may not do this: it is for {', '.join(roles)}, within their own scope.")
     if has_path_ids or operation.get("parameters"):
         wanted[404] = _error("Nothing with this id (or filter value, such as a grid code), or nothing you may see.")
-    if roles is not None and method in WRITE_METHODS:
+    if (roles is not None or optional) and method in WRITE_METHODS:
         wanted[409] = _error(
             "Conflicts with the current state (already exists, not in a state that allows it); see code."
         )

@@ -1,11 +1,12 @@
 """Reports for auditors and admins: disbursements grouped (JSON, CSV or XLSX), possible
-duplicate benefits, and time to fulfilment."""
+duplicate benefits, time to fulfilment, and concerns by kind against the previous period."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask.views import MethodView
+from marshmallow import Schema, fields
 
 from broker.api.auth import require
 from broker.api.blueprint import Blueprint
@@ -15,11 +16,13 @@ from broker.api.schemas.money import (
     DisbursementReportOut,
     DuplicateArgs,
     DuplicateReportOut,
+    FormatArg,
     FulfilmentOut,
     PeriodArgs,
 )
 from broker.money import disbursement_totals, duplicates, report_files, time_to_help
 from broker.money.exports import XLSX_MIMETYPE
+from broker.people import concern_report
 from broker.platform import db
 
 blp = Blueprint("reports", __name__, description="Reports on where the money went and how fast help arrived.")
@@ -60,3 +63,47 @@ class Fulfilment(MethodView):
     def get(self, args: dict) -> Any:
         """Hours from request to completion by category: count, median and 90th percentile."""
         return time_to_help.fulfilment(db.session(), **args)
+
+
+class ConcernKindOut(Schema):
+    kind = fields.String(required=True, metadata={"description": "A concern kind, or `all`."})
+    label = fields.String(required=True)
+    received = fields.Integer(required=True)
+    closed = fields.Integer(required=True)
+    within_deadline = fields.Integer(required=True)
+    escalated = fields.Integer(required=True)
+    median_days = fields.Float(allow_none=True, metadata={"description": "Median days from receipt to closing."})
+
+
+class ConcernPeriodOut(Schema):
+    date_from = fields.Date(required=True, data_key="from")
+    date_to = fields.Date(required=True, data_key="to")
+    rows = fields.List(fields.Nested(ConcernKindOut), required=True)
+    overall = fields.Nested(ConcernKindOut, required=True)
+
+
+class ConcernReportOut(Schema):
+    current = fields.Nested(ConcernPeriodOut, required=True)
+    previous = fields.Nested(ConcernPeriodOut, required=True, metadata={"description": "The period just before."})
+    faster_percent = fields.Float(
+        allow_none=True, metadata={"description": "How much faster concerns closed than before (median), in %."}
+    )
+
+
+class ConcernReportArgs(PeriodArgs, FormatArg):
+    """``from``/``to`` (default: the last 30 days) and the format."""
+
+
+@blp.route("/reports/concerns")
+class ConcernReport(MethodView):
+    @require(*READERS)
+    @blp.arguments(ConcernReportArgs, location="query")
+    @blp.response(200, ConcernReportOut, description=FILE_DESCRIPTION)
+    @blp.alt_response(200, schema=FILE_DOC, content_type="text/csv", description=FILE_DESCRIPTION, success=True)
+    @blp.alt_response(200, schema=FILE_DOC, content_type=XLSX_MIMETYPE, description=FILE_DESCRIPTION, success=True)
+    def get(self, args: dict) -> Any:
+        """Concerns by kind (received, closed, on time, escalated, median days to close) against the period before."""
+        fmt = args.pop("format")
+        if fmt != "json":
+            return file_response(concern_report.export_concern_report(db.session(), fmt=fmt, **args))
+        return concern_report.concern_report(db.session(), **args)

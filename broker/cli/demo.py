@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broker.money import funds
-from broker.people import users
+from broker.people import concerns, users
 from broker.platform import actor, db
 from broker.referral import assessment, partners
 from broker.registry import grids, households
@@ -101,5 +101,7 @@ def _seed(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
 
     household = households.create_household(session, caseworker, load_household(demo["household"]))
     assessment.create_assessment(session, caseworker, household.id, demo["assessment"])
+    if demo.get("concern"):
+        concerns.file_concern(session, **demo["concern"], principal=caseworker, household_id=household.id)
     db.commit()
     return logins

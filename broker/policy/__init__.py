@@ -14,6 +14,8 @@
   :mod:`.reminders` (deadlines past, their sweep, the open ones most urgent first),
   :mod:`.document_files` (photos of the documents), :mod:`.application_form` (the
   filled form the family signs).
+- Public notices (公示) of approved applications per community, with consent and masked
+  names: :mod:`.notices`; printed as PDF or XLSX: :mod:`.notice_files`.
 
 May import: ``broker.registry`` (households and their facts), ``broker.people`` (telling
 caseworkers), ``broker.audit``, the platform and ``models``; never the web layers.

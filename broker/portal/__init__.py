@@ -66,9 +66,11 @@ def init_app(app: Flask) -> None:
         households,
         inbox,
         members,
+        notices,
         partner,
         reversals,
         views,
+        voice,
     )
 
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
@@ -89,7 +91,7 @@ def init_app(app: Flask) -> None:
 
     # The household and member pages add their views to the caseworker's blueprint.
     assert households.bp is members.bp is consents.bp is caseworker.bp
-    for module in (views, auth, partner, caseworker, applications, auditor, admin, inbox, reversals):
+    for module in (views, auth, partner, caseworker, applications, auditor, admin, inbox, reversals, voice, notices):
         app.register_blueprint(module.bp)
 
     app.jinja_env.trim_blocks = True

@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from broker import audit
 from broker.money import disbursement_totals, duplicates, ledger_queries, report_files, time_to_help
 from broker.money.ledger_queries import LedgerFilter
+from broker.people import concern_report
 from broker.platform import db
 from broker.portal import charts, i18n
 from broker.portal.auth import current_principal, role_required
@@ -94,10 +95,13 @@ def dashboard() -> str:
         for group in ("month", "category", "partner")
     }
     fulfilment = time_to_help.fulfilment(session, since, until)
+    voice = concern_report.concern_report(session, since, until)
     return render_template(
         "portal/auditor/dashboard.html",
         by=by,
         charts=_charts(by, fulfilment),
+        voice=voice,
+        voice_chart=_voice_chart(voice),
         fulfilment=fulfilment,
         duplicates=duplicates.duplicate_benefits(session),
         reversals=reversals.queue_rows(session, current_principal(), "pending", limit=10),
@@ -193,7 +197,29 @@ def _charts(
     ]
 
 
+def _voice_chart(report: concern_report.ConcernReport) -> Chart:
+    """Concerns received per kind this period; the table adds how many were closed."""
+    return Chart(
+        "concerns",
+        _("Concerns by kind"),
+        _("Concerns and complaints received in the period, per kind, and how many were closed."),
+        (_("Kind"), _("Received"), _("Closed")),
+        [(row.label, row.received, str(row.received), row.closed) for row in report.current.rows],
+    )
+
+
 EXPORTS = {"csv", "xlsx"}
+
+
+@bp.get("/exports/concerns.<fmt>")
+@role_required(*READERS)
+def export_concerns(fmt: str) -> Response:
+    """The concern report (this period and the one before) as CSV or XLSX."""
+    if fmt not in EXPORTS:
+        abort(404)
+    since, until, _args = _period()
+    file = concern_report.export_concern_report(db.session(), since, until, fmt=fmt)
+    return _download(file)
 
 
 @bp.get("/exports/ledger.<fmt>")

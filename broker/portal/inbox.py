@@ -71,6 +71,8 @@ def _locale() -> str:
 
 def link_of(params: dict) -> str | None:
     """Where a notification leads: the household page, at the request or applications."""
+    if params.get("concern_id") and params.get("reference"):
+        return url_for("portal_voice.concern", reference=params["reference"])
     household = params.get("household_id")
     if not household:
         return None

@@ -52,6 +52,39 @@ def _disabled() -> bool:
 limiter = Limiter(key_func=login_key, key_prefix="aidbroker-rl", headers_enabled=True)
 login_limit = limiter.shared_limit(_login_limit, scope="login", methods=["POST"])
 
+# Concerns from the public, without an account: counted per client address, shared by the
+# public page and the API (one count for both doors). A signed-in caller is not counted.
+API_CONCERNS_PATH = "/api/v1/concerns"
+API_CONCERN_PATH = "/api/v1/concerns/<string:reference>"
+
+
+def client_address() -> str:
+    return request.remote_addr or "-"
+
+
+def _signed_in() -> bool:
+    from flask_login import current_user
+
+    if request.path.startswith("/api/"):
+        return bool(request.headers.get("Authorization"))
+    return bool(current_user and current_user.is_authenticated)
+
+
+def _concern_limit() -> str:
+    return current_app.config.get("CONCERN_RATE_LIMIT") or "5 per minute;30 per day"
+
+
+def _lookup_limit() -> str:
+    return current_app.config.get("CONCERN_LOOKUP_RATE_LIMIT") or "30 per minute"
+
+
+concern_limit = limiter.shared_limit(
+    _concern_limit, scope="concern", key_func=client_address, methods=["POST"], exempt_when=_signed_in
+)
+lookup_limit = limiter.shared_limit(
+    _lookup_limit, scope="concern-lookup", key_func=client_address, methods=["GET"], exempt_when=_signed_in
+)
+
 
 def init_app(app: Flask) -> None:
     """Bind the limiter to the app's Redis and put the sign-in limit on the API's token
@@ -70,6 +103,7 @@ def init_app(app: Flask) -> None:
     finally:
         app.config["RATELIMIT_ENABLED"] = enabled
     limiter.request_filter(_disabled)
+    wrappers = {API_TOKEN_PATH: login_limit, API_CONCERNS_PATH: concern_limit, API_CONCERN_PATH: lookup_limit}
     for rule in app.url_map.iter_rules():
-        if rule.rule == API_TOKEN_PATH and "POST" in (rule.methods or ()):
-            app.view_functions[rule.endpoint] = login_limit(app.view_functions[rule.endpoint])
+        if rule.rule in wrappers:
+            app.view_functions[rule.endpoint] = wrappers[rule.rule](app.view_functions[rule.endpoint])

@@ -25,6 +25,7 @@ from broker.registry import identity
 from models import ApplicationFile, AuditEvent, Consent, OutboxMessage, User
 from tests.conftest import PASSWORD, ApiClient, unique
 from tests.support.images import png
+from tests.support.voice import agree_to_notice, approved_application
 
 ROLES = ("anon", "caseworker", "other_caseworker", "partner", "other_partner", "auditor", "admin")
 YUAN = 100
@@ -369,6 +370,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/auditor/exports/disbursements-by-<group>.<fmt>"): Row(
         "/auditor/exports/disbursements-by-grid.csv", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
     ),
+    ("GET", "/auditor/exports/concerns.<fmt>"): Row(
+        "/auditor/exports/concerns.xlsx", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
+    ),
     ("GET", "/caseworker/"): Row("/caseworker/", S(PAGE_ANON, 200, 200, 403, 403, 403, 403)),
     ("GET", "/caseworker/coverage"): Row("/caseworker/coverage", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
     ("GET", "/caseworker/households/<int:household_id>"): Row(
@@ -626,6 +630,61 @@ TABLE: dict[tuple[str, str], Row] = {
         form=True,
     ),
     ("POST", "/inbox/channels/<channel>/remove"): Row("/inbox/channels/email/remove", INBOX_ACT, body={}, form=True),
+    # --- concerns: anyone raises one and looks it up; those who answer read them by scope ------
+    ("POST", f"{API}/concerns"): Row(
+        "/api/v1/concerns", S(201, 201, 201, 403, 403, 403, 201), body={"kind": "complaint", "description": "矩阵投诉"}
+    ),
+    ("GET", f"{API}/concerns"): Row("/api/v1/concerns", S(401, 200, 200, 200, 200, 200, 200)),
+    ("GET", f"{API}/concerns/<string:reference>"): Row("/api/v1/concerns/{concern}", everyone(200)),
+    ("POST", f"{API}/concerns/<string:reference>/assign"): Row(
+        "/api/v1/concerns/{concern}/assign",
+        S(401, 200, 404, 403, 403, 403, 200),
+        body=lambda s: {"owner": s.caseworker_id},
+    ),
+    ("POST", f"{API}/concerns/<string:reference>/answer"): Row(
+        "/api/v1/concerns/{answered_concern}/answer",
+        S(401, 200, 404, 403, 403, 403, 200),
+        body={"answer": "已核实并答复"},
+    ),
+    # --- public notices: nothing approved with consent waits in the scenario's community ------
+    ("GET", f"{API}/notices"): Row("/api/v1/notices", S(401, 200, 200, 403, 403, 200, 200)),
+    ("POST", f"{API}/notices"): Row(
+        "/api/v1/notices", S(401, 422, 422, 403, 403, 403, 422), body={"community": "科源社区"}
+    ),
+    ("GET", f"{API}/reports/concerns"): Row("/api/v1/reports/concerns", OVERSIGHT),
+    # --- the public pages of the family's voice, and the pages of those who answer --------------
+    ("GET", "/concerns/new"): Row("/concerns/new?ref=GS2345AB", everyone(200)),
+    ("POST", "/concerns/new"): Row(
+        "/concerns/new", everyone(303), body={"kind": "complaint", "description": "矩阵意见"}, form=True
+    ),
+    ("GET", "/concerns/status"): Row("/concerns/status", everyone(200)),
+    ("GET", "/caseworker/concerns"): Row("/caseworker/concerns", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("GET", "/caseworker/concerns/new"): Row("/caseworker/concerns/new", S(PAGE_ANON, 200, 200, 403, 403, 403, 200)),
+    ("POST", "/caseworker/concerns/new"): Row(
+        "/caseworker/concerns/new",
+        S(PAGE_ANON, 302, 302, 403, 403, 403, 302),
+        body={"kind": "complaint", "description": "矩阵来电"},
+        form=True,
+    ),
+    ("GET", "/caseworker/concerns/<reference>"): Row(
+        "/caseworker/concerns/{concern}", S(PAGE_ANON, 200, 404, 403, 403, 200, 200)
+    ),
+    ("POST", "/caseworker/concerns/<reference>/answer"): Row(
+        "/caseworker/concerns/{answered_concern}/answer",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body={"answer": "已核实并答复"},  # as answered over the API: the same answer again changes nothing
+        form=True,
+    ),
+    ("GET", "/caseworker/notices"): Row("/caseworker/notices", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("POST", "/caseworker/notices"): Row(
+        "/caseworker/notices", S(PAGE_ANON, 422, 422, 403, 403, 403, 422), body={"community": "科源社区"}, form=True
+    ),
+    ("GET", "/caseworker/notices/<int:notice_id>"): Row(
+        "/caseworker/notices/{notice}", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)
+    ),
+    ("GET", "/caseworker/notices/<int:notice_id>.<fmt>"): Row(
+        "/caseworker/notices/{notice}.xlsx", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)
+    ),
 }
 
 # Which shared object a refused call of a ``fresh`` row acts on.
@@ -736,6 +795,10 @@ class Scenario:
     target: Any = None  # what the row being filled acts on
     head_member: int = 0  # the head of the household on grid A
     consent: int = 0  # the head's consent, with the signed form's photo
+    concern: str = ""  # a hotline concern about the household and partner P (its reference)
+    answered_concern: str = ""  # another, for the answering calls
+    caseworker_id: int = 0
+    notice: int = 0  # a public notice of the community of grids A, B and C
 
     def take(self, kind: str) -> int:
         return self.pools[kind].pop()
@@ -762,6 +825,9 @@ class Scenario:
             "disbursement": self.disbursement,
             "reversal": self.reversal,
             "consent": self.consent,
+            "concern": self.concern,
+            "answered_concern": self.answered_concern,
+            "notice": self.notice,
         }
         if row.fresh:
             values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
@@ -933,10 +999,26 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
         disbursement=_ok(partner.get(f"{API}/offers/{offers[medical]}/disbursements"))["items"][0]["id"],
         head_member=head_member,
         consent=consent,
+        caseworker_id=_user_id(usernames["caseworker"]),
     )
     scenario.reversal = _ok(
         partner.post(f"{API}/disbursements/{scenario.disbursement}/reversal", json={"reason": "待核"}), 201
     )["id"]
+    # A caseworker typing the family's ID number into a hotline concern about partner P.
+    concern = {
+        "kind": "not_received",
+        "description": f"家属来电：补助未到账，户主身份证{head_id}",
+        "contact_phone": "13800138000",
+        "household": household,
+        "partner": p["id"],
+    }
+    scenario.concern = _ok(cw.post(f"{API}/concerns", json=concern), 201)["reference"]
+    scenario.answered_concern = _ok(cw.post(f"{API}/concerns", json=concern), 201)["reference"]
+    # A family that agreed to public notice, its application approved and posted.
+    posted = _ok(cw.post(f"{API}/households", json=_household_body(scenario)), 201)
+    agree_to_notice(cw, posted)
+    approved_application(cw, posted["id"])
+    scenario.notice = _ok(cw.post(f"{API}/notices", json={"community": "科源社区"}), 201)["id"]
     if pools:
         _fill_pools(scenario, pools)
     return scenario

@@ -75,6 +75,7 @@ def real_path_parameters(s: Scenario, path: str) -> dict[str, Any]:
         "disbursement_id": s.disbursement,
         "reversal_id": s.reversal,
         "consent_id": s.consent,
+        "reference": s.concern,
     }
     values["code"] = "temporary_aid" if path.startswith(f"{API}/policies") else s.grid_a
     return values
