@@ -22,6 +22,7 @@ from broker.portal.once import once
 from broker.portal.pages import attach_field_errors, commit, page_arg, refused
 from broker.referral import inbox as offer_inbox
 from broker.referral import lifecycle, offers, partners, payments
+from broker.registry import disclosure
 from models.base import utcnow
 from models.requests import OFFER_STATUSES
 
@@ -42,7 +43,13 @@ def inbox() -> str:
         status = status if status in OFFER_STATUSES else None
         category = category if category in i18n.CATEGORIES else None
     page = offer_inbox.list_offers(
-        session, principal, status=status, category=category, page=page_arg(request.args.get("page")), per_page=PER_PAGE
+        session,
+        principal,
+        status=status,
+        category=category,
+        page=page_arg(request.args.get("page")),
+        per_page=PER_PAGE,
+        recipient=disclosure.PARTNER_PORTAL,
     )
     counts = {s: offer_inbox.list_offers(session, principal, status=s, per_page=1).total for s in OFFER_STATUSES}
     return render_template(
@@ -68,7 +75,7 @@ def _blank_delivery_form(kind: str, remaining: int) -> object:
 def _render_offer(offer_id: int, status: int = 200, **forms: object) -> tuple[str, int]:
     principal = current_principal()
     session = db.session()
-    item = offer_inbox.inbox_item(session, principal, offer_id)
+    item = offer_inbox.inbox_item(session, principal, offer_id, recipient=disclosure.PARTNER_PORTAL)
     remaining = max(0, item.accepted_fen - item.disbursed_fen)
     disburse_form = forms.get("disburse_form") or _blank_delivery_form(item.kind, remaining)
     body = render_template(
@@ -217,7 +224,9 @@ def fund() -> str:
     pledged = [
         item
         for status in lifecycle.TAKEN
-        for item in offer_inbox.list_offers(session, principal, status=status, per_page=100).items
+        for item in offer_inbox.list_offers(
+            session, principal, status=status, per_page=100, recipient=disclosure.PARTNER_PORTAL
+        ).items
     ]
     history = funds.fund_history(session, partner.id, page=page_arg(request.args.get("page")), per_page=PER_PAGE)
     return render_template("portal/partner/fund.html", partner=partner, history=history, pledged=pledged)
