@@ -79,6 +79,7 @@ _TITLES_BEFORE = ("老", "小", "阿")
 _COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "夏侯", "司徒")
 # Where a Chinese address breaks into parts: 省 市 区 县 街道 路 号 栋 单元 室 …
 _ADDRESS_BREAK = re.compile(r"(?<=[省市区县镇乡村组路街巷弄道号栋幢楼院单元室层])")
+_STREET_LEVEL = ("路", "街", "巷", "弄", "道", "村", "组", "号", "栋", "幢", "楼", "院", "元", "室", "层")
 _DOOR = re.compile(r"\d+\s*(?:号楼|号院|号|栋|幢|单元|室|层|楼)(?:\s*\d+\s*(?:号楼|号院|号|栋|幢|单元|室|层|楼))+")
 
 
@@ -170,21 +171,20 @@ def name_patterns(names: Iterable[str]) -> list[str]:
 
 
 def address_patterns(address: str) -> list[str]:
-    """The household's address whole, and every tail of it from one of its breaks
-    (district, street, road, number…) that is still specific (two parts or more)."""
+    """The household's address whole, and every run of two or more of its parts (split
+    after 省 市 区 街道 路 号 栋 室 …) that reaches down to a road, a number or a door:
+    "幸福路12号", "3栋201室" — not "北京市朝阳区", which names no one."""
     folded = re.sub(rf"[\s{_INVISIBLE}]", "", unicodedata.normalize("NFKC", address or ""))
     if len(folded) < 4:
         return []
     parts = [p for p in _ADDRESS_BREAK.split(folded) if p]
-    tails = {folded}
-    for i in range(len(parts) - 1):
-        tail = "".join(parts[i:])
-        if len(tail) >= 4:
-            tails.add(tail)
-        head = "".join(parts[: len(parts) - i])
-        if len(head) >= 6:
-            tails.add(head)
-    return [_spaced(t) for t in sorted(tails, key=len, reverse=True)]
+    runs = {folded}
+    for i in range(len(parts)):
+        for j in range(i + 2, len(parts) + 1):
+            run = parts[i:j]
+            if len("".join(run)) >= 4 and any(p.endswith(_STREET_LEVEL) for p in run):
+                runs.add("".join(run))
+    return [_spaced(t) for t in sorted(runs, key=len, reverse=True)]
 
 
 def _merge(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
