@@ -8,7 +8,7 @@ consented. All of that is decided by ``broker.referral.inbox``; these views only
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -21,7 +21,7 @@ from broker.portal.forms import DELIVERY_FORMS, AcceptForm, CompleteForm, InboxF
 from broker.portal.once import once
 from broker.portal.pages import attach_field_errors, commit, page_arg, refused
 from broker.referral import inbox as offer_inbox
-from broker.referral import lifecycle, offers, partners, payments
+from broker.referral import lifecycle, offer_export, offers, partners, payments
 from broker.registry import disclosure
 from models.base import utcnow
 from models.requests import OFFER_STATUSES
@@ -230,3 +230,16 @@ def fund() -> str:
     ]
     history = funds.fund_history(session, partner.id, page=page_arg(request.args.get("page")), per_page=PER_PAGE)
     return render_template("portal/partner/fund.html", partner=partner, history=history, pledged=pledged)
+
+
+@bp.get("/exports/offers.<fmt>")
+@role_required("partner")
+def export_offers(fmt: str) -> Response:
+    """The partner's offers as CSV or XLSX, with only what a partner may know of each family."""
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    file = offer_export.export_offers(db.session(), current_principal(), fmt)
+    response = Response(file.content, mimetype=file.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{file.filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

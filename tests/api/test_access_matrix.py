@@ -478,6 +478,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/partner/"): Row("/partner/", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)),
     ("GET", "/partner/fund"): Row("/partner/fund", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)),
+    ("GET", "/partner/exports/offers.<fmt>"): Row(
+        "/partner/exports/offers.xlsx", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)
+    ),
     ("GET", "/partner/offers/<int:offer_id>"): Row(
         "/partner/offers/{offer}", S(PAGE_ANON, 403, 403, 200, 404, 403, 403)
     ),
