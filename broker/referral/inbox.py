@@ -17,7 +17,7 @@ from broker.platform.errors import Forbidden, NotFound
 from broker.platform.pages import Page
 from broker.platform.scope import Principal
 from broker.registry import disclosure
-from models import AidRequest, Disbursement, Grid, Household, Offer, Partner
+from models import AidRequest, Disbursement, Grid, Offer, Partner
 
 URGENCY_ORDER = {"critical": 0, "high": 1, "normal": 2}
 

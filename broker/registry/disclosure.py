@@ -74,7 +74,7 @@ _STAFF = {
     "free_text": "ids_masked",
 }
 MATRIX: dict[str, dict[str, str]] = {
-    **{r: _PARTNER for r in PARTNERS},
+    **dict.fromkeys(PARTNERS, _PARTNER),
     VOLUNTEER: {**_PARTNER, "address": "consent", "phone": "consent"},
     PUBLIC_NOTICE: {**_PARTNER, "household_name": "masked"},
     CASEWORKER: _STAFF,
@@ -83,7 +83,7 @@ MATRIX: dict[str, dict[str, str]] = {
 # The consent purpose each recipient's sharing is for (staff need none: the family's
 # record is theirs to keep).
 PURPOSES: dict[str, str | None] = {
-    **{r: consents.SHARE_WITH_PARTNERS for r in PARTNERS},
+    **dict.fromkeys(PARTNERS, consents.SHARE_WITH_PARTNERS),
     VOLUNTEER: consents.VOLUNTEER_CONTACT,
     PUBLIC_NOTICE: consents.PUBLIC_NOTICE,
     CASEWORKER: None,

@@ -127,7 +127,7 @@ def _kind(digits: str) -> str:
         bare = bare[2:]
     if len(bare) in (15, 18) or (len(bare) == 18 and bare.endswith("X")):
         return ID_PLACEHOLDER
-    if len(bare) == 11 and bare.startswith("1") or bare.startswith("0") and 10 <= len(bare) <= 12:
+    if (len(bare) == 11 and bare.startswith("1")) or (bare.startswith("0") and 10 <= len(bare) <= 12):
         return PHONE_PLACEHOLDER
     if 16 <= len(bare) <= 19:
         return CARD_PLACEHOLDER

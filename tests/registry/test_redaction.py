@@ -23,12 +23,25 @@ ADDRESS = "北京市朝阳区幸福路12号3栋201室"
 KNOWN = Known(names=NAMES, address=ADDRESS)
 
 # Chinese text around the secrets: no digits, so that any digit left is one that leaked.
-_HAN = "的一是在了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经之进着等部度家电力里如水化高自理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指区强放决西被干做必战先回则任取据处队南给色光门即保治北造规热领海口东导器压志世金增争济阶油思术极交受联认共权收证改清己美再采转更单风切打白教速花带安场身车例真务具每目至达走积示议声报斗完类离华名确才科张信马节话米整空元况今集温传土许步群广石记需段研界拉林律叫且究观越织装影算低持音众书布复容儿须际商非验连断深难近矿周委素技备半办青省列习响约支般史感劳便团往酸历市克何除消构府称太准精值号率族维划选标写存候毛亲快效斯院查江型眼按格养易置派层片始却专状育厂京识适属圆包火住调满县局照参红细引听该铁价严"
+_HAN = (
+    "的一是在了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面"
+    "而方后多定行学法所民得经之进着等部度家电力里如水化高自理起小物现实加量都两体制机当使点从业本去把性好"
+    "应开它合还因由其些然前外天政日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第"
+    "向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展果料象员革位入常文总次品式活设及"
+    "管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指区强放决西被干做必战先回则任取据"
+    "处队南给色光门即保治北造规热领海口东导器压志世金增争济阶油思术极交受联认共权收证改清己美再采转更单风"
+    "切打白教速花带安场身车例真务具每目至达走积示议声报斗完类离华名确才科张信马节话米整空元况今集温传土许"
+    "步群广石记需段研界拉林律叫且究观越织装影算低持音众书布复容儿须际商非验连断深难近矿周委素技备半办青省"
+    "列习响约支般史感劳便团往酸历市克何除消构府称太准精值号率族维划选标写存候毛亲快效斯院查江型眼按格养易"
+    "置派层片始却专状育厂京识适属圆包火住调满县局照参红细引听该铁价严"
+)
 CONTEXT = st.text(alphabet=st.sampled_from(list(_HAN + "，。、；：（）！？ \u3000")), max_size=24)
 # What may stand between the digit groups of one number: spaces (also full-width and
 # non-breaking), dashes, dots, slashes, brackets and invisible characters.
 SEPARATORS = st.lists(
-    st.sampled_from([" ", "-", "－", "—", ".", "．", "/", "　", "\u00a0", "\u200b", "\ufeff", "(", ")", "（", "）", "·"]),
+    st.sampled_from(
+        [" ", "-", "－", "—", ".", "．", "/", "　", "\u00a0", "\u200b", "\ufeff", "(", ")", "（", "）", "·"]
+    ),
     max_size=2,
 ).map("".join)
 FULL_WIDTH = str.maketrans("0123456789Xx", "０１２３４５６７８９Ｘｘ")
@@ -57,7 +70,9 @@ def id_numbers() -> st.SearchStrategy[str]:
 
 
 MOBILES = st.builds(lambda d: "1" + d, st.from_regex(r"[3-9]\d{9}", fullmatch=True))
-LANDLINES = st.builds(lambda a, n: a + n, st.sampled_from(["010", "021", "0755", "0571"]), st.from_regex(r"[2-8]\d{7}", fullmatch=True))
+LANDLINES = st.builds(
+    lambda a, n: a + n, st.sampled_from(["010", "021", "0755", "0571"]), st.from_regex(r"[2-8]\d{7}", fullmatch=True)
+)
 CARDS = st.from_regex(r"62\d{14,17}", fullmatch=True)
 
 
@@ -99,9 +114,13 @@ def secret(draw: st.DrawFn) -> tuple[str, str]:
     return part, re.sub(r"\s", "", part)
 
 
+def fold(text: str) -> str:
+    """Each character NFKC-folded on its own (full-width digits to ASCII)."""
+    return "".join(f if len(f := unicodedata.normalize("NFKC", c)) == 1 else c for c in text)
+
+
 def _digits(text: str) -> str:
-    folded = "".join(unicodedata.normalize("NFKC", c) if len(unicodedata.normalize("NFKC", c)) == 1 else c for c in text)
-    return re.sub(r"\D", "", folded)
+    return re.sub(r"\D", "", fold(text))
 
 
 def _plain(text: str) -> str:
@@ -155,10 +174,13 @@ def test_the_model_case_description_reaches_a_partner_without_the_child_diagnosi
     """The issue's own example: the son's and mother's names and the phone go, the need stays."""
     text = "王小军（11岁）急性白血病化疗，母亲李秀英电话13912345678，身份证1101 0819 8503 1212 33"
     redacted = privacy.redact(text, KNOWN)
-    assert "王小军" not in redacted and "李秀英" not in redacted
-    assert "13912345678" not in redacted and "1101" not in redacted
+    assert "王小军" not in redacted
+    assert "李秀英" not in redacted
+    assert "13912345678" not in redacted
+    assert "1101" not in redacted
     assert "急性白血病化疗" in redacted
-    assert "[name removed]" in redacted and "[phone number removed]" in redacted
+    assert "[name removed]" in redacted
+    assert "[phone number removed]" in redacted
 
 
 def test_amounts_dates_and_counts_stay_readable():
