@@ -1,5 +1,6 @@
 """SQLAlchemy 2 typed tables. Imports nothing of ours but this package."""
 
+from models.access_log import AccessLog
 from models.assessment import Assessment, Need
 from models.audit import AuditEvent
 from models.base import Base
@@ -13,6 +14,7 @@ from models.requests import AidRequest, Offer
 from models.users import ApiToken, Notification, User, UserGrid
 
 __all__ = [
+    "AccessLog",
     "Account",
     "AidRequest",
     "ApiToken",

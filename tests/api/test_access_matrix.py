@@ -140,6 +140,10 @@ TABLE: dict[tuple[str, str], Row] = {
         "/api/v1/households", S(401, 201, 403, 403, 403, 403, 201), body=_household_body
     ),
     ("GET", f"{API}/households/<int:household_id>"): Row("/api/v1/households/{household}", REGISTRY_READ),
+    ("GET", f"{API}/households/<int:household_id>/access-log"): Row(
+        "/api/v1/households/{household}/access-log", OVERSIGHT
+    ),
+    ("GET", f"{API}/access-log"): Row("/api/v1/access-log", OVERSIGHT),
     ("PATCH", f"{API}/households/<int:household_id>"): Row(
         "/api/v1/households/{household}", REGISTRY_WRITE, body={"notes": "复访：情况稳定"}
     ),
@@ -334,6 +338,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/auditor/"): Row("/auditor/", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
     ("GET", "/auditor/audit"): Row("/auditor/audit", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
     ("GET", "/auditor/ledger"): Row("/auditor/ledger", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
+    ("GET", "/auditor/access-log"): Row("/auditor/access-log", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
     ("GET", "/auditor/exports/ledger.<fmt>"): Row(
         "/auditor/exports/ledger.xlsx", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
     ),
