@@ -45,7 +45,7 @@ HOUSEHOLD_FIELDS = {
 def _household_context(household_id: int) -> dict[str, Any]:
     principal = current_principal()
     session = db.session()
-    household = households.read_household(session, principal, household_id, reason=f"page {request.path}")
+    household = households.read_household(session, principal, household_id, reason=f"{request.method} {request.path}")
     reqs = requests.list_requests(session, principal, household=household.id, per_page=100).items
     apps = [applications.describe(a) for a in applications.list_applications(session, principal, household.id).items]
     return {

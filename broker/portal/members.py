@@ -90,7 +90,9 @@ def edit_member(household_id: int, member_id: int) -> Response | tuple[str, int]
     fields = form.member.form
     fields.has_id_number = member.id_number_enc is not None
     if request.method == "GET":
-        access_log.record(db.session(), current_principal(), household, f"page {request.path}", members=[member])
+        access_log.record(
+            db.session(), current_principal(), household, f"{request.method} {request.path}", members=[member]
+        )
         db.commit()  # the access log of what the form shows
         for name in EDITABLE:
             getattr(fields, name).data = getattr(member, name) or ([] if name == "conditions" else "")
