@@ -111,6 +111,10 @@ def load_settings(override: dict[str, Any] | None = None, environ: dict[str, str
         settings["SECRET_KEY"] = _instance_secret(instance, "secret_key", lambda: secrets.token_urlsafe(48))
     if not settings["DATA_KEY"]:
         settings["DATA_KEY"] = _instance_secret(instance, "data_key", lambda: Fernet.generate_key().decode())
+    old_keys = settings["DATA_KEYS_OLD"] or []
+    for old_key in old_keys.split(",") if isinstance(old_keys, str) else old_keys:
+        if old_key.strip():
+            Fernet(old_key.strip())  # a malformed old key fails at start-up, not at the first read
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = f"sqlite:///{instance / 'aidbroker.sqlite3'}"
     return settings

@@ -70,10 +70,15 @@ def _inbox_rows(session: Session, stmt):  # noqa: ANN001 - a select over Offer i
     ).all()
 
 
-def _item(session: Session, row, recipient: str) -> InboxItem:  # noqa: ANN001 - a row of _inbox_rows
-    """The offer with what ``recipient`` may know of the family (:func:`disclosure.disclose`)."""
+def _item(session: Session, row, recipient: str, known: dict | None = None) -> InboxItem:  # noqa: ANN001
+    """The offer (a row of :func:`_inbox_rows`) with what ``recipient`` may know of the
+    family (:func:`disclosure.disclose`; ``known`` keeps each household's answer for one
+    listing)."""
     offer, req, community, partner_name = row
-    seen = disclosure.disclose(session, req.household_id, recipient)
+    known = {} if known is None else known
+    if req.household_id not in known:
+        known[req.household_id] = disclosure.disclose(session, req.household_id, recipient)
+    seen = known[req.household_id]
     return InboxItem(
         id=offer.id,
         request_id=offer.request_id,
@@ -133,7 +138,8 @@ def list_offers(
     rows = _inbox_rows(
         session, stmt.order_by(urgency, Offer.respond_by, Offer.id).limit(per_page).offset((page - 1) * per_page)
     )
-    return Page([_item(session, r, recipient) for r in rows], page, per_page, total)
+    known: dict = {}
+    return Page([_item(session, r, recipient, known) for r in rows], page, per_page, total)
 
 
 def offer_info(session: Session, offer: Offer) -> OfferInfo:

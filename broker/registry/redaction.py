@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 from pypinyin import lazy_pinyin
 
+from broker.registry import identity
+
 ID_PLACEHOLDER = "[ID number removed]"
 PHONE_PLACEHOLDER = "[phone number removed]"
 CARD_PLACEHOLDER = "[card number removed]"
@@ -43,7 +45,7 @@ PLACEHOLDERS = (
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"
 _SEP_CHARS = r"\s\-‐‑‒–—―_.·•/\\,、|:()\[\]*#~'\"" + _INVISIBLE
 _SEP = f"[{_SEP_CHARS}]"
-_NUMBER = re.compile(rf"\+?\d(?:{_SEP}{{0,3}}\d)*(?:{_SEP}{{0,3}}[Xx](?![A-Za-z]))?")
+_NUMBER = re.compile(rf"\+?\d(?:{_SEP}{{0,3}}\d)*[Xx]?")
 _DATE = re.compile(r"(?:19|20)\d\d([-/.])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])")
 _AMOUNT = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?")
 _MIN_DIGITS = 7
@@ -121,8 +123,20 @@ def mask_id_numbers(text: str | None) -> str:
     return _replace(text, spans)
 
 
+def _holds_id(bare: str) -> bool:
+    """Whether 18 characters in a row of ``bare`` form a resident ID (its check character
+    right): a number run on to other digits is still an ID number."""
+    for i in range(len(bare) - 17):
+        window = bare[i : i + 18]
+        if window[:17].isdigit() and identity.check_char(window[:17]) == window[17]:
+            return True
+    return False
+
+
 def _kind(digits: str) -> str:
     bare = digits.upper()
+    if len(bare) > 18 and _holds_id(bare):
+        return ID_PLACEHOLDER
     if bare.startswith("86") and len(bare) == 13:
         bare = bare[2:]
     if len(bare) in (15, 18) or (len(bare) == 18 and bare.endswith("X")):

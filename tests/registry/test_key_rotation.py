@@ -108,3 +108,13 @@ def test_a_rotation_cut_short_goes_on_where_it_stopped(app, registered, monkeypa
     assert key_rotation.remaining(db.session()) == COUNT - 3
     result = key_rotation.rotate(db.session(), db.commit, batch=2)
     assert (result.rotated, result.current, result.remaining) == (COUNT - 3, 3, 0)
+
+
+def test_a_malformed_old_key_stops_start_up(tmp_path):
+    """DATA_KEYS_OLD is checked when the settings load, not when the first ID is read."""
+    from config.settings import load_settings
+
+    with pytest.raises(ValueError, match="Fernet key"):
+        load_settings({"INSTANCE_PATH": str(tmp_path), "DATA_KEYS_OLD": "not-a-key"}, environ={})
+    good = Fernet.generate_key().decode()
+    assert load_settings({"INSTANCE_PATH": str(tmp_path), "DATA_KEYS_OLD": good}, environ={})["DATA_KEYS_OLD"] == good
