@@ -26,6 +26,9 @@ class Defaults:
     AUDIT_KEY: str | None = None  # HMAC key of the audit chain's digests of readable details
     # Erasure after a household leaves the registry: days kept, per record kind (see broker.privacy.retention).
     RETENTION_DAYS: dict | None = None
+    DATA_KEY: str | None = None  # Fernet key for identity numbers (the current one)
+    # Keys being rotated out, comma-separated: they still decrypt until `keys rotate` is done.
+    DATA_KEYS_OLD: str | None = None
     PORT = 5000
     TIMEZONE = "Asia/Shanghai"
     TOKEN_TTL_HOURS = 12
@@ -83,6 +86,7 @@ ENV_KEYS = (
     "SECRET_KEY",
     "DATA_KEY",
     "AUDIT_KEY",
+    "DATA_KEYS_OLD",
     "INSTANCE_PATH",
     "PORT",
     "SESSION_COOKIE_SECURE",
@@ -126,6 +130,10 @@ def load_settings(override: dict[str, Any] | None = None, environ: dict[str, str
         settings["DATA_KEY"] = _instance_secret(instance, "data_key", lambda: Fernet.generate_key().decode())
     if not settings["AUDIT_KEY"]:
         settings["AUDIT_KEY"] = _instance_secret(instance, "audit_key", lambda: secrets.token_urlsafe(48))
+    old_keys = settings["DATA_KEYS_OLD"] or []
+    for old_key in old_keys.split(",") if isinstance(old_keys, str) else old_keys:
+        if old_key.strip():
+            Fernet(old_key.strip())  # a malformed old key fails at start-up, not at the first read
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = f"sqlite:///{instance / 'aidbroker.sqlite3'}"
     return settings

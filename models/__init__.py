@@ -1,5 +1,6 @@
 """SQLAlchemy 2 typed tables. Imports nothing of ours but this package."""
 
+from models.access_log import AccessLog
 from models.assessment import Assessment, Need
 from models.audit import AuditDetail, AuditEvent
 from models.base import Base
@@ -18,6 +19,7 @@ from models.reversal import Reversal
 from models.users import ApiToken, Notification, User, UserGrid
 
 __all__ = [
+    "AccessLog",
     "Account",
     "AidRequest",
     "ApiToken",

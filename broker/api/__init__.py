@@ -33,6 +33,7 @@ BLUEPRINT_MODULES = (
     "broker.api.reversals",
     "broker.api.concerns",
     "broker.api.notices",
+    "broker.api.access_log",
 )
 
 errors_plugin = ErrorResponsesPlugin()

@@ -60,8 +60,13 @@ class HouseholdItem(MethodView):
     @require(*READERS)
     @blp.response(200, HouseholdOut)
     def get(self, household_id: int) -> Any:
-        """One household with its members (ID numbers masked)."""
-        return households.get_household(db.session(), current_principal(), household_id)
+        """One household with its members (ID numbers masked; this read of their health
+        and of minors' details is logged for the auditor)."""
+        household = households.read_household(
+            db.session(), current_principal(), household_id, reason=f"GET /api/v1/households/{household_id}"
+        )
+        db.commit()
+        return household
 
     @require(*WRITERS)
     @blp.arguments(HouseholdPatch)

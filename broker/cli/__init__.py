@@ -1,4 +1,4 @@
-"""``flask --app app …`` commands: db, users, seed, audit, outbox."""
+"""``flask --app app …`` commands: db, users, seed, audit, outbox, keys."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import click
 from flask import Flask
 
 from broker import audit
+from broker.cli import keys as cli_keys
 from broker.cli import privacy as cli_privacy
 from broker.cli import registry as cli_registry
 from broker.cli import seed as cli_seed
@@ -22,6 +23,7 @@ def init_app(app: Flask) -> None:
     cli_registry.init_app(app)
     cli_seed.init_app(app)
     cli_privacy.init_app(app)
+    cli_keys.init_app(app)
 
 
 def _fail(exc: DomainError) -> None:

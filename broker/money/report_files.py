@@ -68,6 +68,13 @@ def _file(stem: str, fmt: str, columns: list[Column], rows: list[dict], title: s
     raise Invalid("format must be json, csv or xlsx", details={"format": ["unknown format"]})
 
 
+def export_file(
+    stem: str, fmt: str, columns: list[Column], rows: list[dict], title: str, totals: dict | None = None
+) -> ExportFile:
+    """Any table as a CSV or XLSX download (``fmt``), headers in the reader's language."""
+    return _file(stem, fmt, columns, rows, title, totals)
+
+
 def export_disbursements(
     session: Session,
     group_by: str = "partner",

@@ -1,5 +1,13 @@
-"""Passwords (argon2), bearer tokens (random, stored as SHA-256), and the data key that
-encrypts identity numbers (Fernet) and keys their de-duplication hash (HMAC-SHA256)."""
+"""Passwords (argon2), bearer tokens (random, stored as SHA-256), and the data keys that
+encrypt identity numbers (Fernet) and key their de-duplication hash (HMAC-SHA256).
+
+``DATA_KEY`` is the current key: every new encryption and hash uses it. During a key
+rotation the keys it replaces are listed in ``DATA_KEYS_OLD`` and still decrypt, and an
+ID number is looked up under the hash of every valid key (:func:`keyed_hashes`), so the
+broker keeps working while ``flask --app app keys rotate`` re-encrypts and rehashes in
+batches (:mod:`broker.registry.key_rotation`). The hash key is derived from the data key
+and rotates with it, rather than being a separate key that never changes: ID numbers are
+few enough to be hashed one by one, so a leaked hash key must be replaceable too."""
 
 from __future__ import annotations
 
@@ -10,7 +18,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from broker.platform import runtime
 
@@ -45,16 +53,49 @@ def _data_key() -> bytes:
     return runtime.settings()["DATA_KEY"].encode()
 
 
+def old_data_keys() -> list[bytes]:
+    """The keys being rotated out (``DATA_KEYS_OLD``: comma-separated, or a list)."""
+    value = runtime.settings().get("DATA_KEYS_OLD") or []
+    if isinstance(value, str):
+        value = value.split(",")
+    return [k.strip().encode() for k in value if k and k.strip()]
+
+
+def _fernet() -> MultiFernet:
+    return MultiFernet([Fernet(_data_key()), *(Fernet(k) for k in old_data_keys())])
+
+
 def encrypt(value: str) -> bytes:
-    return Fernet(_data_key()).encrypt(value.encode())
+    """Encrypted under the current key."""
+    return _fernet().encrypt(value.encode())
 
 
 def decrypt(blob: bytes) -> str:
-    return Fernet(_data_key()).decrypt(blob).decode()
+    """Decrypted under the current key or any key being rotated out."""
+    return _fernet().decrypt(blob).decode()
+
+
+def under_current_key(blob: bytes) -> bool:
+    """True when ``blob`` was encrypted under the current key (needs no rotation)."""
+    try:
+        Fernet(_data_key()).decrypt(blob)
+    except InvalidToken:
+        return False
+    return True
+
+
+def _hash_under(key: bytes, value: str) -> str:
+    derived = hmac.new(base64.urlsafe_b64decode(key), b"aidbroker-id-hash", hashlib.sha256).digest()
+    return hmac.new(derived, value.encode(), hashlib.sha256).hexdigest()
 
 
 def keyed_hash(value: str) -> str:
-    """HMAC-SHA256 under a key derived from the data key: equal inputs match, and the
-    hash cannot be reversed by hashing every possible ID number without the key."""
-    key = hmac.new(base64.urlsafe_b64decode(_data_key()), b"aidbroker-id-hash", hashlib.sha256).digest()
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+    """HMAC-SHA256 under a key derived from the current data key: equal inputs match, and
+    the hash cannot be reversed by hashing every possible ID number without the key."""
+    return _hash_under(_data_key(), value)
+
+
+def keyed_hashes(value: str) -> list[str]:
+    """The hash of ``value`` under every valid key, the current one first: what to look
+    an ID number up by while a rotation is under way."""
+    return [_hash_under(k, value) for k in (_data_key(), *old_data_keys())]

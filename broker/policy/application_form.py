@@ -27,7 +27,7 @@ from broker.policy.applications import get_application
 from broker.policy.catalogue import Policy
 from broker.policy.evaluation import Facts
 from broker.policy.package import benefits_of, checklist
-from broker.registry import identity
+from broker.registry import access_log, identity
 from models import Application, Household, Member, User
 
 FORMS_FOLDER = "forms"
@@ -97,10 +97,16 @@ def context(session: Session, app: Application, printed_by: str) -> dict[str, An
     }
 
 
-def fill_form(session: Session, principal: Principal, application_id: int) -> tuple[bytes, str]:
+def fill_form(
+    session: Session, principal: Principal, application_id: int, *, reason: str = "application form"
+) -> tuple[bytes, str]:
     """The filled form as .docx bytes and a file name; recorded on the audit chain
-    (the applicant's full ID number is on it)."""
+    (the applicant's full ID number is on it) and in the access log (``reason``: the
+    page or call that printed it)."""
     app = get_application(session, principal, application_id, write=True)
+    household = session.get(Household, app.household_id)
+    head = next((m for m in household.members if m.relation == "head"), None)
+    access_log.record(session, principal, household, reason, id_numbers_of=(head.id,) if head else ())
     policy = catalogue.current().get(app.policy_code, app.policy_version)
     user = session.get(User, principal.user_id) if principal.user_id else None
     printed_by = (user.display_name or user.username) if user else ""

@@ -108,7 +108,7 @@ def init_app(app: Flask) -> None:
         unmatched=request_labels.unmatched,
         status_note=request_labels.status_note,
         say=request_labels.say,
-        redact=privacy.shown,  # ID numbers removed, the placeholder in the reader's language
+        redact=privacy.shown_to_staff,  # ID numbers removed, the placeholder in the reader's language
         shown=privacy.shown,
         conditions=household_labels.conditions,
     )

@@ -304,7 +304,9 @@ def print_form(application_id: int) -> Response:
     principal = current_principal()
     session = db.session()
     try:
-        data, name = application_form.fill_form(session, principal, application_id)
+        data, name = application_form.fill_form(
+            session, principal, application_id, reason=f"{request.method} {request.path}"
+        )
     except DomainError as exc:
         _refuse(exc)
         return _to_application(application_id)

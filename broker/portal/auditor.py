@@ -1,7 +1,8 @@
 """The auditor's pages: a dashboard of where the money went (charts drawn on the server,
 with the numbers in tables too), the ledger (台账) with filters, the state of the audit
-chain, and the exports. Auditors read everything and change nothing here; the one thing
-they decide, a reversal proposed by someone else, is in :mod:`broker.portal.reversals`."""
+chain, who read families' sensitive fields (the access log), and the exports. Auditors
+read everything and change nothing here; the one thing they decide, a reversal proposed
+by someone else, is in :mod:`broker.portal.reversals`."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from broker.portal.auth import current_principal, role_required
 from broker.portal.forms import LedgerFilterForm
 from broker.portal.pages import page_arg
 from broker.referral import partners, reversals
+from broker.registry import access_log
 
 bp = Blueprint("portal_auditor", __name__, url_prefix="/auditor")
 PER_PAGE = 50
@@ -64,6 +66,42 @@ def ledger_page() -> str:
     wanted = {"kind": kind, "partner": partner, "since": form.since.data, "until": form.until.data}
     args = {k: v for k, v in wanted.items() if v}
     return render_template("portal/auditor/ledger.html", form=form, page=page, args=args)
+
+
+@bp.get("/access-log")
+@role_required(*READERS)
+def access() -> str:
+    """Who read a family's sensitive fields (full ID numbers, health, minors), newest
+    first, for one household (?household=) and/or one user (?user=, the sign-in name)."""
+    session = db.session()
+    household_arg = (request.args.get("household") or "").strip()
+    user_arg = (request.args.get("user") or "").strip()[:64]
+    household = int(household_arg) if household_arg.isdigit() and len(household_arg) < 12 else None
+    user_id = access_log.user_id_of(session, user_arg) if user_arg else None
+    unknown_user = bool(user_arg) and user_id is None
+    page = access_log.entries(
+        session,
+        current_principal(),
+        household_id=household,
+        user_id=-1 if unknown_user else user_id,
+        page=page_arg(request.args.get("page")),
+        per_page=PER_PAGE,
+    )
+    args = {k: v for k, v in (("household", household), ("user", user_arg)) if v}
+    return render_template(
+        "portal/auditor/access_log.html",
+        page=page,
+        args=args,
+        household=household_arg,
+        user=user_arg,
+        unknown_user=unknown_user,
+        bad_household=bool(household_arg) and household is None,
+        field_names={
+            access_log.ID_NUMBER: _("ID number in full"),
+            access_log.HEALTH: _("Health"),
+            access_log.MINORS: _("Children's details"),
+        },
+    )
 
 
 @bp.get("/audit")

@@ -45,7 +45,7 @@ HOUSEHOLD_FIELDS = {
 def _household_context(household_id: int) -> dict[str, Any]:
     principal = current_principal()
     session = db.session()
-    household = households.get_household(session, principal, household_id)
+    household = households.read_household(session, principal, household_id, reason=f"{request.method} {request.path}")
     reqs = requests.list_requests(session, principal, household=household.id, per_page=100).items
     apps = [applications.describe(a) for a in applications.list_applications(session, principal, household.id).items]
     return {
@@ -74,7 +74,9 @@ def household(household_id: int) -> str:
     """One household: who (members, ID numbers masked), what is open (requests,
     applications), what is due; then, folded, the details, visits, assessments, the
     policy package, closed requests and the history."""
-    return render_template("portal/caseworker/household.html", **_household_context(household_id))
+    page = render_template("portal/caseworker/household.html", **_household_context(household_id))
+    db.commit()  # the access log of what the page showed
+    return page
 
 
 @bp.route("/households/<int:household_id>/visit", methods=["GET", "POST"])

@@ -17,7 +17,7 @@ from broker.portal.caseworker import bp
 from broker.portal.household_forms import DeceasedForm, MemberForm
 from broker.portal.once import once
 from broker.portal.pages import commit
-from broker.registry import household_states, households, members
+from broker.registry import access_log, household_states, households, members
 from broker.registry.household_schema import HouseholdPatch, load_household
 from models import Household, Member
 
@@ -90,6 +90,10 @@ def edit_member(household_id: int, member_id: int) -> Response | tuple[str, int]
     fields = form.member.form
     fields.has_id_number = member.id_number_enc is not None
     if request.method == "GET":
+        access_log.record(
+            db.session(), current_principal(), household, f"{request.method} {request.path}", members=[member]
+        )
+        db.commit()  # the access log of what the form shows
         for name in EDITABLE:
             getattr(fields, name).data = getattr(member, name) or ([] if name == "conditions" else "")
         fields.birth_date.data = member.birth_date

@@ -8,7 +8,7 @@ consented. All of that is decided by ``broker.referral.inbox``; these views only
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -21,7 +21,8 @@ from broker.portal.forms import DELIVERY_FORMS, AcceptForm, CompleteForm, InboxF
 from broker.portal.once import once
 from broker.portal.pages import attach_field_errors, commit, page_arg, refused
 from broker.referral import inbox as offer_inbox
-from broker.referral import lifecycle, offers, partners, payments, reversals
+from broker.referral import lifecycle, offer_export, offers, partners, payments, reversals
+from broker.registry import disclosure
 from models.base import utcnow
 from models.requests import OFFER_STATUSES
 
@@ -42,7 +43,13 @@ def inbox() -> str:
         status = status if status in OFFER_STATUSES else None
         category = category if category in i18n.CATEGORIES else None
     page = offer_inbox.list_offers(
-        session, principal, status=status, category=category, page=page_arg(request.args.get("page")), per_page=PER_PAGE
+        session,
+        principal,
+        status=status,
+        category=category,
+        page=page_arg(request.args.get("page")),
+        per_page=PER_PAGE,
+        recipient=disclosure.PARTNER_PORTAL,
     )
     counts = {s: offer_inbox.list_offers(session, principal, status=s, per_page=1).total for s in OFFER_STATUSES}
     return render_template(
@@ -68,7 +75,7 @@ def _blank_delivery_form(kind: str, remaining: int) -> object:
 def _render_offer(offer_id: int, status: int = 200, **forms: object) -> tuple[str, int]:
     principal = current_principal()
     session = db.session()
-    item = offer_inbox.inbox_item(session, principal, offer_id)
+    item = offer_inbox.inbox_item(session, principal, offer_id, recipient=disclosure.PARTNER_PORTAL)
     remaining = max(0, item.accepted_fen - item.disbursed_fen)
     disburse_form = forms.get("disburse_form") or _blank_delivery_form(item.kind, remaining)
     paid = offer_inbox.disbursements(session, principal, offer_id)
@@ -227,7 +234,9 @@ def fund() -> str:
     pledged = [
         item
         for status in lifecycle.TAKEN
-        for item in offer_inbox.list_offers(session, principal, status=status, per_page=100).items
+        for item in offer_inbox.list_offers(
+            session, principal, status=status, per_page=100, recipient=disclosure.PARTNER_PORTAL
+        ).items
     ]
     history = funds.fund_history(session, partner.id, page=page_arg(request.args.get("page")), per_page=PER_PAGE)
     return render_template("portal/partner/fund.html", partner=partner, history=history, pledged=pledged)
@@ -252,3 +261,16 @@ def propose_reversal(offer_id: int) -> Response | tuple[str, int]:
         return _render_offer(offer_id, status, reversal_form=form)
     commit(_("Reversal proposed. An auditor will approve or reject it; until then the disbursement stands."))
     return redirect(url_for(".offer", offer_id=offer_id))
+
+
+@bp.get("/exports/offers.<fmt>")
+@role_required("partner")
+def export_offers(fmt: str) -> Response:
+    """The partner's offers as CSV or XLSX, with only what a partner may know of each family."""
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    file = offer_export.export_offers(db.session(), current_principal(), fmt)
+    response = Response(file.content, mimetype=file.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{file.filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -16,8 +16,8 @@ from adapters.base import OfferInfo
 from broker.platform.errors import Forbidden, NotFound
 from broker.platform.pages import Page
 from broker.platform.scope import Principal
-from broker.registry import consents, privacy
-from models import AidRequest, Disbursement, Grid, Household, Offer, Partner
+from broker.registry import disclosure
+from models import AidRequest, Disbursement, Grid, Offer, Partner
 
 URGENCY_ORDER = {"critical": 0, "high": 1, "normal": 2}
 
@@ -63,19 +63,22 @@ def get_offer(session: Session, principal: Principal, offer_id: int) -> Offer:
 
 def _inbox_rows(session: Session, stmt):  # noqa: ANN001 - a select over Offer in, rows out
     return session.execute(
-        stmt.add_columns(AidRequest, Household.head_name, Partner.kind, Grid.community, Partner.name)
+        stmt.add_columns(AidRequest, Partner.kind, Grid.community, Partner.name)
         .join(AidRequest, AidRequest.id == Offer.request_id)
-        .join(Household, Household.id == AidRequest.household_id)
         .join(Grid, Grid.id == AidRequest.grid_id)
         .join(Partner, Partner.id == Offer.partner_id)
     ).all()
 
 
-def _item(session: Session, row) -> InboxItem:  # noqa: ANN001 - a row of _inbox_rows
-    """One offer as its partner may see it: the family's names only if the household
-    agrees, now, to share them with this kind of partner."""
-    offer, req, head_name, partner_kind, community, partner_name = row
-    consented = consents.permits(session, req.household_id, consents.SHARE_WITH_PARTNERS, partner_kind=partner_kind)
+def _item(session: Session, row, recipient: str, known: dict | None = None) -> InboxItem:  # noqa: ANN001
+    """The offer (a row of :func:`_inbox_rows`) with what ``recipient`` may know of the
+    family (:func:`disclosure.disclose`; ``known`` keeps each household's answer for one
+    listing)."""
+    offer, req, partner_kind, community, partner_name = row
+    known = {} if known is None else known
+    if req.household_id not in known:
+        known[req.household_id] = disclosure.disclose(session, req.household_id, recipient, partner_kind=partner_kind)
+    seen = known[req.household_id]
     return InboxItem(
         id=offer.id,
         request_id=offer.request_id,
@@ -91,18 +94,20 @@ def _item(session: Session, row) -> InboxItem:  # noqa: ANN001 - a row of _inbox
         disbursed_fen=offer.disbursed_fen,
         respond_by=offer.respond_by,
         community=community,
-        household=privacy.household_label(head_name, consented),
-        description=privacy.redact(req.description),
+        household=seen.fields["household_label"],
+        description=seen.text(req.description),
         reasons=list(offer.reasons or []),
         created_at=offer.created_at,
-        household_name=privacy.household_name(head_name, consented),
+        household_name=seen.fields["household_name"],
     )
 
 
-def inbox_item(session: Session, principal: Principal, offer_id: int) -> InboxItem:
-    """One offer as its partner sees it."""
+def inbox_item(
+    session: Session, principal: Principal, offer_id: int, *, recipient: str = disclosure.PARTNER_API
+) -> InboxItem:
+    """One offer as its partner sees it (through the API, or ``recipient``)."""
     offer = get_offer(session, principal, offer_id)
-    return _item(session, _inbox_rows(session, select(Offer).where(Offer.id == offer.id))[0])
+    return _item(session, _inbox_rows(session, select(Offer).where(Offer.id == offer.id))[0], recipient)
 
 
 def list_offers(
@@ -114,6 +119,7 @@ def list_offers(
     partner: int | None = None,
     page: int = 1,
     per_page: int = 20,
+    recipient: str = disclosure.PARTNER_API,
 ) -> Page:
     """The inbox: a partner's own offers (admins and auditors: all, or one partner's),
     the most urgent first, then the nearest deadline."""
@@ -132,13 +138,14 @@ def list_offers(
     rows = _inbox_rows(
         session, stmt.order_by(urgency, Offer.respond_by, Offer.id).limit(per_page).offset((page - 1) * per_page)
     )
-    return Page([_item(session, r) for r in rows], page, per_page, total)
+    known: dict = {}
+    return Page([_item(session, r, recipient, known) for r in rows], page, per_page, total)
 
 
 def offer_info(session: Session, offer: Offer) -> OfferInfo:
-    """The plain data an adapter may carry to the partner."""
+    """The plain data an adapter may carry to the partner, decided when it is carried."""
     row = _inbox_rows(session, select(Offer).where(Offer.id == offer.id))[0]
-    item = _item(session, row)
+    item = _item(session, row, disclosure.PARTNER_WEBHOOK)
     return OfferInfo(
         id=item.id,
         request_id=item.request_id,

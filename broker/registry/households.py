@@ -16,7 +16,7 @@ from broker.platform import security
 from broker.platform.errors import Conflict, Forbidden, Invalid, NotFound, found
 from broker.platform.pages import Page, paginate
 from broker.platform.scope import Principal
-from broker.registry import consent_records, household_facts, identity, privacy
+from broker.registry import access_log, consent_records, household_facts, identity, privacy
 from broker.registry.access import require_own_grid, require_registry, visible_grid_ids
 from broker.registry.grids import grid_by_code
 from broker.registry.household_schema import HouseholdIn, load_household
@@ -138,6 +138,15 @@ def get_household(session: Session, principal: Principal, household_id: int, *, 
     return _scoped_household(session, principal, household_id, write=write)
 
 
+def read_household(session: Session, principal: Principal, household_id: int, *, reason: str) -> Household:
+    """The household as :func:`get_household` gives it, for a page or an API answer that
+    shows its members in full: the read of their sensitive fields is logged (``reason``:
+    the page or call)."""
+    household = get_household(session, principal, household_id)
+    access_log.record(session, principal, household, reason)
+    return household
+
+
 def list_households(
     session: Session,
     principal: Principal,
@@ -178,7 +187,7 @@ def list_households(
             pass
         else:
             matches.append(
-                Household.id.in_(select(Member.household_id).where(Member.id_hash == security.keyed_hash(number)))
+                Household.id.in_(select(Member.household_id).where(Member.id_hash.in_(security.keyed_hashes(number))))
             )
         stmt = stmt.where(or_(*matches))
     return paginate(session, stmt, page, per_page)

@@ -20,11 +20,13 @@ MEMBER_FIELDS = ("name", "birth_date", "sex", "relation", "conditions", "disabil
 
 
 def _not_registered_elsewhere(
-    session: Session, principal: Principal | None, id_hash: str, household_id: int | None, index: int | None
+    session: Session, principal: Principal | None, number: str, household_id: int | None, index: int | None
 ) -> None:
     """409 ``duplicate_person`` if this ID number belongs to a member of another
     household; the other household is named only to those who may see it."""
-    other = session.execute(select(Member).where(Member.id_hash == id_hash)).scalar_one_or_none()
+    other = session.execute(
+        select(Member).where(Member.id_hash.in_(security.keyed_hashes(number))).limit(1)
+    ).scalar_one_or_none()
     if other is None or (household_id is not None and other.household_id == household_id):
         return
     where = f"member {index}" if index is not None else "this member"
@@ -51,9 +53,9 @@ def _set_identity(
     session: Session, principal: Principal | None, member: Member, number: str, household_id: int | None, index: int
 ) -> None:
     id_hash = security.keyed_hash(number)
-    if id_hash == member.id_hash:
+    if member.id_hash in security.keyed_hashes(number):
         return
-    _not_registered_elsewhere(session, principal, id_hash, household_id, index)
+    _not_registered_elsewhere(session, principal, number, household_id, index)
     member.id_hash = id_hash
     member.id_number_enc = security.encrypt(number)
 
@@ -112,7 +114,7 @@ def match_members(household: Household, incoming: list[dict]) -> tuple[list[dict
     for data in incoming:
         match = None
         if data.get("id_number"):
-            match = by_hash.get(security.keyed_hash(data["id_number"]))
+            match = next((by_hash[h] for h in security.keyed_hashes(data["id_number"]) if h in by_hash), None)
         if match is None:
             candidate = by_name.get((data["name"], data.get("birth_date")))
             if candidate is not None and (not candidate.id_hash or not data.get("id_number")):

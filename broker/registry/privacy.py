@@ -1,23 +1,35 @@
 """What a partner may learn about a household: no identity numbers, ever, and the
-family's names only when the household consented to share them."""
+family's names only when the household consented to share them. Free text is masked by
+:mod:`.redaction` (the family's names and address, phone, ID and bank card numbers);
+which fields each recipient gets at all is :mod:`.disclosure`."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pypinyin import lazy_pinyin
 
 from broker.platform.texts import N_, define, render
+from broker.registry import redaction
+from broker.registry.redaction import ID_PLACEHOLDER, Known
 
-# 18-character resident IDs (17 digits and a check character) and the old 15-digit ones,
-# wherever a caseworker may have typed one into free text — also run on to a letter, as in
-# "ID110105…" or "身份证号110105…号": only a longer run of digits is not an ID.
-_ID_NUMBER = re.compile(r"(?<!\d)(?:\d{17}[\dXx]|\d{15})(?!\d)")
-ID_PLACEHOLDER = "[ID number removed]"
+__all__ = ["ID_PLACEHOLDER", "Known", "household_label", "household_name", "redact", "said", "shown", "shown_to_staff"]
+_PLACEHOLDER_CODES = {
+    redaction.ID_PLACEHOLDER: "privacy.id_removed",
+    redaction.PHONE_PLACEHOLDER: "privacy.phone_removed",
+    redaction.CARD_PLACEHOLDER: "privacy.card_removed",
+    redaction.NUMBER_PLACEHOLDER: "privacy.number_removed",
+    redaction.NAME_PLACEHOLDER: "privacy.name_removed",
+    redaction.ADDRESS_PLACEHOLDER: "privacy.address_removed",
+}
 define(
     {
         "privacy.id_removed": N_("[ID number removed]"),
+        "privacy.phone_removed": N_("[phone number removed]"),
+        "privacy.card_removed": N_("[card number removed]"),
+        "privacy.number_removed": N_("[number removed]"),
+        "privacy.name_removed": N_("[name removed]"),
+        "privacy.address_removed": N_("[address removed]"),
         # English spells the name in pinyin, Chinese writes it: the msgid carries the
         # Chinese name at zero width (%(name).0s) so that the catalogue may use it.
         "household.named": N_("%(latin)s household%(name).0s"),
@@ -26,9 +38,16 @@ define(
 )
 
 
-def redact(text: str | None) -> str:
-    """Free text with anything shaped like an identity number replaced."""
-    return _ID_NUMBER.sub(ID_PLACEHOLDER, text or "")
+def redact(text: str | None, known: Known | None = None) -> str:
+    """Free text with every phone, ID and bank card number replaced and, given what the
+    broker knows of the household (``known``), its members' names and its address."""
+    return redaction.redact(text, known)
+
+
+def shown_to_staff(text: str | None) -> str:
+    """Free text for those who see the whole household (its caseworkers, auditors):
+    only ID numbers masked, the placeholder in the reader's language."""
+    return said(redaction.mask_id_numbers(text))
 
 
 def household_label(head_name: str, consented: bool) -> str:
@@ -41,9 +60,17 @@ def household_label(head_name: str, consented: bool) -> str:
     return f"{name[0]}{'*' * max(1, len(name) - 1)} household"
 
 
-def shown(text: str | None) -> str:
-    """Redacted free text for a reader: the placeholder said in their language."""
-    return redact(text).replace(ID_PLACEHOLDER, render("privacy.id_removed"))
+def said(redacted: str) -> str:
+    """Text already redacted, its placeholders said in the reader's language."""
+    for placeholder, code in _PLACEHOLDER_CODES.items():
+        if placeholder in redacted:
+            redacted = redacted.replace(placeholder, render(code))
+    return redacted
+
+
+def shown(text: str | None, known: Known | None = None) -> str:
+    """Redacted free text for a reader: the placeholders said in their language."""
+    return said(redact(text, known))
 
 
 def household_name(head_name: str, consented: bool) -> dict[str, Any]:

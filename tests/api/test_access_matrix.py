@@ -143,6 +143,10 @@ TABLE: dict[tuple[str, str], Row] = {
         "/api/v1/households", S(401, 201, 403, 403, 403, 403, 201), body=_household_body
     ),
     ("GET", f"{API}/households/<int:household_id>"): Row("/api/v1/households/{household}", REGISTRY_READ),
+    ("GET", f"{API}/households/<int:household_id>/access-log"): Row(
+        "/api/v1/households/{household}/access-log", OVERSIGHT
+    ),
+    ("GET", f"{API}/access-log"): Row("/api/v1/access-log", OVERSIGHT),
     ("PATCH", f"{API}/households/<int:household_id>"): Row(
         "/api/v1/households/{household}", REGISTRY_WRITE, body={"notes": "复访：情况稳定"}
     ),
@@ -364,6 +368,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/auditor/"): Row("/auditor/", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
     ("GET", "/auditor/audit"): Row("/auditor/audit", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
     ("GET", "/auditor/ledger"): Row("/auditor/ledger", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
+    ("GET", "/auditor/access-log"): Row("/auditor/access-log", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
     ("GET", "/auditor/exports/ledger.<fmt>"): Row(
         "/auditor/exports/ledger.xlsx", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
     ),
@@ -526,6 +531,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/partner/"): Row("/partner/", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)),
     ("GET", "/partner/fund"): Row("/partner/fund", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)),
+    ("GET", "/partner/exports/offers.<fmt>"): Row(
+        "/partner/exports/offers.xlsx", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)
+    ),
     ("GET", "/partner/offers/<int:offer_id>"): Row(
         "/partner/offers/{offer}", S(PAGE_ANON, 403, 403, 200, 404, 403, 403)
     ),
