@@ -17,6 +17,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "broker.referral.delivery",
     "broker.referral.offers",
     "broker.policy.reminders",
+    "broker.referral.followups",
     "broker.people.sending",
 )
 # The one gettext catalogue of the project, filed with the portal that edits it most;

@@ -3,6 +3,7 @@
 from models.assessment import Assessment, Need
 from models.audit import AuditEvent
 from models.base import Base
+from models.followups import FollowUp
 from models.ledger import Account, Disbursement, Entry, LedgerTransaction
 from models.notifications import NotificationChannel, NotificationDelivery
 from models.outbox import IdempotencyKey, OutboxMessage
@@ -24,6 +25,7 @@ __all__ = [
     "Base",
     "Disbursement",
     "Entry",
+    "FollowUp",
     "Grid",
     "Household",
     "HouseholdBenefit",

@@ -21,6 +21,7 @@ BLUEPRINT_MODULES = (
     "broker.api.households",
     "broker.api.partners",
     "broker.api.assessments",
+    "broker.api.followups",
     "broker.api.requests",
     "broker.api.offers",
     "broker.api.policies",

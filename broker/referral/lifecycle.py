@@ -34,7 +34,7 @@ from broker.money import ledger
 from broker.people import notify
 from broker.platform import outbox
 from broker.platform.errors import InvalidTransition, NotFound
-from broker.referral import wording
+from broker.referral import followups, wording
 from models import AidRequest, LedgerTransaction, Offer, Partner
 from models.base import utcnow
 
@@ -159,6 +159,8 @@ def set_request_status(
     """Move a request to ``to`` (or refuse), and audit it as ``request.<action>``."""
     stamp = "completed_at" if to == "completed" else None
     _set_status(session, "request", req, req, to, action=action, reason=reason, details=details, stamp=stamp)
+    if to == "completed":  # the loop ends with a follow-up visit to the family (回访)
+        followups.schedule(session, req)
 
 
 def set_routing_state(
