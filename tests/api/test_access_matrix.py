@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from broker.platform import db
 from broker.registry import identity
-from models import ApplicationFile, AuditEvent, OutboxMessage, User
+from models import ApplicationFile, AuditEvent, FollowUp, OutboxMessage, User
 from tests.conftest import PASSWORD, ApiClient, unique
 from tests.support.images import png
 
@@ -168,6 +168,15 @@ TABLE: dict[tuple[str, str], Row] = {
     ),
     ("POST", f"{API}/households/<int:household_id>/assessments"): Row(
         "/api/v1/households/{household}/assessments", REGISTRY_CREATE, body=ASSESSMENT
+    ),
+    ("GET", f"{API}/households/<int:household_id>/follow-ups"): Row(
+        "/api/v1/households/{household}/follow-ups", REGISTRY_READ
+    ),
+    ("POST", f"{API}/households/<int:household_id>/follow-ups/<int:follow_up_id>"): Row(
+        "/api/v1/households/{household}/follow-ups/{target}",
+        S(401, 200, 404, 403, 403, 403, 403),  # recorded by the household's caseworker only
+        body={"need_met": "yes", "satisfaction": 5, "notes": "回访：已到位"},
+        fresh="follow_up",
     ),
     # --- policies and applications -------------------------------------------------------
     ("GET", f"{API}/policies"): Row("/api/v1/policies", S(401, 200, 200, 200, 200, 200, 200)),
@@ -579,6 +588,7 @@ SHARED = {
     "received_offer": "offer",
     "accepted_offer": "offer",
     "disbursed_offer": "offer",
+    "follow_up": "follow_up",
 }
 
 
@@ -665,6 +675,7 @@ class Scenario:
     pools: dict[str, list[int]] = field(default_factory=dict)
     pages: dict[str, Page] = field(default_factory=dict)
     notification: int = 0  # one of the caseworker's (the accepted offer's)
+    follow_up: int = 0  # the follow-up visit of the household's completed counselling request
 
     def take(self, kind: str) -> int:
         return self.pools[kind].pop()
@@ -688,6 +699,7 @@ class Scenario:
             "member": self.member,
             "household_member": f"{self.household}/members/{self.member}",
             "notification": self.notification,
+            "follow_up": self.follow_up,
         }
         if row.fresh:
             values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
@@ -841,9 +853,22 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
         member=_ok(cw.get(f"{API}/households/{household}"))["members"][2]["id"],
         notification=_ok(api["caseworker"].get(f"{API}/notifications"))["items"][-1]["id"],
     )
+    # The counselling need taken on and confirmed done: its follow-up visit is scheduled.
+    counselling_offer = _offer_of(partner, [counselling])[counselling]
+    _ok(partner.post(f"{API}/offers/{counselling_offer}/accept", json={}))
+    _ok(cw.post(f"{API}/requests/{counselling}/complete", json={"note": "已开始辅导"}))
+    scenario.follow_up = _follow_ups_of([counselling])[counselling]
     if pools:
         _fill_pools(scenario, pools)
     return scenario
+
+
+def _follow_ups_of(request_ids: list[int]) -> dict[int, int]:
+    """request id → the id of its follow-up visit (scheduled when it completed)."""
+    rows = db.session().execute(select(FollowUp.request_id, FollowUp.id).where(FollowUp.request_id.in_(request_ids)))
+    found = dict(rows.all())
+    db.session.remove()
+    return found
 
 
 def _user_id(username: str) -> int:
@@ -878,7 +903,11 @@ def _fill_pools(s: Scenario, wanted: Counter) -> None:
             pools["referral"].append(body["offers"][-1]["id"])
     plain = wanted["request"] + wanted["held_request"]
     living = (
-        wanted["in_progress_request"] + wanted["received_offer"] + wanted["accepted_offer"] + wanted["disbursed_offer"]
+        wanted["in_progress_request"]
+        + wanted["received_offer"]
+        + wanted["accepted_offer"]
+        + wanted["disbursed_offer"]
+        + wanted["follow_up"]
     )
     needs = [{"category": "counselling", "urgency": "normal", "description": "待办"}] * plain
     needs += [{"category": "living", "urgency": "normal", "amount_fen": 500 * YUAN, "description": "生活困难"}] * living
@@ -900,11 +929,17 @@ def _fill_pools(s: Scenario, wanted: Counter) -> None:
     pools["received_offer"] = rest[: wanted["received_offer"]]
     rest = rest[wanted["received_offer"] :]
     pools["accepted_offer"] = rest[: wanted["accepted_offer"]]
-    pools["disbursed_offer"] = rest[wanted["accepted_offer"] :]
-    for oid in ordered[:n_prog] + pools["accepted_offer"] + pools["disbursed_offer"]:
+    rest = rest[wanted["accepted_offer"] :]
+    pools["disbursed_offer"] = rest[: wanted["disbursed_offer"]]
+    paid_in_full = rest[wanted["disbursed_offer"] :]
+    for oid in ordered[:n_prog] + pools["accepted_offer"] + pools["disbursed_offer"] + paid_in_full:
         _ok(partner.post(f"{API}/offers/{oid}/accept", json={}))
     for oid in pools["disbursed_offer"]:
         _ok(partner.post(f"{API}/offers/{oid}/disbursements", json={"amount_fen": 10 * YUAN, "kind": "cash"}), 201)
+    for oid in paid_in_full:  # the request completes: a follow-up visit is scheduled for it
+        _ok(partner.post(f"{API}/offers/{oid}/disbursements", json={"amount_fen": 500 * YUAN, "kind": "cash"}), 201)
+    completed = living_ids[len(living_ids) - len(paid_in_full) :]
+    pools["follow_up"] = list(_follow_ups_of(completed).values())
     s.pools = pools
 
 
