@@ -240,7 +240,7 @@ def set_offer_status(
         action=action,
         reason=reason,
         details=details,
-        stamp="answered_at" if answered else None,
+        stamp="answered_at" if answered else ("completed_at" if to == "completed" else None),
         after={
             "partner_id": offer.partner_id,
             "amount_fen": offer.amount_fen,

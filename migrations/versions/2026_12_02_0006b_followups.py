@@ -1,4 +1,5 @@
-"""follow-up visits (回访) after a request completes
+"""follow-up visits (回访) after a request completes; when an offer completed (for the
+partners' response times)
 
 Revision ID: 0006b_followups
 Revises: 0005a
@@ -58,9 +59,18 @@ def upgrade() -> None:
     op.create_index("ix_follow_ups_status_due_at", "follow_ups", ["status", "due_at"], unique=False)
     op.create_index(op.f("ix_follow_ups_household_id"), "follow_ups", ["household_id"], unique=False)
     op.create_index(op.f("ix_follow_ups_grid_id"), "follow_ups", ["grid_id"], unique=False)
+    with op.batch_alter_table("offers", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("completed_at", models.base.UTCDateTime(timezone=True), nullable=True))
+    # Offers completed before: the moment the audit trail holds.
+    op.execute(
+        "UPDATE offers SET completed_at = (SELECT MIN(a.at) FROM audit_events a WHERE a.object_type = 'offers' "
+        "AND a.object_id = offers.id AND a.action = 'offer.completed') WHERE status = 'completed'"
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("offers", schema=None) as batch_op:
+        batch_op.drop_column("completed_at")
     op.drop_index(op.f("ix_follow_ups_grid_id"), table_name="follow_ups")
     op.drop_index(op.f("ix_follow_ups_household_id"), table_name="follow_ups")
     op.drop_index("ix_follow_ups_status_due_at", table_name="follow_ups")

@@ -273,6 +273,8 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", f"{API}/reports/disbursements"): Row("/api/v1/reports/disbursements", OVERSIGHT),
     ("GET", f"{API}/reports/duplicate-benefits"): Row("/api/v1/reports/duplicate-benefits", OVERSIGHT),
     ("GET", f"{API}/reports/fulfilment"): Row("/api/v1/reports/fulfilment", OVERSIGHT),
+    ("GET", f"{API}/reports/response-times"): Row("/api/v1/reports/response-times", OVERSIGHT),
+    ("GET", f"{API}/reports/follow-up-outcomes"): Row("/api/v1/reports/follow-up-outcomes", OVERSIGHT),
     ("GET", f"{API}/audit/verify"): Row("/api/v1/audit/verify", OVERSIGHT),
     ("GET", f"{API}/audit/events"): Row("/api/v1/audit/events", OVERSIGHT),
     # --- the portal ----------------------------------------------------------------------------
