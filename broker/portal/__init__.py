@@ -62,6 +62,7 @@ def init_app(app: Flask) -> None:
         auditor,
         auth,
         caseworker,
+        follow_ups,
         households,
         inbox,
         members,
@@ -86,7 +87,7 @@ def init_app(app: Flask) -> None:
     limits.init_app(app)
 
     # The household and member pages add their views to the caseworker's blueprint.
-    assert households.bp is members.bp is caseworker.bp
+    assert households.bp is members.bp is follow_ups.bp is caseworker.bp
     for module in (views, auth, partner, caseworker, applications, auditor, admin, inbox):
         app.register_blueprint(module.bp)
 

@@ -311,6 +311,8 @@ LABELS = {
     "condition": household_labels.CONDITIONS,
     "sex": household_labels.SEXES,
     "history": household_labels.HISTORY,
+    "need_met": household_labels.NEED_MET,
+    "follow_up_status": household_labels.FOLLOW_UP_STATUSES,
 }
 
 

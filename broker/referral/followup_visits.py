@@ -19,7 +19,7 @@ from broker.referral import assessment
 from broker.referral.followups import OPEN
 from broker.registry import households, privacy
 from broker.registry.access import require_registry, visible_grid_ids
-from models import FollowUp, Household
+from models import FollowUp, Grid, Household
 from models.base import utcnow
 from models.followups import NEED_MET
 
@@ -139,17 +139,20 @@ def overdue(
     return [(f, h) for f, h in session.execute(stmt).all()]
 
 
-def overdue_by_grid(session: Session, grid_ids: list[int], now: datetime | None = None) -> dict[int, int]:
-    """How many follow-up visits are overdue on each of ``grid_ids`` (for the coverage view)."""
-    if not grid_ids:
-        return {}
-    return dict(
-        session.execute(
-            select(FollowUp.grid_id, func.count())
-            .where(FollowUp.grid_id.in_(grid_ids), FollowUp.status.in_(OPEN), FollowUp.due_at <= (now or utcnow()))
-            .group_by(FollowUp.grid_id)
-        ).all()
+def overdue_by_grid(session: Session, principal: Principal, now: datetime | None = None) -> dict[str, int]:
+    """How many follow-up visits are overdue on each grid the principal may see, by grid
+    code (for the coverage view)."""
+    require_registry(principal, write=False)
+    stmt = (
+        select(Grid.code, func.count())
+        .join(FollowUp, FollowUp.grid_id == Grid.id)
+        .where(FollowUp.status.in_(OPEN), FollowUp.due_at <= (now or utcnow()))
+        .group_by(Grid.code)
     )
+    visible = visible_grid_ids(principal)
+    if visible is not None:
+        stmt = stmt.where(Grid.id.in_(visible))
+    return dict(session.execute(stmt).all())
 
 
 VIEW_FIELDS = (

@@ -351,7 +351,23 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/auditor/exports/disbursements-by-<group>.<fmt>"): Row(
         "/auditor/exports/disbursements-by-grid.csv", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
     ),
+    ("GET", "/auditor/exports/response-times.<fmt>"): Row(
+        "/auditor/exports/response-times.xlsx", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
+    ),
+    ("GET", "/auditor/exports/follow-up-outcomes.<fmt>"): Row(
+        "/auditor/exports/follow-up-outcomes.csv", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
+    ),
     ("GET", "/caseworker/"): Row("/caseworker/", S(PAGE_ANON, 200, 200, 403, 403, 403, 403)),
+    ("GET", "/caseworker/households/<int:household_id>/follow-ups/<int:follow_up_id>"): Row(
+        "/caseworker/households/{household}/follow-ups/{follow_up}", S(PAGE_ANON, 200, 404, 403, 403, 403, 403)
+    ),
+    ("POST", "/caseworker/households/<int:household_id>/follow-ups/<int:follow_up_id>"): Row(
+        "/caseworker/households/{household}/follow-ups/{target}",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 403),
+        body={"need_met": "yes", "satisfaction": "5", "notes": "回访：已到位", "new_need-urgency": "normal"},
+        form=True,
+        fresh="follow_up",
+    ),
     ("GET", "/caseworker/coverage"): Row("/caseworker/coverage", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
     ("GET", "/caseworker/households/<int:household_id>"): Row(
         "/caseworker/households/{household}", S(PAGE_ANON, 200, 404, 403, 403, 200, 200)

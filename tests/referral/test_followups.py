@@ -269,7 +269,8 @@ def test_overdue_visits_are_listed_for_the_caseworkers_grids(world, worker, make
     assert listed[0]["overdue"] is True
     mine = _principal(world.caseworker)
     assert [(f.id, h.id) for f, h in followup_visits.overdue(db.session(), mine)] == [(fu.id, household)]
-    assert followup_visits.overdue_by_grid(db.session(), sorted(mine.grid_ids)) == {fu.grid_id: 1}
+    assert followup_visits.overdue_by_grid(db.session(), mine) == {world.grid: 1}
     stranger = _principal(login(make_user("caseworker", grids=())))
     assert followup_visits.overdue(db.session(), stranger) == []
+    assert followup_visits.overdue_by_grid(db.session(), stranger) == {}
     assert follow_up_of(later).status == "scheduled"
