@@ -35,7 +35,7 @@ class FollowUpForm(OnceForm):
         validators=[InputRequired()],
         coerce=int,
     )
-    notes = TextAreaField(_l("What you found"), validators=[Optional(), Length(max=MAX_NOTES)])
+    notes = TextAreaField(_l("What you found on the visit"), validators=[Optional(), Length(max=MAX_NOTES)])
     new_need = FormField(NeedForm, label=_l("A new need (optional)"))
     confirm_duplicate = BooleanField(_l("Yes, record it again"), default=False)
     submit = SubmitField(_l("Save follow-up visit"))

@@ -68,6 +68,7 @@ def follow_up(household_id: int, follow_up_id: int) -> Response | tuple[str, int
             "portal/caseworker/follow_up.html",
             household=household,
             visit=visit,
+            view=followup_visits.view(visit),
             req=req,
             form=form,
             duplicates=duplicates,

@@ -60,6 +60,7 @@ def test_an_overdue_visit_is_recorded_from_the_home_page_once(portal, loop):
     assert (recorded.status, recorded.need_met, recorded.satisfaction) == ("recorded", "yes", 5)
     page = portal.text(f"/caseworker/households/{loop.household_id}")
     assert "需求已解决 · 满意度 5 分（满分5分）" in page
+    assert "已于 " in page
     assert "逾期未回访" not in portal.text("/caseworker/")
 
 
