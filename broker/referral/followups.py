@@ -77,6 +77,28 @@ def schedule(session: Session, req: AidRequest) -> FollowUp | None:
     return follow_up
 
 
+def cancel(session: Session, req: AidRequest) -> bool:
+    """A completed request found to be entered in error: its visit, not yet recorded, is
+    dropped (audited), so it never falls due. True if one was dropped."""
+    follow_up = session.execute(
+        select(FollowUp).where(FollowUp.request_id == req.id).with_for_update()
+    ).scalar_one_or_none()
+    if follow_up is None or follow_up.status not in OPEN:
+        return False
+    audit.record(
+        session,
+        "follow_up.cancelled",
+        follow_up,
+        before={"status": follow_up.status, "due_at": follow_up.due_at.isoformat()},
+        after={"status": "cancelled"},
+        household_id=req.household_id,
+        request_id=req.id,
+    )
+    session.delete(follow_up)
+    session.flush()
+    return True
+
+
 def mark_due(session: Session, follow_up_id: int, now: datetime | None = None) -> str:
     """On its day, mark the visit due and tell the household's caseworkers (once). Safe
     to run twice and early: it acts only on a scheduled visit whose day has come."""

@@ -161,6 +161,8 @@ def set_request_status(
     _set_status(session, "request", req, req, to, action=action, reason=reason, details=details, stamp=stamp)
     if to == "completed":  # the loop ends with a follow-up visit to the family (回访)
         followups.schedule(session, req)
+    elif to == "entered-in-error":  # a request that never was: nobody goes to follow it up
+        followups.cancel(session, req)
 
 
 def set_routing_state(

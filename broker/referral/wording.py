@@ -145,6 +145,7 @@ EVENTS = {
     "follow_up.scheduled": N_("Follow-up visit scheduled"),
     "follow_up.due": N_("Follow-up visit due"),
     "follow_up.recorded": N_("Follow-up visit recorded"),
+    "follow_up.cancelled": N_("Follow-up visit cancelled"),
 }
 define({f"event.{action}": msgid for action, msgid in EVENTS.items()})
 

@@ -274,3 +274,22 @@ def test_overdue_visits_are_listed_for_the_caseworkers_grids(world, worker, make
     assert followup_visits.overdue(db.session(), stranger) == []
     assert followup_visits.overdue_by_grid(db.session(), stranger) == {}
     assert follow_up_of(later).status == "scheduled"
+
+
+def test_a_completed_request_entered_in_error_drops_its_visit(world, worker):
+    """Marked as entered in error after completing (nothing paid), the request's visit is
+    dropped — audited on its timeline — and its job, when it runs, finds nothing to do."""
+    world.partner("社工站", kind="social_org", categories=["counselling"])
+    household = world.household()
+    rid = world.assess(household, need("counselling"))["needs"][0]["request_id"]
+    worker()
+    (offer,) = world.offers_of("社工站")
+    assert world.partner_clients["社工站"].post(f"{API}/offers/{offer['id']}/accept", json={}).status_code == 200
+    assert world.caseworker.post(f"{API}/requests/{rid}/complete", json={}).status_code == 200
+    fu = follow_up_of(rid)
+    wrong = world.caseworker.post(f"{API}/requests/{rid}/entered-in-error", json={"note": "录重了"})
+    assert wrong.status_code == 200, wrong.get_json()
+    assert db.session().execute(select(FollowUp).where(FollowUp.request_id == rid)).scalar_one_or_none() is None
+    assert world.request(rid)["timeline"][-1]["event"] == "follow_up.cancelled"
+    assert followups.mark_due(db.session(), fu.id, now=fu.due_at + timedelta(days=1)) == "done"
+    assert world.caseworker.get(f"{API}/households/{household}/follow-ups").get_json()["items"] == []
