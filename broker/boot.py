@@ -17,6 +17,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "broker.referral.delivery",
     "broker.referral.offers",
     "broker.policy.reminders",
+    "broker.referral.followups",
     "broker.people.sending",
     "broker.people.concern_deadlines",
 )

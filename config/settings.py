@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from cryptography.fernet import Fernet
 
@@ -54,6 +54,18 @@ class Defaults:
     # A need identical to one recorded for the same household within this many hours
     # (same category, amount and description) asks the caseworker to confirm it.
     DUPLICATE_NEED_WINDOW_HOURS = 24
+    # Follow-up visits (回访): days after a request completes, per need category (a category
+    # not named: 30 days); schooling needs are followed up when the next term starts
+    # (month-day, local time).
+    FOLLOW_UP_DAYS: ClassVar[dict[str, int]] = {
+        "emergency": 7,
+        "medical": 30,
+        "living": 30,
+        "employment": 30,
+        "counselling": 14,
+        "in_kind": 14,
+    }
+    FOLLOW_UP_TERM_STARTS: ClassVar[tuple[str, ...]] = ("03-01", "09-01")
     LOGIN_RATE_LIMIT = "10 per minute"
     # Concerns from the public page, per client address: filing, and looking one up.
     CONCERN_RATE_LIMIT = "5 per minute;30 per day"

@@ -6,6 +6,7 @@ from models.audit import AuditDetail, AuditEvent
 from models.base import Base
 from models.concerns import Concern
 from models.consent import Consent
+from models.followups import FollowUp
 from models.ledger import Account, Disbursement, Entry, LedgerTransaction
 from models.notices import Notice, NoticeEntry
 from models.notifications import NotificationChannel, NotificationDelivery
@@ -35,6 +36,7 @@ __all__ = [
     "Disbursement",
     "Entry",
     "Erasure",
+    "FollowUp",
     "Grid",
     "Household",
     "HouseholdBenefit",

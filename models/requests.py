@@ -141,6 +141,8 @@ class Offer(IdMixin, TimestampMixin, Base):
     reasons: Mapped[list] = mapped_column(JsonDoc, default=list)
     delivery_attempts: Mapped[int] = mapped_column(default=0)
     answered_at: Mapped[datetime | None]
+    # When the partner completed it (help given in full, or all it could give).
+    completed_at: Mapped[datetime | None]
     # Set when the partner completes saying it can give more for this request.
     more_available: Mapped[bool] = mapped_column(default=False)
 

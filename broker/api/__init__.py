@@ -22,6 +22,7 @@ BLUEPRINT_MODULES = (
     "broker.api.consents",
     "broker.api.partners",
     "broker.api.assessments",
+    "broker.api.followups",
     "broker.api.requests",
     "broker.api.offers",
     "broker.api.policies",

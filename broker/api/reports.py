@@ -1,5 +1,6 @@
 """Reports for auditors and admins: disbursements grouped (JSON, CSV or XLSX), possible
-duplicate benefits, time to fulfilment, and concerns by kind against the previous period."""
+duplicate benefits, time to fulfilment, concerns by kind, and how the loop closes —
+response time per partner and follow-up outcomes, each against the previous period."""
 
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ from broker.api.schemas.money import (
     FulfilmentOut,
     PeriodArgs,
 )
+from broker.api.schemas.outcomes import ComparedPeriodArgs, FollowUpOutcomesOut, ResponseTimesOut
 from broker.money import disbursement_totals, duplicates, report_files, time_to_help
 from broker.money.exports import XLSX_MIMETYPE
 from broker.people import concern_report
 from broker.platform import db
+from broker.referral import outcome_files, outcome_reports
 
 blp = Blueprint("reports", __name__, description="Reports on where the money went and how fast help arrived.")
 
@@ -107,3 +110,33 @@ class ConcernReport(MethodView):
         if fmt != "json":
             return file_response(concern_report.export_concern_report(db.session(), fmt=fmt, **args))
         return concern_report.concern_report(db.session(), **args)
+
+
+@blp.route("/reports/response-times")
+class ResponseTimes(MethodView):
+    @require(*READERS)
+    @blp.arguments(ComparedPeriodArgs, location="query")
+    @blp.response(200, ResponseTimesOut, description=FILE_DESCRIPTION)
+    @blp.alt_response(200, schema=FILE_DOC, content_type="text/csv", description=FILE_DESCRIPTION, success=True)
+    @blp.alt_response(200, schema=FILE_DOC, content_type=XLSX_MIMETYPE, description=FILE_DESCRIPTION, success=True)
+    def get(self, args: dict) -> Any:
+        """Hours to first answer and to fulfilment per partner, against the previous period (fewer is better)."""
+        fmt = args.pop("format")
+        if fmt != "json":
+            return file_response(outcome_files.export_response_times(db.session(), fmt=fmt, **args))
+        return outcome_reports.response_times(db.session(), **args)
+
+
+@blp.route("/reports/follow-up-outcomes")
+class FollowUpOutcomes(MethodView):
+    @require(*READERS)
+    @blp.arguments(ComparedPeriodArgs, location="query")
+    @blp.response(200, FollowUpOutcomesOut, description=FILE_DESCRIPTION)
+    @blp.alt_response(200, schema=FILE_DOC, content_type="text/csv", description=FILE_DESCRIPTION, success=True)
+    @blp.alt_response(200, schema=FILE_DOC, content_type=XLSX_MIMETYPE, description=FILE_DESCRIPTION, success=True)
+    def get(self, args: dict) -> Any:
+        """Follow-up visits recorded: share of needs met and mean satisfaction, against the previous period."""
+        fmt = args.pop("format")
+        if fmt != "json":
+            return file_response(outcome_files.export_follow_up_outcomes(db.session(), fmt=fmt, **args))
+        return outcome_reports.follow_up_outcomes(db.session(), **args)

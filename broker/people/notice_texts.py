@@ -38,6 +38,10 @@ MESSAGES: dict[str, str] = {
         "Application #%(application_id)s (%(policy)s) is still waiting at %(department)s, past its deadline "
         "of %(deadline)s. Call the department and record the outcome."
     ),
+    "follow_up_due": N_(
+        "A follow-up visit to household #%(household_id)s is due (%(due)s) for request #%(request_id)s. "
+        "Visit the family and record whether the need is met."
+    ),
 }
 
 # The subject line of an email, and the title of a robot message.

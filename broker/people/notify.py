@@ -132,3 +132,22 @@ def application_overdue(
         "deadline": f"{deadline:%Y-%m-%d}",
     }
     return notify(session, recipients, "application_overdue", params, f"application-overdue:{application_id}")
+
+
+def follow_up_due(
+    session: Session,
+    recipients: list[int],
+    *,
+    follow_up_id: int,
+    household_id: int,
+    request_id: int,
+    due: datetime,
+) -> list[int]:
+    """Tell the household's caseworkers that a follow-up visit (回访) is due, once per visit."""
+    params = {
+        "follow_up_id": follow_up_id,
+        "household_id": household_id,
+        "request_id": request_id,
+        "due": f"{due:%Y-%m-%d}",
+    }
+    return notify(session, recipients, "follow_up_due", params, f"follow-up-due:{follow_up_id}")

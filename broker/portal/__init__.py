@@ -63,6 +63,7 @@ def init_app(app: Flask) -> None:
         auth,
         caseworker,
         consents,
+        follow_ups,
         households,
         inbox,
         members,
@@ -90,7 +91,7 @@ def init_app(app: Flask) -> None:
     limits.init_app(app)
 
     # The household and member pages add their views to the caseworker's blueprint.
-    assert households.bp is members.bp is consents.bp is caseworker.bp
+    assert households.bp is members.bp is consents.bp is follow_ups.bp is caseworker.bp
     for module in (views, auth, partner, caseworker, applications, auditor, admin, inbox, reversals, voice, notices):
         app.register_blueprint(module.bp)
 

@@ -23,7 +23,7 @@ from broker.portal import charts, i18n
 from broker.portal.auth import current_principal, role_required
 from broker.portal.forms import LedgerFilterForm
 from broker.portal.pages import page_arg
-from broker.referral import partners, reversals
+from broker.referral import outcome_files, outcome_reports, partners, reversals
 from broker.registry import access_log
 
 bp = Blueprint("portal_auditor", __name__, url_prefix="/auditor")
@@ -134,12 +134,17 @@ def dashboard() -> str:
     }
     fulfilment = time_to_help.fulfilment(session, since, until)
     voice = concern_report.concern_report(session, since, until)
+    responses = outcome_reports.response_times(session, _reportable(since), _reportable(until))
+    outcomes = outcome_reports.follow_up_outcomes(session, _reportable(since), _reportable(until))
     return render_template(
         "portal/auditor/dashboard.html",
         by=by,
         charts=_charts(by, fulfilment),
         voice=voice,
         voice_chart=_voice_chart(voice),
+        loop_charts=_loop_charts(responses, outcomes),
+        responses=responses,
+        outcomes=outcomes,
         fulfilment=fulfilment,
         duplicates=duplicates.duplicate_benefits(session),
         reversals=reversals.queue_rows(session, current_principal(), "pending", limit=10),
@@ -246,7 +251,49 @@ def _voice_chart(report: concern_report.ConcernReport) -> Chart:
     )
 
 
+def _reportable(day: date | None) -> date | None:
+    """A day the loop reports can compare (the previous period must exist): else the default."""
+    return day if day and date(2000, 1, 1) <= day <= date(2099, 12, 31) else None
+
+
+def _loop_charts(responses: outcome_reports.ResponseReport, outcomes: outcome_reports.OutcomeReport) -> list[Chart]:
+    """How the loop closes: hours to answer per partner, and needs met per category."""
+    return [
+        Chart(
+            "answer-hours",
+            _("Median hours to answer, per partner"),
+            _("Hours from an offer to the partner's answer (accepted or declined); fewer is better."),
+            (_("Partner"), _("Median hours"), _("Answered")),
+            [
+                (row.partner, row.median_answer_hours, _("%(h)s h", h=row.median_answer_hours), str(row.answered))
+                for row in responses.current.rows
+                if row.median_answer_hours is not None
+            ],
+        ),
+        Chart(
+            "need-met",
+            _("Needs met at the follow-up visit, per category"),
+            _("Share of follow-up visits that found the need met; more is better."),
+            (_("Category"), _("Share met"), _("Visits recorded")),
+            [
+                (
+                    i18n.label(row.category, "category"),
+                    100 * row.met_share,
+                    f"{100 * row.met_share:.1f}%",
+                    str(row.recorded),
+                )
+                for row in outcomes.current.rows
+                if row.met_share is not None
+            ],
+        ),
+    ]
+
+
 EXPORTS = {"csv", "xlsx"}
+LOOP_EXPORTS = {
+    "response-times": outcome_files.export_response_times,
+    "follow-up-outcomes": outcome_files.export_follow_up_outcomes,
+}
 
 
 @bp.get("/exports/concerns.<fmt>")
@@ -284,6 +331,27 @@ def export_disbursements(group: str, fmt: str) -> Response:
         abort(404)
     since, until, _args = _period()
     return _download(report_files.export_disbursements(db.session(), group, since, until, fmt=fmt))
+
+
+@bp.get("/exports/response-times.<fmt>")
+@role_required(*READERS)
+def export_response_times(fmt: str) -> Response:
+    """Response time per partner, against the previous period, as CSV or XLSX."""
+    return _loop_export("response-times", fmt)
+
+
+@bp.get("/exports/follow-up-outcomes.<fmt>")
+@role_required(*READERS)
+def export_follow_up_outcomes(fmt: str) -> Response:
+    """Follow-up outcomes per category, against the previous period, as CSV or XLSX."""
+    return _loop_export("follow-up-outcomes", fmt)
+
+
+def _loop_export(report: str, fmt: str) -> Response:
+    if fmt not in EXPORTS:
+        abort(404)
+    since, until, _args = _period()
+    return _download(LOOP_EXPORTS[report](db.session(), _reportable(since), _reportable(until), fmt=fmt))
 
 
 def _download(file: report_files.ExportFile) -> Response:

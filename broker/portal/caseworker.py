@@ -37,7 +37,7 @@ from broker.portal.request_forms import (
     RevokeForm,
 )
 from broker.portal.request_labels import assessment_outcome
-from broker.referral import assessment, lifecycle, referrals, requests
+from broker.referral import assessment, followup_visits, lifecycle, referrals, requests
 from broker.registry import grids, households, visits
 
 bp = Blueprint("portal_caseworker", __name__, url_prefix="/caseworker")
@@ -83,6 +83,7 @@ def home() -> str:
         inactive=inactive,
         unmatched=unmatched,
         unmatched_households=unmatched_households,
+        overdue_follow_ups=followup_visits.overdue(session, principal),
         **action_forms(session, principal),
     )
 
@@ -119,7 +120,15 @@ def coverage() -> str:
         page=page_arg(request.args.get("page")),
         per_page=PER_PAGE,
     )
-    return render_template("portal/caseworker/coverage.html", form=form, result=result, days=days)
+    session = db.session()
+    return render_template(
+        "portal/caseworker/coverage.html",
+        form=form,
+        result=result,
+        days=days,
+        overdue_follow_ups=followup_visits.overdue(session, principal),
+        overdue_by_grid=followup_visits.overdue_by_grid(session, principal),
+    )
 
 
 @bp.route("/households/<int:household_id>/assessment", methods=["GET", "POST"])

@@ -55,3 +55,8 @@ def id_problem(found: tuple[str, dict[str, Any]] | None) -> str | None:
 def conditions(codes: list[str] | None) -> str:
     """A member's conditions, named in the reader's language (one not on the list as typed)."""
     return "、".join(str(CONDITIONS.get(c, c)) for c in codes or []) or "—"
+
+
+# Follow-up visits (回访): whether the need is met, and where the visit stands.
+NEED_MET = {"yes": _l("Need met"), "partly": _l("Partly met"), "no": _l("Not met")}
+FOLLOW_UP_STATUSES = {"scheduled": _l("Scheduled"), "due": _l("Due"), "recorded": _l("Recorded")}

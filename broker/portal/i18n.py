@@ -320,6 +320,8 @@ LABELS = {
     "sex": household_labels.SEXES,
     "history": household_labels.HISTORY,
     "consent_purpose": consent_labels.PURPOSES,
+    "need_met": household_labels.NEED_MET,
+    "follow_up_status": household_labels.FOLLOW_UP_STATUSES,
 }
 
 

@@ -34,7 +34,7 @@ from broker.money import ledger
 from broker.people import notify
 from broker.platform import outbox
 from broker.platform.errors import InvalidTransition, NotFound
-from broker.referral import wording
+from broker.referral import followups, wording
 from models import AidRequest, LedgerTransaction, Offer, Partner
 from models.base import utcnow
 
@@ -159,6 +159,10 @@ def set_request_status(
     """Move a request to ``to`` (or refuse), and audit it as ``request.<action>``."""
     stamp = "completed_at" if to == "completed" else None
     _set_status(session, "request", req, req, to, action=action, reason=reason, details=details, stamp=stamp)
+    if to == "completed":  # the loop ends with a follow-up visit to the family (回访)
+        followups.schedule(session, req)
+    elif to == "entered-in-error":  # a request that never was: nobody goes to follow it up
+        followups.cancel(session, req)
 
 
 def set_routing_state(
@@ -238,7 +242,7 @@ def set_offer_status(
         action=action,
         reason=reason,
         details=details,
-        stamp="answered_at" if answered else None,
+        stamp="answered_at" if answered else ("completed_at" if to == "completed" else None),
         after={
             "partner_id": offer.partner_id,
             "amount_fen": offer.amount_fen,

@@ -10,7 +10,9 @@ database holds, so running it twice (or alongside the handlers) changes nothing 
   routed;
 - unmatched requests whose caseworker chose "retry automatically" are reopened for
   routing as soon as a partner (or a fund topped up) could take them;
-- money requests whose disbursements already cover them complete."""
+- money requests whose disbursements already cover them complete;
+- follow-up visits whose day has come and that nobody marked due (their job lost) are
+  marked due, and the caseworkers told."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from broker.platform import queue
-from broker.referral import lifecycle, offers, routing
+from broker.referral import followups, lifecycle, offers, routing
 from models import AidRequest, Offer, OutboxMessage
 from models.base import utcnow
 
@@ -44,6 +46,7 @@ class SweepResult:
     rerouted: int = 0
     retried: int = 0
     completed: int = 0
+    follow_ups_due: int = 0
     errors: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -208,4 +211,9 @@ def sweep(session: Session, now: datetime | None = None, limit: int = 500) -> Sw
     result.rerouted = _each(session, stuck_request_ids(session, now, limit), reroute, result)
     result.retried = _each(session, auto_retry_ids(session, limit), retry, result)
     result.completed = _each(session, covered_request_ids(session, limit), complete, result)
+
+    def follow_up(follow_up_id: int) -> bool:
+        return followups.mark_due(session, follow_up_id, now=now) == "due"
+
+    result.follow_ups_due = _each(session, followups.due_ids(session, now, limit), follow_up, result)
     return result

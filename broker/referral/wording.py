@@ -148,6 +148,10 @@ EVENTS = {
     "ledger.disbursement": N_("Money paid to the family"),
     "ledger.deposit": N_("Deposit"),
     "disbursement.recorded": N_("Disbursement recorded"),
+    "follow_up.scheduled": N_("Follow-up visit scheduled"),
+    "follow_up.due": N_("Follow-up visit due"),
+    "follow_up.recorded": N_("Follow-up visit recorded"),
+    "follow_up.cancelled": N_("Follow-up visit cancelled"),
 }
 define({f"event.{action}": msgid for action, msgid in EVENTS.items()})
 

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from broker.platform import db
 from broker.registry import identity
-from models import ApplicationFile, AuditEvent, Consent, OutboxMessage, User
+from models import ApplicationFile, AuditEvent, Consent, FollowUp, OutboxMessage, User
 from tests.conftest import PASSWORD, ApiClient, unique
 from tests.support.images import png
 from tests.support.voice import agree_to_notice, approved_application
@@ -188,6 +188,15 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", f"{API}/households/<int:household_id>/assessments"): Row(
         "/api/v1/households/{household}/assessments", REGISTRY_CREATE, body=ASSESSMENT
     ),
+    ("GET", f"{API}/households/<int:household_id>/follow-ups"): Row(
+        "/api/v1/households/{household}/follow-ups", REGISTRY_READ
+    ),
+    ("POST", f"{API}/households/<int:household_id>/follow-ups/<int:follow_up_id>"): Row(
+        "/api/v1/households/{household}/follow-ups/{target}",
+        S(401, 200, 404, 403, 403, 403, 403),  # recorded by the household's caseworker only
+        body={"need_met": "yes", "satisfaction": 5, "notes": "回访：已到位"},
+        fresh="follow_up",
+    ),
     # --- policies and applications -------------------------------------------------------
     ("GET", f"{API}/policies"): Row("/api/v1/policies", S(401, 200, 200, 200, 200, 200, 200)),
     ("GET", f"{API}/policies/<string:code>"): Row(
@@ -298,6 +307,8 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", f"{API}/reports/disbursements"): Row("/api/v1/reports/disbursements", OVERSIGHT),
     ("GET", f"{API}/reports/duplicate-benefits"): Row("/api/v1/reports/duplicate-benefits", OVERSIGHT),
     ("GET", f"{API}/reports/fulfilment"): Row("/api/v1/reports/fulfilment", OVERSIGHT),
+    ("GET", f"{API}/reports/response-times"): Row("/api/v1/reports/response-times", OVERSIGHT),
+    ("GET", f"{API}/reports/follow-up-outcomes"): Row("/api/v1/reports/follow-up-outcomes", OVERSIGHT),
     ("GET", f"{API}/audit/verify"): Row("/api/v1/audit/verify", OVERSIGHT),
     ("GET", f"{API}/audit/events"): Row("/api/v1/audit/events", OVERSIGHT),
     # --- the portal ----------------------------------------------------------------------------
@@ -378,7 +389,23 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/auditor/exports/concerns.<fmt>"): Row(
         "/auditor/exports/concerns.xlsx", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
     ),
+    ("GET", "/auditor/exports/response-times.<fmt>"): Row(
+        "/auditor/exports/response-times.xlsx", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
+    ),
+    ("GET", "/auditor/exports/follow-up-outcomes.<fmt>"): Row(
+        "/auditor/exports/follow-up-outcomes.csv", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
+    ),
     ("GET", "/caseworker/"): Row("/caseworker/", S(PAGE_ANON, 200, 200, 403, 403, 403, 403)),
+    ("GET", "/caseworker/households/<int:household_id>/follow-ups/<int:follow_up_id>"): Row(
+        "/caseworker/households/{household}/follow-ups/{follow_up}", S(PAGE_ANON, 200, 404, 403, 403, 403, 403)
+    ),
+    ("POST", "/caseworker/households/<int:household_id>/follow-ups/<int:follow_up_id>"): Row(
+        "/caseworker/households/{household}/follow-ups/{target}",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 403),
+        body={"need_met": "yes", "satisfaction": "5", "notes": "回访：已到位", "new_need-urgency": "normal"},
+        form=True,
+        fresh="follow_up",
+    ),
     ("GET", "/caseworker/coverage"): Row("/caseworker/coverage", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
     ("GET", "/caseworker/households/<int:household_id>"): Row(
         "/caseworker/households/{household}", S(PAGE_ANON, 200, 404, 403, 403, 200, 200)
@@ -711,6 +738,7 @@ SHARED = {
     "reversible_offer": "offer",
     "disbursement": "disbursement",
     "pending_reversal": "reversal",
+    "follow_up": "follow_up",
 }
 
 
@@ -807,6 +835,7 @@ class Scenario:
     answered_concern: str = ""  # another, for the answering calls
     caseworker_id: int = 0
     notice: int = 0  # a public notice of the community of grids A, B and C
+    follow_up: int = 0  # the follow-up visit of the household's completed counselling request
 
     def take(self, kind: str) -> int:
         return self.pools[kind].pop()
@@ -836,6 +865,7 @@ class Scenario:
             "concern": self.concern,
             "answered_concern": self.answered_concern,
             "notice": self.notice,
+            "follow_up": self.follow_up,
         }
         if row.fresh:
             values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
@@ -1027,9 +1057,22 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
     agree_to_notice(cw, posted)
     approved_application(cw, posted["id"])
     scenario.notice = _ok(cw.post(f"{API}/notices", json={"community": "科源社区"}), 201)["id"]
+    # The counselling need taken on and confirmed done: its follow-up visit is scheduled.
+    counselling_offer = _offer_of(partner, [counselling])[counselling]
+    _ok(partner.post(f"{API}/offers/{counselling_offer}/accept", json={}))
+    _ok(cw.post(f"{API}/requests/{counselling}/complete", json={"note": "已开始辅导"}))
+    scenario.follow_up = _follow_ups_of([counselling])[counselling]
     if pools:
         _fill_pools(scenario, pools)
     return scenario
+
+
+def _follow_ups_of(request_ids: list[int]) -> dict[int, int]:
+    """request id → the id of its follow-up visit (scheduled when it completed)."""
+    rows = db.session().execute(select(FollowUp.request_id, FollowUp.id).where(FollowUp.request_id.in_(request_ids)))
+    found = dict(rows.all())
+    db.session.remove()
+    return found
 
 
 def _user_id(username: str) -> int:
@@ -1070,6 +1113,7 @@ def _fill_pools(s: Scenario, wanted: Counter) -> None:
         + wanted["accepted_offer"]
         + wanted["disbursed_offer"]
         + paid
+        + wanted["follow_up"]
     )
     needs = [{"category": "counselling", "urgency": "normal", "description": "待办"}] * plain
     needs += [{"category": "living", "urgency": "normal", "amount_fen": 500 * YUAN, "description": "生活困难"}] * living
@@ -1093,8 +1137,9 @@ def _fill_pools(s: Scenario, wanted: Counter) -> None:
     pools["accepted_offer"] = rest[: wanted["accepted_offer"]]
     rest = rest[wanted["accepted_offer"] :]
     pools["disbursed_offer"] = rest[: wanted["disbursed_offer"]]
-    paid_offers = rest[wanted["disbursed_offer"] :]
-    for oid in ordered[:n_prog] + pools["accepted_offer"] + pools["disbursed_offer"] + paid_offers:
+    tail = rest[wanted["disbursed_offer"] :]
+    paid_offers, paid_in_full = tail[:paid], tail[paid:]
+    for oid in ordered[:n_prog] + pools["accepted_offer"] + pools["disbursed_offer"] + tail:
         _ok(partner.post(f"{API}/offers/{oid}/accept", json={}))
     for oid in pools["disbursed_offer"] + paid_offers:
         _ok(partner.post(f"{API}/offers/{oid}/disbursements", json={"amount_fen": 10 * YUAN, "kind": "cash"}), 201)
@@ -1107,6 +1152,10 @@ def _fill_pools(s: Scenario, wanted: Counter) -> None:
         body = {"reason": "金额录错"}
         made = _ok(partner.post(f"{API}/disbursements/{s.disbursement_of[oid]}/reversal", json=body), 201)
         pools["pending_reversal"].append(made["id"])
+    for oid in paid_in_full:  # the request completes: a follow-up visit is scheduled for it
+        _ok(partner.post(f"{API}/offers/{oid}/disbursements", json={"amount_fen": 500 * YUAN, "kind": "cash"}), 201)
+    completed = living_ids[len(living_ids) - len(paid_in_full) :]
+    pools["follow_up"] = list(_follow_ups_of(completed).values())
     s.pools = pools
 
 

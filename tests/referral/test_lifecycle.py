@@ -119,7 +119,11 @@ def test_service_request_completes_when_its_offer_completes(world, worker):
     assert client.post(f"/api/v1/offers/{offer['id']}/complete", json={}).get_json()["status"] == "completed"
     detail = world.request(rid)
     assert detail["status"] == "completed"
-    assert [e["event"] for e in detail["timeline"]][-2:] == ["offer.completed", "request.completed"]
+    assert [e["event"] for e in detail["timeline"]][-3:] == [
+        "offer.completed",
+        "request.completed",
+        "follow_up.scheduled",
+    ]
 
 
 def test_under_spent_offer_returns_money_and_the_rest_is_routed(world, worker):
@@ -214,6 +218,7 @@ def test_every_change_is_on_the_timeline(world, worker):
         "offer.started",
         "offer.completed",
         "request.completed",
+        "follow_up.scheduled",
     ]
     actors = {e["event"]: e["actor"] for e in world.request(rid)["timeline"]}
     assert actors["offer.accepted"].startswith("partner-")
