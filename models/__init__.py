@@ -8,6 +8,7 @@ from models.notifications import NotificationChannel, NotificationDelivery
 from models.outbox import IdempotencyKey, OutboxMessage
 from models.partners import Partner
 from models.policy import Application, ApplicationFile, ApplicationStep
+from models.receipts import FamilyMessage, Receipt, ReceiptCode
 from models.registry import Grid, Household, HouseholdBenefit, Member, Visit
 from models.requests import AidRequest, Offer
 from models.users import ApiToken, Notification, User, UserGrid
@@ -24,6 +25,7 @@ __all__ = [
     "Base",
     "Disbursement",
     "Entry",
+    "FamilyMessage",
     "Grid",
     "Household",
     "HouseholdBenefit",
@@ -37,6 +39,8 @@ __all__ = [
     "Offer",
     "OutboxMessage",
     "Partner",
+    "Receipt",
+    "ReceiptCode",
     "User",
     "UserGrid",
     "Visit",

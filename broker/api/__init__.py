@@ -29,6 +29,7 @@ BLUEPRINT_MODULES = (
     "broker.api.reports",
     "broker.api.audit",
     "broker.api.notifications",
+    "broker.api.receipts",
 )
 
 errors_plugin = ErrorResponsesPlugin()
