@@ -82,9 +82,11 @@ def test_a_signature_on_screen_is_the_receipt_recorded_once_and_on_the_timeline(
     url = f"{API}/disbursements/{p['disbursement']}/receipt"
     first = world.caseworker.post(url, json={"method": "signature", "image": _signature()})
     assert first.status_code == 201, first.get_json()
-    assert first.get_json()["method"] == "signature" and first.get_json()["has_image"]
+    assert first.get_json()["method"] == "signature"
+    assert first.get_json()["has_image"]
     again = world.caseworker.post(url, json={"method": "signature", "image": _signature()})
-    assert again.status_code == 200 and again.get_json()["id"] == first.get_json()["id"]
+    assert again.status_code == 200
+    assert again.get_json()["id"] == first.get_json()["id"]
     events = db.session().execute(select(AuditEvent.action).where(AuditEvent.action == "receipt.recorded")).all()
     assert len(events) == 1
     timeline = world.caseworker.get(f"{API}/requests/{p['request']}").get_json()
@@ -97,9 +99,11 @@ def test_a_photo_must_be_an_image(world, worker):
     url = f"{API}/disbursements/{p['disbursement']}/receipt"
     text = base64.b64encode(b"not a picture at all").decode()
     bad = world.caseworker.post(url, json={"method": "photo", "image": text})
-    assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "not_an_image"
+    assert bad.status_code == 422
+    assert bad.get_json()["error"]["code"] == "not_an_image"
     ok = world.caseworker.post(url, json={"method": "photo", "image": base64.b64encode(png()).decode()})
-    assert ok.status_code == 201 and ok.get_json()["method"] == "photo"
+    assert ok.status_code == 201
+    assert ok.get_json()["method"] == "photo"
 
 
 def test_a_code_by_sms_confirms_receipt_and_the_family_got_it(world, worker, gateway):
@@ -118,7 +122,8 @@ def test_a_code_by_sms_confirms_receipt_and_the_family_got_it(world, worker, gat
     assert codes[0]["to"] == PHONE
     code = next(word for word in codes[0]["message"].replace("，", " ").split() if word.isdigit() and len(word) == 6)
     paid_sms = [m for m in gateway.sent if "500" in m["message"]]
-    assert paid_sms and p["partner"] in paid_sms[0]["message"]
+    assert paid_sms
+    assert p["partner"] in paid_sms[0]["message"]
     stored = db.session().execute(select(FamilyMessage.params)).scalars().all()
     assert all("_sealed" not in params and code not in str(params) for params in stored)
     resp = world.caseworker.post(
@@ -135,29 +140,31 @@ def test_a_wrong_or_expired_code_is_refused_and_wrong_tries_are_counted(world, w
     p = paid(world, worker)
     url = f"{API}/disbursements/{p['disbursement']}/receipt"
     none_yet = world.caseworker.post(url, json={"method": "code", "code": "000000"})
-    assert none_yet.status_code == 409 and none_yet.get_json()["error"]["code"] == "no_code_sent"
+    assert none_yet.status_code == 409
+    assert none_yet.get_json()["error"]["code"] == "no_code_sent"
     assert world.caseworker.post(f"{url}-code").status_code == 202
     limit = runtime.settings()["RECEIPT_CODE_ATTEMPTS"]
     for left in range(limit - 1, -1, -1):
         wrong = world.caseworker.post(url, json={"method": "code", "code": "999999"})
         body = wrong.get_json()["error"]
         if body["code"] == "wrong_code":
-            assert wrong.status_code == 422 and body["details"]["attempts_left"] == left
+            assert wrong.status_code == 422
+            assert body["details"]["attempts_left"] == left
     locked = world.caseworker.post(url, json={"method": "code", "code": "999999"})
-    assert locked.status_code == 409 and locked.get_json()["error"]["code"] == "code_locked"
+    assert locked.status_code == 409
+    assert locked.get_json()["error"]["code"] == "code_locked"
     session = db.session()
     assert session.execute(select(ReceiptCode.attempts)).scalar_one() == limit
     session.execute(update(ReceiptCode).values(created_at=utcnow() - timedelta(minutes=5)))
     db.commit()
     assert world.caseworker.post(f"{url}-code").status_code == 202  # a new code replaces the locked one
     db.session().execute(
-        update(ReceiptCode)
-        .where(ReceiptCode.attempts == 0)
-        .values(expires_at=utcnow() - timedelta(seconds=1))
+        update(ReceiptCode).where(ReceiptCode.attempts == 0).values(expires_at=utcnow() - timedelta(seconds=1))
     )
     db.commit()
     expired = world.caseworker.post(url, json={"method": "code", "code": "123456"})
-    assert expired.status_code == 422 and expired.get_json()["error"]["code"] == "code_expired"
+    assert expired.status_code == 422
+    assert expired.get_json()["error"]["code"] == "code_expired"
 
 
 def test_only_the_households_caseworkers_record_a_receipt(world, worker, as_role, make_user, login):
@@ -180,7 +187,8 @@ def test_sms_leaves_only_with_the_familys_consent(world, worker, gateway):
     withheld at sending time: the gateway receives nothing for the family."""
     p = paid(world, worker, consent=False)
     resp = world.caseworker.post(f"{API}/disbursements/{p['disbursement']}/receipt-code")
-    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "no_sms_consent"
+    assert resp.status_code == 409
+    assert resp.get_json()["error"]["code"] == "no_sms_consent"
     worker()
     assert gateway.sent == []
     statuses = db.session().execute(select(FamilyMessage.status, FamilyMessage.last_error_code)).all()
@@ -204,9 +212,11 @@ def test_the_reconciliation_report_shows_the_one_unreceived_disbursement(world, 
     one, two = rows[first["partner"]], rows[second["partner"]]
     assert (one["planned_fen"], one["paid_fen"], one["received_fen"], one["overdue_count"]) == (50000, 50000, 50000, 0)
     assert (two["planned_fen"], two["paid_fen"], two["received_fen"], two["overdue_count"]) == (50000, 50000, 0, 1)
-    assert report["totals"]["overdue_count"] == 1 and report["totals"]["unreceived_fen"] == 50000
+    assert report["totals"]["overdue_count"] == 1
+    assert report["totals"]["unreceived_fen"] == 50000
     xlsx = auditor.get(f"{API}/reports/reconciliation?format=xlsx")
-    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    assert xlsx.status_code == 200
+    assert xlsx.data[:2] == b"PK"
     assert world.caseworker.get(f"{API}/reports/reconciliation").status_code == 403
 
 
