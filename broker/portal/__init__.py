@@ -66,6 +66,7 @@ def init_app(app: Flask) -> None:
         inbox,
         members,
         partner,
+        receipts,
         views,
     )
 
@@ -87,7 +88,7 @@ def init_app(app: Flask) -> None:
 
     # The household and member pages add their views to the caseworker's blueprint.
     assert households.bp is members.bp is caseworker.bp
-    for module in (views, auth, partner, caseworker, applications, auditor, admin, inbox):
+    for module in (views, auth, partner, caseworker, applications, auditor, admin, inbox, receipts):
         app.register_blueprint(module.bp)
 
     app.jinja_env.trim_blocks = True

@@ -37,7 +37,7 @@ from broker.portal.request_forms import (
     RevokeForm,
 )
 from broker.portal.request_labels import assessment_outcome
-from broker.referral import assessment, lifecycle, referrals, requests
+from broker.referral import assessment, lifecycle, receipts, referrals, requests
 from broker.registry import grids, households, visits
 
 bp = Blueprint("portal_caseworker", __name__, url_prefix="/caseworker")
@@ -83,6 +83,7 @@ def home() -> str:
         inactive=inactive,
         unmatched=unmatched,
         unmatched_households=unmatched_households,
+        unreceived=receipts.unreceived(session, principal, limit=20),
         **action_forms(session, principal),
     )
 

@@ -311,6 +311,11 @@ LABELS = {
     "condition": household_labels.CONDITIONS,
     "sex": household_labels.SEXES,
     "history": household_labels.HISTORY,
+    "receipt_method": {
+        "signature": _l("signed on screen"),
+        "photo": _l("photo of the signed slip"),
+        "code": _l("code sent by SMS"),
+    },
 }
 
 

@@ -311,3 +311,61 @@ def unreceived(
             if len(out) >= limit:
                 break
     return out
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A disbursement as the caseworker's pages show it, with its receipt (if any)."""
+
+    disbursement: Disbursement
+    partner_name: str
+    receipt: Receipt | None
+    due_at: datetime
+
+    @property
+    def overdue(self) -> bool:
+        return self.receipt is None and self.due_at <= utcnow()
+
+    @property
+    def slip_code(self) -> str:
+        return slip_code(self.disbursement.id)
+
+
+def slip_code(disbursement_id: int) -> str:
+    """The short code printed on a receipt slip, for the public concern page."""
+    return f"R{disbursement_id}"
+
+
+def delivered(session: Session, principal: Principal, disbursement_id: int, *, write: bool = False) -> Delivered:
+    """One disbursement for its receipt page or slip (the household's caseworkers; the
+    slip also for auditors); partners never."""
+    require_registry(principal, write=write)
+    row = found(session.get(Disbursement, disbursement_id), "disbursement")
+    principal.require_grid(row.grid_id, write=write, what="disbursement")
+    partner = session.get(Partner, row.partner_id)
+    return Delivered(
+        row, partner.name, receipt_of(session, row.id), row.created_at + timedelta(days=partner.receipt_within_days)
+    )
+
+
+def for_household(session: Session, principal: Principal, household_id: int) -> list[Delivered]:
+    """What reached the household, newest first, each with its receipt or its due date
+    (the caller has checked the household may be seen)."""
+    require_registry(principal, write=False)
+    stmt = (
+        select(Disbursement, Partner.name, Partner.receipt_within_days, Receipt)
+        .join(Partner, Partner.id == Disbursement.partner_id)
+        .outerjoin(Receipt, Receipt.disbursement_id == Disbursement.id)
+        .where(Disbursement.household_id == household_id)
+        .order_by(Disbursement.id.desc())
+    )
+    return [
+        Delivered(row, name, receipt, row.created_at + timedelta(days=days))
+        for row, name, days, receipt in session.execute(stmt)
+    ]
+
+
+def sms_possible(session: Session, household_id: int) -> bool:
+    """Whether a code can be sent now: the family agreed to SMS and has a mobile number."""
+    phone = session.scalar(select(Household.phone).where(Household.id == household_id))
+    return family_messages.phone_number(phone) is not None and consents.permits(session, household_id, consents.SMS)

@@ -142,6 +142,8 @@ EVENTS = {
     "ledger.disbursement": N_("Money paid to the family"),
     "ledger.deposit": N_("Deposit"),
     "disbursement.recorded": N_("Disbursement recorded"),
+    "receipt.recorded": N_("The family confirmed receipt"),
+    "receipt.code_sent": N_("Receipt code sent to the family's phone"),
 }
 define({f"event.{action}": msgid for action, msgid in EVENTS.items()})
 

@@ -7,6 +7,7 @@ a new endpoint cannot ship without someone deciding who may call it."""
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 import re
@@ -258,12 +259,23 @@ TABLE: dict[tuple[str, str], Row] = {
         body={"amount_fen": 1 * YUAN, "kind": "cash", "reference": "BANK-MX"},
         fresh="accepted_offer",
     ),
+    # --- receipts: the family confirms, on its own caseworker's phone ----------------------------
+    ("POST", f"{API}/disbursements/<int:disbursement_id>/receipt"): Row(
+        "/api/v1/disbursements/{target}/receipt",
+        S(401, 201, 404, 403, 403, 403, 201),
+        body=lambda _s: {"method": "signature", "image": base64.b64encode(png()).decode()},
+        fresh="disbursement",
+    ),
+    ("POST", f"{API}/disbursements/<int:disbursement_id>/receipt-code"): Row(
+        "/api/v1/disbursements/{target}/receipt-code", S(401, 202, 404, 403, 403, 403, 202), fresh="disbursement"
+    ),
     # --- oversight ---------------------------------------------------------------------------
     ("GET", f"{API}/ledger"): Row("/api/v1/ledger", OVERSIGHT),
     ("GET", f"{API}/ledger/check"): Row("/api/v1/ledger/check", OVERSIGHT),
     ("GET", f"{API}/reports/disbursements"): Row("/api/v1/reports/disbursements", OVERSIGHT),
     ("GET", f"{API}/reports/duplicate-benefits"): Row("/api/v1/reports/duplicate-benefits", OVERSIGHT),
     ("GET", f"{API}/reports/fulfilment"): Row("/api/v1/reports/fulfilment", OVERSIGHT),
+    ("GET", f"{API}/reports/reconciliation"): Row("/api/v1/reports/reconciliation", OVERSIGHT),
     ("GET", f"{API}/audit/verify"): Row("/api/v1/audit/verify", OVERSIGHT),
     ("GET", f"{API}/audit/events"): Row("/api/v1/audit/events", OVERSIGHT),
     # --- the portal ----------------------------------------------------------------------------
@@ -546,6 +558,36 @@ TABLE: dict[tuple[str, str], Row] = {
         form=True,
         fresh="referral",
     ),
+    # --- receipts in the portal: the family confirms on its caseworker's phone ---------------------
+    ("GET", "/caseworker/disbursements/<int:disbursement_id>/receipt"): Row(
+        "/caseworker/disbursements/{disbursement}/receipt", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
+    ),
+    ("POST", "/caseworker/disbursements/<int:disbursement_id>/receipt"): Row(
+        "/caseworker/disbursements/{target}/receipt",
+        PORTAL_CASEWORKER_ACT,
+        body=lambda _s: {
+            "method": "signature",
+            "signature": "data:image/png;base64," + base64.b64encode(png()).decode(),
+        },
+        form=True,
+        fresh="disbursement",
+    ),
+    ("POST", "/caseworker/disbursements/<int:disbursement_id>/receipt-code"): Row(
+        "/caseworker/disbursements/{target}/receipt-code",
+        PORTAL_CASEWORKER_ACT,
+        body={},
+        form=True,
+        fresh="disbursement",
+    ),
+    ("GET", "/caseworker/disbursements/<int:disbursement_id>/slip"): Row(
+        "/caseworker/disbursements/{disbursement}/slip", S(PAGE_ANON, 200, 404, 403, 403, 200, 200)
+    ),
+    ("GET", "/caseworker/unreceived"): Row("/caseworker/unreceived", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("GET", "/partner/unreceived"): Row("/partner/unreceived", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)),
+    ("GET", "/auditor/reconciliation"): Row("/auditor/reconciliation", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
+    ("GET", "/auditor/exports/reconciliation.xlsx"): Row(
+        "/auditor/exports/reconciliation.xlsx", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
+    ),
     # --- notifications: the caller's own, in the API and the portal inbox -----------------------
     ("GET", f"{API}/notifications"): Row("/api/v1/notifications", S(401, 200, 200, 200, 200, 200, 200)),
     ("POST", f"{API}/notifications/<int:notification_id>/read"): Row(
@@ -579,6 +621,7 @@ SHARED = {
     "received_offer": "offer",
     "accepted_offer": "offer",
     "disbursed_offer": "offer",
+    "disbursement": "disbursement",
 }
 
 
@@ -665,6 +708,7 @@ class Scenario:
     pools: dict[str, list[int]] = field(default_factory=dict)
     pages: dict[str, Page] = field(default_factory=dict)
     notification: int = 0  # one of the caseworker's (the accepted offer's)
+    disbursement: int = 0  # the part-payment on the accepted offer
 
     def take(self, kind: str) -> int:
         return self.pools[kind].pop()
@@ -688,6 +732,7 @@ class Scenario:
             "member": self.member,
             "household_member": f"{self.household}/members/{self.member}",
             "notification": self.notification,
+            "disbursement": self.disbursement,
         }
         if row.fresh:
             values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
@@ -801,10 +846,10 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
     worker()
     offers = _offer_of(partner, [medical, counselling])
     _ok(partner.post(f"{API}/offers/{offers[medical]}/accept", json={}))
-    _ok(
+    disbursement = _ok(
         partner.post(f"{API}/offers/{offers[medical]}/disbursements", json={"amount_fen": 1000 * YUAN, "kind": "cash"}),
         201,
-    )
+    )["id"]
     application = _ok(cw.post(f"{API}/households/{household}/applications", json={"policy": "temporary_aid"}), 201)[
         "id"
     ]
@@ -840,6 +885,7 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
         worker=worker,
         member=_ok(cw.get(f"{API}/households/{household}"))["members"][2]["id"],
         notification=_ok(api["caseworker"].get(f"{API}/notifications"))["items"][-1]["id"],
+        disbursement=disbursement,
     )
     if pools:
         _fill_pools(scenario, pools)
@@ -905,7 +951,25 @@ def _fill_pools(s: Scenario, wanted: Counter) -> None:
         _ok(partner.post(f"{API}/offers/{oid}/accept", json={}))
     for oid in pools["disbursed_offer"]:
         _ok(partner.post(f"{API}/offers/{oid}/disbursements", json={"amount_fen": 10 * YUAN, "kind": "cash"}), 201)
+    if wanted["disbursement"]:
+        pools["disbursement"] = _disbursements(s, wanted["disbursement"])
     s.pools = pools
+
+
+def _disbursements(s: Scenario, count: int) -> list[int]:
+    """Paid living needs of a household on grid A that agreed to text messages."""
+    body = {**_household_body(s), "consent_to_share": True, "phone": "139 0113 9000"}
+    household = _ok(s.api["admin"].post(f"{API}/households", json=body), 201)["id"]
+    need = {"category": "living", "urgency": "normal", "amount_fen": 500 * YUAN, "description": "生活困难"}
+    request_ids = _need_request_ids(s.api["caseworker"], household, [need] * count)
+    s.worker()
+    partner = s.api["partner"]
+    paid = []
+    for oid in _offer_of(partner, request_ids).values():
+        _ok(partner.post(f"{API}/offers/{oid}/accept", json={}))
+        body = {"amount_fen": 10 * YUAN, "kind": "cash"}
+        paid.append(_ok(partner.post(f"{API}/offers/{oid}/disbursements", json=body), 201)["id"])
+    return paid
 
 
 def pool_sizes() -> Counter:

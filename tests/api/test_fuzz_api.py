@@ -72,6 +72,7 @@ def real_path_parameters(s: Scenario, path: str) -> dict[str, Any]:
         "application_id": s.application,
         "partner_id": s.partner,
         "member_id": s.member,
+        "disbursement_id": s.disbursement,
     }
     values["code"] = "temporary_aid" if path.startswith(f"{API}/policies") else s.grid_a
     return values

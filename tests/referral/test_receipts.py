@@ -235,4 +235,5 @@ def test_an_approved_or_rejected_application_tells_the_family(world, worker, gat
         resp = world.caseworker.post(f"{API}/applications/{app_id}/steps", json={"status": status})
         assert resp.status_code == 200, resp.get_json()
     worker()
-    assert len(gateway.sent) == 1 and "已批准" in gateway.sent[0]["message"], gateway.sent
+    assert len(gateway.sent) == 1, gateway.sent
+    assert "已批准" in gateway.sent[0]["message"]
