@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broker.money import exports
+from broker.money import accounts, exports
 from broker.money.report_basis import period_filter
 from broker.money.report_files import ExportFile
 from broker.platform import texts
@@ -76,9 +76,12 @@ def reconciliation(
 ) -> Reconciliation:
     """Planned vs paid vs received per partner (and its fund) over the local days
     ``date_from``..``date_to`` (inclusive; either open); partners with nothing in the
-    period are left out."""
+    period are left out. The fund's name is in the reader's language."""
     now = now or utcnow()
-    funds = dict(session.execute(select(Account.partner_id, Account.name).where(Account.kind == "fund")).all())
+    funds = {
+        pid: texts.render(accounts.label("fund", name)["code"], accounts.label("fund", name)["params"])
+        for pid, name in session.execute(select(Account.partner_id, Account.name).where(Account.kind == "fund"))
+    }
     rows: dict[int, ReconRow] = {}
 
     def row(pid: int, name: str, days: int) -> ReconRow:
