@@ -197,7 +197,8 @@ def test_sms_leaves_only_with_the_familys_consent(world, worker, gateway):
 
 def test_the_reconciliation_report_shows_the_one_unreceived_disbursement(world, worker, as_role):
     """Two disbursements past the partner's seven days, one confirmed by the family: the
-    report shows planned, paid and received per partner and one overdue; the XLSX opens."""
+    report shows planned, paid and received per partner and one overdue; the XLSX opens;
+    given ten days, the partner's delivery is no longer overdue."""
     first = paid(world, worker)
     second = paid(world, worker)
     session = db.session()
@@ -218,6 +219,10 @@ def test_the_reconciliation_report_shows_the_one_unreceived_disbursement(world, 
     assert xlsx.status_code == 200
     assert xlsx.data[:2] == b"PK"
     assert world.caseworker.get(f"{API}/reports/reconciliation").status_code == 403
+    partner_id = world.partners[second["partner"]]["id"]
+    patched = world.admin.patch(f"{API}/partners/{partner_id}", json={"receipt_within_days": 10})
+    assert patched.get_json()["receipt_within_days"] == 10
+    assert auditor.get(f"{API}/reports/reconciliation").get_json()["totals"]["overdue_count"] == 0
 
 
 def test_an_approved_or_rejected_application_tells_the_family(world, worker, gateway):
