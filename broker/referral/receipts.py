@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from broker import audit
 from broker.people import family_messages
 from broker.platform import runtime, security
-from broker.platform.errors import Conflict, DomainError, Invalid, NotFound, found
+from broker.platform.errors import Conflict, DomainError, Invalid, found
 from broker.platform.scope import Principal
 from broker.policy.document_files import image_type
 from broker.registry import consents
@@ -262,20 +262,6 @@ def record_receipt(
         },
     )
     return Outcome(receipt, created=True)
-
-
-def receipt_image(session: Session, principal: Principal, disbursement_id: int) -> tuple[Receipt, bytes]:
-    """The signature or photo of a receipt, for those who may see the household."""
-    require_registry(principal, write=False)
-    row = found(session.get(Disbursement, disbursement_id), "disbursement")
-    principal.require_grid(row.grid_id, what="disbursement")
-    receipt = receipt_of(session, row.id)
-    if receipt is None or not receipt.file:
-        raise NotFound("No image is kept with this receipt.")
-    data = _path(receipt.file["token"]).read_bytes()
-    if hashlib.sha256(data).hexdigest() != receipt.file["sha256"]:
-        raise Invalid("The stored image no longer matches its recorded SHA-256.", code="file_changed")
-    return receipt, data
 
 
 def unreceived(
