@@ -20,6 +20,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "broker.referral.followups",
     "broker.people.sending",
     "broker.people.concern_deadlines",
+    "broker.people.family_messages",
 )
 # The one gettext catalogue of the project, filed with the portal that edits it most;
 # handed to the platform here so that a worker renders text codes as the web does.

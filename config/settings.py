@@ -51,6 +51,12 @@ class Defaults:
     # Where the robots are reached ({key} / {token} filled in); a private relay may stand in.
     WECOM_ROBOT_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={key}"
     DINGTALK_ROBOT_URL = "https://oapi.dingtalk.com/robot/send?access_token={token}"
+    # SMS to families (with their consent) through an SMSEagle gateway, as an Apprise URL:
+    # smseagles://<access token>@sms.example.org (unset: no SMS is sent).
+    SMS_GATEWAY_URL: str | None = None
+    # A receipt's one-time code: how long it lives, and how many wrong tries it allows.
+    RECEIPT_CODE_MINUTES = 10
+    RECEIPT_CODE_ATTEMPTS = 5
     # A need identical to one recorded for the same household within this many hours
     # (same category, amount and description) asks the caseworker to confirm it.
     DUPLICATE_NEED_WINDOW_HOURS = 24
@@ -103,6 +109,7 @@ ENV_KEYS = (
     "PORT",
     "SESSION_COOKIE_SECURE",
     "NOTIFY_SMTP_URL",
+    "SMS_GATEWAY_URL",
 )
 
 

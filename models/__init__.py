@@ -14,6 +14,7 @@ from models.outbox import IdempotencyKey, OutboxMessage
 from models.partners import Partner
 from models.policy import Application, ApplicationFile, ApplicationStep
 from models.privacy import Erasure
+from models.receipts import FamilyMessage, Receipt, ReceiptCode
 from models.registry import Grid, Household, HouseholdBenefit, Member, Visit
 from models.requests import AidRequest, Offer
 from models.reversal import Reversal
@@ -36,6 +37,7 @@ __all__ = [
     "Disbursement",
     "Entry",
     "Erasure",
+    "FamilyMessage",
     "FollowUp",
     "Grid",
     "Household",
@@ -52,6 +54,8 @@ __all__ = [
     "Offer",
     "OutboxMessage",
     "Partner",
+    "Receipt",
+    "ReceiptCode",
     "Reversal",
     "User",
     "UserGrid",

@@ -26,6 +26,7 @@ class Partner(IdMixin, TimestampMixin, Base):
         ),
         CheckConstraint("max_amount_fen IS NULL OR max_amount_fen >= 0", name="max_amount_nonneg"),
         CheckConstraint("respond_within_hours > 0", name="respond_positive"),
+        CheckConstraint("receipt_within_days > 0", name="receipt_days_positive"),
     )
 
     name: Mapped[str] = mapped_column(String(120), unique=True)
@@ -38,3 +39,6 @@ class Partner(IdMixin, TimestampMixin, Base):
     respond_within_hours: Mapped[int] = mapped_column(default=48)
     active: Mapped[bool] = mapped_column(default=True)
     contact: Mapped[str] = mapped_column(String(120), default="")
+    # A disbursement the family has not confirmed within this many days is listed as
+    # unreceived for the caseworker, the partner and the auditor.
+    receipt_within_days: Mapped[int] = mapped_column(default=7, server_default="7")

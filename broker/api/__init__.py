@@ -35,6 +35,7 @@ BLUEPRINT_MODULES = (
     "broker.api.concerns",
     "broker.api.notices",
     "broker.api.access_log",
+    "broker.api.receipts",
 )
 
 errors_plugin = ErrorResponsesPlugin()

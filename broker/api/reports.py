@@ -22,7 +22,8 @@ from broker.api.schemas.money import (
     PeriodArgs,
 )
 from broker.api.schemas.outcomes import ComparedPeriodArgs, FollowUpOutcomesOut, ResponseTimesOut
-from broker.money import disbursement_totals, duplicates, report_files, time_to_help
+from broker.api.schemas.receipts import ReconciliationArgs, ReconciliationOut
+from broker.money import disbursement_totals, duplicates, reconciliation, report_files, time_to_help
 from broker.money.exports import XLSX_MIMETYPE
 from broker.people import concern_report
 from broker.platform import db
@@ -140,3 +141,20 @@ class FollowUpOutcomes(MethodView):
         if fmt != "json":
             return file_response(outcome_files.export_follow_up_outcomes(db.session(), fmt=fmt, **args))
         return outcome_reports.follow_up_outcomes(db.session(), **args)
+
+
+@blp.route("/reports/reconciliation")
+class Reconciliation(MethodView):
+    @require(*READERS)
+    @blp.arguments(ReconciliationArgs, location="query")
+    @blp.response(200, ReconciliationOut, description=FILE_DESCRIPTION)
+    @blp.alt_response(200, schema=FILE_DOC, content_type=XLSX_MIMETYPE, description=FILE_DESCRIPTION, success=True)
+    def get(self, args: dict) -> Any:
+        """Planned (accepted on offers) vs paid vs received (confirmed by the family) per partner and its
+        fund, over local days (both inclusive); ``overdue_count``: unconfirmed past the partner's days."""
+        session = db.session()
+        if args.pop("format") == "xlsx":
+            return file_response(reconciliation.export_reconciliation(session, **args))
+        report = reconciliation.reconciliation(session, **args)
+        rows = [{**vars(r), "unreceived_fen": r.unreceived_fen} for r in report.rows]
+        return {"date_from": report.date_from, "date_to": report.date_to, "rows": rows, "totals": report.totals}

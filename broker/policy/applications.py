@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broker import audit
+from broker.people import family_messages
 from broker.platform import outbox, pages, runtime
 from broker.platform.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound, found
 from broker.platform.scope import Principal
@@ -337,6 +338,14 @@ def advance(
         after={"status": status, **{k: v for k, v in data.items() if k != "from"}},
         details={"note": note, "at": when.isoformat()},
     )
+    if status in ("approved", "rejected"):
+        family_messages.send_to_family(
+            session,
+            app.household_id,
+            f"family.application_{status}",
+            {"policy": policy.name},
+            dedupe_key=f"application_{status}:{app.id}",
+        )
     return app
 
 

@@ -69,6 +69,7 @@ def init_app(app: Flask) -> None:
         members,
         notices,
         partner,
+        receipts,
         reversals,
         views,
         voice,
@@ -92,7 +93,20 @@ def init_app(app: Flask) -> None:
 
     # The household and member pages add their views to the caseworker's blueprint.
     assert households.bp is members.bp is consents.bp is follow_ups.bp is caseworker.bp
-    for module in (views, auth, partner, caseworker, applications, auditor, admin, inbox, reversals, voice, notices):
+    for module in (
+        views,
+        auth,
+        partner,
+        caseworker,
+        applications,
+        auditor,
+        admin,
+        inbox,
+        reversals,
+        voice,
+        notices,
+        receipts,
+    ):
         app.register_blueprint(module.bp)
 
     app.jinja_env.trim_blocks = True

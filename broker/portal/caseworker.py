@@ -37,7 +37,7 @@ from broker.portal.request_forms import (
     RevokeForm,
 )
 from broker.portal.request_labels import assessment_outcome
-from broker.referral import assessment, followup_visits, lifecycle, referrals, requests
+from broker.referral import assessment, followup_visits, lifecycle, receipts, referrals, requests
 from broker.registry import grids, households, visits
 
 bp = Blueprint("portal_caseworker", __name__, url_prefix="/caseworker")
@@ -84,6 +84,7 @@ def home() -> str:
         unmatched=unmatched,
         unmatched_households=unmatched_households,
         overdue_follow_ups=followup_visits.overdue(session, principal),
+        unreceived=receipts.unreceived(session, principal, limit=20),
         **action_forms(session, principal),
     )
 

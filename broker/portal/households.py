@@ -28,7 +28,7 @@ from broker.portal.forms import VisitForm
 from broker.portal.household_forms import HouseholdForm, NewHouseholdForm, StateForm
 from broker.portal.once import once
 from broker.portal.pages import attach_field_errors, commit, refused
-from broker.referral import assessment, followup_visits, lifecycle, referrals, requests, timeline
+from broker.referral import assessment, followup_visits, lifecycle, receipts, referrals, requests, timeline
 from broker.registry import grids, household_states, households, members, visits
 from broker.registry.household_schema import HouseholdIn, HouseholdPatch, load_household
 
@@ -66,6 +66,7 @@ def _household_context(household_id: int) -> dict[str, Any]:
         ],
         "can_write": principal.role in ("caseworker", "admin"),
         "manual_offer_ids": referrals.manual_offer_ids(session, reqs),
+        "received": receipts.for_household(session, principal, household.id),
         **action_forms(session, principal, back="household"),
         **consents.context(session, principal, household),
     }

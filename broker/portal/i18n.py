@@ -322,6 +322,11 @@ LABELS = {
     "consent_purpose": consent_labels.PURPOSES,
     "need_met": household_labels.NEED_MET,
     "follow_up_status": household_labels.FOLLOW_UP_STATUSES,
+    "receipt_method": {
+        "signature": _l("signed on screen"),
+        "photo": _l("photo of the signed slip"),
+        "code": _l("code sent by SMS"),
+    },
 }
 
 

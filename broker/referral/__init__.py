@@ -4,10 +4,12 @@ and its candidates (:mod:`.routing`, :mod:`.candidates`), the two state machines
 (:mod:`.lifecycle`), offers as partners see them (:mod:`.inbox`), answer them
 (:mod:`.offers`) and record what they paid out (:mod:`.payments`), delivery through
 adapters (:mod:`.delivery`), referrals made by hand (:mod:`.referrals`), partner
-organisations (:mod:`.partners`), the request's timeline (:mod:`.timeline`) and the
-reconciler that keeps the loop closed (:mod:`.reconcile`).
+organisations (:mod:`.partners`), the request's timeline (:mod:`.timeline`), the
+reconciler that keeps the loop closed (:mod:`.reconcile`) and the family's receipt of
+what was disbursed (:mod:`.receipts`).
 
 May import: ``broker.registry``, ``broker.money`` (pledges and payments),
-``broker.people`` (telling caseworkers), ``broker.audit``, the platform, ``models`` and
+``broker.people`` (telling caseworkers and families), ``broker.policy`` (what an image
+is), ``broker.audit``, the platform, ``models`` and
 ``adapters.base``.
 """

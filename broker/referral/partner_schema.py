@@ -34,6 +34,11 @@ class PartnerFields(InputSchema):
         metadata={"description": "The most this partner gives for one request, in fen; null for no limit."},
     )
     respond_within_hours = fields.Integer(strict=True, validate=validate.Range(min=1, max=24 * 60))
+    receipt_within_days = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=365),
+        metadata={"description": "Days a family has to confirm receipt before the delivery is listed as unconfirmed."},
+    )
     contact = fields.String(validate=validate.Length(max=120), metadata={"example": "王芳 010-62345678"})
     active = fields.Boolean()
 

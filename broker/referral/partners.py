@@ -115,6 +115,7 @@ def create_partner(session: Session, principal: Principal, data: dict) -> Partne
         regions=_check_regions(session, data.get("regions") or []),
         max_amount_fen=data.get("max_amount_fen"),
         respond_within_hours=data.get("respond_within_hours") or 48,
+        receipt_within_days=data.get("receipt_within_days") or 7,
         contact=(data.get("contact") or "").strip(),
         active=data.get("active", True),
     )
@@ -135,6 +136,7 @@ def partner_summary(partner: Partner) -> dict[str, Any]:
         "regions": list(partner.regions or []),
         "max_amount_fen": partner.max_amount_fen,
         "respond_within_hours": partner.respond_within_hours,
+        "receipt_within_days": partner.receipt_within_days,
         "contact": partner.contact,
         "active": partner.active,
     }
@@ -188,7 +190,7 @@ def update_partner(session: Session, principal: Principal, partner_id: int, data
         partner.categories = _check_categories(data["categories"] or [])
     if "regions" in data:
         partner.regions = _check_regions(session, data["regions"] or [])
-    for key in ("max_amount_fen", "respond_within_hours", "active"):
+    for key in ("max_amount_fen", "respond_within_hours", "receipt_within_days", "active"):
         if key in data:
             setattr(partner, key, data[key])
     if "contact" in data:

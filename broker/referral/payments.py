@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from broker import audit
 from broker.money import disbursement_kinds, evidence, ledger
+from broker.people import family_messages
 from broker.platform import actor
 from broker.platform.amounts import yuan
 from broker.platform.errors import Invalid
@@ -117,6 +118,14 @@ def pay(
         household_id=req.household_id,
         request_id=req.id,
     )
+    if what.amount_fen > 0:
+        family_messages.send_to_family(
+            session,
+            req.household_id,
+            "family.grant_paid",
+            {"partner": partner.name, "amount_fen": what.amount_fen},
+            dedupe_key=f"grant_paid:{row.id}",
+        )
     if offer.status == "accepted":
         lifecycle.set_offer_status(session, offer, req, "in-progress", action="started")
     if offer.amount_fen is not None and offer.disbursed_fen >= offer.accepted_fen:

@@ -152,6 +152,8 @@ EVENTS = {
     "follow_up.due": N_("Follow-up visit due"),
     "follow_up.recorded": N_("Follow-up visit recorded"),
     "follow_up.cancelled": N_("Follow-up visit cancelled"),
+    "receipt.recorded": N_("The family confirmed receipt"),
+    "receipt.code_sent": N_("Receipt code sent to the family's phone"),
 }
 define({f"event.{action}": msgid for action, msgid in EVENTS.items()})
 

@@ -7,6 +7,7 @@ a new endpoint cannot ship without someone deciding who may call it."""
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 import re
@@ -25,7 +26,7 @@ from broker.registry import identity
 from models import ApplicationFile, AuditEvent, Consent, FollowUp, OutboxMessage, User
 from tests.conftest import PASSWORD, ApiClient, unique
 from tests.support.images import png
-from tests.support.voice import agree_to_notice, approved_application
+from tests.support.voice import agree, agree_to_notice, approved_application
 
 ROLES = ("anon", "caseworker", "other_caseworker", "partner", "other_partner", "auditor", "admin")
 YUAN = 100
@@ -291,7 +292,7 @@ TABLE: dict[tuple[str, str], Row] = {
         "/api/v1/disbursements/{target}/reversal",
         S(401, 403, 403, 201, 404, 201, 201),
         body={"reason": "金额录错"},
-        fresh="disbursement",
+        fresh="reversible_disbursement",
     ),
     ("GET", f"{API}/reversals"): Row("/api/v1/reversals", S(401, 403, 403, 200, 200, 200, 200)),
     ("GET", f"{API}/reversals/<int:reversal_id>"): Row("/api/v1/reversals/{reversal}", OFFER_READ),
@@ -301,6 +302,16 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", f"{API}/reversals/<int:reversal_id>/reject"): Row(
         "/api/v1/reversals/{target}/reject", DECIDE, body={"note": "凭证无误"}, fresh="pending_reversal"
     ),
+    # --- receipts: the family confirms, on its own caseworker's phone ----------------------------
+    ("POST", f"{API}/disbursements/<int:disbursement_id>/receipt"): Row(
+        "/api/v1/disbursements/{target}/receipt",
+        S(401, 201, 404, 403, 403, 403, 201),
+        body=lambda _s: {"method": "signature", "image": base64.b64encode(png()).decode()},
+        fresh="disbursement",
+    ),
+    ("POST", f"{API}/disbursements/<int:disbursement_id>/receipt-code"): Row(
+        "/api/v1/disbursements/{target}/receipt-code", S(401, 202, 404, 403, 403, 403, 202), fresh="disbursement"
+    ),
     # --- oversight ---------------------------------------------------------------------------
     ("GET", f"{API}/ledger"): Row("/api/v1/ledger", OVERSIGHT),
     ("GET", f"{API}/ledger/check"): Row("/api/v1/ledger/check", OVERSIGHT),
@@ -309,6 +320,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", f"{API}/reports/fulfilment"): Row("/api/v1/reports/fulfilment", OVERSIGHT),
     ("GET", f"{API}/reports/response-times"): Row("/api/v1/reports/response-times", OVERSIGHT),
     ("GET", f"{API}/reports/follow-up-outcomes"): Row("/api/v1/reports/follow-up-outcomes", OVERSIGHT),
+    ("GET", f"{API}/reports/reconciliation"): Row("/api/v1/reports/reconciliation", OVERSIGHT),
     ("GET", f"{API}/audit/verify"): Row("/api/v1/audit/verify", OVERSIGHT),
     ("GET", f"{API}/audit/events"): Row("/api/v1/audit/events", OVERSIGHT),
     # --- the portal ----------------------------------------------------------------------------
@@ -647,6 +659,36 @@ TABLE: dict[tuple[str, str], Row] = {
         form=True,
         fresh="referral",
     ),
+    # --- receipts in the portal: the family confirms on its caseworker's phone ---------------------
+    ("GET", "/caseworker/disbursements/<int:disbursement_id>/receipt"): Row(
+        "/caseworker/disbursements/{disbursement}/receipt", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
+    ),
+    ("POST", "/caseworker/disbursements/<int:disbursement_id>/receipt"): Row(
+        "/caseworker/disbursements/{target}/receipt",
+        PORTAL_CASEWORKER_ACT,
+        body=lambda _s: {
+            "method": "signature",
+            "signature": "data:image/png;base64," + base64.b64encode(png()).decode(),
+        },
+        form=True,
+        fresh="disbursement",
+    ),
+    ("POST", "/caseworker/disbursements/<int:disbursement_id>/receipt-code"): Row(
+        "/caseworker/disbursements/{target}/receipt-code",
+        PORTAL_CASEWORKER_ACT,
+        body={},
+        form=True,
+        fresh="disbursement",
+    ),
+    ("GET", "/caseworker/disbursements/<int:disbursement_id>/slip"): Row(
+        "/caseworker/disbursements/{disbursement}/slip", S(PAGE_ANON, 200, 404, 403, 403, 200, 200)
+    ),
+    ("GET", "/caseworker/unreceived"): Row("/caseworker/unreceived", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("GET", "/partner/unreceived"): Row("/partner/unreceived", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)),
+    ("GET", "/auditor/reconciliation"): Row("/auditor/reconciliation", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)),
+    ("GET", "/auditor/exports/reconciliation.xlsx"): Row(
+        "/auditor/exports/reconciliation.xlsx", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
+    ),
     # --- notifications: the caller's own, in the API and the portal inbox -----------------------
     ("GET", f"{API}/notifications"): Row("/api/v1/notifications", S(401, 200, 200, 200, 200, 200, 200)),
     ("POST", f"{API}/notifications/<int:notification_id>/read"): Row(
@@ -736,6 +778,7 @@ SHARED = {
     "accepted_offer": "offer",
     "disbursed_offer": "offer",
     "reversible_offer": "offer",
+    "reversible_disbursement": "disbursement",
     "disbursement": "disbursement",
     "pending_reversal": "reversal",
     "follow_up": "follow_up",
@@ -980,10 +1023,10 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
     worker()
     offers = _offer_of(partner, [medical, counselling])
     _ok(partner.post(f"{API}/offers/{offers[medical]}/accept", json={}))
-    _ok(
+    disbursement = _ok(
         partner.post(f"{API}/offers/{offers[medical]}/disbursements", json={"amount_fen": 1000 * YUAN, "kind": "cash"}),
         201,
-    )
+    )["id"]
     application = _ok(cw.post(f"{API}/households/{household}/applications", json={"policy": "temporary_aid"}), 201)[
         "id"
     ]
@@ -1034,10 +1077,10 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
         worker=worker,
         member=_ok(cw.get(f"{API}/households/{household}"))["members"][2]["id"],
         notification=_ok(api["caseworker"].get(f"{API}/notifications"))["items"][-1]["id"],
-        disbursement=_ok(partner.get(f"{API}/offers/{offers[medical]}/disbursements"))["items"][0]["id"],
         head_member=head_member,
         consent=consent,
         caseworker_id=_user_id(usernames["caseworker"]),
+        disbursement=disbursement,
     )
     scenario.reversal = _ok(
         partner.post(f"{API}/disbursements/{scenario.disbursement}/reversal", json={"reason": "待核"}), 201
@@ -1106,7 +1149,7 @@ def _fill_pools(s: Scenario, wanted: Counter) -> None:
             body = _ok(cw.post(f"{API}/requests/{rid}/refer", json={"organisation": "街道就业服务站"}), 201)
             pools["referral"].append(body["offers"][-1]["id"])
     plain = wanted["request"] + wanted["held_request"]
-    paid = wanted["disbursement"] + wanted["pending_reversal"] + wanted["reversible_offer"]
+    paid = wanted["reversible_disbursement"] + wanted["pending_reversal"] + wanted["reversible_offer"]
     living = (
         wanted["in_progress_request"]
         + wanted["received_offer"]
@@ -1147,8 +1190,9 @@ def _fill_pools(s: Scenario, wanted: Counter) -> None:
         s.disbursement_of[oid] = _ok(partner.get(f"{API}/offers/{oid}/disbursements"))["items"][0]["id"]
     pools["reversible_offer"] = paid_offers[: wanted["reversible_offer"]]
     paid_offers = paid_offers[wanted["reversible_offer"] :]
-    pools["disbursement"] = [s.disbursement_of[oid] for oid in paid_offers[: wanted["disbursement"]]]
-    for oid in paid_offers[wanted["disbursement"] :]:
+    reversible = paid_offers[: wanted["reversible_disbursement"]]
+    pools["reversible_disbursement"] = [s.disbursement_of[oid] for oid in reversible]
+    for oid in paid_offers[wanted["reversible_disbursement"] :]:
         body = {"reason": "金额录错"}
         made = _ok(partner.post(f"{API}/disbursements/{s.disbursement_of[oid]}/reversal", json=body), 201)
         pools["pending_reversal"].append(made["id"])
@@ -1156,7 +1200,26 @@ def _fill_pools(s: Scenario, wanted: Counter) -> None:
         _ok(partner.post(f"{API}/offers/{oid}/disbursements", json={"amount_fen": 500 * YUAN, "kind": "cash"}), 201)
     completed = living_ids[len(living_ids) - len(paid_in_full) :]
     pools["follow_up"] = list(_follow_ups_of(completed).values())
+    if wanted["disbursement"]:
+        pools["disbursement"] = _disbursements(s, wanted["disbursement"])
     s.pools = pools
+
+
+def _disbursements(s: Scenario, count: int) -> list[int]:
+    """Paid living needs of a household on grid A that agreed to text messages."""
+    body = {**_household_body(s), "consent_to_share": True, "phone": "139 0113 9000"}
+    household = _ok(s.api["admin"].post(f"{API}/households", json=body), 201)["id"]
+    agree(s.api["caseworker"], household, "sms")
+    need = {"category": "living", "urgency": "normal", "amount_fen": 500 * YUAN, "description": "生活困难"}
+    request_ids = _need_request_ids(s.api["caseworker"], household, [need] * count)
+    s.worker()
+    partner = s.api["partner"]
+    paid = []
+    for oid in _offer_of(partner, request_ids).values():
+        _ok(partner.post(f"{API}/offers/{oid}/accept", json={}))
+        body = {"amount_fen": 10 * YUAN, "kind": "cash"}
+        paid.append(_ok(partner.post(f"{API}/offers/{oid}/disbursements", json=body), 201)["id"])
+    return paid
 
 
 def pool_sizes() -> Counter:

@@ -99,3 +99,52 @@ class RobotServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join(timeout=5)
+
+
+class SmsGateway:
+    """Stands in for an SMSEagle SMS gateway (``/jsonrpc/sms``): keeps each message sent
+    (``sent``: ``{"to", "message"}``) and answers as the gateway does; ``statuses`` are
+    answered in turn (then 200)."""
+
+    TOKEN = "smsgatewaytoken01"
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, str]] = []
+        self.statuses: deque[int] = deque()
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
+                status = gateway.statuses.popleft() if gateway.statuses else 200
+                params = body.get("params") or {}
+                if status == 200 and params.get("access_token") == gateway.TOKEN:
+                    gateway.sent.append({"to": params.get("to", ""), "message": params.get("message", "")})
+                    reply = json.dumps({"result": {"message_id": len(gateway.sent), "status": "ok"}}).encode()
+                else:
+                    reply = b'{"result": {"status": "error"}}'
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *_args: Any) -> None:
+                return None
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The broker's ``SMS_GATEWAY_URL`` for this gateway (plain HTTP)."""
+        return f"smseagle://{self.TOKEN}@127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self) -> SmsGateway:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)

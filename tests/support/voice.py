@@ -43,9 +43,14 @@ def past_deadline(reference: str, days: int = 1) -> None:
 
 def agree_to_notice(cw: ApiClient, household: dict | int) -> None:
     """The household's head agrees, on a signed form, to be named (masked) in public notices."""
+    agree(cw, household, "public_notice")
+
+
+def agree(cw: ApiClient, household: dict | int, purpose: str) -> None:
+    """The household's head agrees to ``purpose`` (sms, public_notice …) on a signed form."""
     if isinstance(household, int):
         household = cw.get(f"{API}/households/{household}").get_json()
     head = next((m for m in household["members"] if m["relation"] == "head"), household["members"][0])
-    body = {"member_id": head["id"], "purpose": "public_notice", "evidence": "公示同意书（已签字）"}
+    body = {"member_id": head["id"], "purpose": purpose, "evidence": "同意书（已签字）"}
     resp = cw.post(f"{API}/households/{household['id']}/consents", json=body)
     assert resp.status_code == 201, resp.get_json()

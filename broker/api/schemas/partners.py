@@ -25,6 +25,7 @@ class PartnerOut(Schema):
     regions = fields.List(fields.String())
     max_amount_fen = fields.Integer(allow_none=True)
     respond_within_hours = fields.Integer()
+    receipt_within_days = fields.Integer()
     contact = fields.String()
     active = fields.Boolean()
     balance_fen = fields.Integer()
