@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broker import audit
-from broker.people import notify
+from broker.people import family_messages, notify
 from broker.platform import outbox, periods, runtime
 from broker.registry import grids
 from models import AidRequest, FollowUp
@@ -120,6 +120,13 @@ def mark_due(session: Session, follow_up_id: int, now: datetime | None = None) -
         household_id=follow_up.household_id,
         request_id=follow_up.request_id,
         due=periods.to_local(follow_up.due_at),
+    )
+    family_messages.send_to_family(
+        session,
+        follow_up.household_id,
+        "family.follow_up_due",
+        {"date": periods.to_local(follow_up.due_at).date().isoformat()},
+        dedupe_key=f"follow_up_due:{follow_up.id}",
     )
     session.flush()
     audit.record(

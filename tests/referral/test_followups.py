@@ -11,12 +11,14 @@ from rq import SimpleWorker
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select, update
 
-from broker.platform import db, queue
+from broker.platform import db, periods, queue, runtime
 from broker.referral import followups, lifecycle, reconcile
 from models import Assessment, AuditEvent, FollowUp, Notification, OutboxMessage
 from models.base import utcnow
 from tests.platform.test_skeleton import assert_error_shape
 from tests.support.aid import YUAN, make_world, need
+from tests.support.receivers import SmsGateway
+from tests.support.voice import agree
 
 API = "/api/v1"
 
@@ -293,3 +295,25 @@ def test_a_completed_request_entered_in_error_drops_its_visit(world, worker):
     assert world.request(rid)["timeline"][-1]["event"] == "follow_up.cancelled"
     assert followups.mark_due(db.session(), fu.id, now=fu.due_at + timedelta(days=1)) == "done"
     assert world.caseworker.get(f"{API}/households/{household}/follow-ups").get_json()["items"] == []
+
+
+def test_a_family_that_agreed_to_messages_is_told_the_visit_is_due(world, worker, monkeypatch):
+    """When the visit falls due, a family that agreed to text messages gets one SMS in
+    Chinese at the local gateway (a real RQ worker sends it), with the day and no ID number
+    or amount; a second pass sends nothing more."""
+    household, rid = completed_request(world, worker, "emergency", 700 * YUAN)
+    agree(world.caseworker, household, "sms")
+    world.caseworker.patch(f"/api/v1/households/{household}", json={"phone": "13800138000"})
+    fu = follow_up_of(rid)
+    with SmsGateway() as sms:
+        monkeypatch.setitem(runtime.settings(), "SMS_GATEWAY_URL", sms.url)
+        monkeypatch.setitem(runtime.settings(), "NOTIFY_TIMEOUT_SECONDS", 5.0)
+        for _ in range(2):
+            reconcile.sweep(db.session(), now=fu.due_at + timedelta(seconds=1))
+            db.commit()
+            worker()
+        visits = [m["message"] for m in sms.sent if "回访" in m["message"]]  # the grant's SMS is there too
+    assert len(visits) == 1, sms.sent
+    message = visits[0]
+    assert periods.to_local(fu.due_at).date().isoformat() in message
+    assert "¥" not in message
