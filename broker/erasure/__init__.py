@@ -4,5 +4,7 @@ table, file and kept export (:mod:`.scrub`), the request an admin makes and an a
 approves (:mod:`.requests`), and the retention job that erases what is past its period
 after a household leaves the registry (:mod:`.retention`).
 
-May import: ``broker.audit``, ``broker.policy`` (where documents are kept), the platform and ``models``.
+May import: ``broker.audit``, ``broker.policy`` (where documents are kept), ``broker.registry``
+(where consent forms are kept), ``broker.referral`` (where receipts are kept), the platform and
+``models``.
 """

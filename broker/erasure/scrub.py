@@ -20,16 +20,20 @@ from sqlalchemy.orm import Session
 from broker.erasure.subjects import MASK, Subject
 from broker.platform import runtime
 from broker.policy import document_files
+from broker.referral import receipts
+from broker.registry import consent_records
 from models import (
     AidRequest,
     Application,
     ApplicationFile,
     AuditDetail,
     Base,
+    Consent,
     Disbursement,
     Household,
     Member,
     Offer,
+    Receipt,
 )
 from models.base import utcnow
 
@@ -110,9 +114,10 @@ def mask_registry(session: Session, subject: Subject, whole_household: bool) -> 
 
 
 def remove_files(session: Session, subject: Subject) -> Counter:
-    """The household's uploaded files: application documents (rows and files) and the
-    evidence photos of disbursements made to it (files gone; their SHA-256 kept, so the
-    record of what was shown stays checkable against a copy the auditor holds)."""
+    """The household's uploaded files: application documents (rows and files), the
+    evidence photos of disbursements made to it, the family's receipt signatures and slip
+    photos, and the photos of its signed consent forms (files gone; their SHA-256 kept, so
+    the record of what was shown stays checkable against a copy the auditor holds)."""
     counts: Counter = Counter()
     instance = Path(runtime.settings()["INSTANCE_PATH"])
     files = session.execute(
@@ -136,6 +141,21 @@ def remove_files(session: Session, subject: Subject) -> Counter:
             (instance / evidence["path"]).unlink(missing_ok=True)
             d.evidence = {"sha256": evidence.get("sha256"), "size": evidence.get("size"), "erased": True}
             counts["evidence_files"] += 1
+    for receipt in session.scalars(
+        select(Receipt).where(Receipt.household_id == subject.household_id, Receipt.file.is_not(None))
+    ):
+        kept = dict(receipt.file or {})
+        if kept.get("token"):
+            (instance / receipts.FOLDER / kept["token"][:2] / kept["token"]).unlink(missing_ok=True)
+            receipt.file = {"sha256": kept.get("sha256"), "size": kept.get("size"), "erased": True}
+            counts["receipt_files"] += 1
+    for consent in session.scalars(
+        select(Consent).where(Consent.household_id == subject.household_id, Consent.evidence_token.is_not(None))
+    ):
+        token = consent.evidence_token
+        (instance / consent_records.FOLDER / token[:2] / token).unlink(missing_ok=True)
+        consent.evidence_token = None
+        counts["consent_forms"] += 1
     session.flush()
     return counts
 

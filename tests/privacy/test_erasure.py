@@ -7,6 +7,7 @@ Running it again changes nothing."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -21,7 +22,8 @@ from broker.money import ledger_queries
 from broker.people import users
 from broker.platform import db, runtime
 from broker.policy import document_files
-from models import AuditEvent, Base, Disbursement, Entry, Erasure, Member, User
+from broker.registry import consent_records
+from models import AuditEvent, Base, Consent, Disbursement, Entry, Erasure, Member, Receipt, User
 from tests.conftest import run_worker
 from tests.support.aid import YUAN, make_world, need
 from tests.support.images import png
@@ -80,6 +82,11 @@ def family(as_role, make_user, login, app):
         headers=partner._headers(None),
     )
     assert paid.status_code == 201, paid.get_json()
+    signed = world.caseworker.post(
+        f"/api/v1/disbursements/{paid.get_json()['id']}/receipt",
+        json={"method": "signature", "image": base64.b64encode(png()).decode()},
+    )
+    assert signed.status_code == 201, signed.get_json()
     filed = world.caseworker.post(f"/api/v1/households/{hid}/applications", json={"policy": "dibao", "note": CHILD})
     assert filed.status_code == 201, filed.get_json()
     s = db.session()
@@ -90,6 +97,14 @@ def family(as_role, make_user, login, app):
         filed.get_json()["id"],
         "id_and_hukou",
         document_files.Upload(f"{CHILD}身份证.png", png()),
+    )
+    head = s.execute(select(Member.id).where(Member.household_id == hid, Member.relation == "head")).scalar_one()
+    consent_records.record(
+        s,
+        users.principal_of(caseworker),
+        hid,
+        {"member_id": head, "purpose": "sms", "evidence": ""},
+        consent_records.Photo(filename="同意书.png", data=png()),
     )
     db.commit()
     scan = app.test_cli_runner().invoke(args=["policy", "scan"])
@@ -223,6 +238,12 @@ def test_an_erased_household_is_gone_everywhere(app, family, login):
     (paid,) = s.execute(select(Disbursement)).scalars()
     assert paid.evidence["erased"] is True
     assert len(paid.evidence["sha256"]) == 64
+    (receipt,) = s.execute(select(Receipt)).scalars()
+    assert receipt.file["erased"] is True
+    assert set(s.execute(select(Consent.evidence_token)).scalars()) == {None}
+    instance = Path(runtime.settings()["INSTANCE_PATH"])
+    kept = [p for folder in ("receipts", "consent_forms") for p in (instance / folder).rglob("*") if p.is_file()]
+    assert kept == []
 
 
 def test_erasure_needs_an_admin_and_another_persons_approval(app, family, make_user):
