@@ -122,3 +122,20 @@ def test_masking_keeps_the_surname_only():
     assert notices.mask(" ") == "*"
     assert notice_files.period_label("nonsense") == "nonsense"
     db.session.remove()
+
+
+def test_a_consent_withdrawn_before_posting_keeps_the_family_off_the_notice(as_role, make_user, login):
+    """The family agreed to public notice, then withdrew before the notice was posted:
+    posting asks at that moment, so the family is not on it (nothing to post)."""
+    world = _posted_world(as_role, make_user, login)
+    (consent,) = [
+        c
+        for household in world.caseworker.get(f"{API}/households").get_json()["items"]
+        for c in world.caseworker.get(f"{API}/households/{household['id']}/consents").get_json()
+        if c["purpose"] == "public_notice"
+    ]
+    withdrawn = world.caseworker.post(f"{API}/consents/{consent['id']}/withdraw", json={"reason": "家属不愿公示"})
+    assert withdrawn.status_code == 200, withdrawn.get_json()
+    resp = world.caseworker.post(f"{API}/notices", json={"community": COMMUNITY})
+    assert resp.status_code == 422
+    assert resp.get_json()["error"]["code"] == "nothing_to_post"
