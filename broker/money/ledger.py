@@ -248,19 +248,8 @@ def disburse(
     reference: str = "",
 ) -> LedgerTransaction:
     """Pay pledged money out to the household."""
-    _check_amount(amount_fen)
-    _, pledged = partner_accounts(session, partner_id, partner_name)
-    benef = account(session, "beneficiary", household_id=household_id, name=f"Household {household_id}")
-    return post(
-        session,
-        "disbursement",
-        [Leg(pledged, -amount_fen), Leg(benef, amount_fen)],
-        amount_fen=amount_fen,
-        partner_id=partner_id,
-        offer_id=offer_id,
-        request_id=request_id,
-        household_id=household_id,
-        reference=reference,
+    return _pledge_and_household(
+        session, "disbursement", partner_id, partner_name, amount_fen, offer_id, request_id, household_id, reference
     )
 
 
@@ -277,13 +266,32 @@ def reverse(
 ) -> LedgerTransaction:
     """Take back a disbursement recorded in error: the household's account gives the
     amount back to the partner's pledge on the offer (the original stays as it was)."""
+    return _pledge_and_household(
+        session, "reversal", partner_id, partner_name, amount_fen, offer_id, request_id, household_id, reference
+    )
+
+
+def _pledge_and_household(
+    session: Session,
+    kind: str,
+    partner_id: int,
+    partner_name: str,
+    amount_fen: int,
+    offer_id: int,
+    request_id: int,
+    household_id: int,
+    reference: str,
+) -> LedgerTransaction:
+    """Move money between the partner's pledge and the household: out to it
+    (``disbursement``) or back from it (``reversal``)."""
     _check_amount(amount_fen)
     _, pledged = partner_accounts(session, partner_id, partner_name)
     benef = account(session, "beneficiary", household_id=household_id, name=f"Household {household_id}")
+    out = -amount_fen if kind == "disbursement" else amount_fen
     return post(
         session,
-        "reversal",
-        [Leg(benef, -amount_fen), Leg(pledged, amount_fen)],
+        kind,
+        [Leg(pledged, out), Leg(benef, -out)],
         amount_fen=amount_fen,
         partner_id=partner_id,
         offer_id=offer_id,

@@ -45,23 +45,24 @@ def _path(folder: str, token: str) -> Path:
     return Path(runtime.settings()["INSTANCE_PATH"]) / folder / token[:2] / token
 
 
-def keep(folder: str, data: bytes) -> Kept:
+def keep(folder: str, data: bytes, field: str = "file") -> Kept:
     """Check that ``data`` is a photo of a sane size (422 ``file_empty``,
-    ``file_too_large``, ``not_an_image`` otherwise) and write it under ``folder``."""
+    ``file_too_large``, ``not_an_image`` otherwise, naming ``field``) and write it under
+    ``folder``."""
     if not data:
-        raise Invalid("The file is empty.", code="file_empty", details={"file": ["empty file"]})
+        raise Invalid("The file is empty.", code="file_empty", details={field: ["empty file"]})
     if len(data) > MAX_BYTES:
         raise Invalid(
             f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.",
             code="file_too_large",
-            details={"file": ["file too large"], "max_bytes": MAX_BYTES, "size": len(data)},
+            details={field: ["file too large"], "max_bytes": MAX_BYTES, "size": len(data)},
         )
     content_type = image_type(data)
     if content_type is None:
         raise Invalid(
             "Only a photo or a scanned image (JPEG, PNG, WebP, HEIC) can be kept.",
             code="not_an_image",
-            details={"file": ["not an image"]},
+            details={field: ["not an image"]},
         )
     token = secrets.token_hex(32)
     path = _path(folder, token)

@@ -9,7 +9,6 @@ reconciler that keeps the loop closed (:mod:`.reconcile`) and the family's recei
 what was disbursed (:mod:`.receipts`).
 
 May import: ``broker.registry``, ``broker.money`` (pledges and payments),
-``broker.people`` (telling caseworkers and families), ``broker.policy`` (what an image
-is), ``broker.audit``, the platform, ``models`` and
-``adapters.base``.
+``broker.people`` (telling caseworkers and families), ``broker.audit``, the platform,
+``models`` and ``adapters.base``.
 """

@@ -13,30 +13,25 @@ What is still unconfirmed after the partner's ``receipt_within_days`` is
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broker import audit
 from broker.people import family_messages
-from broker.platform import runtime, security
+from broker.platform import photos, runtime, security
 from broker.platform.errors import Conflict, DomainError, Invalid, found
 from broker.platform.scope import Principal
-from broker.policy.document_files import image_type
 from broker.registry import consents
 from broker.registry.access import require_registry
 from models import Disbursement, Household, Partner, Receipt, ReceiptCode
 from models.base import utcnow
 
 FOLDER = "receipts"
-MAX_BYTES = 8 * 1024 * 1024
 CODE_DIGITS = 6
 RESEND_AFTER = timedelta(seconds=60)  # a code asked for again within this is not sent twice
 METHODS = ("signature", "photo", "code")
@@ -186,32 +181,8 @@ def _check_code(session: Session, row: Disbursement, code: str) -> DomainError |
 
 def _keep_image(data: bytes) -> dict:
     """Keep a signature or photo under a random name; what the receipt records."""
-    if not data:
-        raise Invalid("The image is empty.", code="file_empty", details={"image": ["empty"]})
-    if len(data) > MAX_BYTES:
-        raise Invalid(
-            f"The image is larger than {MAX_BYTES // (1024 * 1024)} MB.",
-            code="file_too_large",
-            details={"image": ["file too large"], "max_bytes": MAX_BYTES},
-        )
-    content_type = image_type(data)
-    if content_type is None:
-        raise Invalid(
-            "Only a photo or a drawn signature (JPEG, PNG, WebP, HEIC) is kept.",
-            code="not_an_image",
-            details={"image": ["not an image"]},
-        )
-    token = secrets.token_hex(32)
-    path = _path(token)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return {"token": token, "content_type": content_type, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-
-
-def _path(token: str) -> Path:
-    return Path(runtime.settings()["INSTANCE_PATH"]) / FOLDER / token[:2] / token
+    kept = photos.keep(FOLDER, data, field="image")
+    return {"token": kept.token, "content_type": kept.content_type, "size": kept.size, "sha256": kept.sha256}
 
 
 def record_receipt(
