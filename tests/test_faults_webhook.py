@@ -125,6 +125,11 @@ def drain(worker: Any, rounds: int = 20) -> None:
     raise AssertionError("retries did not come to an end")
 
 
+# Work that waits for its day: offers expiring, application reminders, follow-up visits
+# falling due, concerns reaching their deadline.
+DEADLINES = ("expire_offer", "application.reminder", "follow_up_due", "escalate_concern")
+
+
 def assert_accounted_for(request_ids: list[int]) -> None:
     """Every request has offers in a known state, never two to one partner, no
     disbursement twice, nothing left in the outbox but deadlines, the ledger balanced
@@ -141,9 +146,7 @@ def assert_accounted_for(request_ids: list[int]) -> None:
     refs = session.execute(select(Disbursement.offer_id, Disbursement.amount_fen)).all()
     assert len(refs) == len(set(refs)), "a disbursement was recorded twice"
     undone = session.execute(
-        select(OutboxMessage.kind).where(
-            OutboxMessage.processed_at.is_(None), OutboxMessage.kind.not_in(("expire_offer", "application.reminder"))
-        )
+        select(OutboxMessage.kind).where(OutboxMessage.processed_at.is_(None), OutboxMessage.kind.not_in(DEADLINES))
     ).scalars()
     assert list(undone) == [], "work left undone in the outbox (only deadlines may wait)"
     assert ledger_queries.check(session).as_dict()["ok"]

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from broker.platform import db
+from broker.platform import db, periods
 from broker.platform.errors import DomainError
 from broker.policy import application_form, applications, catalogue, document_files, reminders
 from broker.policy import package as policy_package
@@ -168,7 +168,10 @@ def _context(app: Application, **forms: Any) -> dict[str, Any]:
         "tick_form": tick,
         "step_form": step,
         "can_write": principal.role in WRITERS,
-        "days_left": (app.deadline_at.date() - i18n.local_now().date()).days if app.deadline_at else None,
+        # Both days in the city's time zone: just after midnight the UTC date is still yesterday's.
+        "days_left": (periods.to_local(app.deadline_at).date() - i18n.local_now().date()).days
+        if app.deadline_at
+        else None,
     }
 
 
