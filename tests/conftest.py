@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +72,7 @@ def truncate_all() -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with db.engine().begin() as conn:
         if conn.dialect.name == "postgresql":
+            _end_abandoned_transactions(conn)
             conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
             conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
@@ -85,6 +87,20 @@ def truncate_all() -> None:
                     "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: DELETE refused'); END"
                 )
             )
+
+
+def _end_abandoned_transactions(conn: Any) -> None:
+    """A connection a test left idle inside a transaction (a thread's session never closed)
+    would hold its locks and make the next reset wait for ever: end it, and say which."""
+    left = conn.execute(
+        text(
+            "SELECT pid, left(query, 200) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+        )
+    ).all()
+    for pid, query in left:
+        print(f"\n[reset] ended a transaction a test left open (pid {pid}): {query}", file=sys.stderr)
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
 
 def _has_sqlite_sequence(conn: Any) -> bool:
