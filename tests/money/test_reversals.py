@@ -219,6 +219,7 @@ def test_two_approvals_at_once_move_the_money_once(make_user):
     with ThreadPoolExecutor(max_workers=2) as pool:
         outcomes = sorted(pool.map(approve, range(2)))
     assert outcomes == ["approved", "conflict"]
+    assert _balances(p.id) == {"fund": 9000 * YUAN, "pledged": 1000 * YUAN}  # (a fresh session)
     s = db.session()
     count = s.scalar(
         select(func.count())
@@ -226,5 +227,4 @@ def test_two_approvals_at_once_move_the_money_once(make_user):
         .where(LedgerTransaction.kind == "reversal", LedgerTransaction.offer_id == offer_id)
     )
     assert count == 1
-    assert _balances(p.id) == {"fund": 9000 * YUAN, "pledged": 1000 * YUAN}
     assert ledger_queries.check(s).ok
