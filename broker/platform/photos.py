@@ -45,10 +45,9 @@ def _path(folder: str, token: str) -> Path:
     return Path(runtime.settings()["INSTANCE_PATH"]) / folder / token[:2] / token
 
 
-def keep(folder: str, data: bytes, field: str = "file") -> Kept:
-    """Check that ``data`` is a photo of a sane size (422 ``file_empty``,
-    ``file_too_large``, ``not_an_image`` otherwise, naming ``field``) and write it under
-    ``folder``."""
+def checked(data: bytes, field: str = "file") -> str:
+    """The image type of ``data`` if it is a photo of a sane size (422 ``file_empty``,
+    ``file_too_large``, ``not_an_image`` otherwise, naming ``field``)."""
     if not data:
         raise Invalid("The file is empty.", code="file_empty", details={field: ["empty file"]})
     if len(data) > MAX_BYTES:
@@ -64,6 +63,11 @@ def keep(folder: str, data: bytes, field: str = "file") -> Kept:
             code="not_an_image",
             details={field: ["not an image"]},
         )
+    return content_type
+
+
+def store(folder: str, data: bytes, content_type: str) -> Kept:
+    """Write checked bytes under ``folder`` with a random name (whole or not at all)."""
     token = secrets.token_hex(32)
     path = _path(folder, token)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,6 +75,11 @@ def keep(folder: str, data: bytes, field: str = "file") -> Kept:
     tmp.write_bytes(data)
     tmp.replace(path)
     return Kept(token=token, content_type=content_type, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+
+def keep(folder: str, data: bytes, field: str = "file") -> Kept:
+    """Check that ``data`` is a photo (:func:`checked`) and write it under ``folder``."""
+    return store(folder, data, checked(data, field))
 
 
 def read(folder: str, token: str, sha256: str) -> bytes:

@@ -7,51 +7,28 @@ chain."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broker import audit
-from broker.platform import runtime
-from broker.platform.errors import Conflict, Invalid, NotFound, found
+from broker.platform import photos
+from broker.platform.errors import Conflict, Invalid, found
 from broker.platform.scope import Principal
 from broker.policy.applications import get_application, open_checklist, tick_documents
 from models import ApplicationFile
 
 FOLDER = "application_files"
-MAX_BYTES = 8 * 1024 * 1024  # a phone photo is 2-6 MB
+MAX_BYTES = photos.MAX_BYTES
 MAX_FILES_PER_DOCUMENT = 10
-# What a phone camera or a scanner gives, by the first bytes of the file.
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
-_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"mif1", b"msf1")
 
 
 @dataclass(frozen=True)
 class Upload:
     filename: str
     data: bytes
-
-
-def image_type(data: bytes) -> str | None:
-    """The image type of these bytes (JPEG, PNG, WebP, HEIC), or None if not an image."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
-        return "image/heic"
-    return None
-
-
-def _path(token: str) -> Path:
-    return Path(runtime.settings()["INSTANCE_PATH"]) / FOLDER / token[:2] / token
 
 
 def add_file(
@@ -68,22 +45,7 @@ def add_file(
             code="unknown_document",
             details={"document": [f"not on the checklist; known: {', '.join(policy.document_codes())}"]},
         )
-    data = upload.data
-    if not data:
-        raise Invalid("The file is empty.", code="file_empty", details={"file": ["empty file"]})
-    if len(data) > MAX_BYTES:
-        raise Invalid(
-            f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.",
-            code="file_too_large",
-            details={"file": ["file too large"], "max_bytes": MAX_BYTES, "size": len(data)},
-        )
-    content_type = image_type(data)
-    if content_type is None:
-        raise Invalid(
-            "Only a photo or a scanned image (JPEG, PNG, WebP, HEIC) can be kept with a document.",
-            code="not_an_image",
-            details={"file": ["not an image"]},
-        )
+    content_type = photos.checked(upload.data)
     count = len(files_of(session, app.id, document_code))
     if count >= MAX_FILES_PER_DOCUMENT:
         raise Conflict(
@@ -91,20 +53,15 @@ def add_file(
             code="too_many_files",
             details={"document": document_code, "max_files": MAX_FILES_PER_DOCUMENT},
         )
-    token = secrets.token_hex(32)
-    path = _path(token)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    kept = photos.store(FOLDER, upload.data, content_type)
     record = ApplicationFile(
         application_id=app.id,
         document_code=document_code,
-        token=token,
+        token=kept.token,
         filename=os.path.basename((upload.filename or "").replace("\\", "/"))[:200],
         content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        size=kept.size,
+        sha256=kept.sha256,
         uploaded_by_id=principal.user_id,
     )
     session.add(record)
@@ -140,10 +97,4 @@ def read_file(session: Session, principal: Principal, file_id: int) -> tuple[App
     a file changed on disk since it was kept is refused."""
     record = found(session.get(ApplicationFile, file_id), "file")
     get_application(session, principal, record.application_id)
-    try:
-        data = _path(record.token).read_bytes()
-    except FileNotFoundError:
-        raise NotFound("The stored file is missing.", code="file_missing") from None
-    if hashlib.sha256(data).hexdigest() != record.sha256:
-        raise Invalid("The stored file no longer matches its recorded SHA-256.", code="file_changed")
-    return record, data
+    return record, photos.read(FOLDER, record.token, record.sha256)
