@@ -69,6 +69,7 @@ def init_app(app: Flask) -> None:
         members,
         notices,
         partner,
+        points,
         receipts,
         reversals,
         views,
@@ -106,6 +107,7 @@ def init_app(app: Flask) -> None:
         voice,
         notices,
         receipts,
+        points,
     ):
         app.register_blueprint(module.bp)
 

@@ -10,6 +10,7 @@ from broker.api.schemas.texts import Text
 from broker.community import points, points_rules, points_shop
 from broker.platform.input_schema import MAX_ID, InputSchema
 
+
 def _community() -> fields.String:
     return fields.String(validate=validate.Length(min=1, max=80), metadata={"example": "科源社区"})
 
@@ -45,9 +46,7 @@ class EarningOut(Schema):
 
 class RedeemIn(InputSchema):
     item_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
-    quantity = fields.Integer(
-        load_default=1, strict=True, validate=validate.Range(min=1, max=points_shop.MAX_QUANTITY)
-    )
+    quantity = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=points_shop.MAX_QUANTITY))
 
 
 class RedemptionLineOut(Schema):

@@ -1,0 +1,66 @@
+"""The family's points page in the portal, as a caseworker's phone sends it: hours
+entered earn points by the rule; a redemption tapped twice with one form key is done
+once; more than the family has is refused in Chinese; the statement shows the month and
+downloads as an XLSX; an auditor reads, a partner is refused."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from broker.platform import db
+from models import Grid, Redemption
+from tests.support import money
+from tests.support import points as enrolled
+
+_ONCE = re.compile(r'name="once_key"[^>]*value="([0-9a-f]+)"|value="([0-9a-f]+)"[^>]*name="once_key"')
+
+
+def test_hours_earn_and_a_double_tap_redeems_once(make_user, new_portal):
+    s = db.session()
+    h = enrolled.family(s)
+    enrolled.rules(s)
+    item = enrolled.item(s, price=15, stock=5)
+    code, hid, item_id = s.get(Grid, h.grid_id).code, h.id, item.id
+    db.commit()
+    cw = new_portal()
+    cw.login(make_user("caseworker", grids=(code,)))
+    page = cw.text(f"/caseworker/households/{hid}/points")
+    assert "积分超市" in page
+    assert "大米 5 公斤" in page
+    resp = cw.submit(
+        f"/caseworker/households/{hid}/points/earn",
+        {"activity": "escort", "minutes": "120", "reference": "签到表-7"},
+        page=f"/caseworker/households/{hid}/points",
+    )
+    assert resp.status_code in (302, 303)
+    page = cw.text(f"/caseworker/households/{hid}/points")
+    assert "20 积分" in page
+    key = next(m.group(1) or m.group(2) for m in _ONCE.finditer(page.split('id="points-shop"')[1]))
+    for _ in range(2):
+        resp = cw.post(
+            f"/caseworker/households/{hid}/points/redeem", {"item_id": str(item_id), "quantity": "1", "once_key": key}
+        )
+        assert resp.status_code in (302, 303)
+    db.session.remove()
+    assert db.session().execute(select(func.count()).select_from(Redemption)).scalar_one() == 1
+    db.session.remove()
+    resp = cw.post(f"/caseworker/households/{hid}/points/redeem", {"item_id": str(item_id), "quantity": "1"})
+    assert resp.status_code == 409
+    assert "积分不足：该家庭有 5 积分，兑换需要 15 积分。" in resp.get_data(as_text=True)
+
+    statement = cw.text(f"/caseworker/households/{hid}/points/statement")
+    assert "月末余额：5" in statement
+    sheet = cw.get(f"/caseworker/households/{hid}/points/statement?format=xlsx")
+    ws = load_workbook(io.BytesIO(sheet.data)).active
+    assert "大米 5 公斤 × 1" in [c for row in ws.iter_rows(values_only=True) for c in row]
+
+    auditor = new_portal()
+    auditor.login(make_user("auditor"))
+    assert auditor.get(f"/caseworker/households/{hid}/points").status_code == 200
+    partner = new_portal()
+    partner.login(make_user("partner", partner_id=money.partner(db.session()).id))
+    assert partner.get(f"/caseworker/households/{hid}/points").status_code == 403
