@@ -11,8 +11,8 @@ from broker.community import points, points_shop, statements
 from broker.platform import db
 from broker.platform.errors import DomainError
 from broker.portal.auth import current_principal, role_required
-from broker.portal.once import once
 from broker.portal.errors import domain_message
+from broker.portal.once import once
 from broker.portal.pages import commit
 from broker.portal.points_forms import EarnForm, RedeemForm
 
