@@ -62,6 +62,7 @@ def init_app(app: Flask) -> None:
         auditor,
         auth,
         caseworker,
+        community_figures,
         consents,
         follow_ups,
         households,
@@ -108,6 +109,7 @@ def init_app(app: Flask) -> None:
         notices,
         receipts,
         points,
+        community_figures,
     ):
         app.register_blueprint(module.bp)
 

@@ -787,6 +787,26 @@ TABLE: dict[tuple[str, str], Row] = {
         ADMIN_ONLY_CREATE,
         body={"community": "科源社区", "name": "矩阵积分商品", "price_points": 5, "stock": 3},
     ),
+    ("GET", "/caseworker/households/<int:household_id>/points"): Row(
+        "/caseworker/households/{household}/points", S(PAGE_ANON, 200, 404, 403, 403, 200, 200)
+    ),
+    ("POST", "/caseworker/households/<int:household_id>/points/earn"): Row(
+        "/caseworker/households/{household}/points/earn",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body=lambda _s: {"activity": "escort", "minutes": "30", "reference": unique("签到表-")},
+        form=True,
+    ),
+    ("POST", "/caseworker/households/<int:household_id>/points/redeem"): Row(
+        "/caseworker/households/{household}/points/redeem",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body=lambda s: {"item_id": str(s.points_item), "quantity": "1"},
+        form=True,
+    ),
+    ("GET", "/caseworker/households/<int:household_id>/points/statement"): Row(
+        "/caseworker/households/{household}/points/statement", S(PAGE_ANON, 200, 404, 403, 403, 200, 200)
+    ),
+    ("GET", "/community/figures"): Row("/community/figures", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("GET", "/community/figures.xlsx"): Row("/community/figures.xlsx", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
 }
 
 # Which shared object a refused call of a ``fresh`` row acts on.
