@@ -57,6 +57,7 @@ def init_app(app: Flask) -> None:
         admin_deposits,
         admin_grids,
         admin_partners,
+        admin_points,
         admin_users,
         applications,
         auditor,

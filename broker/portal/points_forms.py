@@ -38,3 +38,47 @@ class RedeemForm(OnceForm):
         validators=[InputRequired(), NumberRange(min=1, max=points_shop.MAX_QUANTITY)],
         render_kw={"inputmode": "numeric"},
     )
+
+
+class RuleForm(OnceForm):
+    """A community's rule for one activity (the same community and activity again changes it)."""
+
+    community = StringField(_l("Community"), validators=[InputRequired(), Length(max=80)])
+    activity = SelectField(_l("Volunteer activity"), validators=[InputRequired()])
+    points_per_hour = IntegerField(
+        _l("Points per hour"),
+        validators=[InputRequired(), NumberRange(min=1, max=points_rules.MAX_RATE)],
+        render_kw={"inputmode": "numeric"},
+    )
+    monthly_cap = IntegerField(
+        _l("Monthly cap per household (optional)"),
+        validators=[Optional(), NumberRange(min=1, max=points_rules.MAX_CAP)],
+        render_kw={"inputmode": "numeric"},
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.activity.choices = [(a, texts.render(f"points.activity.{a}")) for a in points_rules.ACTIVITIES]
+
+
+class ItemForm(OnceForm):
+    """Goods or a service donated to a community's points shop."""
+
+    community = StringField(_l("Community"), validators=[InputRequired(), Length(max=80)])
+    name = StringField(_l("Item"), validators=[InputRequired(), Length(max=120)])
+    kind = SelectField(_l("Kind"), validators=[InputRequired()])
+    price_points = IntegerField(
+        _l("Price in points"),
+        validators=[InputRequired(), NumberRange(min=1, max=points_shop.MAX_PRICE)],
+        render_kw={"inputmode": "numeric"},
+    )
+    stock = IntegerField(
+        _l("Stock"),
+        validators=[InputRequired(), NumberRange(min=0, max=points_shop.MAX_STOCK)],
+        render_kw={"inputmode": "numeric"},
+    )
+    description = StringField(_l("Donated by (optional)"), validators=[Optional(), Length(max=200)])
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [("goods", _l("Goods")), ("service", _l("Service"))]

@@ -807,6 +807,19 @@ TABLE: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/community/figures"): Row("/community/figures", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
     ("GET", "/community/figures.xlsx"): Row("/community/figures.xlsx", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("GET", "/admin/points"): Row("/admin/points", ADMIN_PAGE),
+    ("POST", "/admin/points/rules"): Row(
+        "/admin/points/rules",
+        ADMIN_FORM,
+        body={"community": "科源社区", "activity": "visit", "points_per_hour": "6", "monthly_cap": "60"},
+        form=True,
+    ),
+    ("POST", "/admin/points/items"): Row(
+        "/admin/points/items",
+        ADMIN_FORM,
+        body={"community": "科源社区", "name": "矩阵商品", "kind": "goods", "price_points": "5", "stock": "2"},
+        form=True,
+    ),
 }
 
 # Which shared object a refused call of a ``fresh`` row acts on.

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from broker.platform import db
-from models import Grid, Redemption
+from models import Grid, PointsRule, Redemption
 from tests.support import money
 from tests.support import points as enrolled
 
@@ -64,3 +64,25 @@ def test_hours_earn_and_a_double_tap_redeems_once(make_user, new_portal):
     partner = new_portal()
     partner.login(make_user("partner", partner_id=money.partner(db.session()).id))
     assert partner.get(f"/caseworker/households/{hid}/points").status_code == 403
+
+
+def test_an_admin_sets_the_rules_and_stocks_the_shop(make_user, new_portal):
+    """In Chinese, on the admin's page: a rule saved (on the chain), an item added; a
+    rule of 0 points an hour is refused and changes nothing."""
+    admin = new_portal()
+    admin.login(make_user("admin"))
+    page = admin.text("/admin/points")
+    assert "社区积分规则" in page
+    rule = {"community": "张家湾社区", "activity": "visit", "points_per_hour": "5", "monthly_cap": "60"}
+    resp = admin.submit("/admin/points/rules", rule, page="/admin/points")
+    assert resp.status_code == 303
+    item = {"community": "张家湾社区", "name": "理发一次", "kind": "service", "price_points": "20", "stock": "4"}
+    assert admin.submit("/admin/points/items", item, page="/admin/points").status_code == 303
+    page = admin.text("/admin/points")
+    assert "张家湾社区 · 邻里探访 · 每小时 5 积分 · 每月最多 60 积分" in page
+    assert "理发一次" in page
+    bad = admin.submit("/admin/points/rules", {**rule, "points_per_hour": "0"}, page="/admin/points")
+    assert bad.status_code == 422
+    db.session.remove()
+    assert db.session().execute(select(PointsRule.points_per_hour)).scalars().all() == [5]
+    db.session.remove()
