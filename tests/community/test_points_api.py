@@ -59,12 +59,12 @@ def test_a_family_earns_redeems_and_reads_its_statement(as_role):
     body = statement.get_json()
     assert (body["opening"], body["earned"], body["redeemed"], body["closing"]) == (0, 20, 12, 8)
     assert [line["points"] for line in body["lines"]] == [20, -12]
-    assert body["lines"][1]["what"]["message"] == "洗衣液 × 1"
+    assert body["lines"][1]["what"]["message"] == "兑换 洗衣液 × 1"
     sheet = cw.get(f"{API}/points/accounts/{household}/statement?format=xlsx&month={body['month']}")
     assert sheet.status_code == 200
     ws = load_workbook(io.BytesIO(sheet.data)).active
     cells = [c for row in ws.iter_rows(values_only=True) for c in row if c is not None]
-    assert "洗衣液 × 1" in cells
+    assert "兑换 洗衣液 × 1" in cells
     assert 8 in cells
 
 

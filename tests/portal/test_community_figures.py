@@ -38,6 +38,9 @@ def test_figures_move_with_earning_and_redeeming(make_user, new_portal):
     cells = [c for r in load_workbook(io.BytesIO(sheet.data)).active.iter_rows(values_only=True) for c in r]
     assert enrolled.COMMUNITY in cells
     assert "合计" in cells or "总计" in cells
+    ledger = auditor.text("/auditor/ledger")
+    assert "获得积分" in ledger
+    assert "15 积分" in ledger
     partner = new_portal()
     partner.login(make_user("partner", partner_id=money.partner(db.session()).id))
     assert partner.get("/community/figures").status_code == 403

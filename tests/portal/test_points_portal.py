@@ -56,7 +56,7 @@ def test_hours_earn_and_a_double_tap_redeems_once(make_user, new_portal):
     assert "月末余额：5" in statement
     sheet = cw.get(f"/caseworker/households/{hid}/points/statement?format=xlsx")
     ws = load_workbook(io.BytesIO(sheet.data)).active
-    assert "大米 5 公斤 × 1" in [c for row in ws.iter_rows(values_only=True) for c in row]
+    assert "兑换 大米 5 公斤 × 1" in [c for row in ws.iter_rows(values_only=True) for c in row]
 
     auditor = new_portal()
     auditor.login(make_user("auditor"))
