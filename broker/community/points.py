@@ -12,7 +12,7 @@ A household earns only with the family's consent to ``points``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -43,8 +43,13 @@ def community_of(session: Session, household: Household) -> str:
     return found(session.get(Grid, household.grid_id), "grid").community
 
 
-def _check(activity: str, minutes: int, source_ref: str) -> None:
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _check(activity: str, minutes: int, source_ref: str, served_at: datetime | None) -> None:
     problems: dict[str, list[str]] = {}
+    if served_at is not None and not EARLIEST <= served_at <= utcnow() + timedelta(days=1):
+        problems["served_at"] = ["a time from 2000 until today"]
     if activity not in points_rules.ACTIVITIES:
         problems["activity"] = [f"one of {', '.join(points_rules.ACTIVITIES)}"]
     if type(minutes) is not int or not 0 < minutes <= MAX_MINUTES:
@@ -88,7 +93,7 @@ def earn(
     """Credit the household for ``minutes`` of ``activity`` under its community's rule,
     once per ``source_ref`` (sent again: the first earning, ``created`` false). The
     rule's monthly cap may cut the points, to zero; the earning is recorded anyway."""
-    _check(activity, minutes, source_ref)
+    _check(activity, minutes, source_ref, served_at)
     household = found(session.get(Household, household_id), "household")
     if (done := _existing(session, source_ref, household_id)) is not None:
         return Earned(done, False)

@@ -133,3 +133,13 @@ def test_rules_change_on_the_chain_with_what_they_were():
     assert (rule.points_per_hour, rule.monthly_cap) == (6, 40)
     with pytest.raises(Invalid):
         points_rules.set_rule(s, enrolled.COMMUNITY, "visit", 0, None)
+
+
+def test_service_in_the_far_past_or_future_is_refused():
+    s = db.session()
+    h = enrolled.family(s)
+    enrolled.rules(s)
+    for when in (datetime(1999, 12, 31, tzinfo=UTC), datetime(9999, 12, 31, 23, tzinfo=UTC)):
+        with pytest.raises(Invalid) as exc:
+            points.earn(s, h.id, activity="escort", minutes=60, source_ref="far", served_at=when)
+        assert "served_at" in exc.value.details
