@@ -12,6 +12,7 @@ from models.notices import Notice, NoticeEntry
 from models.notifications import NotificationChannel, NotificationDelivery
 from models.outbox import IdempotencyKey, OutboxMessage
 from models.partners import Partner
+from models.points import PointsEarning, PointsRule, Redemption, ShopItem
 from models.policy import Application, ApplicationFile, ApplicationStep
 from models.privacy import Erasure
 from models.receipts import FamilyMessage, Receipt, ReceiptCode
@@ -54,9 +55,13 @@ __all__ = [
     "Offer",
     "OutboxMessage",
     "Partner",
+    "PointsEarning",
+    "PointsRule",
     "Receipt",
     "ReceiptCode",
+    "Redemption",
     "Reversal",
+    "ShopItem",
     "User",
     "UserGrid",
     "Visit",

@@ -31,6 +31,7 @@ class Account(IdMixin, Base):
     __table_args__ = (
         CheckConstraint("kind IN ('fund','pledged','beneficiary','external')", name="kind"),
         CheckConstraint("kind = 'external' OR balance_fen >= 0", name="no_overdraft"),
+        CheckConstraint("unit IN ('fen','point')", name="unit"),
     )
 
     # "fund:<partner>", "pledged:<partner>", "beneficiary:<household>", "external":
@@ -41,16 +42,25 @@ class Account(IdMixin, Base):
     household_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("households.id"), index=True)
     name: Mapped[str] = mapped_column(String(160))
     balance_fen: Mapped[int] = mapped_column(Fen, default=0)
+    # What the balance counts: money in fen, or family volunteer points (``point``: a
+    # household's points are a ``beneficiary`` account keyed ``points:<household>``, the
+    # points given and spent sit behind ``external`` accounts). Never mixed in one
+    # transaction.
+    unit: Mapped[str] = mapped_column(String(8), default="fen", server_default="fen")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class LedgerTransaction(IdMixin, Base):
     """A balanced set of entries: deposit, pledge, release, disbursement, or the reversal
-    of a disbursement recorded in error."""
+    of a disbursement recorded in error; in points, ``points_earn`` and ``points_redeem``
+    (``amount_fen`` then counts points)."""
 
     __tablename__ = "ledger_transactions"
     __table_args__ = (
-        CheckConstraint("kind IN ('deposit','pledge','release','disbursement','reversal')", name="kind"),
+        CheckConstraint(
+            "kind IN ('deposit','pledge','release','disbursement','reversal','points_earn','points_redeem')",
+            name="kind",
+        ),
         Index("ix_ledger_transactions_partner_created", "partner_id", "created_at"),
     )
 

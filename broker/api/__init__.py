@@ -36,6 +36,7 @@ BLUEPRINT_MODULES = (
     "broker.api.notices",
     "broker.api.access_log",
     "broker.api.receipts",
+    "broker.api.points",
 )
 
 errors_plugin = ErrorResponsesPlugin()

@@ -5,6 +5,12 @@ Each partner has a ``fund`` account (money not yet promised) and a ``pledged`` a
 each household a ``beneficiary`` account (``beneficiary:<household id>``); donors sit
 behind the one ``external`` account. Accounts are made here on first use; their balances
 are changed only by :func:`broker.money.ledger.post`.
+
+Family volunteer points are a second unit in the same ledger (``unit = 'point'``): a
+household's points are a ``beneficiary`` account keyed ``points:<household id>``; the
+points a community gives sit behind the ``external`` account ``points:given`` and those
+spent in the points shop go to ``points:spent`` (external too, so the given side may
+run below zero as donors' money does).
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ define(
         "account.fund": N_("%(partner)s — fund"),
         "account.pledged": N_("%(partner)s — pledged"),
         "account.beneficiary": N_("Household %(household)s"),
+        "account.points": N_("Household %(household)s — volunteer points"),
+        "account.points_given": N_("Volunteer points given"),
+        "account.points_spent": N_("Volunteer points spent in the shop"),
     }
 )
 _SUFFIXES = {"fund": " — fund", "pledged": " — pledged"}
@@ -50,6 +59,35 @@ def account(
     return acct
 
 
+def _keyed(session: Session, key: str, kind: str, name: str, household_id: int | None = None) -> Account:
+    """Get or create a points account by its key (race-safe, as :func:`account`)."""
+    found = session.execute(select(Account).where(Account.key == key)).scalar_one_or_none()
+    if found is not None:
+        return found
+    acct = Account(key=key, kind=kind, household_id=household_id, name=name, balance_fen=0, unit="point")
+    try:
+        with session.begin_nested():
+            session.add(acct)
+    except IntegrityError:
+        return session.execute(select(Account).where(Account.key == key)).scalar_one()
+    return acct
+
+
+def household_points(session: Session, household_id: int) -> Account:
+    """The household's volunteer points account, created on first use."""
+    return _keyed(session, f"points:{household_id}", "beneficiary", f"Household {household_id} — points", household_id)
+
+
+def points_given(session: Session) -> Account:
+    """Where earned points come from (an ``external`` account: it runs below zero)."""
+    return _keyed(session, "points:given", "external", "Volunteer points given")
+
+
+def points_spent(session: Session) -> Account:
+    """Where points spent in the shop go."""
+    return _keyed(session, "points:spent", "external", "Volunteer points spent in the shop")
+
+
 def partner_accounts(session: Session, partner_id: int, partner_name: str) -> tuple[Account, Account]:
     """The partner's ``fund`` and ``pledged`` accounts, created on first use."""
     fund = account(session, "fund", partner_id=partner_id, name=f"{partner_name} — fund")
@@ -59,6 +97,12 @@ def partner_accounts(session: Session, partner_id: int, partner_name: str) -> tu
 
 def label(kind: str, name: str, household_id: int | None = None) -> dict:
     """An account as a text code: 外部（捐赠方及外界）, 市慈善总会 — 可用资金 …"""
+    if name.endswith(" — points"):
+        return {"code": "account.points", "params": {"household": household_id}}
+    if name == "Volunteer points given":
+        return {"code": "account.points_given", "params": {}}
+    if name == "Volunteer points spent in the shop":
+        return {"code": "account.points_spent", "params": {}}
     if kind in _SUFFIXES:
         return {"code": f"account.{kind}", "params": {"partner": name.removesuffix(_SUFFIXES[kind])}}
     if kind == "beneficiary":

@@ -14,6 +14,12 @@ as the last line against overspend.
     disbursement:  pledged   → beneficiary   (the family has the money)
     reversal:      beneficiary → pledged     (a disbursement recorded in error, undone)
 
+Family volunteer points are a second unit (accounts of ``unit = 'point'``), never mixed
+with money in one transaction; ``amount_fen`` then counts whole points:
+
+    points_earn:   points:given  → points:<household>   (volunteer hours, by the rules)
+    points_redeem: points:<household> → points:spent     (goods or a service from the shop)
+
 Concurrency: on PostgreSQL the accounts are locked ``FOR UPDATE`` in id order and
 re-read, so the balance checked is the committed one and no other writer can change it
 before this transaction ends; on SQLite the same ``FOR UPDATE`` opens the write window
@@ -35,12 +41,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from broker import audit
-from broker.money.accounts import account, partner_accounts
+from broker.money.accounts import account, household_points, partner_accounts, points_given, points_spent
 from broker.platform import actor
 from broker.platform.errors import InsufficientFunds, Invalid
 from models import Account, Entry, LedgerTransaction
 
-TRANSACTION_KINDS = ("deposit", "pledge", "release", "disbursement", "reversal")
+TRANSACTION_KINDS = ("deposit", "pledge", "release", "disbursement", "reversal", "points_earn", "points_redeem")
+POINTS_KINDS = ("points_earn", "points_redeem")
 # One deposit at most 100 million yuan: a typo guard, not a business limit.
 MAX_AMOUNT_FEN = 10_000_000_000
 
@@ -105,6 +112,10 @@ def post(
         raise ValueError(f"unknown transaction kind {kind!r}")
     if sum(leg.amount_fen for leg in legs) != 0 or any(leg.amount_fen == 0 for leg in legs):
         raise ValueError("unbalanced transaction")
+    if len({leg.account.unit or "fen" for leg in legs}) != 1 or (kind in POINTS_KINDS) != (
+        legs[0].account.unit == "point"
+    ):
+        raise ValueError("a transaction moves money or points, never both")
     _lock(session, [leg.account for leg in legs])
     for leg in legs:
         if leg.account.kind != "external" and leg.account.balance_fen + leg.amount_fen < 0:
@@ -296,6 +307,41 @@ def _pledge_and_household(
         partner_id=partner_id,
         offer_id=offer_id,
         request_id=request_id,
+        household_id=household_id,
+        reference=reference,
+    )
+
+
+def lock_points(session: Session, household_id: int) -> Account:
+    """Lock the household's points account for the rest of the transaction: every earning
+    and redemption of the household waits on it (so a monthly cap and a balance are read
+    as they stand)."""
+    acct = household_points(session, household_id)
+    session.flush()
+    _lock(session, [acct])
+    return acct
+
+
+def earn_points(session: Session, household_id: int, points: int, *, reference: str) -> LedgerTransaction:
+    """Credit the household with points it earned (``reference``: the earning's source)."""
+    return post(
+        session,
+        "points_earn",
+        [Leg(points_given(session), -points), Leg(household_points(session, household_id), points)],
+        amount_fen=points,
+        household_id=household_id,
+        reference=reference,
+    )
+
+
+def redeem_points(session: Session, household_id: int, points: int, *, reference: str) -> LedgerTransaction:
+    """Spend the household's points in the shop; :class:`InsufficientFunds` when it has
+    fewer than ``points`` (its account never goes below zero)."""
+    return post(
+        session,
+        "points_redeem",
+        [Leg(household_points(session, household_id), -points), Leg(points_spent(session), points)],
+        amount_fen=points,
         household_id=household_id,
         reference=reference,
     )

@@ -43,6 +43,8 @@ define(
         "ledger_kind.pledge": N_("Pledge"),
         "ledger_kind.release": N_("Release"),
         "ledger_kind.disbursement": N_("Disbursement"),
+        "ledger_kind.points_earn": N_("Points earned"),
+        "ledger_kind.points_redeem": N_("Points redeemed"),
     }
 )
 GROUP_HEADERS = {g: f"export.{g}" for g in ("partner", "category", "grid", "month")}

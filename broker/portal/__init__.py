@@ -57,11 +57,13 @@ def init_app(app: Flask) -> None:
         admin_deposits,
         admin_grids,
         admin_partners,
+        admin_points,
         admin_users,
         applications,
         auditor,
         auth,
         caseworker,
+        community_figures,
         consents,
         follow_ups,
         households,
@@ -69,6 +71,7 @@ def init_app(app: Flask) -> None:
         members,
         notices,
         partner,
+        points,
         receipts,
         reversals,
         views,
@@ -106,6 +109,8 @@ def init_app(app: Flask) -> None:
         voice,
         notices,
         receipts,
+        points,
+        community_figures,
     ):
         app.register_blueprint(module.bp)
 

@@ -243,6 +243,8 @@ LEDGER_KINDS = {
     "release": _l("Release"),
     "disbursement": _l("Disbursement"),
     "reversal": _l("Reversal"),
+    "points_earn": _l("Points earned"),
+    "points_redeem": _l("Points redeemed"),
 }
 REVERSAL_STATUSES = {
     "pending": _l("Awaiting approval"),

@@ -762,6 +762,64 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/caseworker/notices/<int:notice_id>.<fmt>"): Row(
         "/caseworker/notices/{notice}.xlsx", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)
     ),
+    # --- family volunteer points: the household's caseworkers act, auditors read, admins keep the rules ---
+    ("GET", f"{API}/points/accounts/<int:household_id>"): Row("/api/v1/points/accounts/{household}", REGISTRY_READ),
+    ("POST", f"{API}/points/accounts/<int:household_id>/earn"): Row(
+        "/api/v1/points/accounts/{household}/earn",
+        REGISTRY_CREATE,
+        body=lambda _s: {"activity": "escort", "minutes": 30, "source_ref": unique("matrix-hours-")},
+    ),
+    ("POST", f"{API}/points/accounts/<int:household_id>/redeem"): Row(
+        "/api/v1/points/accounts/{household}/redeem", REGISTRY_CREATE, body=lambda s: {"item_id": s.points_item}
+    ),
+    ("GET", f"{API}/points/accounts/<int:household_id>/statement"): Row(
+        "/api/v1/points/accounts/{household}/statement", REGISTRY_READ
+    ),
+    ("GET", f"{API}/points/rules"): Row("/api/v1/points/rules", REGISTRY_LIST),
+    ("PUT", f"{API}/points/rules"): Row(
+        "/api/v1/points/rules",
+        S(401, 403, 403, 403, 403, 403, 200),
+        body={"community": "科源社区", "activity": "visit", "points_per_hour": 6, "monthly_cap": 60},
+    ),
+    ("GET", f"{API}/points/shop"): Row("/api/v1/points/shop?community=科源社区", REGISTRY_LIST),
+    ("POST", f"{API}/points/shop"): Row(
+        "/api/v1/points/shop",
+        ADMIN_ONLY_CREATE,
+        body={"community": "科源社区", "name": "矩阵积分商品", "price_points": 5, "stock": 3},
+    ),
+    ("GET", "/caseworker/households/<int:household_id>/points"): Row(
+        "/caseworker/households/{household}/points", S(PAGE_ANON, 200, 404, 403, 403, 200, 200)
+    ),
+    ("POST", "/caseworker/households/<int:household_id>/points/earn"): Row(
+        "/caseworker/households/{household}/points/earn",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body=lambda _s: {"activity": "escort", "minutes": "30", "reference": unique("签到表-")},
+        form=True,
+    ),
+    ("POST", "/caseworker/households/<int:household_id>/points/redeem"): Row(
+        "/caseworker/households/{household}/points/redeem",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body=lambda s: {"item_id": str(s.points_item), "quantity": "1"},
+        form=True,
+    ),
+    ("GET", "/caseworker/households/<int:household_id>/points/statement"): Row(
+        "/caseworker/households/{household}/points/statement", S(PAGE_ANON, 200, 404, 403, 403, 200, 200)
+    ),
+    ("GET", "/community/figures"): Row("/community/figures", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("GET", "/community/figures.xlsx"): Row("/community/figures.xlsx", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("GET", "/admin/points"): Row("/admin/points", ADMIN_PAGE),
+    ("POST", "/admin/points/rules"): Row(
+        "/admin/points/rules",
+        ADMIN_FORM,
+        body={"community": "科源社区", "activity": "visit", "points_per_hour": "6", "monthly_cap": "60"},
+        form=True,
+    ),
+    ("POST", "/admin/points/items"): Row(
+        "/admin/points/items",
+        ADMIN_FORM,
+        body={"community": "科源社区", "name": "矩阵商品", "kind": "goods", "price_points": "5", "stock": "2"},
+        form=True,
+    ),
 }
 
 # Which shared object a refused call of a ``fresh`` row acts on.
@@ -879,6 +937,7 @@ class Scenario:
     caseworker_id: int = 0
     notice: int = 0  # a public notice of the community of grids A, B and C
     follow_up: int = 0  # the follow-up visit of the household's completed counselling request
+    points_item: int = 0  # an item of the community's points shop the household can afford
 
     def take(self, kind: str) -> int:
         return self.pools[kind].pop()
@@ -1105,6 +1164,18 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
     _ok(partner.post(f"{API}/offers/{counselling_offer}/accept", json={}))
     _ok(cw.post(f"{API}/requests/{counselling}/complete", json={"note": "已开始辅导"}))
     scenario.follow_up = _follow_ups_of([counselling])[counselling]
+    # The household takes part in volunteer points: a rule, an item in the shop, hours earned.
+    agree(cw, household, "points")
+    rule = {"community": "科源社区", "activity": "escort", "points_per_hour": 10, "monthly_cap": None}
+    _ok(admin.put(f"{API}/points/rules", json=rule))
+    item = {"community": "科源社区", "name": "矩阵大米", "price_points": 2, "stock": 100}
+    scenario.points_item = _ok(admin.post(f"{API}/points/shop", json=item), 201)["id"]
+    _ok(
+        cw.post(
+            f"{API}/points/accounts/{household}/earn", json={"activity": "escort", "minutes": 600, "source_ref": "mx"}
+        ),
+        201,
+    )
     if pools:
         _fill_pools(scenario, pools)
     return scenario
