@@ -169,7 +169,7 @@ def test_the_api_package_gives_code_params_and_message(as_role):
     hid = caseworker.post("/api/v1/households", json=vendor_family()).get_json()["id"]
     package = caseworker.get(f"/api/v1/households/{hid}/policy-package").get_json()
     dibao = next(e for e in package["items"] if e["policy"]["code"] == "dibao")
-    income = next(c for c in dibao["why"] if c["text"] == "income_per_capita_fen < dibao_line")
+    income = next(c for c in dibao["why"] if c["text"].startswith("(income_per_capita_fen < dibao_line"))
     assert income["code"] == "policy.why.line.below"
     assert income["params"]["limit_fen"] == 111000
     assert income["params"]["field"] == {"code": "policy.field.income_per_capita_fen"}
