@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_DIR = ROOT / "config" / "policies"
+COUNTY_FILE = ROOT / "config" / "counties.yaml"
 SEED_DIR = ROOT / "config" / "seed"
 
 
@@ -87,6 +88,15 @@ class Defaults:
     SESSION_COOKIE_SECURE: bool | str | None = None
     POLICY_DIR = str(POLICY_DIR)
     LOCAL_DIBAO_LINE_FEN = 111000  # the city's monthly per-capita minimum-living line
+    # Defaults for a county that sets nothing in COUNTY_FILE (config/counties.yaml, documented there):
+    # the rural line (unset: the same as the urban one), the low-income multiplier of the line,
+    # the asset test's limits, and whether rigid medical spending is deducted from income.
+    COUNTY_FILE = str(COUNTY_FILE)
+    LOCAL_RURAL_DIBAO_LINE_FEN: int | None = None
+    LOW_INCOME_MULTIPLIER = "1.5"
+    FINANCIAL_ASSETS_MONTHS = 24  # financial assets per person up to this many months of the line
+    MOTOR_VEHICLES_ALLOWED = 0
+    DEDUCT_MEDICAL_SPENDING = False
     EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
     TESTING = False
 

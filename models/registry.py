@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -22,6 +23,13 @@ VISIT_CHANNELS = ("routine", "holiday", "neighbour_report", "self_report", "hotl
 # Where a household stands in the registry: ``active`` is on the caseworker's lists; the
 # others (moved away, the one person died, out of hardship) leave them, history kept.
 HOUSEHOLD_STATES = ("active", "moved_out", "deceased", "recovered")
+# Where the household is registered or lives (城镇/农村, by 户籍 or 常住): it picks the
+# county's urban or rural minimum-living line.
+RESIDENCES = ("urban", "rural")
+# Whether rigid medical spending (自付医疗费用) was given per month or per year.
+SPENDING_PERIODS = ("monthly", "yearly")
+# Kinds of disability on the disability certificate (残疾类别).
+DISABILITY_KINDS = ("visual", "hearing", "speech", "physical", "intellectual", "mental", "multiple")
 
 
 class Grid(IdMixin, TimestampMixin, Base):
@@ -44,6 +52,8 @@ class Household(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("grid_id", "survey_ref"),
         CheckConstraint("monthly_income_fen >= 0", name="income_nonneg"),
+        CheckConstraint("residence IN ('urban','rural')", name="residence"),
+        CheckConstraint("medical_spending_period IN ('monthly','yearly')", name="medical_spending_period"),
         Index("ix_households_grid_last_visited", "grid_id", "last_visited_at"),
     )
 
@@ -56,6 +66,13 @@ class Household(IdMixin, TimestampMixin, Base):
     consent_to_share: Mapped[bool] = mapped_column(default=False)
     sudden_hardship: Mapped[bool] = mapped_column(default=False)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # The asset test and expense-type poverty (支出型贫困) inputs, as the caseworker records them.
+    residence: Mapped[str] = mapped_column(String(10), default="urban", server_default="urban")
+    financial_assets_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0")
+    motor_vehicles: Mapped[int] = mapped_column(default=0, server_default="0")
+    surplus_housing: Mapped[bool] = mapped_column(default=False, server_default=false())
+    medical_spending_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0")
+    medical_spending_period: Mapped[str] = mapped_column(String(10), default="monthly", server_default="monthly")
     # Derived facts (see broker.registry.household_facts).
     member_count: Mapped[int] = mapped_column(default=0)
     income_per_capita_fen: Mapped[int] = mapped_column(Fen, default=0)
@@ -66,6 +83,11 @@ class Household(IdMixin, TimestampMixin, Base):
     students_count: Mapped[int] = mapped_column(default=0, server_default="0")
     serious_illness: Mapped[bool] = mapped_column(default=False)
     unemployed_count: Mapped[int] = mapped_column(default=0)
+    minors_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    unsupported_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    financial_assets_per_capita_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0")
+    medical_spending_monthly_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0")
+    income_after_medical_per_capita_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0")
     last_visited_at: Mapped[datetime | None]
     state: Mapped[str] = mapped_column(String(20), default="active", server_default="active", index=True)
     state_since: Mapped[datetime | None]
@@ -95,6 +117,10 @@ class Member(IdMixin, TimestampMixin, Base):
     disability_grade: Mapped[int | None]
     schooling: Mapped[str | None] = mapped_column(String(30))
     employment: Mapped[str | None] = mapped_column(String(30))
+    disability_kind: Mapped[str | None] = mapped_column(String(20))
+    # Has a legal supporter (法定赡养、抚养、扶养义务人) able to support this member:
+    # True, False (none, or none able), or None (not recorded).
+    supporter_able: Mapped[bool | None]
     # Set when the member died: kept in the record, left out of the household's facts.
     deceased_on: Mapped[date | None] = mapped_column(Date)
 

@@ -53,6 +53,12 @@ class PolicyOut(Schema):
     excludes_if_receiving = fields.List(fields.String())
     review_days = fields.Integer()
     documents = fields.List(fields.Nested(DocumentOut))
+    counties = fields.List(
+        fields.String(), metadata={"description": "The counties (grid districts) it applies to; empty: all."}
+    )
+    filed_with = fields.String(
+        metadata={"description": "department, or street: filed with the household's street office or town government"}
+    )
 
 
 class PolicyListOut(Schema):
@@ -60,7 +66,12 @@ class PolicyListOut(Schema):
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
     total = fields.Integer(required=True)
-    parameters = fields.Dict(metadata={"description": "The parameter values rules are evaluated with (fen)."})
+    parameters = fields.Dict(
+        metadata={"description": "The default parameter values (an urban household of a county that sets none; fen)."}
+    )
+    counties = fields.Dict(
+        metadata={"description": "Each county's own figures, urban and rural, and the defaults (config/counties.yaml)."}
+    )
     language = fields.Dict(metadata={"description": "The fields, parameters and functions a rule may use."})
 
 
@@ -108,6 +119,9 @@ class PackageEntryOut(Schema):
     application = fields.Nested(PackageApplicationOut, allow_none=True)
     documents = fields.List(fields.Nested(CheckedDocumentOut))
     missing_documents = fields.List(fields.String())
+    office = fields.String(
+        metadata={"description": "Where this household's application is filed (a street office for dibao)."}
+    )
 
 
 class NearMissOut(Schema):
@@ -211,6 +225,7 @@ class Policies(MethodView):
             "per_page": per_page,
             "total": len(items),
             "parameters": cat.params,
+            "counties": cat.figures.as_dict() if cat.figures is not None else {},
             "language": rule_fields.reference(),
         }
 

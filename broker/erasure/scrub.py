@@ -90,7 +90,7 @@ def scrub_tables(
 
 def mask_registry(session: Session, subject: Subject, whole_household: bool) -> Counter:
     """The registry rows themselves: names masked, identity numbers gone (ciphertext and
-    hash), birth dates cut to the year, health conditions and disability gone; for a
+    hash), birth dates cut to the year, health conditions, disability and legal supporter gone; for a
     whole household also the address, the head's name, the phone and the notes."""
     counts: Counter = Counter()
     for member in session.execute(select(Member).where(Member.id.in_(subject.member_ids))).scalars():
@@ -101,6 +101,8 @@ def mask_registry(session: Session, subject: Subject, whole_household: bool) -> 
             member.birth_date = date(member.birth_date.year, 1, 1)
         member.conditions = []
         member.disability_grade = None
+        member.disability_kind = None
+        member.supporter_able = None
         counts["members"] += 1
     if whole_household:
         household = session.get(Household, subject.household_id)

@@ -168,7 +168,7 @@ def file_application(
         policy_version=policy.version,
         status="documents-gathering",
         documents={},
-        department=policy.department,
+        department=policy.office(household.grid),
         created_by_id=principal.user_id,
     )
     session.add(app)

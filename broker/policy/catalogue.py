@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, and_
 
 from broker.platform.errors import NotFound
+from broker.policy import county_file
 from broker.policy import fields as policy_fields
+from broker.policy.counties import Counties
 from broker.policy.evaluation import Facts
 from broker.policy.policy_file import Document, _FileReader, _rule_line
 from broker.policy.rule_sql import ReceivesSql, receives_exists
@@ -52,18 +54,45 @@ class Policy:
     review_days: int
     source_file: str
     rule_line: int
-    params: Mapping[str, Any]
+    params: Mapping[str, Any]  # the default figures (an urban household, a county that sets nothing)
     category: str | None = None  # the need category the benefit pays for (medical, living …)
+    figures: Counties | None = None  # each county's figures; None: the defaults everywhere
+    counties: tuple[str, ...] = ()  # the counties the policy applies to; empty: all
+    filed_with: str = "department"  # or "street": the household's street office or town government
+
+    def serves(self, county: str | None) -> bool:
+        """Whether the policy applies in this county (a grid's district)."""
+        return not self.counties or county in self.counties
+
+    def params_for(self, facts: Facts) -> Mapping[str, Any]:
+        """The figures of the household's county and residence."""
+        if self.figures is None:
+            return self.params
+        return self.figures.params_for(facts.county, facts.values.get("residence"))
 
     def qualifies(self, facts: Facts) -> bool:
-        return self.rule.evaluate(facts, self.params)
+        return self.serves(facts.county) and self.rule.evaluate(facts, self.params_for(facts))
 
     def explain(self, facts: Facts) -> list[Clause]:
-        return self.rule.explain(facts, self.params)
+        return self.rule.explain(facts, self.params_for(facts))
 
     def sql(self, receives: ReceivesSql = receives_exists) -> ColumnElement[bool]:
-        """The eligibility filter over ``households`` (no check of applications)."""
-        return self.rule.sql(self.params, receives)
+        """The eligibility filter over ``households`` (no check of applications), with
+        each household's county figures."""
+        params = self.figures.sql_params() if self.figures is not None else self.params
+        verdict = self.rule.sql(params, receives)
+        if self.counties:
+            assert self.figures is not None
+            return and_(self.figures.serving(self.counties), verdict)
+        return verdict
+
+    def office(self, grid: Any) -> str:
+        """Where an application is filed: the policy's department, or for a policy filed
+        with the street, the household's street office or town government
+        (街道办事处 / 乡镇人民政府)."""
+        if self.filed_with != "street" or grid is None or not getattr(grid, "street", ""):
+            return self.department
+        return street_office(grid.street)
 
     def document_codes(self) -> list[str]:
         return [d.code for d in self.documents]
@@ -82,7 +111,21 @@ class Policy:
             "excludes_if_receiving": list(self.excludes_if_receiving),
             "review_days": self.review_days,
             "documents": [d.as_dict() for d in self.documents],
+            "counties": list(self.counties),
+            "filed_with": self.filed_with,
         }
+
+
+def street_office(street: str) -> str:
+    """中关村街道 → 中关村街道办事处; 温泉镇 → 温泉镇人民政府; a full name stays as written."""
+    name = street.strip()
+    if name.endswith(("办事处", "人民政府", "政府")):
+        return name
+    if name.endswith("街道"):
+        return f"{name}办事处"
+    if name.endswith(("镇", "乡")):
+        return f"{name}人民政府"
+    return name
 
 
 def version_key(version: str) -> tuple[int, ...]:
@@ -92,8 +135,9 @@ def version_key(version: str) -> tuple[int, ...]:
 class Catalogue:
     """Every loaded policy version; the current one per code is the highest version."""
 
-    def __init__(self, policies: list[Policy], params: Mapping[str, Any]) -> None:
+    def __init__(self, policies: list[Policy], params: Mapping[str, Any], figures: Counties | None = None) -> None:
         self.params = dict(params)
+        self.figures = figures
         self.versions = {(p.code, p.version): p for p in policies}
         current: dict[str, Policy] = {}
         for p in policies:
@@ -121,9 +165,10 @@ class Catalogue:
         return self.current[code]
 
 
-def load(directory: str | Path, params: Mapping[str, Any]) -> Catalogue:
+def load(directory: str | Path, params: Mapping[str, Any], figures: Counties | None = None) -> Catalogue:
     """Read and check every ``*.yaml`` in ``directory``; raise :class:`PolicyError`
-    listing every problem found, or return the catalogue."""
+    listing every problem found, or return the catalogue. ``figures`` are the counties'
+    figures (:mod:`broker.policy.county_file`); a policy may name only those counties."""
     folder = Path(directory)
     if not folder.is_dir():
         raise PolicyError([f"{folder}: the policy folder (POLICY_DIR) does not exist"])
@@ -159,6 +204,14 @@ def load(directory: str | Path, params: Mapping[str, Any]) -> Catalogue:
                 )
             elif code == data["code"]:
                 reader.problem(item, "a policy cannot exclude itself (already receiving it is always checked)")
+        known_counties = set(figures.names()) if figures is not None else set()
+        for county, item in data["counties"]:
+            if county not in known_counties:
+                reader.problem(
+                    item,
+                    f"counties names {county!r}, which the county file does not list; "
+                    f"known: {', '.join(sorted(known_counties)) or 'none'}",
+                )
         problems += reader.problems
         excludes = [code for code, _item in data["excludes"]]
         policies.append(
@@ -179,13 +232,16 @@ def load(directory: str | Path, params: Mapping[str, Any]) -> Catalogue:
                 source_file=reader.name,
                 rule_line=node.start_mark.line + 1,
                 params=params,
+                figures=figures,
+                counties=tuple(county for county, _item in data["counties"]),
+                filed_with=data["filed_with"],
             )
         )
     if problems:
         raise PolicyError(problems)
     if not policies:
         raise PolicyError([f"{folder}: no policy files (*.yaml) found"])
-    return Catalogue(policies, params)
+    return Catalogue(policies, params, figures)
 
 
 _state: dict[str, Catalogue | None] = {"catalogue": None}
@@ -194,7 +250,11 @@ _state: dict[str, Catalogue | None] = {"catalogue": None}
 def init(settings: Mapping[str, Any]) -> Catalogue:
     """Load the catalogue for this process from ``POLICY_DIR`` (at start-up); a bad file
     raises :class:`PolicyError` and the process does not start."""
-    catalogue = load(settings["POLICY_DIR"], policy_fields.parameter_values(settings))
+    try:
+        figures = county_file.load(settings.get("COUNTY_FILE"), settings)
+    except county_file.CountyError as exc:
+        raise PolicyError(exc.problems) from None
+    catalogue = load(settings["POLICY_DIR"], policy_fields.parameter_values(settings), figures)
     _state["catalogue"] = catalogue
     return catalogue
 

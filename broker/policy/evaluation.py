@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from broker.policy.fields import BOOL, FIELDS
+from broker.policy.fields import BOOL, FIELDS, STR
 from broker.policy.syntax import Arith, BoolOp, Call, Compare, FieldRef, In, Literal, Neg, Node, Not, ParamRef
 
 # --------------------------------------------------------------------------- facts
@@ -23,6 +23,7 @@ class Facts:
     values: Mapping[str, Any]
     benefits: frozenset[str] = field(default_factory=frozenset)
     conditions: frozenset[str] = field(default_factory=frozenset)
+    county: str | None = None  # the grid's district: whose figures and policies apply
 
     @classmethod
     def of(cls, household: Any, benefits: Any = None) -> Facts:
@@ -31,7 +32,13 @@ class Facts:
         if benefits is None:
             benefits = [b.policy_code for b in household.benefits]
         conditions = {c for m in getattr(household, "members", None) or () for c in (m.conditions or [])}
-        return cls({name: getattr(household, name) for name in FIELDS}, frozenset(benefits), frozenset(conditions))
+        grid = getattr(household, "grid", None)
+        return cls(
+            {name: getattr(household, name) for name in FIELDS},
+            frozenset(benefits),
+            frozenset(conditions),
+            getattr(grid, "district", None),
+        )
 
 
 # --------------------------------------------------------------------------- compiling
@@ -59,6 +66,8 @@ def _compile_python(node: Node, params: Mapping[str, Any]) -> Evaluator:
         name = node.name
         if node.type == BOOL:
             return lambda f: bool(f.values[name])
+        if node.type == STR:
+            return lambda f: f.values[name]
         return lambda f: int(f.values[name])
     if isinstance(node, ParamRef):
         value = params[node.name]

@@ -6,12 +6,13 @@ SQL filter over the whole registry. Money is integer fen, as everywhere."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement
 
+from broker.policy import counties
 from models import Household
 
 INT = "int"
@@ -47,18 +48,45 @@ FIELDS: dict[str, Field] = {
         Field("serious_illness", BOOL, "a member has a serious (catastrophic) illness"),
         Field("sudden_hardship", BOOL, "the caseworker recorded a sudden hardship (accident, fire, illness)"),
         Field("consent_to_share", BOOL, "the family agreed to share its data with partners"),
+        Field("residence", STR, 'urban or rural residence (城镇/农村): "urban" or "rural"'),
+        Field("minors_count", INT, "members under 18"),
+        Field(
+            "unsupported_count",
+            INT,
+            "members aged 60+, under 18, or disabled at grade 1-2 (grade 3: intellectual or mental) "
+            "with no legal supporter able to support them",
+        ),
+        Field(
+            "financial_assets_per_capita_fen",
+            INT,
+            "financial assets (deposits, securities, insurance cash value) per member, in fen",
+            money=True,
+        ),
+        Field("motor_vehicles", INT, "motor vehicles the household owns (not a disabled member's own vehicle)"),
+        Field("surplus_housing", BOOL, "the household owns housing beyond its need (a second home)"),
+        Field(
+            "medical_spending_monthly_fen",
+            INT,
+            "rigid medical spending paid out of pocket, per month, in fen",
+            money=True,
+        ),
+        Field(
+            "income_after_medical_per_capita_fen",
+            INT,
+            "monthly income per member after rigid medical spending, in fen",
+            money=True,
+        ),
     )
 }
 
 
 @dataclass(frozen=True)
 class Parameter:
-    """A named value from the settings, fixed when a rule is compiled."""
+    """A named figure, fixed per county and residence (see :mod:`broker.policy.counties`)."""
 
     name: str
     type: str
     description: str
-    resolve: Callable[[Mapping[str, Any]], Any]
     money: bool = False
 
 
@@ -68,16 +96,26 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter(
             "dibao_line",
             INT,
-            "the local monthly minimum-living line per person, in fen (LOCAL_DIBAO_LINE_FEN)",
-            lambda s: int(s["LOCAL_DIBAO_LINE_FEN"]),
+            "the county's monthly minimum-living line per person, urban or rural by the household's residence, fen",
             money=True,
         ),
         Parameter(
             "low_income_line",
             INT,
-            "the low-income line: 1.5 × the minimum-living line, in fen",
-            lambda s: int(s["LOCAL_DIBAO_LINE_FEN"]) * 3 // 2,
+            "the low-income line: the county's multiplier (default 1.5) × its minimum-living line, in fen",
             money=True,
+        ),
+        Parameter(
+            "financial_assets_limit",
+            INT,
+            "the county's limit of financial assets per person, in fen (default: 24 months of the line)",
+            money=True,
+        ),
+        Parameter("motor_vehicle_limit", INT, "motor vehicles a household may own under the county's asset test"),
+        Parameter(
+            "medical_deducted",
+            BOOL,
+            "the county deducts rigid medical spending from income (支出型贫困)",
         ),
     )
 }
@@ -89,8 +127,8 @@ FUNCTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
 
 
 def parameter_values(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Resolve every parameter from the settings (once, when the catalogue loads)."""
-    return {name: p.resolve(settings) for name, p in PARAMETERS.items()}
+    """Every parameter's default value (an urban household of a county that sets nothing)."""
+    return counties.defaults_from(settings).params("urban")
 
 
 def reference() -> dict[str, Any]:

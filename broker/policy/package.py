@@ -37,11 +37,13 @@ class PackageEntry:
     application: Application | None
     documents: list[dict[str, Any]]
     missing_documents: list[str]
+    office: str = ""  # where this household files: the department, or its street office
 
     def as_dict(self) -> dict[str, Any]:
         app = self.application
         return {
             "policy": self.policy.summary(),
+            "office": self.office or self.policy.department,
             "qualifies": self.qualifies,
             "why": [c.as_dict() for c in self.why],
             "state": self.state,
@@ -130,6 +132,8 @@ def package_for(session: Session, household: Household) -> PolicyPackage:
     applications = _latest_applications(session, household.id)
     package = PolicyPackage(household.id)
     for policy in catalogue.current().all():
+        if not policy.serves(facts.county):
+            continue  # another county's policy
         clauses = policy.explain(facts)
         qualifies = all(c.holds for c in clauses)
         benefit = benefits.get(policy.code)
@@ -155,7 +159,9 @@ def package_for(session: Session, household: Household) -> PolicyPackage:
         )
         if state == "receives":
             missing = []  # nothing left to gather for a benefit already granted
-        package.items.append(PackageEntry(policy, qualifies, clauses, state, benefit, app, docs, missing))
+        package.items.append(
+            PackageEntry(policy, qualifies, clauses, state, benefit, app, docs, missing, policy.office(household.grid))
+        )
     package.items.sort(key=lambda e: (STATES.index(e.state), e.policy.code))
     return package
 

@@ -32,7 +32,10 @@ TOP_KEYS = {
     "excludes_if_receiving": False,
     "description": False,
     "category": False,
+    "counties": False,
+    "filed_with": False,
 }
+FILED_WITH = ("department", "street")
 BENEFIT_KEYS = {"description": True, "description_en": False, "amount_fen": False, "period": False}
 DOCUMENT_KEYS = {"code": True, "label": True, "label_en": True}
 PERIODS = ("monthly", "yearly", "once")
@@ -147,6 +150,8 @@ class _FileReader:
             "documents": self.documents(top.get("documents")),
             "excludes": self.excludes(top.get("excludes_if_receiving")),
             "rule_node": top.get("rule"),
+            "counties": self.counties(top.get("counties")),
+            "filed_with": self.filed_with(top.get("filed_with")),
         }
         data["rule"] = self.rule(top.get("rule"))
         return data
@@ -204,6 +209,26 @@ class _FileReader:
                 )
             )
         return docs
+
+    def counties(self, node: yaml.Node | None) -> list[tuple[str, yaml.Node]]:
+        """The counties (grid districts) the policy applies to; none: everywhere."""
+        if node is None:
+            return []
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            self.problem(node, "counties must be a non-empty list of county names, such as [海淀区]")
+            return []
+        return [(self.text(item, "counties item"), item) for item in node.value]
+
+    def filed_with(self, node: yaml.Node | None) -> str:
+        """``department`` (the policy's department) or ``street`` (the household's street
+        office or town government)."""
+        if node is None:
+            return "department"
+        value = self.text(node, "filed_with")
+        if value not in FILED_WITH:
+            self.problem(node, f"filed_with must be one of {', '.join(FILED_WITH)}")
+            return "department"
+        return value
 
     def excludes(self, node: yaml.Node | None) -> list[tuple[str, yaml.Node]]:
         if node is None:

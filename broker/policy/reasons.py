@@ -23,13 +23,13 @@ Reason = dict[str, Any]
 def reason(node: Node, facts: Facts, params: Mapping[str, Any], source: str = "") -> Reason:
     """The reason for one term of a rule, said truthfully whichever way it went."""
     holds = bool(_compile_python(node, params)(facts))
-    if isinstance(node, Not) and isinstance(node.operand, Call | FieldRef):
+    if isinstance(node, Not) and isinstance(node.operand, Call | FieldRef | ParamRef):
         return reason(node.operand, facts, params, source)
     if isinstance(node, Call):
         policy = node.args[0].value
         code = "policy.why.receives" if holds else "policy.why.not_receives"
         return {"code": code, "params": {"policy": _policy_name(policy)}}
-    if isinstance(node, FieldRef) and node.type == BOOL:
+    if isinstance(node, FieldRef | ParamRef) and node.type == BOOL:
         return _yes_no(node.name, holds, facts)
     if isinstance(node, Compare):
         said = _compare(node, facts, params, holds)

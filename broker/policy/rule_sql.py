@@ -44,7 +44,10 @@ def _compile_sql(node: Node, params: Mapping[str, Any], receives: ReceivesSql, *
         # Counts are 32-bit on PostgreSQL; arithmetic runs in 64 bits, like the Python side.
         return cast(column, BigInteger) if arith else column
     if isinstance(node, ParamRef):
-        return literal(params[node.name], _sql_type(node.type))
+        value = params[node.name]
+        if isinstance(value, ColumnElement):
+            return value  # a county's figure, chosen per household (broker.policy.counties)
+        return literal(value, _sql_type(node.type))
     if isinstance(node, Call):
         return receives(node.args[0].value)
     if isinstance(node, Neg):

@@ -141,7 +141,8 @@ class Rule:
         if isinstance(node, BoolOp):
             parts = node.operands
             if node.op == "or":
-                held = [p for p in parts if self._value(p, facts, params)]
+                # holding: the first way it holds (as the reasons say it); failing: every way
+                held = [p for p in parts if self._value(p, facts, params)][:1]
                 parts = tuple(held) or parts
             return f" {node.op} ".join(self._detail(p, facts, params) for p in parts)
         return f"{self.text(node)}: {_show(self._value(node, facts, params))}"

@@ -126,6 +126,7 @@ class Hit:
     income_per_capita_fen: int
     policy: Policy
     why: str
+    office: str = ""  # where the application is filed (the street office, for some policies)
 
 
 def scan(session: Session, policies: Sequence[Policy]) -> Iterator[Hit]:
@@ -133,7 +134,7 @@ def scan(session: Session, policies: Sequence[Policy]) -> Iterator[Hit]:
     facts the SQL filter used)."""
     # Grids are few: their codes are looked up here rather than joined (a join under the
     # scan's wide OR filter misleads PostgreSQL's planner into a nested loop).
-    grid_codes = dict(session.execute(select(Grid.id, Grid.code)).all())
+    grids = {g.id: g for g in session.execute(select(Grid.id, Grid.code, Grid.district, Grid.street)).all()}
     result = session.execute(scan_query(policies).execution_options(yield_per=CHUNK, stream_results=True))
     for rows in result.partitions(CHUNK):
         ids = [r.household_id for r in rows]
@@ -145,13 +146,18 @@ def scan(session: Session, policies: Sequence[Policy]) -> Iterator[Hit]:
         ):
             benefits[hid].add(code)
         for row in rows:
-            facts = Facts({name: getattr(row, name) for name in FIELDS}, frozenset(benefits[row.household_id]))
+            grid = grids[row.grid_id]
+            facts = Facts(
+                {name: getattr(row, name) for name in FIELDS},
+                frozenset(benefits[row.household_id]),
+                county=grid.district,
+            )
             for i, policy in enumerate(policies):
                 if not getattr(row, f"p{i}"):
                     continue
                 why = "; ".join(c.detail for c in policy.explain(facts))
                 yield Hit(
-                    grid_codes[row.grid_id],
+                    grid.code,
                     row.household_id,
                     row.survey_ref,
                     row.address,
@@ -161,6 +167,7 @@ def scan(session: Session, policies: Sequence[Policy]) -> Iterator[Hit]:
                     row.income_per_capita_fen,
                     policy,
                     why,
+                    policy.office(grid),
                 )
 
 
@@ -211,7 +218,7 @@ class _GridWriter:
             Decimal(hit.income_per_capita_fen).scaleb(-2),
             hit.policy.code,
             hit.policy.name,
-            hit.policy.department,
+            hit.office or hit.policy.department,
             hit.why,
             "、".join(d.label for d in hit.policy.documents),
         ]

@@ -57,6 +57,14 @@ TEXTS: dict[str, str] = {
     "policy.why.none.students_count": N_("No member in education"),
     "policy.why.some.unemployed_count": N_("%(count)s member(s) of working age out of work"),
     "policy.why.none.unemployed_count": N_("No member out of work"),
+    "policy.why.some.minors_count": N_("%(count)s member(s) under 18"),
+    "policy.why.none.minors_count": N_("No member under 18"),
+    "policy.why.some.unsupported_count": N_(
+        "%(count)s elderly, under-age or severely disabled member(s) with no legal supporter able to support them"
+    ),
+    "policy.why.none.unsupported_count": N_(
+        "No elderly, under-age or severely disabled member is recorded without a legal supporter able to support them"
+    ),
     # yes/no facts
     "policy.why.yes.serious_illness": N_("A member has a serious illness"),
     "policy.why.yes_with.serious_illness": N_("A member has a serious illness (%(conditions)s)"),
@@ -65,6 +73,10 @@ TEXTS: dict[str, str] = {
     "policy.why.no.sudden_hardship": N_("No sudden hardship recorded"),
     "policy.why.yes.consent_to_share": N_("The family agreed to share its details with partners"),
     "policy.why.no.consent_to_share": N_("The family has not agreed to share its details"),
+    "policy.why.yes.surplus_housing": N_("The household owns housing beyond its need"),
+    "policy.why.no.surplus_housing": N_("No housing beyond the household's need"),
+    "policy.why.yes.medical_deducted": N_("The county deducts rigid medical spending from income"),
+    "policy.why.no.medical_deducted": N_("The county does not deduct medical spending from income"),
     # benefits already received
     "policy.why.receives": N_("Already receives %(policy)s"),
     "policy.why.not_receives": N_("Does not receive %(policy)s"),
@@ -84,9 +96,20 @@ TEXTS: dict[str, str] = {
     "policy.field.serious_illness": N_("Serious illness in the family"),
     "policy.field.sudden_hardship": N_("Sudden hardship"),
     "policy.field.consent_to_share": N_("Consent to share details"),
+    "policy.field.residence": N_("Residence (urban or rural)"),
+    "policy.field.minors_count": N_("Members under 18"),
+    "policy.field.unsupported_count": N_("Members with no able legal supporter"),
+    "policy.field.financial_assets_per_capita_fen": N_("Financial assets per person"),
+    "policy.field.motor_vehicles": N_("Motor vehicles"),
+    "policy.field.surplus_housing": N_("Housing beyond need"),
+    "policy.field.medical_spending_monthly_fen": N_("Rigid medical spending per month"),
+    "policy.field.income_after_medical_per_capita_fen": N_("Monthly income per person after medical spending"),
     # the lines a rule compares with
     "policy.param.dibao_line": N_("the local minimum-living line"),
     "policy.param.low_income_line": N_("the low-income line"),
+    "policy.param.financial_assets_limit": N_("the county's limit of financial assets per person"),
+    "policy.param.motor_vehicle_limit": N_("the vehicles the county allows"),
+    "policy.param.medical_deducted": N_("medical spending deducted from income"),
     "policy.param.times": N_("%(factor)s × %(line)s"),
     # the shipped policies, when a rule names one
     "policy.name.dibao": N_("Minimum-living allowance (dibao)"),

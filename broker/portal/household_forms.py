@@ -15,6 +15,7 @@ from wtforms import (
     BooleanField,
     DateField,
     FormField,
+    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -22,14 +23,20 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from broker.platform.input_schema import MAX_INCOME_FEN
 from broker.portal import household_labels, i18n
 from broker.portal.forms import OnceForm, YuanField, _choices
 from broker.registry import identity
-from broker.registry.household_schema import EMPLOYMENT, RELATIONS, SCHOOLING
+from broker.registry.household_schema import (
+    EMPLOYMENT,
+    MAX_ASSETS_FEN,
+    MAX_VEHICLES,
+    RELATIONS,
+    SCHOOLING,
+)
 from broker.registry.household_states import REASON_MAX, REASON_MIN
 
 PHONE = r"^\+?[0-9][0-9 \-]{4,28}$"
@@ -66,8 +73,18 @@ class MemberFields(FlaskForm):
         choices=[_NONE, *(SelectChoice(str(g), _l("Grade %(grade)s", grade=g)) for g in range(1, 5))],
         default="",
     )
+    disability_kind = SelectField(
+        _l("Kind of disability"),
+        choices=[_NONE, *_choices(household_labels.DISABILITY_KINDS, tuple(household_labels.DISABILITY_KINDS))],
+        default="",
+    )
     schooling = SelectField(_l("Schooling"), choices=[_NONE, *_choices(i18n.SCHOOLING, SCHOOLING)], default="")
     employment = SelectField(_l("Work"), choices=[_NONE, *_choices(i18n.EMPLOYMENT, EMPLOYMENT)], default="")
+    supporter = SelectField(
+        _l("Legal supporter"),
+        choices=[_NONE, *_choices(household_labels.SUPPORTER, tuple(household_labels.SUPPORTER))],
+        default="",
+    )
 
     # Set by the view for a member whose ID number is already recorded (blank keeps it).
     has_id_number = False
@@ -105,8 +122,10 @@ class MemberFields(FlaskForm):
             "sex": self.sex.data or None,
             "conditions": list(self.conditions.data or []),
             "disability_grade": int(self.disability_grade.data) if self.disability_grade.data else None,
+            "disability_kind": self.disability_kind.data or None,
             "schooling": self.schooling.data or None,
             "employment": self.employment.data or None,
+            "supporter_able": {"yes": True, "no": False}.get(self.supporter.data or ""),
         }
         if (self.id_number.data or "").strip():
             data["id_number"] = self.id_number.data.strip().upper()
@@ -137,12 +156,52 @@ class HouseholdForm(OnceForm):
     )
     consent_to_share = BooleanField(_l("The family agrees that partners may see its name"))
     sudden_hardship = BooleanField(_l("Sudden hardship (illness, accident, disaster)"))
+    residence = SelectField(
+        _l("Residence"),
+        choices=_choices(household_labels.RESIDENCES, tuple(household_labels.RESIDENCES)),
+        default="urban",
+    )
+    financial_assets = YuanField(
+        _l("Financial assets of the household (yuan)"), validators=[Optional()], allow_zero=True
+    )
+    motor_vehicles = IntegerField(
+        _l("Motor vehicles owned"),
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=MAX_VEHICLES, message=_l("From 0 to %(max)s.", max=MAX_VEHICLES)),
+        ],
+        default=0,
+        render_kw={"inputmode": "numeric"},
+    )
+    surplus_housing = BooleanField(_l("Owns housing beyond the household's need"))
+    medical_spending = YuanField(
+        _l("Rigid medical spending paid out of pocket (yuan)"), validators=[Optional()], allow_zero=True
+    )
+    medical_spending_period = SelectField(
+        _l("The medical spending is"),
+        choices=_choices(household_labels.SPENDING_PERIODS, tuple(household_labels.SPENDING_PERIODS)),
+        default="monthly",
+    )
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=4000)])
     submit = SubmitField(_l("Save household"))
 
     def validate_income(self, field: YuanField) -> None:
         if field.data is not None and field.data > MAX_INCOME_FEN:
             raise ValidationError(_l("At most %(max)s a month.", max=i18n.format_yuan(MAX_INCOME_FEN)))
+
+    def validate_financial_assets(self, field: YuanField) -> None:
+        if field.data is not None and field.data > MAX_ASSETS_FEN:
+            raise ValidationError(_l("At most %(max)s.", max=i18n.format_yuan(MAX_ASSETS_FEN)))
+
+    def validate_medical_spending(self, field: YuanField) -> None:
+        if field.data is not None and field.data > MAX_INCOME_FEN * 12:
+            raise ValidationError(_l("At most %(max)s.", max=i18n.format_yuan(MAX_INCOME_FEN * 12)))
+
+    def fill(self, household: Any) -> None:
+        """Show a household's recorded amounts (in yuan) on the form."""
+        self.income.data = household.monthly_income_fen
+        self.financial_assets.data = household.financial_assets_fen
+        self.medical_spending.data = household.medical_spending_fen
 
     def data_for_domain(self) -> dict[str, Any]:
         return {
@@ -152,6 +211,12 @@ class HouseholdForm(OnceForm):
             "monthly_income_fen": self.income.data or 0,
             "consent_to_share": bool(self.consent_to_share.data),
             "sudden_hardship": bool(self.sudden_hardship.data),
+            "residence": self.residence.data or "urban",
+            "financial_assets_fen": self.financial_assets.data or 0,
+            "motor_vehicles": self.motor_vehicles.data or 0,
+            "surplus_housing": bool(self.surplus_housing.data),
+            "medical_spending_fen": self.medical_spending.data or 0,
+            "medical_spending_period": self.medical_spending_period.data or "monthly",
             "notes": self.notes.data or "",
         }
 

@@ -36,6 +36,22 @@ CONDITIONS = {
     "chronic_illness": _l("Chronic illness"),
 }
 SEXES = {"M": _l("Male"), "F": _l("Female")}
+# The inputs of the asset test, expense-type poverty and extreme-poverty support.
+RESIDENCES = {"urban": _l("Urban"), "rural": _l("Rural")}
+SPENDING_PERIODS = {"monthly": _l("Per month"), "yearly": _l("Per year")}
+DISABILITY_KINDS = {
+    "visual": _l("Visual"),
+    "hearing": _l("Hearing"),
+    "speech": _l("Speech"),
+    "physical": _l("Physical"),
+    "intellectual": _l("Intellectual"),
+    "mental": _l("Mental"),
+    "multiple": _l("Multiple"),
+}
+SUPPORTER = {
+    "yes": _l("Has a legal supporter able to support them"),
+    "no": _l("No legal supporter, or none able to support them"),
+}
 # Events of a household's history.
 HISTORY = {
     "household.state_changed": _l("State changed"),

@@ -39,6 +39,11 @@ HOUSEHOLD_FIELDS = {
     "phone": "phone",
     "monthly_income_fen": "income",
     "notes": "notes",
+    "residence": "residence",
+    "financial_assets_fen": "financial_assets",
+    "motor_vehicles": "motor_vehicles",
+    "medical_spending_fen": "medical_spending",
+    "medical_spending_period": "medical_spending_period",
 }
 
 
@@ -162,7 +167,7 @@ def edit_household(household_id: int) -> Response | tuple[str, int]:
     household = households.get_household(session, principal, household_id, write=True)
     form = HouseholdForm(obj=household if request.method == "GET" else None)
     if request.method == "GET":
-        form.income.data = household.monthly_income_fen
+        form.fill(household)
     status = 200
     if form.validate_on_submit():
         try:

@@ -324,6 +324,9 @@ LABELS = {
     "consent_purpose": consent_labels.PURPOSES,
     "need_met": household_labels.NEED_MET,
     "follow_up_status": household_labels.FOLLOW_UP_STATUSES,
+    "residence": household_labels.RESIDENCES,
+    "spending_period": household_labels.SPENDING_PERIODS,
+    "disability_kind": household_labels.DISABILITY_KINDS,
     "receipt_method": {
         "signature": _l("signed on screen"),
         "photo": _l("photo of the signed slip"),

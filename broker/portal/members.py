@@ -98,6 +98,8 @@ def edit_member(household_id: int, member_id: int) -> Response | tuple[str, int]
             getattr(fields, name).data = getattr(member, name) or ([] if name == "conditions" else "")
         fields.birth_date.data = member.birth_date
         fields.disability_grade.data = str(member.disability_grade or "")
+        fields.disability_kind.data = member.disability_kind or ""
+        fields.supporter.data = {True: "yes", False: "no"}.get(member.supporter_able, "")
     status, duplicate = 200, None
     if form.validate_on_submit():
         refused = _save(household, form, member)

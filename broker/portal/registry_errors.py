@@ -16,7 +16,17 @@ from broker.platform.errors import DomainError
 from broker.portal import i18n
 from broker.portal.errors import domain_message
 
-MEMBER_FIELDS = ("name", "relation", "id_number", "birth_date", "sex", "conditions", "schooling", "employment")
+MEMBER_FIELDS = (
+    "name",
+    "relation",
+    "id_number",
+    "birth_date",
+    "sex",
+    "conditions",
+    "disability_kind",
+    "schooling",
+    "employment",
+)
 # The registry's refusals by code, for the top of the page.
 MESSAGES = {
     "duplicate_person": _l("This person is already registered in another household; one person, one household."),

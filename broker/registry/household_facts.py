@@ -30,6 +30,18 @@ Definitions (the policy rule language relies on exactly these):
   registry or as said at the door (大病, 重病, 肺癌: any diagnosis ending in 癌, naming
   白血病 or a malignant 恶性 tumour).
 - ``unemployed_count``: members whose ``employment`` is ``unemployed``.
+- ``minors_count``: members under 18 (未成年人).
+- ``unsupported_count``: members extreme-poverty support (特困) can be for — aged 60 or
+  more, under 18, or disabled at the grades it names (grade 1 or 2 of any kind, grade 3
+  intellectual or mental) — for whom the caseworker recorded that no legal supporter is
+  able to support them (``supporter_able`` false: 无法定赡养、抚养、扶养义务人，或者
+  其法定义务人无履行义务能力). Not recorded counts as supported.
+- ``financial_assets_per_capita_fen``: ``financial_assets_fen // member_count``.
+- ``medical_spending_monthly_fen``: rigid medical spending (自付医疗费用) per month; a
+  yearly figure is divided by 12 (rounded down).
+- ``income_after_medical_per_capita_fen``: ``max(0, monthly income − monthly medical
+  spending) // member_count``: the income expense-type poverty (支出型贫困) and the
+  medical assistance of people impoverished by illness (因病致贫) are judged on.
 """
 
 from __future__ import annotations
@@ -52,8 +64,16 @@ FACT_COLUMNS = (
     "students_count",
     "serious_illness",
     "unemployed_count",
+    "minors_count",
+    "unsupported_count",
+    "financial_assets_per_capita_fen",
+    "medical_spending_monthly_fen",
+    "income_after_medical_per_capita_fen",
 )
 SEVERE_GRADES = (1, 2)
+# Grade 3 counts for extreme-poverty support only for these kinds of disability.
+GRADE_3_KINDS = frozenset({"intellectual", "mental"})
+ADULT_AGE = 18
 PRESCHOOL_AGE = (3, 5)
 SCHOOL_AGE = (6, 18)
 ELDERLY_AGE = 60
@@ -144,7 +164,17 @@ def member_facts(member: Any, today: date) -> dict[str, bool]:
         "student": _in_education(age, member),
         "serious_illness": any(is_serious(c) for c in conditions),
         "unemployed": member.employment == "unemployed",
+        "minor": age is not None and age < ADULT_AGE,
+        "unsupported": getattr(member, "supporter_able", None) is False and _tekun_person(age, member),
     }
+
+
+def _tekun_person(age: int | None, member: Any) -> bool:
+    """Old, young, or disabled at the grades extreme-poverty support names."""
+    if age is not None and (age >= ELDERLY_AGE or age < ADULT_AGE):
+        return True
+    grade = member.disability_grade
+    return grade in SEVERE_GRADES or (grade == 3 and getattr(member, "disability_kind", None) in GRADE_3_KINDS)
 
 
 def is_serious(condition: str) -> bool:
@@ -170,10 +200,24 @@ def _school_age(age: int | None, member: Any) -> bool:
     return member.employment == "student" or (age is None and member.employment is None)
 
 
-def compute(members: list[Any], monthly_income_fen: int, today: date) -> dict[str, Any]:
-    """The derived facts for these members and income, as a dict of column values."""
+def monthly_spending(amount_fen: int, period: str | None) -> int:
+    """A spending figure per month: a yearly one is divided by 12 (rounded down)."""
+    return amount_fen // 12 if period == "yearly" else amount_fen
+
+
+def compute(
+    members: list[Any],
+    monthly_income_fen: int,
+    today: date,
+    *,
+    financial_assets_fen: int = 0,
+    medical_monthly_fen: int = 0,
+) -> dict[str, Any]:
+    """The derived facts for these members, income and household inputs, as a dict of
+    column values."""
     facts = [member_facts(m, today) for m in members]
     count = len(members)
+    left = max(0, monthly_income_fen - medical_monthly_fen)
     return {
         "member_count": count,
         "income_per_capita_fen": monthly_income_fen // count if count else monthly_income_fen,
@@ -184,13 +228,24 @@ def compute(members: list[Any], monthly_income_fen: int, today: date) -> dict[st
         "students_count": sum(f["student"] for f in facts),
         "serious_illness": any(f["serious_illness"] for f in facts),
         "unemployed_count": sum(f["unemployed"] for f in facts),
+        "minors_count": sum(f["minor"] for f in facts),
+        "unsupported_count": sum(f["unsupported"] for f in facts),
+        "financial_assets_per_capita_fen": financial_assets_fen // count if count else financial_assets_fen,
+        "medical_spending_monthly_fen": medical_monthly_fen,
+        "income_after_medical_per_capita_fen": left // count if count else left,
     }
 
 
 def refresh(household: Household, today: date | None = None) -> dict[str, Any]:
     """Recompute and set the household's fact columns; return them."""
     living = [m for m in household.members if getattr(m, "deceased_on", None) is None]
-    facts = compute(living, household.monthly_income_fen or 0, today or local_today())
+    facts = compute(
+        living,
+        household.monthly_income_fen or 0,
+        today or local_today(),
+        financial_assets_fen=household.financial_assets_fen or 0,
+        medical_monthly_fen=monthly_spending(household.medical_spending_fen or 0, household.medical_spending_period),
+    )
     for key, value in facts.items():
         setattr(household, key, value)
     return facts

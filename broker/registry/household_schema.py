@@ -15,12 +15,24 @@ from broker.platform.errors import Invalid
 from broker.platform.input_schema import MAX_ID, MAX_INCOME_FEN, InputSchema
 from broker.registry import identity
 from broker.registry.household_facts import normalise_condition
+from models.registry import DISABILITY_KINDS, RESIDENCES, SPENDING_PERIODS
 
 RELATIONS = ("head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "in_law", "other")
 SCHOOLING = ("none", "preschool", "primary", "junior", "senior", "vocational", "college")
 EMPLOYMENT = ("employed", "self_employed", "unemployed", "retired", "student", "unable")
 SEXES = {"M": "M", "F": "F", "男": "M", "女": "F", "m": "M", "f": "F"}
 MAX_MEMBERS = 30
+MAX_ASSETS_FEN = 10**11  # ¥1,000,000,000: beyond any household on a hardship register
+MAX_VEHICLES = 20
+# The household inputs of the asset test and of expense-type poverty (支出型贫困).
+ASSET_FIELDS = (
+    "residence",
+    "financial_assets_fen",
+    "motor_vehicles",
+    "surplus_housing",
+    "medical_spending_fen",
+    "medical_spending_period",
+)
 
 
 class LenientDate(fields.Date):
@@ -56,8 +68,20 @@ class MemberFields(InputSchema):
         metadata={"description": 'Health conditions, e.g. "leukaemia", "serious_illness", "disability".'},
     )
     disability_grade = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=4))
+    disability_kind = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(DISABILITY_KINDS),
+        metadata={"description": "Kind on the disability certificate: " + ", ".join(DISABILITY_KINDS) + "."},
+    )
     schooling = fields.String(allow_none=True, validate=validate.OneOf(SCHOOLING))
     employment = fields.String(allow_none=True, validate=validate.OneOf(EMPLOYMENT))
+    supporter_able = fields.Boolean(
+        allow_none=True,
+        metadata={
+            "description": "Has a legal supporter (法定赡养、抚养、扶养义务人) able to support this member: "
+            "true; false when there is none or none is able (extreme-poverty support); null: not recorded."
+        },
+    )
 
     @validates_schema
     def _identity(self, data: dict, **_kw: Any) -> None:
@@ -167,6 +191,32 @@ class HouseholdFields(InputSchema):
     sudden_hardship = fields.Boolean(metadata={"description": "A sudden event (illness, accident, disaster)."})
     survey_ref = fields.String(allow_none=True, validate=validate.Length(min=1, max=60))
     notes = fields.String(validate=validate.Length(max=4000))
+    residence = fields.String(
+        validate=validate.OneOf(RESIDENCES),
+        metadata={"description": "urban or rural (城镇/农村, by household register or where it lives); default urban."},
+    )
+    financial_assets_fen = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0, max=MAX_ASSETS_FEN),
+        metadata={"description": "Financial assets of the whole household (deposits, securities, cash value), fen."},
+    )
+    motor_vehicles = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0, max=MAX_VEHICLES),
+        metadata={"description": "Motor vehicles owned, not counting a disabled member's own mobility vehicle."},
+    )
+    surplus_housing = fields.Boolean(
+        metadata={"description": "Owns housing beyond the household's need (a second home)."}
+    )
+    medical_spending_fen = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0, max=MAX_INCOME_FEN * 12),
+        metadata={"description": "Rigid medical spending paid out of pocket (自付医疗费用), in fen, per period."},
+    )
+    medical_spending_period = fields.String(
+        validate=validate.OneOf(SPENDING_PERIODS),
+        metadata={"description": "monthly or yearly: the period medical_spending_fen covers (default monthly)."},
+    )
 
 
 class HouseholdIn(HouseholdFields):

@@ -19,7 +19,7 @@ from broker.platform.scope import Principal
 from broker.registry import access_log, consent_records, household_facts, identity, privacy
 from broker.registry.access import require_own_grid, require_registry, visible_grid_ids
 from broker.registry.grids import grid_by_code
-from broker.registry.household_schema import HouseholdIn, load_household
+from broker.registry.household_schema import ASSET_FIELDS, HouseholdIn, load_household
 from broker.registry.members import match_members, member_summary, new_member, update_member
 from models import Grid, Household, Member
 
@@ -31,6 +31,7 @@ HOUSEHOLD_FIELDS = (
     "consent_to_share",
     "sudden_hardship",
     "notes",
+    *ASSET_FIELDS,
 )
 
 
@@ -79,6 +80,7 @@ def _create(
         sudden_hardship=data.get("sudden_hardship", False),
         notes=data.get("notes", ""),
         created_by_id=created_by_id,
+        **{key: data[key] for key in ASSET_FIELDS if key in data},
     )
     for index, member_data in enumerate(members):
         household.members.append(new_member(session, principal, None, member_data, index))
@@ -377,6 +379,7 @@ def household_summary(household: Household) -> dict[str, Any]:
         "monthly_income_fen": household.monthly_income_fen,
         "consent_to_share": household.consent_to_share,
         "sudden_hardship": household.sudden_hardship,
+        **{key: getattr(household, key) for key in ASSET_FIELDS},
         "survey_ref": household.survey_ref,
         "notes": privacy.redact(household.notes),
         "members": [member_summary(m) for m in household.members],

@@ -49,6 +49,17 @@ AUDIT_PENDING = "audit"  # where broker.audit.record queues a transaction's even
 HEADER_SEARCH_ROWS = 10
 
 
+# Household-level inputs of the asset test and medical spending: column key → field.
+IMPORTED_INPUTS = {
+    "residence": "residence",
+    "financial_assets": "financial_assets_fen",
+    "motor_vehicles": "motor_vehicles",
+    "surplus_housing": "surplus_housing",
+    "medical_spending": "medical_spending_fen",
+    "medical_spending_period": "medical_spending_period",
+}
+
+
 @dataclass
 class ImportResult:
     rows_read: int = 0
@@ -247,6 +258,9 @@ class _Importer:
             "sudden_hardship": h.get("sudden_hardship", False),
             "members": group.members,
         }
+        for key, field_name in IMPORTED_INPUTS.items():
+            if h.get(key) is not None:
+                row[field_name] = h[key]
         if h.get("phone"):
             row["phone"] = h["phone"]
         if h.get("notes"):

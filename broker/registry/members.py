@@ -16,7 +16,18 @@ from broker.platform.scope import Principal
 from broker.registry import identity
 from models import Household, Member
 
-MEMBER_FIELDS = ("name", "birth_date", "sex", "relation", "conditions", "disability_grade", "schooling", "employment")
+MEMBER_FIELDS = (
+    "name",
+    "birth_date",
+    "sex",
+    "relation",
+    "conditions",
+    "disability_grade",
+    "disability_kind",
+    "schooling",
+    "employment",
+    "supporter_able",
+)
 
 
 def _not_registered_elsewhere(
@@ -70,8 +81,10 @@ def new_member(
         relation=data.get("relation", ""),
         conditions=list(data.get("conditions") or []),
         disability_grade=data.get("disability_grade"),
+        disability_kind=data.get("disability_kind"),
         schooling=data.get("schooling"),
         employment=data.get("employment"),
+        supporter_able=data.get("supporter_able"),
     )
     if data.get("id_number"):
         _set_identity(session, principal, member, data["id_number"], household_id, index)
@@ -145,6 +158,8 @@ def member_summary(member: Member) -> dict[str, Any]:
         "id_number": masked_id(member),
         "conditions": list(member.conditions or []),
         "disability_grade": member.disability_grade,
+        "disability_kind": member.disability_kind,
         "schooling": member.schooling,
         "employment": member.employment,
+        "supporter_able": member.supporter_able,
     }

@@ -53,6 +53,19 @@ EMPLOYMENT = {
     "学生": "student", "在校": "student", "student": "student",
     "无劳动能力": "unable", "丧失劳动能力": "unable", "unable": "unable",
 }  # fmt: skip
+DISABILITY_KINDS = {
+    "视力": "visual", "视力残疾": "visual", "visual": "visual",
+    "听力": "hearing", "听力残疾": "hearing", "hearing": "hearing",
+    "言语": "speech", "言语残疾": "speech", "speech": "speech",
+    "肢体": "physical", "肢体残疾": "physical", "physical": "physical",
+    "智力": "intellectual", "智力残疾": "intellectual", "intellectual": "intellectual",
+    "精神": "mental", "精神残疾": "mental", "mental": "mental",
+    "多重": "multiple", "多重残疾": "multiple", "multiple": "multiple",
+}  # fmt: skip
+RESIDENCES = {"城镇": "urban", "城市": "urban", "非农": "urban", "urban": "urban",
+              "农村": "rural", "农业": "rural", "rural": "rural"}  # fmt: skip
+PERIODS = {"每月": "monthly", "月": "monthly", "monthly": "monthly", "每年": "yearly", "年": "yearly",
+           "全年": "yearly", "yearly": "yearly"}  # fmt: skip
 GRADES = {"一级": 1, "二级": 2, "三级": 3, "四级": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 NO_VALUE = {"", "无", "否", "none", "no", "-", "—", "/"}
 HEALTHY = {"健康", "良好", "正常", "无", "healthy", "good", "none"}
@@ -120,7 +133,7 @@ def _yes_no(key: str, value: Any) -> bool:
     raise CellError(key, f"{cell_text(value)!r} is not yes or no; write 是 or 否")
 
 
-def _fen(value: Any) -> int:
+def _fen(value: Any, key: str = "income") -> int:
     if isinstance(value, int | float) and not isinstance(value, bool):
         amount = Decimal(str(value))
     else:
@@ -128,15 +141,22 @@ def _fen(value: Any) -> int:
         try:
             amount = Decimal(text)
         except InvalidOperation:
-            raise CellError(
-                "income", f"{cell_text(value)!r} is not an amount in yuan, such as 2400 or 2400.50"
-            ) from None
+            raise CellError(key, f"{cell_text(value)!r} is not an amount in yuan, such as 2400 or 2400.50") from None
     if amount < 0:
-        raise CellError("income", "income cannot be negative")
+        raise CellError(key, "the amount cannot be negative")
     fen = amount * 100
     if fen != fen.to_integral_value():
-        raise CellError("income", f"{cell_text(value)} has more than two decimals (fen is the smallest unit)")
+        raise CellError(key, f"{cell_text(value)} has more than two decimals (fen is the smallest unit)")
     return int(fen)
+
+
+def _count(key: str, value: Any) -> int:
+    text = cell_text(value).removesuffix("辆")
+    if text.lower() in NO_VALUE:
+        return 0
+    if not text.isascii() or not text.isdigit():
+        raise CellError(key, f"{cell_text(value)!r} is not a whole number, such as 0 or 1")
+    return int(text)
 
 
 def _id_number(value: Any) -> str | None:
@@ -188,7 +208,13 @@ def parse_member(cells: dict[str, Any]) -> dict[str, Any]:
     grade = _grade(cells.get("disability_grade"))
     if grade is not None:
         member["disability_grade"] = grade
-    for key, table, what in (("schooling", SCHOOLING, "schooling"), ("employment", EMPLOYMENT, "employment")):
+    if cell_text(cells.get("supporter_able")):
+        member["supporter_able"] = _yes_no("supporter_able", cells["supporter_able"])
+    for key, table, what in (
+        ("schooling", SCHOOLING, "schooling"),
+        ("employment", EMPLOYMENT, "employment"),
+        ("disability_kind", DISABILITY_KINDS, "kind of disability"),
+    ):
         if cell_text(cells.get(key)):
             choice = _choice(key, cells[key], table, what)
             if choice is not None:
@@ -197,10 +223,16 @@ def parse_member(cells: dict[str, Any]) -> dict[str, Any]:
 
 
 def household_value(key: str, value: Any) -> Any:
-    if key == "income":
-        return _fen(value)
-    if key in ("consent", "sudden_hardship"):
+    if key in ("income", "financial_assets", "medical_spending"):
+        return _fen(value, key)
+    if key in ("consent", "sudden_hardship", "surplus_housing"):
         return _yes_no(key, value)
+    if key == "motor_vehicles":
+        return _count(key, value)
+    if key == "residence":
+        return _choice(key, value, RESIDENCES, "residence (城镇 or 农村)")
+    if key == "medical_spending_period":
+        return _choice(key, value, PERIODS, "period (每月 or 每年)")
     return cell_text(value)
 
 
@@ -238,6 +270,14 @@ _SCHEMA_KEYS = {
     "disability_grade": "disability_grade",
     "schooling": "schooling",
     "employment": "employment",
+    "disability_kind": "disability_kind",
+    "supporter_able": "supporter_able",
+    "residence": "residence",
+    "financial_assets_fen": "financial_assets",
+    "motor_vehicles": "motor_vehicles",
+    "surplus_housing": "surplus_housing",
+    "medical_spending_fen": "medical_spending",
+    "medical_spending_period": "medical_spending_period",
 }
 
 

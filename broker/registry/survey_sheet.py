@@ -29,6 +29,15 @@ Headers, Chinese or English (case, spaces and full-width brackets do not matter)
 同意共享       consent_to_share     是/否, 同意/不同意, Y/N, yes/no, true/false, 1/0
 联系电话       phone                optional
 突发困难       sudden_hardship      optional, 是/否
+残疾类别       disability_kind      optional: 视力 听力 言语 肢体 智力 精神 多重, or the codes
+有能力的法定义务人 supporter_able    optional: 有/无 (是/否): a legal supporter able to
+                                   support the member (法定赡养、抚养、扶养义务人)
+城乡           residence            optional: 城镇/农村 (also 非农/农业, urban/rural)
+家庭金融资产(元) financial_assets_yuan optional: deposits, securities, … in yuan
+机动车(辆)     motor_vehicles       optional: how many motor vehicles the household owns
+超需住房       surplus_housing      optional, 是/否: housing beyond the household's need
+自付医疗费用(元) medical_spending_yuan optional: rigid medical spending paid out of pocket
+医疗费用周期   medical_spending_period optional: 每月/每年 (月/年, monthly/yearly); default 每月
 备注           notes                optional
 ============  ===================  =========================================================
 
@@ -81,8 +90,29 @@ COLUMNS = (
     Column("phone", "联系电话", ("phone", "电话", "手机")),
     Column("sudden_hardship", "突发困难", ("sudden_hardship", "hardship", "是否突发困难")),
     Column("notes", "备注", ("notes", "note", "remarks")),
+    Column("disability_kind", "残疾类别", ("disability_kind", "残疾类型")),
+    Column("supporter_able", "有能力的法定义务人", ("supporter_able", "法定义务人", "有无法定赡养人")),
+    Column("residence", "城乡", ("residence", "户籍类型", "城乡类别")),
+    Column("financial_assets", "家庭金融资产(元)", ("financial_assets_yuan", "financial_assets", "金融资产")),
+    Column("motor_vehicles", "机动车(辆)", ("motor_vehicles", "机动车", "车辆")),
+    Column("surplus_housing", "超需住房", ("surplus_housing", "多套住房")),
+    Column("medical_spending", "自付医疗费用(元)", ("medical_spending_yuan", "medical_spending", "自付医疗费用")),
+    Column("medical_spending_period", "医疗费用周期", ("medical_spending_period", "医疗费用期间")),
 )
-HOUSEHOLD_KEYS = ("address", "income", "consent", "phone", "sudden_hardship", "notes")
+HOUSEHOLD_KEYS = (
+    "address",
+    "income",
+    "consent",
+    "phone",
+    "sudden_hardship",
+    "notes",
+    "residence",
+    "financial_assets",
+    "motor_vehicles",
+    "surplus_housing",
+    "medical_spending",
+    "medical_spending_period",
+)
 _FULLWIDTH = str.maketrans({"（": "(", "）": ")", "　": ""})
 
 

@@ -16,14 +16,22 @@ from broker.policy.rules import parse
 from broker.policy.syntax import RuleError, tokenize
 from models import Grid, Household, HouseholdBenefit
 
-PARAMS = {"dibao_line": 111000, "low_income_line": 166500}
+PARAMS = {
+    "dibao_line": 111000,
+    "low_income_line": 166500,
+    "financial_assets_limit": 24 * 111000,
+    "motor_vehicle_limit": 0,
+    "medical_deducted": False,
+}
 CODES = ("dibao", "tekun", "medical_aid", "education_aid", "temporary_aid", "disability_subsidies")
 INT_FIELDS = [n for n, f in fields.FIELDS.items() if f.type == fields.INT]
 BOOL_FIELDS = [n for n, f in fields.FIELDS.items() if f.type == fields.BOOL]
+INT_PARAMS = [n for n, p in fields.PARAMETERS.items() if p.type == fields.INT]
+BOOL_PARAMS = [n for n, p in fields.PARAMETERS.items() if p.type == fields.BOOL]
 
 
 def facts(benefits: tuple[str, ...] | set[str] = (), **values) -> Facts:
-    base = {name: (False if f.type == fields.BOOL else 0) for name, f in fields.FIELDS.items()}
+    base = {name: {fields.BOOL: False, fields.STR: "urban"}.get(f.type, 0) for name, f in fields.FIELDS.items()}
     base.update(values)
     return Facts(base, frozenset(benefits))
 
@@ -202,13 +210,21 @@ household_facts = st.fixed_dictionaries(
         "serious_illness": st.booleans(),
         "sudden_hardship": st.booleans(),
         "consent_to_share": st.booleans(),
+        "residence": st.sampled_from(["urban", "rural"]),
+        "minors_count": count,
+        "unsupported_count": count,
+        "financial_assets_per_capita_fen": st.one_of(st.sampled_from([0, 2663999, 2664000, 2664001]), money),
+        "motor_vehicles": count,
+        "surplus_housing": st.booleans(),
+        "medical_spending_monthly_fen": money,
+        "income_after_medical_per_capita_fen": money,
         "benefits": st.sets(st.sampled_from(CODES), max_size=3),
     }
 )
 
 int_leaf = st.one_of(
     st.sampled_from(INT_FIELDS),
-    st.sampled_from(list(fields.PARAMETERS)),
+    st.sampled_from(INT_PARAMS),
     st.integers(min_value=-5, max_value=400_000).map(str),
     st.integers(min_value=0, max_value=3000).map(lambda n: f"{n} yuan"),
     st.sampled_from([str(b) for b in BOUNDARIES]),
@@ -231,7 +247,7 @@ membership = st.tuples(int_expr, st.booleans(), st.lists(st.sampled_from([*BOUND
     lambda t: f"{t[0]} {'not in' if t[1] else 'in'} [{', '.join(map(str, t[2]))}]"
 )
 bool_leaf = st.one_of(
-    st.sampled_from(BOOL_FIELDS),
+    st.sampled_from(BOOL_FIELDS + BOOL_PARAMS),
     st.sampled_from(["true", "false"]),
     st.sampled_from(CODES).map(lambda c: f'receives("{c}")'),
     comparison,

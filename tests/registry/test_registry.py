@@ -400,6 +400,11 @@ def test_fact_definitions_at_their_boundaries():
         "students_count": 5,  # the school-age four and the 5-year-old (preschool age)
         "serious_illness": True,
         "unemployed_count": 1,
+        "minors_count": 2,  # the 6- and 5-year-olds; the 18-year-old is of age
+        "unsupported_count": 0,  # no supporter recorded as unable
+        "financial_assets_per_capita_fen": 0,
+        "medical_spending_monthly_fen": 0,
+        "income_after_medical_per_capita_fen": 40000,
     }
     assert household_facts.compute([], 1000, today)["income_per_capita_fen"] == 1000
     assert household_facts.normalise_condition(" Serious-illness ") == "serious_illness"

@@ -39,8 +39,12 @@ class MemberOut(Schema):
     relation = fields.String()
     conditions = fields.List(fields.String())
     disability_grade = fields.Integer(allow_none=True)
+    disability_kind = fields.String(allow_none=True)
     schooling = fields.String(allow_none=True)
     employment = fields.String(allow_none=True)
+    supporter_able = fields.Boolean(
+        allow_none=True, metadata={"description": "A legal supporter able to support this member; null: not recorded."}
+    )
     deceased_on = fields.Date(
         allow_none=True, metadata={"description": "Set when the member died (kept, not counted)."}
     )
@@ -68,6 +72,13 @@ class HouseholdSummaryOut(Schema):
     severe_disabled_count = fields.Integer(metadata={"description": "Members with a disability of grade 1 or 2."})
     serious_illness = fields.Boolean()
     unemployed_count = fields.Integer()
+    minors_count = fields.Integer(metadata={"description": "Members under 18."})
+    unsupported_count = fields.Integer(
+        metadata={"description": "Elderly, under-age or severely disabled members with no able legal supporter."}
+    )
+    financial_assets_per_capita_fen = fields.Integer()
+    medical_spending_monthly_fen = fields.Integer()
+    income_after_medical_per_capita_fen = fields.Integer()
     last_visited_at = fields.DateTime(allow_none=True)
     state = fields.String(
         metadata={"description": "active, or moved_out, deceased, recovered (off the active lists, history kept)."}
@@ -79,6 +90,12 @@ class HouseholdSummaryOut(Schema):
 
 class HouseholdOut(HouseholdSummaryOut):
     notes = fields.String()
+    residence = fields.String(metadata={"description": "urban or rural."})
+    financial_assets_fen = fields.Integer()
+    motor_vehicles = fields.Integer()
+    surplus_housing = fields.Boolean()
+    medical_spending_fen = fields.Integer()
+    medical_spending_period = fields.String(metadata={"description": "monthly or yearly."})
     members = fields.List(fields.Nested(MemberOut))
 
 
