@@ -36,6 +36,8 @@ BLUEPRINT_MODULES = (
     "broker.api.notices",
     "broker.api.access_log",
     "broker.api.receipts",
+    "broker.api.special_groups",
+    "broker.api.care_plans",
 )
 
 errors_plugin = ErrorResponsesPlugin()
