@@ -12,15 +12,11 @@ from broker.money.exports import Column
 from broker.platform import texts
 from broker.platform.scope import Principal
 from broker.platform.texts import N_, define
+from broker.registry import special_groups
 from models.special_groups import SPECIAL_GROUPS
 
 define(
     {
-        "special_group.left_behind_child": N_("Left-behind child"),
-        "special_group.child_in_difficulty": N_("Child in difficulty"),
-        "special_group.migrant_child": N_("Migrant child"),
-        "special_group.elderly_alone": N_("Elderly living alone"),
-        "special_group.disabled": N_("Person with a disability"),
         "care_report.title": N_("Care plans"),
         "care_report.grid": N_("Grid"),
         "care_report.what": N_("Figure or group"),
@@ -67,7 +63,7 @@ def export_care_report(session: Session, principal: Principal) -> report_files.E
         rows.append(
             {
                 "grid": everywhere,
-                "what": texts.render(f"special_group.{group}"),
+                "what": special_groups.group_name(group),
                 "count": found.in_group[group],
                 "without_plan": found.without_plan[group],
             }
@@ -77,7 +73,7 @@ def export_care_report(session: Session, principal: Principal) -> report_files.E
             rows.append(
                 {
                     "grid": grid["grid"],
-                    "what": texts.render(f"special_group.{group}"),
+                    "what": special_groups.group_name(group),
                     "count": n,
                     "without_plan": grid["without_plan"][group],
                 }

@@ -61,6 +61,7 @@ def init_app(app: Flask) -> None:
         applications,
         auditor,
         auth,
+        care,
         caseworker,
         consents,
         follow_ups,
@@ -106,6 +107,7 @@ def init_app(app: Flask) -> None:
         voice,
         notices,
         receipts,
+        care,
     ):
         app.register_blueprint(module.bp)
 

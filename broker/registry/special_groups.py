@@ -17,13 +17,30 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broker import audit
+from broker.platform import texts
 from broker.platform.errors import Conflict, Invalid
 from broker.platform.scope import Principal
+from broker.platform.texts import N_, define
 from broker.registry import households
 from models import Member, SpecialGroupMember
 from models.special_groups import GROUP_SOURCES, SPECIAL_GROUPS
 
+# The groups' names, for exports and pages (``special_group.<group>``).
+define(
+    {
+        "special_group.left_behind_child": N_("Left-behind child"),
+        "special_group.child_in_difficulty": N_("Child in difficulty"),
+        "special_group.migrant_child": N_("Migrant child"),
+        "special_group.elderly_alone": N_("Elderly living alone"),
+        "special_group.disabled": N_("Person with a disability"),
+    }
+)
 FUTURE_DAYS = 1  # a record may carry today's date in any time zone, never a later one
+
+
+def group_name(group: str) -> str:
+    """The group's name in the reader's language."""
+    return texts.render(f"special_group.{group}")
 
 
 def check(data: dict[str, Any]) -> None:
