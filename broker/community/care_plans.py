@@ -23,7 +23,7 @@ from broker.platform import outbox, periods
 from broker.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from broker.platform.pages import Page, paginate
 from broker.platform.scope import Principal
-from broker.registry import consents, disclosure, household_states, households
+from broker.registry import consents, disclosure, household_states, households, privacy
 from broker.registry.access import visible_grid_ids
 from models import CarePlan, CarePlanCarer, Carer, Member, Partner, SpecialGroupMember
 from models.base import utcnow
@@ -214,15 +214,17 @@ def carer_view(carer: Carer) -> dict[str, Any]:
 
 def view(session: Session, principal: Principal, plan: CarePlan) -> dict[str, Any]:
     """A plan as the principal may read it: staff see the member and household in full;
-    a partner named on it sees the member's name, address and phone only with the
-    family's consent to volunteer contact (for that member), else 王** and the community."""
+    a partner named on it sees the member's and the household's names, address and phone
+    only with the family's consent to volunteer contact for that member (a child's signed
+    by a guardian), else 王** and the community."""
     member = session.get(Member, plan.member_id)
     if principal.role == "partner":
         shown = disclosure.disclose(session, plan.household_id, disclosure.VOLUNTEER)
         agreed = consents.permits(session, plan.household_id, consents.VOLUNTEER_CONTACT, member_id=plan.member_id)
         who = member.name if agreed and member else None
+        head = (shown.fields.get("household_name") or {}).get("params", {}).get("name", "")
         household = {
-            "label": (shown.fields.get("household_name") or {}).get("params", {}).get("name", ""),
+            "label": head if agreed else privacy.household_name(head, False)["params"].get("name", ""),
             "community": shown.fields.get("community", ""),
             "address": shown.fields.get("address") if agreed else None,
             "phone": shown.fields.get("phone") if agreed else None,
