@@ -12,6 +12,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from broker.cli import demo_care
 from broker.money import funds
 from broker.people import concerns, users
 from broker.platform import actor, db
@@ -101,6 +102,7 @@ def _seed(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
 
     household = households.create_household(session, caseworker, load_household(demo["household"]))
     assessment.create_assessment(session, caseworker, household.id, demo["assessment"])
+    demo_care.seed_care(session, caseworker, demo.get("care") or [])
     if demo.get("concern"):
         concerns.file_concern(session, **demo["concern"], principal=caseworker, household_id=household.id)
     db.commit()
