@@ -22,7 +22,7 @@ from broker.platform.errors import Conflict, Invalid
 from broker.platform.scope import Principal
 from broker.platform.texts import N_, define
 from broker.registry import households
-from models import Member, SpecialGroupMember
+from models import Household, Member, SpecialGroupMember
 from models.special_groups import GROUP_SOURCES, SPECIAL_GROUPS
 
 # The groups' names, for exports and pages (``special_group.<group>``).
@@ -73,17 +73,32 @@ def record(session: Session, principal: Principal, household_id: int, data: dict
         raise Invalid("member_id is not a member of this household.", details={"member_id": ["not in this household"]})
     if member.deceased_on is not None:
         raise Invalid("This member has died; a special group is for the living.", details={"member_id": ["deceased"]})
-    existing = session.execute(
-        select(SpecialGroupMember).where(
-            SpecialGroupMember.member_id == member.id, SpecialGroupMember.group == data["group"]
-        )
-    ).scalar_one_or_none()
+    existing = _existing(session, member.id, data["group"])
     if existing is not None:
         raise Conflict(
             "This member is already recorded in this group.",
             code="already_in_group",
             details={"id": existing.id, "known_on": existing.known_on.isoformat()},
         )
+    return _add(session, household, member, data, recorded_by_id=principal.user_id or None)
+
+
+def _existing(session: Session, member_id: int, group: str) -> SpecialGroupMember | None:
+    stmt = select(SpecialGroupMember).where(
+        SpecialGroupMember.member_id == member_id, SpecialGroupMember.group == group
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def _add(
+    session: Session,
+    household: Household,
+    member: Member,
+    data: dict[str, Any],
+    *,
+    recorded_by_id: int | None = None,
+    actor: str | None = None,
+) -> SpecialGroupMember:
     row = SpecialGroupMember(
         household_id=household.id,
         member_id=member.id,
@@ -91,7 +106,7 @@ def record(session: Session, principal: Principal, household_id: int, data: dict
         group=data["group"],
         source=data["source"],
         known_on=data.get("known_on") or date.today(),
-        recorded_by_id=principal.user_id or None,
+        recorded_by_id=recorded_by_id,
     )
     session.add(row)
     session.flush()
@@ -101,8 +116,23 @@ def record(session: Session, principal: Principal, household_id: int, data: dict
         row,
         after={"member_id": member.id, "group": row.group, "source": row.source, "known_on": row.known_on.isoformat()},
         household_id=household.id,
+        actor=actor,
     )
     return row
+
+
+def record_from_survey(
+    session: Session, household: Household, groups: dict[str, list[str]], *, actor: str | None = None
+) -> int:
+    """The survey import's special groups (member name → groups): each not yet recorded
+    is recorded with the source ``survey``; a re-import adds nothing. Returns how many."""
+    added = 0
+    for member in household.members:
+        for group in groups.get(member.name, []):
+            if member.deceased_on is None and _existing(session, member.id, group) is None:
+                _add(session, household, member, {"group": group, "source": "survey"}, actor=actor)
+                added += 1
+    return added
 
 
 def of_household(session: Session, household_id: int) -> list[SpecialGroupMember]:

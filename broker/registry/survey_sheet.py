@@ -30,6 +30,9 @@ Headers, Chinese or English (case, spaces and full-width brackets do not matter)
 联系电话       phone                optional
 突发困难       sudden_hardship      optional, 是/否
 备注           notes                optional
+特殊群体       special_groups       optional, per member: 留守儿童 困境儿童 流动儿童 孤寡老人 残疾人,
+                                   separated by 、，, ; or the English codes (recorded with
+                                   the source "survey" and the import's date)
 ============  ===================  =========================================================
 
 This module holds the column map (headers in either language, unknown headers with
@@ -81,6 +84,7 @@ COLUMNS = (
     Column("phone", "联系电话", ("phone", "电话", "手机")),
     Column("sudden_hardship", "突发困难", ("sudden_hardship", "hardship", "是否突发困难")),
     Column("notes", "备注", ("notes", "note", "remarks")),
+    Column("special_groups", "特殊群体", ("special_groups", "special_group", "group")),
 )
 HOUSEHOLD_KEYS = ("address", "income", "consent", "phone", "sudden_hardship", "notes")
 _FULLWIDTH = str.maketrans({"（": "(", "）": ")", "　": ""})
