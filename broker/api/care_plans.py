@@ -12,6 +12,8 @@ from broker.api.blueprint import Blueprint
 from broker.api.idempotency import idempotent
 from broker.api.ledger import FILE_DESCRIPTION, FILE_DOC, file_response
 from broker.api.schemas.care import (
+    CampIn,
+    CampOut,
     CareContactIn,
     CareContactListOut,
     CareContactOut,
@@ -22,9 +24,10 @@ from broker.api.schemas.care import (
     CarePlanListArgs,
     CarePlanOut,
     CareReportArgs,
+    EndPlanIn,
 )
-from broker.api.schemas.common import page_of
-from broker.community import care_contacts, care_figures, care_plans, care_report_file
+from broker.api.schemas.common import PageArgs, page_of
+from broker.community import camps, care_contacts, care_figures, care_plans, care_report_file
 from broker.money.exports import XLSX_MIMETYPE
 from broker.platform import db
 
@@ -67,6 +70,21 @@ class CarePlanItem(MethodView):
         """One plan, with its carers and when the next contact is due."""
         session, principal = db.session(), current_principal()
         return care_plans.view(session, principal, care_plans.get_plan(session, principal, plan_id))
+
+
+@blp.route("/care-plans/<int:plan_id>/end")
+class CarePlanEnd(MethodView):
+    @require("caseworker", "admin", "partner")
+    @blp.arguments(EndPlanIn)
+    @blp.response(200, CarePlanOut)
+    @blp.alt_response(409, description="plan_ended: the plan has ended already.")
+    def post(self, body: dict, plan_id: int) -> dict[str, Any]:
+        """End the plan, saying why: no contact falls due any more."""
+        session, principal = db.session(), current_principal()
+        plan = care_plans.end_plan(session, principal, plan_id, body["reason"])
+        result = care_plans.view(session, principal, plan)
+        db.commit()
+        return result
 
 
 @blp.route("/care-plans/<int:plan_id>/contacts")
@@ -121,3 +139,27 @@ class CareReport(MethodView):
         if args["format"] != "json":
             return file_response(care_report_file.export_care_report(session, principal))
         return care_figures.figures(session, principal).as_dict()
+
+
+@blp.route("/camps")
+class Camps(MethodView):
+    @require(*STAFF)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_of(CampOut))
+    def get(self, args: dict) -> dict[str, Any]:
+        """Growth-camp sessions (成长营) on your grids, the latest first, with who came."""
+        session = db.session()
+        found = camps.list_sessions(session, current_principal(), **args)
+        return {**found.as_dict(), "items": [camps.view(session, c) for c in found.items]}
+
+    @require("caseworker", "admin")
+    @idempotent
+    @blp.arguments(CampIn)
+    @blp.response(201, CampOut)
+    def post(self, body: dict) -> dict[str, Any]:
+        """Record a growth-camp session held on your grid and the mentored children who attended."""
+        session = db.session()
+        camp = camps.record_session(session, current_principal(), body)
+        result = camps.view(session, camp)
+        db.commit()
+        return result

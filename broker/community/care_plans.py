@@ -32,6 +32,7 @@ from models.special_groups import SPECIAL_GROUPS
 
 CHECK_KIND = "care_contact_check"
 MAX_CARERS = 4
+MAX_REASON = 500
 # Which carers each kind of plan needs.
 NEEDS = {"mentor": ("mentor",), "doctor_volunteer": ("doctor", "volunteer")}
 READERS = ("caseworker", "auditor", "admin", "partner")
@@ -140,6 +141,34 @@ def create_plan(session: Session, principal: Principal, data: dict[str, Any]) ->
         household_id=household.id,
     )
     schedule_check(session, plan)
+    return plan
+
+
+def end_plan(session: Session, principal: Principal, plan_id: int, reason: str) -> CarePlan:
+    """End an active plan (the child grew up, the family moved, the person died): no
+    contact falls due any more. The household's caseworkers (and admins) only; 409 if
+    it has ended already."""
+    plan = get_plan(session, principal, plan_id, write=True)
+    if principal.role not in ("caseworker", "admin"):
+        raise Forbidden("Care plans are ended by the household's caseworkers.")
+    reason = (reason or "").strip()
+    if not reason or len(reason) > MAX_REASON:
+        raise Invalid(f"Say why the plan ends (at most {MAX_REASON} characters).", details={"reason": ["required"]})
+    plan = session.execute(
+        select(CarePlan).where(CarePlan.id == plan.id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+    if plan.status != "active":
+        raise Conflict("This care plan has ended already.", code="plan_ended", details={"status": plan.status})
+    plan.status = "ended"
+    session.flush()
+    audit.record(
+        session,
+        "care_plan.ended",
+        plan,
+        before={"status": "active"},
+        after={"status": "ended", "reason": privacy.redact(reason)},
+        household_id=plan.household_id,
+    )
     return plan
 
 

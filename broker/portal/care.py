@@ -16,16 +16,16 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from wtforms.fields.choices import SelectChoice
 
-from broker.community import care_contacts, care_figures, care_plans, care_report_file
+from broker.community import camps, care_contacts, care_figures, care_plans, care_report_file
 from broker.platform import db, periods
 from broker.platform.errors import DomainError
 from broker.platform.scope import Principal
 from broker.portal import charts, i18n
 from broker.portal.auth import current_principal, role_required
-from broker.portal.care_forms import CarePlanForm, ContactForm, SpecialGroupForm
+from broker.portal.care_forms import CampForm, CarePlanForm, ContactForm, SpecialGroupForm
 from broker.portal.once import once
 from broker.portal.pages import attach_field_errors, commit, page_arg, refused
-from broker.registry import households, special_groups
+from broker.registry import grids, households, special_groups
 from models import Household
 
 bp = Blueprint("portal_care", __name__, url_prefix="/care")
@@ -131,6 +131,7 @@ def _plan_page(plan_id: int, form: ContactForm | None = None, status: int = 200)
         carers=carers,
         form=form if can_record else None,
         can_open_need=principal.role in ("caseworker", "admin"),
+        can_end=principal.role in ("caseworker", "admin") and plan.status == "active",
     )
     return page, status
 
@@ -173,6 +174,19 @@ def record_contact(plan_id: int) -> Response | tuple[str, int]:
     else:
         commit(_("Contact recorded, after its due date."))
     return redirect(url_for(".plan", plan_id=found.id, _anchor="contacts"))
+
+
+@bp.post("/plans/<int:plan_id>/end")
+@role_required("caseworker", "admin")
+def end_plan(plan_id: int) -> Response | tuple[str, int]:
+    """End the plan, with the reason given on its page."""
+    principal, session = current_principal(), db.session()
+    try:
+        care_plans.end_plan(session, principal, plan_id, request.form.get("reason", ""))
+    except DomainError as exc:
+        return _plan_page(plan_id, None, refused(exc))
+    commit(_("Care plan ended: no contact falls due any more."))
+    return redirect(url_for(".plan", plan_id=plan_id))
 
 
 @bp.get("/plans")
@@ -240,3 +254,44 @@ def export() -> Response:
     response = Response(file.content, mimetype=file.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{file.filename}"'
     return response
+
+
+@bp.route("/camps", methods=["GET", "POST"])
+@role_required(*STAFF)
+@once
+def camp_sessions() -> Response | tuple[str, int]:
+    """Growth-camp sessions (成长营) on one's grids, and the form to record one held."""
+    principal, session = current_principal(), db.session()
+    form = CampForm() if principal.role in ("caseworker", "admin") else None
+    status = 200
+    if form is not None:
+        form.grid.choices = [
+            SelectChoice(g.code, f"{g.community} · {g.name}")
+            for g in grids.list_grids(session, principal, per_page=200).items
+        ]
+        form.children.choices = [
+            SelectChoice(p.id, f"{name} · {code}") for p, name, code in camps.mentored(session, principal)
+        ]
+        if form.validate_on_submit():
+            data = {
+                "grid": form.grid.data,
+                "title": form.title.data,
+                "held_on": form.held_on.data,
+                "notes": form.notes.data or "",
+                "plan_ids": form.children.data or [],
+            }
+            try:
+                camps.record_session(session, principal, data)
+            except DomainError as exc:
+                status = refused(exc)
+                attach_field_errors(form, exc, {"held_on": "held_on", "plan_ids": "children", "grid": "grid"})
+            else:
+                commit(_("Camp session recorded."))
+                return redirect(url_for(".camp_sessions"))
+        elif form.is_submitted():
+            status = 400
+    elif request.method == "POST":
+        status = 403
+    found = camps.list_sessions(session, principal, page=page_arg(request.args.get("page")))
+    items = [camps.view(session, c) for c in found.items]
+    return render_template("portal/care/camps.html", form=form, found=found, items=items), status

@@ -6,9 +6,19 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DateTimeLocalField, FormField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    FormField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from broker.community.care_contacts import MAX_TEXT
 from broker.portal import care_labels
@@ -111,3 +121,18 @@ class ContactForm(OnceForm):
             "amount_fen": need.amount.data,
             "description": need.description.data or "",
         }
+
+
+class CampForm(OnceForm):
+    grid = SelectField(_l("Grid"), validators=[InputRequired()])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
+    held_on = DateField(_l("Held on"), validators=[InputRequired()])
+    notes = TextAreaField(_l("What the children did"), validators=[Optional(), Length(max=MAX_TEXT)])
+    children = SelectMultipleField(
+        _l("Mentored children who came"),
+        coerce=int,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[Optional()],
+    )
+    submit = SubmitField(_l("Record the camp session"))

@@ -131,11 +131,13 @@ def _head_of(household_id: int) -> int:
     return found
 
 
-def _care_plan_body(s: Scenario) -> dict:
-    """A doctor-and-volunteer plan for the head of a household recorded as living alone."""
+def _care_plan_body(s: Scenario, household_id: int | None = None) -> dict:
+    """A doctor-and-volunteer plan for the head of a household recorded as living alone
+    (the row's target, unless given)."""
+    household_id = household_id or s.target
     return {
-        "household_id": s.target,
-        "member_id": _head_of(s.target),
+        "household_id": household_id,
+        "member_id": _head_of(household_id),
         "group": "elderly_alone",
         "kind": "doctor_volunteer",
         "schedule": "monthly",
@@ -238,6 +240,12 @@ TABLE: dict[tuple[str, str], Row] = {
         "/api/v1/care-plans", S(401, 201, 404, 403, 403, 403, 201), body=_care_plan_body, fresh="care_member"
     ),
     ("GET", f"{API}/care-plans/<int:plan_id>"): Row("/api/v1/care-plans/{care_plan}", CARE_READ),
+    ("POST", f"{API}/care-plans/<int:plan_id>/end"): Row(
+        "/api/v1/care-plans/{target}/end",
+        S(401, 200, 404, 403, 404, 403, 200),
+        body={"reason": "随父母外出生活"},
+        fresh="care_plan",
+    ),
     ("GET", f"{API}/care-plans/<int:plan_id>/contacts"): Row("/api/v1/care-plans/{care_plan}/contacts", CARE_READ),
     ("POST", f"{API}/care-plans/<int:plan_id>/contacts"): Row(
         "/api/v1/care-plans/{care_plan}/contacts",
@@ -245,6 +253,17 @@ TABLE: dict[tuple[str, str], Row] = {
         body=lambda s: {"carer_id": s.carer, "channel": "visit", "summary": "矩阵探访"},
     ),
     ("GET", f"{API}/reports/care"): Row("/api/v1/reports/care", REGISTRY_LIST),
+    ("GET", f"{API}/camps"): Row("/api/v1/camps", REGISTRY_LIST),
+    ("POST", f"{API}/camps"): Row(
+        "/api/v1/camps",
+        S(401, 201, 403, 403, 403, 403, 201),
+        body=lambda s: {
+            "grid": s.grid_a,
+            "title": "矩阵成长营",
+            "held_on": date.today().isoformat(),
+            "plan_ids": [s.care_plan],
+        },
+    ),
     # --- policies and applications -------------------------------------------------------
     ("GET", f"{API}/policies"): Row("/api/v1/policies", S(401, 200, 200, 200, 200, 200, 200)),
     ("GET", f"{API}/policies/<string:code>"): Row(
@@ -457,6 +476,25 @@ TABLE: dict[tuple[str, str], Row] = {
     # --- care pages ------------------------------------------------------------------------
     ("GET", "/care/"): Row("/care/", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
     ("GET", "/care/report.xlsx"): Row("/care/report.xlsx", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("POST", "/care/plans/<int:plan_id>/end"): Row(
+        "/care/plans/{target}/end",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body={"reason": "老人随子女生活"},
+        form=True,
+        fresh="care_plan",
+    ),
+    ("GET", "/care/camps"): Row("/care/camps", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("POST", "/care/camps"): Row(
+        "/care/camps",
+        S(PAGE_ANON, 302, 400, 403, 403, 403, 302),  # another grid's caseworker cannot choose grid A
+        body=lambda s: {
+            "grid": s.grid_a,
+            "title": "矩阵成长营",
+            "held_on": date.today().isoformat(),
+            "children": str(s.care_plan),
+        },
+        form=True,
+    ),
     ("GET", "/care/plans"): Row("/care/plans", S(PAGE_ANON, 200, 200, 200, 200, 200, 200)),
     ("GET", "/care/plans/<int:plan_id>"): Row("/care/plans/{care_plan}", S(PAGE_ANON, 200, 404, 200, 404, 200, 200)),
     ("POST", "/care/plans/<int:plan_id>/contacts"): Row(
@@ -867,6 +905,7 @@ SHARED = {
     "pending_reversal": "reversal",
     "follow_up": "follow_up",
     "care_member": "household",
+    "care_plan": "care_plan",
 }
 
 
@@ -1238,6 +1277,18 @@ def _fill_pools(s: Scenario, wanted: Counter) -> None:
     for _ in range(wanted["household_member"]):
         made = _ok(admin.post(f"{API}/households", json=_household_body(s)), 201)
         pools["household_member"].append(f"{made['id']}/members/{made['members'][0]['id']}")
+    for _ in range(wanted["care_plan"]):
+        made = _ok(admin.post(f"{API}/households", json=_household_body(s)), 201)
+        group = {"member_id": made["members"][0]["id"], "group": "elderly_alone", "source": "visit"}
+        _ok(cw.post(f"{API}/households/{made['id']}/special-groups", json=group), 201)
+        plan = _ok(
+            cw.post(
+                f"{API}/care-plans",
+                json=_care_plan_body(s, made["id"]),
+            ),
+            201,
+        )
+        pools["care_plan"].append(plan["id"])
     for _ in range(wanted["care_member"]):
         made = _ok(admin.post(f"{API}/households", json=_household_body(s)), 201)
         group = {"member_id": made["members"][0]["id"], "group": "elderly_alone", "source": "civil_affairs"}

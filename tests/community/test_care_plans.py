@@ -7,6 +7,8 @@ and what bad input gets."""
 from __future__ import annotations
 
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -333,3 +335,86 @@ def test_elderly_living_alone_with_a_doctor_and_a_volunteer_count_and_the_xlsx_o
     cells = [list(row) for row in sheet.iter_rows(values_only=True)]
     assert cells[0] == ["网格", "指标或群体", "数量", "无关爱计划"]
     assert [world.grid, "孤寡老人", 1, 0] in [list(r) for r in cells]
+
+
+def test_a_growth_camp_records_the_mentored_children_who_came(world, as_role, make_user, login):
+    household, _, child = family(world)
+    cw = world.caseworker
+    cw.post(
+        f"{API}/households/{household}/special-groups",
+        json={"member_id": child, "group": "left_behind_child", "source": "visit"},
+    )
+    plan = mentor_plan(world, household, child)
+    camp = {"grid": world.grid, "title": "周末成长营：手工课", "held_on": "2026-11-28", "plan_ids": [plan["id"]]}
+    made = cw.post(f"{API}/camps", json=camp)
+    assert made.status_code == 201, made.get_json()
+    assert (made.get_json()["attendance"], made.get_json()["plan_ids"]) == (1, [plan["id"]])
+    assert figures(world)["camp_attendances"] == 1
+    listed = cw.get(f"{API}/camps").get_json()["items"]
+    assert [c["title"] for c in listed] == ["周末成长营：手工课"]
+    # Only mentored children of the grid come; another grid's caseworker records nothing here.
+    stranger_plan = 10**6
+    bad = cw.post(f"{API}/camps", json={**camp, "plan_ids": [stranger_plan]})
+    assert "plan_ids" in assert_error_shape(bad, 422)["details"]
+    future = cw.post(f"{API}/camps", json={**camp, "held_on": "2099-01-01"})
+    assert "held_on" in assert_error_shape(future, 422)["details"]
+    other = make_world(as_role, make_user, login).caseworker
+    assert_error_shape(other.post(f"{API}/camps", json=camp), 403)
+    assert other.get(f"{API}/camps").get_json()["items"] == []
+
+
+def test_checks_racing_on_one_overdue_plan_record_one_miss_and_tell_once(world):
+    """Eight checks at the same moment (threads, each with its own connection): the plan's
+    row lock (serialised writers on SQLite) lets one record the miss; the others find the
+    plan moved on."""
+    household, _, child = family(world)
+    world.caseworker.post(
+        f"{API}/households/{household}/special-groups",
+        json={"member_id": child, "group": "left_behind_child", "source": "visit"},
+    )
+    plan = mentor_plan(world, household, child)
+    db.session().execute(
+        update(CarePlan).where(CarePlan.id == plan["id"]).values(next_due_at=utcnow() - timedelta(hours=1))
+    )
+    db.commit()
+    db.session.remove()
+    barrier = threading.Barrier(8)
+
+    def check(_i: int) -> str:
+        barrier.wait()
+        try:
+            result = care_misses.check(db.session(), plan["id"])
+            db.commit()
+            return result
+        except Exception as exc:  # noqa: BLE001 - a lost race shows in the results
+            db.session().rollback()
+            return repr(exc)
+        finally:
+            db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(check, range(8)))
+    assert sorted(results) == ["missed"] + ["not due"] * 7
+    assert db.session().execute(select(func.count()).select_from(CareMiss)).scalar_one() == 1
+    assert len(missed_notes(household)) == 1
+
+
+def test_an_ended_plan_takes_no_contact_and_falls_due_no_more(world):
+    household, _, child = family(world)
+    cw = world.caseworker
+    cw.post(
+        f"{API}/households/{household}/special-groups",
+        json={"member_id": child, "group": "left_behind_child", "source": "visit"},
+    )
+    plan = mentor_plan(world, household, child)
+    ended = cw.post(f"{API}/care-plans/{plan['id']}/end", json={"reason": "父母返乡，孩子随父母生活"})
+    assert ended.status_code == 200, ended.get_json()
+    assert ended.get_json()["status"] == "ended"
+    assert_error_shape(cw.post(f"{API}/care-plans/{plan['id']}/end", json={"reason": "再次"}), 409, "plan_ended")
+    contact = {"carer_id": plan["carers"][0]["id"], "channel": "visit", "summary": "探访"}
+    assert_error_shape(cw.post(f"{API}/care-plans/{plan['id']}/contacts", json=contact), 409, "plan_ended")
+    assert care_misses.check(db.session(), plan["id"], now=utcnow() + timedelta(days=30)) == "done"
+    db.session.remove()
+    found = figures(world)
+    assert found["children_mentored"] == 0
+    assert found["without_plan"]["left_behind_child"] == 1

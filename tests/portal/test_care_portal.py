@@ -94,6 +94,12 @@ def test_a_caseworker_records_a_group_makes_a_plan_and_records_a_contact_once(ap
     assert "辅导数学作业" in plan_page
     assert "按时" in plan_page
 
+    camps = portal.text("/care/camps")
+    assert "王小宇" in camps
+    camp = {"grid": world.grid, "title": "周末成长营", "held_on": "2026-11-28", "children": str(plan_id)}
+    assert portal.post("/care/camps", {**camp, "once_key": once_key(camps)}).status_code == 302
+    assert "1 名结对儿童参加" in portal.text("/care/camps")
+
     report = portal.text("/care/")
     assert "结对帮扶儿童数" in report
     assert "所有已登记的特殊群体成员都有关爱计划。" in report

@@ -6,8 +6,9 @@ from marshmallow import Schema, fields, validate
 
 from broker.api.schemas.assessments import NeedIn
 from broker.api.schemas.common import PageArgs
+from broker.community.camps import MAX_ATTENDEES
 from broker.community.care_contacts import MAX_TEXT
-from broker.community.care_plans import MAX_CARERS
+from broker.community.care_plans import MAX_CARERS, MAX_REASON
 from broker.platform.input_schema import MAX_ID, InputSchema
 from models.care import CARER_ROLES, CONTACT_CHANNELS, PLAN_KINDS, PLAN_STATUSES, SCHEDULE_DAYS
 from models.special_groups import GROUP_SOURCES, SPECIAL_GROUPS
@@ -203,4 +204,34 @@ class CareReportArgs(InputSchema):
         load_default="json",
         validate=validate.OneOf(("json", "xlsx")),
         metadata={"description": "json, or xlsx (a workbook that opens in Excel)"},
+    )
+
+
+class CampIn(InputSchema):
+    grid = fields.String(required=True, validate=validate.Length(min=1, max=40), metadata={"example": "HD-ZGC-01"})
+    title = fields.String(required=True, validate=validate.Length(min=1, max=120), metadata={"example": "周末成长营"})
+    held_on = fields.Date(required=True, metadata={"description": "The day it was held (not in the future)."})
+    notes = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
+    plan_ids = fields.List(
+        fields.Integer(strict=True, validate=ID),
+        load_default=list,
+        validate=validate.Length(max=MAX_ATTENDEES),
+        metadata={"description": "The mentor plans (on this grid) of the children who came."},
+    )
+
+
+class CampOut(Schema):
+    id = fields.Integer()
+    grid = fields.String()
+    title = fields.String()
+    held_on = fields.Date()
+    notes = fields.String()
+    plan_ids = fields.List(fields.Integer())
+    attendance = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class EndPlanIn(InputSchema):
+    reason = fields.String(
+        required=True, validate=validate.Length(min=1, max=MAX_REASON), metadata={"example": "孩子父母返乡，随父母生活"}
     )
