@@ -93,7 +93,7 @@ class ContactForm(OnceForm):
     carer = SelectField(_l("Who made the contact"), coerce=int, validators=[InputRequired()])
     channel = SelectField(_l("How"), choices=_choices(care_labels.CONTACT_CHANNELS, CONTACT_CHANNELS))
     contacted_at = DateTimeLocalField(
-        _l("When (leave empty for now)"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+        _l("When it happened (leave empty for now)"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
     summary = TextAreaField(_l("What was done"), validators=[DataRequired(), Length(max=MAX_TEXT)])
     concerns = TextAreaField(
