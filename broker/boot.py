@@ -21,6 +21,8 @@ HANDLER_MODULES: tuple[str, ...] = (
     "broker.people.sending",
     "broker.people.concern_deadlines",
     "broker.people.family_messages",
+    "broker.community.care_misses",
+    "broker.community.care_contacts",
 )
 # The one gettext catalogue of the project, filed with the portal that edits it most;
 # handed to the platform here so that a worker renders text codes as the web does.

@@ -1,6 +1,6 @@
 """Periodic jobs for ``rq cron broker.cron``: the outbox relay (drains the backlog after
 a Redis outage), the reconciler (re-drives anything stuck, sweeps deadlines), the
-overdue-application and overdue-concern sweeps, the birthday pass (age-based household
+overdue-application and overdue-concern sweeps, the missed care-contact sweep, the birthday pass (age-based household
 facts), the purge of old idempotency keys, and the retention job (erasing what is past
 its period after a household left the registry). A pass that finds nothing to do logs
 nothing (``make run`` runs the worker and this scheduler with RQ's
@@ -18,6 +18,9 @@ cron.register(
     jobs.sweep_overdue_applications, "default", interval=3600, name="sweep-overdue-applications", result_ttl=600
 )
 cron.register(jobs.sweep_overdue_concerns, "default", interval=600, name="sweep-overdue-concerns", result_ttl=600)
+cron.register(
+    jobs.sweep_missed_care_contacts, "default", interval=900, name="sweep-missed-care-contacts", result_ttl=600
+)
 cron.register(jobs.reconcile, "default", interval=60, name="reconcile-loop", result_ttl=600)
 cron.register(jobs.refresh_birthdays, "default", interval=3600, name="refresh-birthdays", result_ttl=600)
 cron.register(jobs.purge_idempotency_keys, "default", interval=3600, name="purge-idempotency-keys", result_ttl=600)

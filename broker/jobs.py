@@ -78,6 +78,14 @@ def sweep_overdue_concerns() -> int:
     return _sweep(concern_deadlines.sweep_overdue, "overdue concerns: %d passed to the auditors")
 
 
+def sweep_missed_care_contacts() -> int:
+    """Periodic: record the care-plan contacts missed whose scheduled check was lost, and
+    tell the caseworkers (the safety net behind the outbox checks)."""
+    from broker.community import care_misses
+
+    return _sweep(care_misses.sweep, "care plans: %d missed contact(s) recorded")
+
+
 def reconcile(now_iso: str | None = None) -> dict[str, int]:
     """Periodic: expire overdue offers, re-route stuck requests, complete covered ones
     (the safety net behind the deadline jobs). ``now_iso`` judges deadlines against

@@ -4,6 +4,7 @@ from models.access_log import AccessLog
 from models.assessment import Assessment, Need
 from models.audit import AuditDetail, AuditEvent
 from models.base import Base
+from models.care import CampAttendance, CampSession, CareContact, CareMiss, CarePlan, CarePlanCarer, Carer
 from models.concerns import Concern
 from models.consent import Consent
 from models.followups import FollowUp
@@ -19,6 +20,7 @@ from models.receipts import FamilyMessage, Receipt, ReceiptCode
 from models.registry import Grid, Household, HouseholdBenefit, Member, Visit
 from models.requests import AidRequest, Offer
 from models.reversal import Reversal
+from models.special_groups import SpecialGroupMember
 from models.users import ApiToken, Notification, User, UserGrid
 
 __all__ = [
@@ -33,6 +35,13 @@ __all__ = [
     "AuditDetail",
     "AuditEvent",
     "Base",
+    "CampAttendance",
+    "CampSession",
+    "CareContact",
+    "CareMiss",
+    "CarePlan",
+    "CarePlanCarer",
+    "Carer",
     "Concern",
     "Consent",
     "Disbursement",
@@ -62,6 +71,7 @@ __all__ = [
     "Redemption",
     "Reversal",
     "ShopItem",
+    "SpecialGroupMember",
     "User",
     "UserGrid",
     "Visit",

@@ -37,6 +37,8 @@ BLUEPRINT_MODULES = (
     "broker.api.access_log",
     "broker.api.receipts",
     "broker.api.points",
+    "broker.api.special_groups",
+    "broker.api.care_plans",
 )
 
 errors_plugin = ErrorResponsesPlugin()

@@ -12,6 +12,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from broker.cli import demo_care
 from broker.cli.demo_points import seed_points
 from broker.money import funds
 from broker.people import concerns, users
@@ -103,6 +104,7 @@ def _seed(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
     household = households.create_household(session, caseworker, load_household(demo["household"]))
     assessment.create_assessment(session, caseworker, household.id, demo["assessment"])
     seed_points(session, demo, caseworker, household)
+    demo_care.seed_care(session, caseworker, demo.get("care") or [])
     if demo.get("concern"):
         concerns.file_concern(session, **demo["concern"], principal=caseworker, household_id=household.id)
     db.commit()

@@ -62,6 +62,7 @@ def init_app(app: Flask) -> None:
         applications,
         auditor,
         auth,
+        care,
         caseworker,
         community_figures,
         consents,
@@ -111,6 +112,7 @@ def init_app(app: Flask) -> None:
         receipts,
         points,
         community_figures,
+        care,
     ):
         app.register_blueprint(module.bp)
 

@@ -21,7 +21,7 @@ from broker.platform import db
 from broker.platform.errors import DomainError
 from broker.policy import applications
 from broker.policy import package as policy_package
-from broker.portal import consents, registry_errors
+from broker.portal import care, consents, registry_errors
 from broker.portal.auth import current_principal, role_required
 from broker.portal.caseworker import READERS, action_forms, bp
 from broker.portal.forms import VisitForm
@@ -74,6 +74,7 @@ def _household_context(household_id: int) -> dict[str, Any]:
         "received": receipts.for_household(session, principal, household.id),
         **action_forms(session, principal, back="household"),
         **consents.context(session, principal, household),
+        **care.household_context(session, principal, household),
     }
 
 

@@ -23,7 +23,7 @@ from flask_login import current_user
 from werkzeug.utils import cached_property
 
 from broker.platform import amounts, texts
-from broker.portal import consent_labels, household_labels, request_labels
+from broker.portal import care_labels, consent_labels, household_labels, request_labels
 
 LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
@@ -298,6 +298,7 @@ ROLES = {
 }
 
 LABELS = {
+    **care_labels.LABELS,
     "category": CATEGORIES,
     "urgency": URGENCIES,
     "offer_status": OFFER_STATUSES,
@@ -336,7 +337,7 @@ LABELS = {
 
 
 # Kinds whose names the domain registers as text codes (``<prefix><code>``).
-TEXT_CODE_KINDS = {"event": "event."}
+TEXT_CODE_KINDS = {"event": "event.", "special_group": "special_group."}
 
 
 def label(code: str | None, kind: str) -> str:

@@ -76,6 +76,8 @@ def link_of(params: dict) -> str | None:
     household = params.get("household_id")
     if not household:
         return None
+    if params.get("care_plan_id"):
+        return url_for("portal_care.plan", plan_id=params["care_plan_id"])
     if params.get("follow_up_id"):
         return url_for("portal_caseworker.follow_up", household_id=household, follow_up_id=params["follow_up_id"])
     page = url_for("portal_caseworker.household", household_id=household)

@@ -22,13 +22,14 @@ from sqlalchemy.orm import Session
 
 from broker import audit
 from broker.platform.errors import DomainError, Invalid
-from broker.registry import grids, households
+from broker.registry import grids, households, special_groups
 from broker.registry.survey_rows import (
     CellError,
     HouseholdRows,
     RowError,
     explain,
     household_value,
+    parse_groups,
     parse_member,
 )
 from broker.registry.survey_sheet import (
@@ -188,6 +189,7 @@ class _Importer:
         group.rows.append(number)
         try:
             member = parse_member(cells)
+            groups = parse_groups(cells.get("special_groups"))
             if "relation" not in member:
                 if group.members:
                     raise CellError("relation", "the relation to the head is empty")
@@ -208,6 +210,8 @@ class _Importer:
             group.members.append({})
             return
         group.members.append(member)
+        if groups:
+            group.groups[member["name"]] = groups
 
     def finish(self, group: HouseholdRows) -> None:
         if not group.errors:
@@ -273,7 +277,8 @@ class _Importer:
         held = self.session.info.pop(AUDIT_PENDING, [])
         savepoint = self.session.begin_nested()
         try:
-            _household, created = households.upsert_household_from_survey(self.session, self.actor, grid, row)
+            household, created = households.upsert_household_from_survey(self.session, self.actor, grid, row)
+            special_groups.record_from_survey(self.session, household, group.groups, actor=self.actor)
             mine = self.session.info.pop(AUDIT_PENDING, [])
             savepoint.commit()
         except DomainError as exc:

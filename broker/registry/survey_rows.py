@@ -17,6 +17,7 @@ from typing import Any
 
 from broker.platform.errors import DomainError
 from broker.registry.survey_sheet import cell_text
+from models.special_groups import SPECIAL_GROUPS
 
 RELATIONS = {
     "户主": "head", "本人": "head", "head": "head", "self": "head",
@@ -185,6 +186,35 @@ def _grade(value: Any) -> int | None:
     return grade
 
 
+GROUPS = {
+    "留守儿童": "left_behind_child",
+    "困境儿童": "child_in_difficulty",
+    "流动儿童": "migrant_child",
+    "孤寡老人": "elderly_alone",
+    "独居老人": "elderly_alone",
+    "残疾人": "disabled",
+    "残疾": "disabled",
+    **{code: code for code in SPECIAL_GROUPS},
+}
+
+
+def parse_groups(value: Any) -> list[str]:
+    """The special groups of one row's member (none for an empty cell)."""
+    found = []
+    for part in (p.strip() for p in re.split(r"[、，,;；/]+", cell_text(value))):
+        if not part or part.lower() in NO_VALUE:
+            continue
+        group = GROUPS.get(part) or GROUPS.get(part.lower())
+        if group is None:
+            raise CellError(
+                "special_groups",
+                f"{part!r} is not a special group; use 留守儿童, 困境儿童, 流动儿童, 孤寡老人 or 残疾人",
+            )
+        if group not in found:
+            found.append(group)
+    return found
+
+
 def parse_member(cells: dict[str, Any]) -> dict[str, Any]:
     """The member of one row, as the registry's household schema takes it."""
     name = cell_text(cells.get("name"))
@@ -248,6 +278,8 @@ class HouseholdRows:
     household: dict[str, Any] = field(default_factory=dict)
     set_at: dict[str, int] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
+    # Member name → the special groups its row named (recorded after the household is saved).
+    groups: dict[str, list[str]] = field(default_factory=dict)
 
 
 # Field names in the registry's validation errors → our column keys.

@@ -39,6 +39,9 @@ Headers, Chinese or English (case, spaces and full-width brackets do not matter)
 自付医疗费用(元) medical_spending_yuan optional: rigid medical spending paid out of pocket
 医疗费用周期   medical_spending_period optional: 每月/每年 (月/年, monthly/yearly); default 每月
 备注           notes                optional
+特殊群体       special_groups       optional, per member: 留守儿童 困境儿童 流动儿童 孤寡老人 残疾人,
+                                   separated by 、，, ; or the English codes (recorded with
+                                   the source "survey" and the import's date)
 ============  ===================  =========================================================
 
 This module holds the column map (headers in either language, unknown headers with
@@ -98,6 +101,7 @@ COLUMNS = (
     Column("surplus_housing", "超需住房", ("surplus_housing", "多套住房")),
     Column("medical_spending", "自付医疗费用(元)", ("medical_spending_yuan", "medical_spending", "自付医疗费用")),
     Column("medical_spending_period", "医疗费用周期", ("medical_spending_period", "医疗费用期间")),
+    Column("special_groups", "特殊群体", ("special_groups", "special_group", "group")),
 )
 HOUSEHOLD_KEYS = (
     "address",

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from broker.platform import db
 from broker.registry import identity
-from models import ApplicationFile, AuditEvent, Consent, FollowUp, OutboxMessage, User
+from models import ApplicationFile, AuditEvent, Consent, FollowUp, Member, OutboxMessage, User
 from tests.conftest import PASSWORD, ApiClient, unique
 from tests.support.images import png
 from tests.support.voice import agree, agree_to_notice, approved_application
@@ -80,6 +80,7 @@ INBOX = S(PAGE_ANON, 200, 200, 403, 403, 403, 200)  # the roles the broker tells
 INBOX_ACT = S(PAGE_ANON, 302, 302, 403, 403, 403, 302)
 DECIDE = S(401, 403, 403, 403, 403, 200, 200)  # a reversal, by someone other than its proposer
 PORTAL_DECIDE = S(PAGE_ANON, 403, 403, 403, 403, 302, 302)
+CARE_READ = S(401, 200, 404, 200, 404, 200, 200)  # a plan on grid A naming partner P's carer
 
 
 def _grid_body(_s: Scenario) -> dict:
@@ -117,6 +118,31 @@ def _token_body(s: Scenario) -> dict:
 
 def _login_body(s: Scenario) -> dict:
     return {"username": s.spare_user, "password": PASSWORD}
+
+
+def _head_of(household_id: int) -> int:
+    """The id of the first member of a household (its head, in the pools)."""
+    found = (
+        db.session()
+        .execute(select(Member.id).where(Member.household_id == household_id).order_by(Member.id).limit(1))
+        .scalar_one()
+    )
+    db.session.remove()
+    return found
+
+
+def _care_plan_body(s: Scenario, household_id: int | None = None) -> dict:
+    """A doctor-and-volunteer plan for the head of a household recorded as living alone
+    (the row's target, unless given)."""
+    household_id = household_id or s.target
+    return {
+        "household_id": household_id,
+        "member_id": _head_of(household_id),
+        "group": "elderly_alone",
+        "kind": "doctor_volunteer",
+        "schedule": "monthly",
+        "carers": [{"name": "矩阵医生", "role": "doctor"}, {"name": "矩阵志愿者", "role": "volunteer"}],
+    }
 
 
 # Sent by several roles to one household: the same need again is confirmed on purpose.
@@ -197,6 +223,46 @@ TABLE: dict[tuple[str, str], Row] = {
         S(401, 200, 404, 403, 403, 403, 403),  # recorded by the household's caseworker only
         body={"need_met": "yes", "satisfaction": 5, "notes": "回访：已到位"},
         fresh="follow_up",
+    ),
+    # --- special groups and care plans -----------------------------------------------------
+    ("GET", f"{API}/households/<int:household_id>/special-groups"): Row(
+        "/api/v1/households/{household}/special-groups", REGISTRY_READ
+    ),
+    ("POST", f"{API}/households/<int:household_id>/special-groups"): Row(
+        "/api/v1/households/{target}/special-groups",
+        S(401, 201, 404, 403, 403, 403, 201),
+        body=lambda s: {"member_id": _head_of(s.target), "group": "disabled", "source": "visit"},
+        fresh="household",
+    ),
+    ("GET", f"{API}/special-groups/coverage"): Row("/api/v1/special-groups/coverage", REGISTRY_LIST),
+    ("GET", f"{API}/care-plans"): Row("/api/v1/care-plans", everyone(200) | {"anon": 401}),
+    ("POST", f"{API}/care-plans"): Row(
+        "/api/v1/care-plans", S(401, 201, 404, 403, 403, 403, 201), body=_care_plan_body, fresh="care_member"
+    ),
+    ("GET", f"{API}/care-plans/<int:plan_id>"): Row("/api/v1/care-plans/{care_plan}", CARE_READ),
+    ("POST", f"{API}/care-plans/<int:plan_id>/end"): Row(
+        "/api/v1/care-plans/{target}/end",
+        S(401, 200, 404, 403, 404, 403, 200),
+        body={"reason": "随父母外出生活"},
+        fresh="care_plan",
+    ),
+    ("GET", f"{API}/care-plans/<int:plan_id>/contacts"): Row("/api/v1/care-plans/{care_plan}/contacts", CARE_READ),
+    ("POST", f"{API}/care-plans/<int:plan_id>/contacts"): Row(
+        "/api/v1/care-plans/{care_plan}/contacts",
+        S(401, 201, 404, 201, 404, 403, 201),
+        body=lambda s: {"carer_id": s.carer, "channel": "visit", "summary": "矩阵探访"},
+    ),
+    ("GET", f"{API}/reports/care"): Row("/api/v1/reports/care", REGISTRY_LIST),
+    ("GET", f"{API}/camps"): Row("/api/v1/camps", REGISTRY_LIST),
+    ("POST", f"{API}/camps"): Row(
+        "/api/v1/camps",
+        S(401, 201, 403, 403, 403, 403, 201),
+        body=lambda s: {
+            "grid": s.grid_a,
+            "title": "矩阵成长营",
+            "held_on": date.today().isoformat(),
+            "plan_ids": [s.care_plan],
+        },
     ),
     # --- policies and applications -------------------------------------------------------
     ("GET", f"{API}/policies"): Row("/api/v1/policies", S(401, 200, 200, 200, 200, 200, 200)),
@@ -406,6 +472,62 @@ TABLE: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/auditor/exports/follow-up-outcomes.<fmt>"): Row(
         "/auditor/exports/follow-up-outcomes.csv", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
+    ),
+    # --- care pages ------------------------------------------------------------------------
+    ("GET", "/care/"): Row("/care/", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("GET", "/care/report.xlsx"): Row("/care/report.xlsx", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("POST", "/care/plans/<int:plan_id>/end"): Row(
+        "/care/plans/{target}/end",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body={"reason": "老人随子女生活"},
+        form=True,
+        fresh="care_plan",
+    ),
+    ("GET", "/care/camps"): Row("/care/camps", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("POST", "/care/camps"): Row(
+        "/care/camps",
+        S(PAGE_ANON, 302, 400, 403, 403, 403, 302),  # another grid's caseworker cannot choose grid A
+        body=lambda s: {
+            "grid": s.grid_a,
+            "title": "矩阵成长营",
+            "held_on": date.today().isoformat(),
+            "children": str(s.care_plan),
+        },
+        form=True,
+    ),
+    ("GET", "/care/plans"): Row("/care/plans", S(PAGE_ANON, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/care/plans/<int:plan_id>"): Row("/care/plans/{care_plan}", S(PAGE_ANON, 200, 404, 200, 404, 200, 200)),
+    ("POST", "/care/plans/<int:plan_id>/contacts"): Row(
+        "/care/plans/{care_plan}/contacts",
+        S(PAGE_ANON, 302, 404, 302, 404, 403, 302),
+        body=lambda s: {"carer": str(s.carer), "channel": "phone", "summary": "矩阵电话", "new_need-urgency": "normal"},
+        form=True,
+    ),
+    ("GET", "/care/households/<int:household_id>/special-groups"): Row(
+        "/care/households/{household}/special-groups", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
+    ),
+    ("POST", "/care/households/<int:household_id>/special-groups"): Row(
+        "/care/households/{target}/special-groups",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body=lambda s: {"member": str(_head_of(s.target)), "group": "migrant_child", "source": "survey"},
+        form=True,
+        fresh="household",
+    ),
+    ("GET", "/care/households/<int:household_id>/plans/new"): Row(
+        "/care/households/{household}/plans/new", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
+    ),
+    ("POST", "/care/households/<int:household_id>/plans/new"): Row(
+        "/care/households/{target}/plans/new",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body=lambda s: {
+            "who": f"{_head_of(s.target)}:elderly_alone",
+            "kind": "doctor_volunteer",
+            "schedule": "monthly",
+            "doctor-name": "矩阵医生",
+            "volunteer-name": "矩阵志愿者",
+        },
+        form=True,
+        fresh="care_member",
     ),
     ("GET", "/caseworker/"): Row("/caseworker/", S(PAGE_ANON, 200, 200, 403, 403, 403, 403)),
     ("GET", "/caseworker/households/<int:household_id>/follow-ups/<int:follow_up_id>"): Row(
@@ -840,6 +962,8 @@ SHARED = {
     "disbursement": "disbursement",
     "pending_reversal": "reversal",
     "follow_up": "follow_up",
+    "care_member": "household",
+    "care_plan": "care_plan",
 }
 
 
@@ -938,6 +1062,8 @@ class Scenario:
     notice: int = 0  # a public notice of the community of grids A, B and C
     follow_up: int = 0  # the follow-up visit of the household's completed counselling request
     points_item: int = 0  # an item of the community's points shop the household can afford
+    care_plan: int = 0  # the child's mentor plan, its mentor from partner P
+    carer: int = 0  # that mentor
 
     def take(self, kind: str) -> int:
         return self.pools[kind].pop()
@@ -968,6 +1094,7 @@ class Scenario:
             "answered_concern": self.answered_concern,
             "notice": self.notice,
             "follow_up": self.follow_up,
+            "care_plan": self.care_plan,
         }
         if row.fresh:
             values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
@@ -1176,6 +1303,19 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
         ),
         201,
     )
+    # The child is a left-behind child with a mentor from partner P.
+    group = {"member_id": scenario.member, "group": "left_behind_child", "source": "visit"}
+    _ok(cw.post(f"{API}/households/{household}/special-groups", json=group), 201)
+    plan = {
+        "household_id": household,
+        "member_id": scenario.member,
+        "group": "left_behind_child",
+        "kind": "mentor",
+        "schedule": "weekly",
+        "carers": [{"name": "矩阵导师", "role": "mentor", "partner_id": p["id"]}],
+    }
+    made = _ok(cw.post(f"{API}/care-plans", json=plan), 201)
+    scenario.care_plan, scenario.carer = made["id"], made["carers"][0]["id"]
     if pools:
         _fill_pools(scenario, pools)
     return scenario
@@ -1208,6 +1348,23 @@ def _fill_pools(s: Scenario, wanted: Counter) -> None:
     for _ in range(wanted["household_member"]):
         made = _ok(admin.post(f"{API}/households", json=_household_body(s)), 201)
         pools["household_member"].append(f"{made['id']}/members/{made['members'][0]['id']}")
+    for _ in range(wanted["care_plan"]):
+        made = _ok(admin.post(f"{API}/households", json=_household_body(s)), 201)
+        group = {"member_id": made["members"][0]["id"], "group": "elderly_alone", "source": "visit"}
+        _ok(cw.post(f"{API}/households/{made['id']}/special-groups", json=group), 201)
+        plan = _ok(
+            cw.post(
+                f"{API}/care-plans",
+                json=_care_plan_body(s, made["id"]),
+            ),
+            201,
+        )
+        pools["care_plan"].append(plan["id"])
+    for _ in range(wanted["care_member"]):
+        made = _ok(admin.post(f"{API}/households", json=_household_body(s)), 201)
+        group = {"member_id": made["members"][0]["id"], "group": "elderly_alone", "source": "civil_affairs"}
+        _ok(cw.post(f"{API}/households/{made['id']}/special-groups", json=group), 201)
+        pools["care_member"].append(made["id"])
     for hid in households[wanted["household"] :]:
         app_id = _ok(cw.post(f"{API}/households/{hid}/applications", json={"policy": "temporary_aid"}), 201)["id"]
         pools["application"].append(app_id)

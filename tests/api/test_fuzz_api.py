@@ -77,6 +77,7 @@ def real_path_parameters(s: Scenario, path: str) -> dict[str, Any]:
         "consent_id": s.consent,
         "reference": s.concern,
         "follow_up_id": s.follow_up,
+        "plan_id": s.care_plan,
     }
     values["code"] = "temporary_aid" if path.startswith(f"{API}/policies") else s.grid_a
     return values
