@@ -19,6 +19,7 @@ from models.registry import Grid, Household, HouseholdBenefit, Member, Visit
 from models.requests import AidRequest, Offer
 from models.reversal import Reversal
 from models.users import ApiToken, Notification, User, UserGrid
+from models.volunteers import ServiceRecord, TaskClaim, Volunteer, VolunteerTask
 
 __all__ = [
     "AccessLog",
@@ -57,7 +58,11 @@ __all__ = [
     "Receipt",
     "ReceiptCode",
     "Reversal",
+    "ServiceRecord",
+    "TaskClaim",
     "User",
     "UserGrid",
     "Visit",
+    "Volunteer",
+    "VolunteerTask",
 ]

@@ -36,6 +36,8 @@ BLUEPRINT_MODULES = (
     "broker.api.notices",
     "broker.api.access_log",
     "broker.api.receipts",
+    "broker.api.volunteers",
+    "broker.api.volunteer_tasks",
 )
 
 errors_plugin = ErrorResponsesPlugin()
