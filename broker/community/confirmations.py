@@ -242,3 +242,20 @@ def _delivery(session: Session, need: str, team: Partner, row: ServiceRecord) ->
         )
     item = {"name": row.content[: disbursement_kinds.NAME_MAX], "quantity": 1, "unit": "次"}
     return disbursement_kinds.Delivery("in_kind", items=[item], notes=who, reference=reference)
+
+
+def awaiting(session: Session, principal: Principal) -> list[tuple[VolunteerTask, list[tuple[TaskClaim, Volunteer]]]]:
+    """Tasks of families in the caseworker's grids (all, for an admin) with a volunteer
+    checked out and the family's confirmation still to record."""
+    principal.require("caseworker", "admin")
+    stmt = (
+        select(VolunteerTask)
+        .join(TaskClaim, TaskClaim.task_id == VolunteerTask.id)
+        .where(TaskClaim.status == "checked_out", VolunteerTask.household_id.is_not(None))
+        .order_by(VolunteerTask.starts_at)
+        .distinct()
+    )
+    if principal.role == "caseworker":
+        stmt = stmt.where(VolunteerTask.grid_id.in_(principal.grid_ids or {0}))
+    found = list(session.execute(stmt).scalars())
+    return [(t, [(c, v) for c, v in tasks.claims_of(session, t.id) if c.status == "checked_out"]) for t in found]

@@ -238,3 +238,45 @@ def _transition(mine: TaskClaim, action: str) -> Conflict:
         code="invalid_transition",
         details={"current_status": mine.status, "action": action},
     )
+
+
+def takeable_offers(session: Session, principal: Principal, team_id: int) -> list[tuple[Offer, AidRequest]]:
+    """The offers the team has taken on, to hand out as tasks (oldest first)."""
+    teams.require_leader(session, principal, team_id)
+    return list(
+        session.execute(
+            select(Offer, AidRequest)
+            .join(AidRequest, AidRequest.id == Offer.request_id)
+            .where(Offer.partner_id == team_id, Offer.status.in_(lifecycle.TAKEN))
+            .order_by(Offer.id)
+        ).all()
+    )
+
+
+def board(session: Session, principal: Principal) -> tuple[Volunteer, list[VolunteerTask], list[tuple]]:
+    """What a volunteer's phone shows: the team's open tasks with a place left that the
+    volunteer has not claimed, and the volunteer's own claims with their tasks."""
+    volunteer = volunteers.volunteer_of(session, principal)
+    mine = list(
+        session.execute(
+            select(VolunteerTask, TaskClaim)
+            .join(TaskClaim, TaskClaim.task_id == VolunteerTask.id)
+            .where(TaskClaim.volunteer_id == volunteer.id, TaskClaim.status != "withdrawn")
+            .order_by(VolunteerTask.starts_at.desc())
+            .limit(50)
+        ).all()
+    )
+    if volunteer.status != "active":
+        return volunteer, [], mine
+    taken = {task.id for task, _claim in mine}
+    open_tasks = session.execute(
+        select(VolunteerTask)
+        .where(
+            VolunteerTask.team_id == volunteer.team_id,
+            VolunteerTask.status == "open",
+            VolunteerTask.claimed < VolunteerTask.slots,
+        )
+        .order_by(VolunteerTask.starts_at)
+        .limit(50)
+    ).scalars()
+    return volunteer, [t for t in open_tasks if t.id not in taken], mine
