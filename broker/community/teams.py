@@ -60,3 +60,11 @@ def leader_ids(session: Session, team_id: int) -> list[int]:
             select(User.id).where(User.partner_id == team_id, User.role == "partner", User.is_active.is_(True))
         ).scalars()
     )
+
+
+def is_team(session: Session, partner_id: int | None) -> bool:
+    """Whether this partner is an active volunteer team (its users lead it)."""
+    if partner_id is None:
+        return False
+    row = session.get(Partner, partner_id)
+    return row is not None and row.kind == TEAM_KIND and row.active

@@ -73,6 +73,8 @@ def init_app(app: Flask) -> None:
         reversals,
         views,
         voice,
+        volunteer_teams,
+        volunteers,
     )
 
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
@@ -106,6 +108,8 @@ def init_app(app: Flask) -> None:
         voice,
         notices,
         receipts,
+        volunteers,
+        volunteer_teams,
     ):
         app.register_blueprint(module.bp)
 
