@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields import DateTimeLocalField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from broker.community import volunteer_schema
@@ -91,7 +92,7 @@ class TaskForm(OnceForm):
     """A task the leader hands out, from an accepted offer or the team's own."""
 
     offer_id = SelectField(_l("For the request"), coerce=int, validate_choice=False)
-    kind = SelectField(_l("Kind of service"), choices=[(k, TASK_KIND_LABELS[k]) for k in TASK_KINDS])
+    kind = SelectField(_l("Kind of service"), choices=[SelectChoice(k, TASK_KIND_LABELS[k]) for k in TASK_KINDS])
     title = StringField(_l("What to do"), validators=[DataRequired(_l("Say what to do.")), Length(max=120)])
     place = StringField(_l("Where"), validators=[DataRequired(_l("Say where.")), Length(max=200)])
     starts_at = DateTimeLocalField(_l("Starts"), validators=[DataRequired(_l("When does it start?"))])

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from broker.community import certificates, confirmations, tasks, teams, volunteer_figures, volunteers
 from broker.platform import db, periods
@@ -46,8 +47,9 @@ def _team_page(form: TaskForm | None = None, status: int = 200) -> tuple[str, in
     team = teams.require_leader(session, principal, principal.partner_id or 0)
     offers = tasks.takeable_offers(session, principal, team.id)
     form = form or TaskForm()
-    form.offer_id.choices = [(0, _("The team's own work (no family)"))] + [
-        (o.id, _("No. %(id)s · %(what)s", id=o.id, what=i18n.label(r.category, "category"))) for o, r in offers
+    form.offer_id.choices = [SelectChoice(0, _("The team's own work (no family)"))] + [
+        SelectChoice(o.id, _("No. %(id)s · %(what)s", id=o.id, what=i18n.label(r.category, "category")))
+        for o, r in offers
     ]
     return render_template(
         "portal/volunteers/team.html",

@@ -8,6 +8,7 @@ from datetime import date
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from wtforms.fields.choices import SelectChoice
 
 from broker.community import certificates, confirmations, tasks, teams, volunteers
 from broker.platform import db, periods
@@ -77,7 +78,7 @@ def _items(text: str | None) -> list[str]:
 def join() -> Response | tuple[str, int]:
     """Anyone signs up as a volunteer of a team; the team's leader approves."""
     form = SignUpForm()
-    form.team.choices = [(t.id, t.name) for t in teams.teams(db.session())]
+    form.team.choices = [SelectChoice(t.id, t.name) for t in teams.teams(db.session())]
     status = 200
     if form.validate_on_submit():
         data = {
