@@ -118,5 +118,5 @@ class PeriodForm(FlaskForm):
     class Meta:
         csrf = False
 
-    date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
+    date_from = DateField(_l("Period from"), validators=[Optional()])
+    date_to = DateField(_l("Period to"), validators=[Optional()])
