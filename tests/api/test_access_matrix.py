@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,19 +24,34 @@ from sqlalchemy import func, select
 from broker.platform import db
 from broker.registry import identity
 from models import ApplicationFile, AuditEvent, Consent, FollowUp, OutboxMessage, User
+from tests.community.volunteer_world import matrix_objects
 from tests.conftest import PASSWORD, ApiClient, unique
 from tests.support.images import png
 from tests.support.voice import agree, agree_to_notice, approved_application
 
-ROLES = ("anon", "caseworker", "other_caseworker", "partner", "other_partner", "auditor", "admin")
+ROLES = ("anon", "caseworker", "other_caseworker", "partner", "other_partner", "auditor", "admin", "volunteer")
 YUAN = 100
 API = "/api/v1"
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 
 
-def S(anon: int, cw: int, other_cw: int, partner: int, other_partner: int, auditor: int, admin: int) -> dict:
-    """Expected statuses, in the order of :data:`ROLES`."""
-    return dict(zip(ROLES, (anon, cw, other_cw, partner, other_partner, auditor, admin), strict=True))
+STRANGER = 403  # a signed-in role the route is not for: the API and the portal refuse it
+
+
+def S(
+    anon: int,
+    cw: int,
+    other_cw: int,
+    partner: int,
+    other_partner: int,
+    auditor: int,
+    admin: int,
+    volunteer: int = STRANGER,
+) -> dict:
+    """Expected statuses, in the order of :data:`ROLES`. A volunteer (light account) gets
+    what a signed-in stranger gets unless the row says otherwise."""
+    statuses = (anon, cw, other_cw, partner, other_partner, auditor, admin, volunteer)
+    return dict(zip(ROLES, statuses, strict=True))
 
 
 def everyone(status: int) -> dict:
@@ -80,6 +95,33 @@ INBOX = S(PAGE_ANON, 200, 200, 403, 403, 403, 200)  # the roles the broker tells
 INBOX_ACT = S(PAGE_ANON, 302, 302, 403, 403, 403, 302)
 DECIDE = S(401, 403, 403, 403, 403, 200, 200)  # a reversal, by someone other than its proposer
 PORTAL_DECIDE = S(PAGE_ANON, 403, 403, 403, 403, 302, 302)
+
+
+def _sign_up_body(s: Scenario) -> dict:
+    return {
+        "team": s.team,
+        "name": "矩阵报名",
+        "phone": "13911112222",
+        "username": unique("mx-join-"),
+        "password": PASSWORD,
+        "consent": True,
+    }
+
+
+def _join_form(s: Scenario) -> dict:
+    body = _sign_up_body(s)
+    return {**body, "team": str(s.team), "consent": "y"}
+
+
+def _task_body() -> dict:
+    now = datetime.now(UTC)
+    return {
+        "kind": "delivery",
+        "title": "社区助老送餐",
+        "place": "科源社区活动中心",
+        "starts_at": (now + timedelta(hours=1)).isoformat(),
+        "ends_at": (now + timedelta(hours=3)).isoformat(),
+    }
 
 
 def _grid_body(_s: Scenario) -> dict:
@@ -199,9 +241,9 @@ TABLE: dict[tuple[str, str], Row] = {
         fresh="follow_up",
     ),
     # --- policies and applications -------------------------------------------------------
-    ("GET", f"{API}/policies"): Row("/api/v1/policies", S(401, 200, 200, 200, 200, 200, 200)),
+    ("GET", f"{API}/policies"): Row("/api/v1/policies", S(401, 200, 200, 200, 200, 200, 200, 200)),
     ("GET", f"{API}/policies/<string:code>"): Row(
-        "/api/v1/policies/temporary_aid", S(401, 200, 200, 200, 200, 200, 200)
+        "/api/v1/policies/temporary_aid", S(401, 200, 200, 200, 200, 200, 200, 200)
     ),
     ("GET", f"{API}/households/<int:household_id>/policy-package"): Row(
         "/api/v1/households/{household}/policy-package", REGISTRY_READ
@@ -325,7 +367,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", f"{API}/audit/events"): Row("/api/v1/audit/events", OVERSIGHT),
     # --- the portal ----------------------------------------------------------------------------
     ("GET", "/"): Row("/", everyone(302)),
-    ("GET", "/login"): Row("/login", S(200, 302, 302, 302, 302, 302, 302)),
+    ("GET", "/login"): Row("/login", S(200, 302, 302, 302, 302, 302, 302, 302)),
     ("POST", "/login"): Row("/login", everyone(302), body=_login_body, form=True, new_session=True),
     ("POST", "/logout"): Row("/logout", everyone(302), body={}, form=True, new_session=True),
     ("POST", "/language"): Row("/language", everyone(302), body={"locale": "en"}, form=True, new_session=True),
@@ -690,9 +732,9 @@ TABLE: dict[tuple[str, str], Row] = {
         "/auditor/exports/reconciliation.xlsx", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
     ),
     # --- notifications: the caller's own, in the API and the portal inbox -----------------------
-    ("GET", f"{API}/notifications"): Row("/api/v1/notifications", S(401, 200, 200, 200, 200, 200, 200)),
+    ("GET", f"{API}/notifications"): Row("/api/v1/notifications", S(401, 200, 200, 200, 200, 200, 200, 200)),
     ("POST", f"{API}/notifications/<int:notification_id>/read"): Row(
-        "/api/v1/notifications/{notification}/read", S(401, 200, 404, 404, 404, 404, 404)
+        "/api/v1/notifications/{notification}/read", S(401, 200, 404, 404, 404, 404, 404, 404)
     ),
     ("GET", "/inbox/"): Row("/inbox/", INBOX),
     ("POST", "/inbox/<int:notification_id>/read"): Row(
@@ -762,6 +804,85 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/caseworker/notices/<int:notice_id>.<fmt>"): Row(
         "/caseworker/notices/{notice}.xlsx", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)
     ),
+    # --- volunteers: anyone signs up; the team leads, the volunteer acts on its own claims -------
+    ("POST", f"{API}/volunteers"): Row("/api/v1/volunteers", everyone(201), body=lambda s: _sign_up_body(s)),
+    ("GET", f"{API}/volunteers"): Row("/api/v1/volunteers", S(401, 403, 403, 200, 200, 200, 200, 200)),
+    ("GET", f"{API}/volunteers/<int:volunteer_id>"): Row(
+        "/api/v1/volunteers/{volunteer}", S(401, 403, 403, 404, 404, 200, 200, 200)
+    ),
+    ("POST", f"{API}/volunteers/<int:volunteer_id>/decision"): Row(
+        "/api/v1/volunteers/{target}/decision",
+        S(401, 403, 403, 404, 404, 403, 200, 403),
+        body={"decision": "approve"},
+        fresh="pending_volunteer",
+    ),
+    ("GET", f"{API}/volunteers/<int:volunteer_id>/certificate"): Row(
+        "/api/v1/volunteers/{volunteer}/certificate", S(401, 403, 403, 404, 404, 200, 200, 200)
+    ),
+    ("GET", f"{API}/reports/volunteers"): Row("/api/v1/reports/volunteers", S(401, 200, 200, 403, 403, 200, 200)),
+    ("GET", f"{API}/teams"): Row("/api/v1/teams", everyone(200)),
+    ("GET", f"{API}/teams/<int:team_id>/tasks"): Row(
+        "/api/v1/teams/{team}/tasks", S(401, 403, 403, 404, 404, 200, 200, 200)
+    ),
+    ("POST", f"{API}/teams/<int:team_id>/tasks"): Row(
+        "/api/v1/teams/{team}/tasks", S(401, 403, 403, 404, 404, 403, 201), body=lambda s: _task_body()
+    ),
+    ("POST", f"{API}/tasks/<int:task_id>/claim"): Row(
+        "/api/v1/tasks/{task_claimed}/claim", S(401, 403, 403, 403, 403, 403, 403, 200)
+    ),
+    ("POST", f"{API}/tasks/<int:task_id>/check-in"): Row(
+        "/api/v1/tasks/{task_out}/check-in", S(401, 403, 403, 403, 403, 403, 403, 200)
+    ),
+    ("POST", f"{API}/tasks/<int:task_id>/check-out"): Row(
+        "/api/v1/tasks/{task_out}/check-out", S(401, 403, 403, 403, 403, 403, 403, 200)
+    ),
+    ("POST", f"{API}/tasks/<int:task_id>/confirm-code"): Row(
+        "/api/v1/tasks/{task_out}/confirm-code", S(401, 403, 403, 403, 403, 403, 403, 202)
+    ),
+    ("POST", f"{API}/tasks/<int:task_id>/confirm"): Row(
+        "/api/v1/tasks/{task_confirm}/confirm",
+        S(401, 201, 404, 403, 403, 403, 200, 403),  # the caseworker first, then the admin finds it done
+        body={"method": "caseworker"},
+    ),
+    ("GET", "/volunteers/join"): Row("/volunteers/join", everyone(200)),
+    ("POST", "/volunteers/join"): Row("/volunteers/join", everyone(303), body=lambda s: _join_form(s), form=True),
+    ("GET", "/volunteer/"): Row("/volunteer/", S(PAGE_ANON, 403, 403, 403, 403, 403, 403, 200)),
+    ("GET", "/volunteer/certificate.pdf"): Row(
+        "/volunteer/certificate.pdf", S(PAGE_ANON, 403, 403, 403, 403, 403, 403, 200)
+    ),
+    **{
+        ("POST", f"/volunteer/tasks/<int:task_id>/{action}"): Row(
+            f"/volunteer/tasks/{{{task}}}/{action}", S(PAGE_ANON, 403, 403, 403, 403, 403, 403, 303), body={}, form=True
+        )
+        for action, task in (
+            ("claim", "task_claimed"),
+            ("check-in", "task_out"),
+            ("check-out", "task_out"),
+            ("confirm-code", "task_out"),
+            ("confirm", "task_out"),
+        )
+    },
+    ("GET", "/partner/team"): Row("/partner/team", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)),
+    ("POST", "/partner/team/tasks"): Row(
+        "/partner/team/tasks", S(PAGE_ANON, 403, 403, 404, 404, 403, 403), body={}, form=True
+    ),
+    ("POST", "/partner/team/volunteers/<int:volunteer_id>/<any(approve, reject):decision>"): Row(
+        "/partner/team/volunteers/{volunteer}/approve", S(PAGE_ANON, 403, 403, 404, 404, 403, 403), body={}, form=True
+    ),
+    ("GET", "/partner/team/volunteers/<int:volunteer_id>/certificate.pdf"): Row(
+        "/partner/team/volunteers/{volunteer}/certificate.pdf", S(PAGE_ANON, 403, 403, 404, 404, 403, 403)
+    ),
+    ("GET", "/caseworker/volunteer-tasks"): Row(
+        "/caseworker/volunteer-tasks", S(PAGE_ANON, 200, 200, 403, 403, 403, 200)
+    ),
+    ("POST", "/caseworker/volunteer-tasks/<int:task_id>/confirm"): Row(
+        "/caseworker/volunteer-tasks/{task_confirm}/confirm",
+        S(PAGE_ANON, 303, 404, 403, 403, 403, 303),
+        body={},
+        form=True,
+    ),
+    ("GET", "/reports/volunteers"): Row("/reports/volunteers", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("GET", "/reports/volunteers.xlsx"): Row("/reports/volunteers.xlsx", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
 }
 
 # Which shared object a refused call of a ``fresh`` row acts on.
@@ -782,6 +903,7 @@ SHARED = {
     "disbursement": "disbursement",
     "pending_reversal": "reversal",
     "follow_up": "follow_up",
+    "pending_volunteer": "volunteer",
 }
 
 
@@ -879,6 +1001,11 @@ class Scenario:
     caseworker_id: int = 0
     notice: int = 0  # a public notice of the community of grids A, B and C
     follow_up: int = 0  # the follow-up visit of the household's completed counselling request
+    team: int = 0  # a volunteer team serving grid C (see tests.community.volunteer_world.matrix_objects)
+    volunteer: int = 0  # its approved volunteer, the ``volunteer`` role
+    task_claimed: int = 0  # a task the volunteer claimed
+    task_out: int = 0  # one the volunteer checked out of
+    task_confirm: int = 0  # another, for the family's confirmation
 
     def take(self, kind: str) -> int:
         return self.pools[kind].pop()
@@ -909,6 +1036,11 @@ class Scenario:
             "answered_concern": self.answered_concern,
             "notice": self.notice,
             "follow_up": self.follow_up,
+            "team": self.team,
+            "volunteer": self.volunteer,
+            "task_claimed": self.task_claimed,
+            "task_out": self.task_out,
+            "task_confirm": self.task_confirm,
         }
         if row.fresh:
             values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
@@ -1107,6 +1239,7 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
     scenario.follow_up = _follow_ups_of([counselling])[counselling]
     if pools:
         _fill_pools(scenario, pools)
+    matrix_objects(scenario, make_user, login, worker, pending=(pools or Counter())["pending_volunteer"])
     return scenario
 
 
