@@ -7,6 +7,7 @@ last place are served one after the other and the second is told it is full."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from broker.community import teams, volunteers
 from broker.platform.errors import Conflict, Invalid, NotFound
 from broker.platform.scope import Principal
 from broker.referral import lifecycle
+from broker.registry import disclosure
 from models import AidRequest, Offer, TaskClaim, Volunteer, VolunteerTask
 from models.base import utcnow
 
@@ -253,21 +255,39 @@ def takeable_offers(session: Session, principal: Principal, team_id: int) -> lis
     )
 
 
-def board(session: Session, principal: Principal) -> tuple[Volunteer, list[VolunteerTask], list[tuple]]:
+@dataclass(frozen=True)
+class Board:
     """What a volunteer's phone shows: the team's open tasks with a place left that the
-    volunteer has not claimed, and the volunteer's own claims with their tasks."""
+    volunteer has not claimed, the volunteer's own claims with their tasks, and — for a
+    claim under way — the family as a volunteer may see it (the disclosure matrix: its
+    name, address and phone only with the family's consent to volunteer contact)."""
+
+    volunteer: Volunteer
+    open_tasks: list[VolunteerTask]
+    mine: list[tuple[VolunteerTask, TaskClaim]]
+    families: dict[int, dict[str, Any]]
+
+
+def board(session: Session, principal: Principal) -> Board:
+    """The signed-in volunteer's :class:`Board`."""
     volunteer = volunteers.volunteer_of(session, principal)
-    mine = list(
-        session.execute(
+    mine = [
+        (task, claim)
+        for task, claim in session.execute(
             select(VolunteerTask, TaskClaim)
             .join(TaskClaim, TaskClaim.task_id == VolunteerTask.id)
             .where(TaskClaim.volunteer_id == volunteer.id, TaskClaim.status != "withdrawn")
             .order_by(VolunteerTask.starts_at.desc())
             .limit(50)
         ).all()
-    )
+    ]
+    families = {
+        task.id: disclosure.disclose(session, task.household_id, disclosure.VOLUNTEER).fields
+        for task, claim in mine
+        if task.household_id is not None and claim.status in LIVE_CLAIMS
+    }
     if volunteer.status != "active":
-        return volunteer, [], mine
+        return Board(volunteer, [], mine, families)
     taken = {task.id for task, _claim in mine}
     open_tasks = session.execute(
         select(VolunteerTask)
@@ -279,4 +299,4 @@ def board(session: Session, principal: Principal) -> tuple[Volunteer, list[Volun
         .order_by(VolunteerTask.starts_at)
         .limit(50)
     ).scalars()
-    return volunteer, [t for t in open_tasks if t.id not in taken], mine
+    return Board(volunteer, [t for t in open_tasks if t.id not in taken], mine, families)

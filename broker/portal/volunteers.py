@@ -111,14 +111,15 @@ def join() -> Response | tuple[str, int]:
 @role_required("volunteer")
 def home() -> str:
     """The volunteer's phone: status, open tasks to claim, own claims."""
-    volunteer, open_tasks, mine = tasks.board(db.session(), current_principal())
-    team = teams.team(db.session(), volunteer.team_id)
+    board = tasks.board(db.session(), current_principal())
+    team = teams.team(db.session(), board.volunteer.team_id)
     return render_template(
         "portal/volunteers/home.html",
-        volunteer=volunteer,
+        volunteer=board.volunteer,
         team=team,
-        open_tasks=open_tasks,
-        mine=mine,
+        open_tasks=board.open_tasks,
+        mine=board.mine,
+        families=board.families,
         act=ActForm(),
         code_form=CodeForm(),
         period=PeriodForm(request.args),

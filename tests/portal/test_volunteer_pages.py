@@ -18,6 +18,7 @@ from tests.community.volunteer_world import family, make_team, ok, served
 from tests.conftest import PASSWORD
 from tests.portal.conftest import csrf_token
 from tests.support.aid import make_world, need
+from tests.support.voice import agree
 
 API = "/api/v1"
 
@@ -104,6 +105,13 @@ def test_the_whole_volunteer_day_in_the_portal(app, new_portal, as_role, make_us
     assert volunteer.post(claim, {"once_key": key}).status_code == 303
     assert db.session().execute(select(func.count()).select_from(TaskClaim)).scalar_one() == 1
     board = volunteer.text("/volunteer/")
+    assert "刘**" in board  # the family did not agree to volunteer contact: masked, no phone
+    assert "13800138000" not in board
+    assert "刘桂英" not in board
+    agree(world.caseworker, household, "volunteer_contact")
+    board = volunteer.text("/volunteer/")
+    assert "刘桂英" in board
+    assert "13800138000" in board
     check_in = f"/volunteer/tasks/{task_id}/check-in"
     assert volunteer.post(check_in, {"once_key": _once_key(board, check_in)}).status_code == 303
     served(task_id, hours=2)
