@@ -22,6 +22,7 @@ from models.requests import AidRequest, Offer
 from models.reversal import Reversal
 from models.special_groups import SpecialGroupMember
 from models.users import ApiToken, Notification, User, UserGrid
+from models.volunteers import ServiceRecord, TaskClaim, Volunteer, VolunteerTask
 
 __all__ = [
     "AccessLog",
@@ -70,9 +71,13 @@ __all__ = [
     "ReceiptCode",
     "Redemption",
     "Reversal",
+    "ServiceRecord",
     "ShopItem",
     "SpecialGroupMember",
+    "TaskClaim",
     "User",
     "UserGrid",
     "Visit",
+    "Volunteer",
+    "VolunteerTask",
 ]

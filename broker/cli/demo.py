@@ -5,6 +5,7 @@ use — so the demo's requests are routed, offered and audited like any others."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,17 @@ from sqlalchemy.orm import Session
 
 from broker.cli import demo_care
 from broker.cli.demo_points import seed_points
+from broker.community import tasks, volunteers
 from broker.money import funds
 from broker.people import concerns, users
 from broker.platform import actor, db
+from broker.platform.scope import Principal
 from broker.referral import assessment, partners
 from broker.registry import grids, households
 from broker.registry.household_schema import load_household
 from config.settings import SEED_DIR
 from models import User
+from models.base import utcnow
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed by make run; demo only
 DEMO_FILE = SEED_DIR / "demo.yaml"
@@ -44,7 +48,8 @@ class DemoSeed:
 def demo_usernames(demo: dict[str, Any]) -> list[tuple[str, str]]:
     """The demo's (username, role) pairs, in the order they are seeded and printed."""
     people = [(spec["username"], spec["role"]) for spec in demo["users"]]
-    return people + [(spec["user"]["username"], "partner") for spec in demo["partners"]]
+    people += [(spec["user"]["username"], "partner") for spec in demo["partners"]]
+    return people + [(spec["username"], "volunteer") for spec in (demo.get("volunteers") or {}).get("people", [])]
 
 
 def demo_logins(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -94,12 +99,15 @@ def _seed(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
     grids.create_grid(session, admin, demo["grid"])
     caseworker = users.principal_of(user(people["caseworker"], "caseworker", grid_codes=people["caseworker"]["grids"]))
 
+    leaders: dict[str, Principal] = {}
     for spec in demo["partners"]:
         data = {k: v for k, v in spec.items() if k not in ("deposit", "user")}
         partner = partners.create_partner(session, admin, data)
         if spec.get("deposit"):
             funds.record_deposit(session, partner.id, **spec["deposit"])
-        user(spec["user"], "partner", partner_id=partner.id)
+        leaders[spec["name"]] = users.principal_of(user(spec["user"], "partner", partner_id=partner.id))
+    if demo.get("volunteers"):
+        logins += _seed_volunteers(session, demo["volunteers"], leaders[demo["volunteers"]["team"]])
 
     household = households.create_household(session, caseworker, load_household(demo["household"]))
     assessment.create_assessment(session, caseworker, household.id, demo["assessment"])
@@ -108,4 +116,19 @@ def _seed(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
     if demo.get("concern"):
         concerns.file_concern(session, **demo["concern"], principal=caseworker, household_id=household.id)
     db.commit()
+    return logins
+
+
+def _seed_volunteers(session: Session, spec: dict[str, Any], leader: Principal) -> list[tuple[str, str, str]]:
+    """The team's volunteers, signed up and approved by its leader, and its task."""
+    logins = []
+    for person in spec["people"]:
+        data = {**person, "team": leader.partner_id, "password": DEMO_PASSWORD}
+        volunteer, _new = volunteers.sign_up(session, data)
+        volunteers.decide(session, leader, volunteer.id, "approve")
+        logins.append((person["username"], DEMO_PASSWORD, "volunteer"))
+    task = dict(spec["task"])
+    starts = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(hours=task.pop("starts_in_hours"))
+    task |= {"starts_at": starts, "ends_at": starts + timedelta(hours=task.pop("hours"))}
+    tasks.create(session, leader, leader.partner_id or 0, task)
     return logins

@@ -60,6 +60,10 @@ MESSAGES = {
         "[Aid broker] Your code to confirm receipt is %(code)s, valid for %(minutes)s minutes. "
         "Give it only to your caseworker."
     ),
+    "family.service_code": N_(
+        "[Aid broker] Your code to confirm the volunteer's visit is %(code)s, valid for %(minutes)s minutes. "
+        "Give it to the volunteer only if the service was done."
+    ),
     "family.follow_up_due": N_(
         "[Aid broker] Your caseworker will visit again around %(date)s to see how your family is doing."
     ),

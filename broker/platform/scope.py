@@ -1,4 +1,8 @@
-"""Who may see and do what: the principal of a request and its scope checks."""
+"""Who may see and do what: the principal of a request and its scope checks.
+
+Roles: caseworker (own grids), partner (own partner's offers; a volunteer team's users
+are its leaders), auditor (reads all), admin, and volunteer — a light account that sees
+only its own record and its own team's tasks."""
 
 from __future__ import annotations
 
@@ -39,3 +43,7 @@ class Principal:
             raise NotFound(f"No such {what}.")
         if self.role not in ("partner", "admin", "auditor"):
             raise NotFound(f"No such {what}.")
+
+    def leads_team(self, team_id: int) -> bool:
+        """A volunteer team's leaders are the users of that partner."""
+        return self.role == "partner" and self.partner_id == team_id

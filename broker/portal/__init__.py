@@ -77,6 +77,8 @@ def init_app(app: Flask) -> None:
         reversals,
         views,
         voice,
+        volunteer_teams,
+        volunteers,
     )
 
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
@@ -113,6 +115,8 @@ def init_app(app: Flask) -> None:
         points,
         community_figures,
         care,
+        volunteers,
+        volunteer_teams,
     ):
         app.register_blueprint(module.bp)
 

@@ -20,6 +20,9 @@ from models.assessment import CATEGORIES
 from models.partners import PARTNER_KINDS
 from models.users import ROLES
 
+# Volunteers make their own light accounts when they sign up (/volunteers/join).
+STAFF_ROLES = tuple(r for r in ROLES if r != "volunteer")
+
 ALL_REGIONS = "*"
 
 
@@ -140,7 +143,7 @@ class UserForm(OnceForm):
 
     display_name = StringField(_l("Name shown"))
     role = SelectField(
-        _l("Role"), choices=[SelectChoice(code, i18n.ROLES[code]) for code in ROLES], validate_choice=False
+        _l("Role"), choices=[SelectChoice(code, i18n.ROLES[code]) for code in STAFF_ROLES], validate_choice=False
     )
     locale = SelectField(
         _l("Language"),

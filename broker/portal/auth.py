@@ -39,6 +39,7 @@ HOME = {
     "caseworker": "portal_caseworker.home",
     "auditor": "portal_auditor.dashboard",
     "admin": "portal_admin.home",
+    "volunteer": "portal_volunteers.home",
 }
 
 

@@ -295,6 +295,7 @@ ROLES = {
     "partner": _l("Partner"),
     "auditor": _l("Auditor"),
     "admin": _l("Administrator"),
+    "volunteer": _l("Volunteer"),
 }
 
 LABELS = {

@@ -56,6 +56,7 @@ login_limit = limiter.shared_limit(_login_limit, scope="login", methods=["POST"]
 # public page and the API (one count for both doors). A signed-in caller is not counted.
 API_CONCERNS_PATH = "/api/v1/concerns"
 API_CONCERN_PATH = "/api/v1/concerns/<string:reference>"
+API_VOLUNTEERS_PATH = "/api/v1/volunteers"
 
 
 def client_address() -> str:
@@ -81,6 +82,10 @@ def _lookup_limit() -> str:
 concern_limit = limiter.shared_limit(
     _concern_limit, scope="concern", key_func=client_address, methods=["POST"], exempt_when=_signed_in
 )
+# A volunteer's sign-up is open to anyone, as a concern is, and limited the same way.
+signup_limit = limiter.shared_limit(
+    _concern_limit, scope="volunteer-signup", key_func=client_address, methods=["POST"], exempt_when=_signed_in
+)
 lookup_limit = limiter.shared_limit(
     _lookup_limit, scope="concern-lookup", key_func=client_address, methods=["GET"], exempt_when=_signed_in
 )
@@ -103,7 +108,12 @@ def init_app(app: Flask) -> None:
     finally:
         app.config["RATELIMIT_ENABLED"] = enabled
     limiter.request_filter(_disabled)
-    wrappers = {API_TOKEN_PATH: login_limit, API_CONCERNS_PATH: concern_limit, API_CONCERN_PATH: lookup_limit}
+    wrappers = {
+        API_TOKEN_PATH: login_limit,
+        API_CONCERNS_PATH: concern_limit,
+        API_CONCERN_PATH: lookup_limit,
+        API_VOLUNTEERS_PATH: signup_limit,
+    }
     for rule in app.url_map.iter_rules():
         if rule.rule in wrappers:
             app.view_functions[rule.endpoint] = wrappers[rule.rule](app.view_functions[rule.endpoint])

@@ -4,10 +4,11 @@ hash recomputed, under the new key, a batch at a time.
 The operator puts the new key in ``DATA_KEY`` and the old one in ``DATA_KEYS_OLD`` and
 restarts the web and the workers: from then on every new write uses the new key and
 every read accepts both (:mod:`broker.platform.security`). :func:`rotate` then walks the
-members in id order; each batch is its own short transaction (the ``commit`` it is given),
-so the registry stays writable throughout, and a member already under the new key is
-left as it is — a rotation interrupted or run twice simply goes on. When
-:func:`remaining` is zero, the old key can be taken out of ``DATA_KEYS_OLD``."""
+members in id order, then the volunteers (whose ID numbers are kept the same way); each
+batch is its own short transaction (the ``commit`` it is given), so the registry stays
+writable throughout, and a row already under the new key is left as it is — a rotation
+interrupted or run twice simply goes on. When :func:`remaining` is zero, the old key can
+be taken out of ``DATA_KEYS_OLD``."""
 
 from __future__ import annotations
 
@@ -19,9 +20,11 @@ from sqlalchemy.orm import Session
 
 from broker import audit
 from broker.platform import security
-from models import Member
+from models import Member, Volunteer
 
 BATCH = 500
+# Every table that keeps an ID number encrypted, with its keyed hash.
+HOLDERS: tuple[type, ...] = (Member, Volunteer)
 
 
 @dataclass
@@ -38,7 +41,7 @@ class Rotation:
         return self.remaining == 0
 
 
-def _stale(member: Member) -> str | None:
+def _stale(member: Member | Volunteer) -> str | None:
     """The member's ID number if it is not yet under the current key (or its hash is not)."""
     number = security.decrypt(member.id_number_enc)
     if security.under_current_key(member.id_number_enc) and member.id_hash == security.keyed_hash(number):
@@ -47,18 +50,23 @@ def _stale(member: Member) -> str | None:
 
 
 def total(session: Session) -> int:
-    """Members with an ID number: the work a rotation walks through."""
-    return session.scalar(select(func.count()).select_from(Member).where(Member.id_number_enc.is_not(None))) or 0
+    """Members and volunteers with an ID number: the work a rotation walks through."""
+    return sum(
+        session.scalar(select(func.count()).select_from(model).where(model.id_number_enc.is_not(None))) or 0
+        for model in HOLDERS
+    )
 
 
-def rotate_batch(session: Session, after_id: int, size: int = BATCH) -> tuple[int | None, Rotation]:
-    """Re-encrypt and rehash the next ``size`` members after ``after_id``; flushes. Returns
-    the last member id seen (None when there were none) and what was done."""
+def rotate_batch(
+    session: Session, after_id: int, size: int = BATCH, model: type = Member
+) -> tuple[int | None, Rotation]:
+    """Re-encrypt and rehash the next ``size`` rows of ``model`` after ``after_id``; flushes.
+    Returns the last id seen (None when there were none) and what was done."""
     members = list(
         session.execute(
-            select(Member)
-            .where(Member.id_number_enc.is_not(None), Member.id > after_id)
-            .order_by(Member.id)
+            select(model)
+            .where(model.id_number_enc.is_not(None), model.id > after_id)
+            .order_by(model.id)
             .limit(size)
             .with_for_update()
         ).scalars()
@@ -77,17 +85,18 @@ def rotate_batch(session: Session, after_id: int, size: int = BATCH) -> tuple[in
 
 
 def remaining(session: Session) -> int:
-    """Members whose ID number or hash is still under an old key."""
-    count, after = 0, 0
-    while True:
-        ids = session.execute(
-            select(Member).where(Member.id_number_enc.is_not(None), Member.id > after).order_by(Member.id).limit(BATCH)
-        ).scalars()
-        batch = list(ids)
-        if not batch:
-            return count
-        count += sum(1 for m in batch if _stale(m) is not None)
-        after = batch[-1].id
+    """Members and volunteers whose ID number or hash is still under an old key."""
+    count = 0
+    for model in HOLDERS:
+        after = 0
+        while True:
+            stmt = select(model).where(model.id_number_enc.is_not(None), model.id > after)
+            batch = list(session.execute(stmt.order_by(model.id).limit(BATCH)).scalars())
+            if not batch:
+                break
+            count += sum(1 for m in batch if _stale(m) is not None)
+            after = batch[-1].id
+    return count
 
 
 def rotate(
@@ -99,16 +108,18 @@ def rotate(
 ) -> Rotation:
     """Rotate every member's ID number to the current key, committing after each batch;
     the run is recorded on the audit chain (counts only)."""
-    result, after = Rotation(), 0
-    while True:
-        last, done = rotate_batch(session, after, batch)
-        commit()
-        if last is None:
-            break
-        result.rotated += done.rotated
-        result.current += done.current
-        progress(done.rotated + done.current)
-        after = last
+    result = Rotation()
+    for model in HOLDERS:
+        after = 0
+        while True:
+            last, done = rotate_batch(session, after, batch, model)
+            commit()
+            if last is None:
+                break
+            result.rotated += done.rotated
+            result.current += done.current
+            progress(done.rotated + done.current)
+            after = last
     result.remaining = remaining(session)
     audit.record(
         session,

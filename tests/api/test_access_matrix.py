@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,19 +24,34 @@ from sqlalchemy import func, select
 from broker.platform import db
 from broker.registry import identity
 from models import ApplicationFile, AuditEvent, Consent, FollowUp, Member, OutboxMessage, User
+from tests.community.volunteer_world import matrix_objects
 from tests.conftest import PASSWORD, ApiClient, unique
 from tests.support.images import png
 from tests.support.voice import agree, agree_to_notice, approved_application
 
-ROLES = ("anon", "caseworker", "other_caseworker", "partner", "other_partner", "auditor", "admin")
+ROLES = ("anon", "caseworker", "other_caseworker", "partner", "other_partner", "auditor", "admin", "volunteer")
 YUAN = 100
 API = "/api/v1"
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 
 
-def S(anon: int, cw: int, other_cw: int, partner: int, other_partner: int, auditor: int, admin: int) -> dict:
-    """Expected statuses, in the order of :data:`ROLES`."""
-    return dict(zip(ROLES, (anon, cw, other_cw, partner, other_partner, auditor, admin), strict=True))
+STRANGER = 403  # a signed-in role the route is not for: the API and the portal refuse it
+
+
+def S(
+    anon: int,
+    cw: int,
+    other_cw: int,
+    partner: int,
+    other_partner: int,
+    auditor: int,
+    admin: int,
+    volunteer: int = STRANGER,
+) -> dict:
+    """Expected statuses, in the order of :data:`ROLES`. A volunteer (light account) gets
+    what a signed-in stranger gets unless the row says otherwise."""
+    statuses = (anon, cw, other_cw, partner, other_partner, auditor, admin, volunteer)
+    return dict(zip(ROLES, statuses, strict=True))
 
 
 def everyone(status: int) -> dict:
@@ -81,6 +96,33 @@ INBOX_ACT = S(PAGE_ANON, 302, 302, 403, 403, 403, 302)
 DECIDE = S(401, 403, 403, 403, 403, 200, 200)  # a reversal, by someone other than its proposer
 PORTAL_DECIDE = S(PAGE_ANON, 403, 403, 403, 403, 302, 302)
 CARE_READ = S(401, 200, 404, 200, 404, 200, 200)  # a plan on grid A naming partner P's carer
+
+
+def _sign_up_body(s: Scenario) -> dict:
+    return {
+        "team": s.team,
+        "name": "矩阵报名",
+        "phone": "13911112222",
+        "username": unique("mx-join-"),
+        "password": PASSWORD,
+        "consent": True,
+    }
+
+
+def _join_form(s: Scenario) -> dict:
+    body = _sign_up_body(s)
+    return {**body, "team": str(s.team), "consent": "y"}
+
+
+def _task_body() -> dict:
+    now = datetime.now(UTC)
+    return {
+        "kind": "delivery",
+        "title": "社区助老送餐",
+        "place": "科源社区活动中心",
+        "starts_at": (now + timedelta(hours=1)).isoformat(),
+        "ends_at": (now + timedelta(hours=3)).isoformat(),
+    }
 
 
 def _grid_body(_s: Scenario) -> dict:
@@ -265,9 +307,9 @@ TABLE: dict[tuple[str, str], Row] = {
         },
     ),
     # --- policies and applications -------------------------------------------------------
-    ("GET", f"{API}/policies"): Row("/api/v1/policies", S(401, 200, 200, 200, 200, 200, 200)),
+    ("GET", f"{API}/policies"): Row("/api/v1/policies", S(401, 200, 200, 200, 200, 200, 200, 200)),
     ("GET", f"{API}/policies/<string:code>"): Row(
-        "/api/v1/policies/temporary_aid", S(401, 200, 200, 200, 200, 200, 200)
+        "/api/v1/policies/temporary_aid", S(401, 200, 200, 200, 200, 200, 200, 200)
     ),
     ("GET", f"{API}/households/<int:household_id>/policy-package"): Row(
         "/api/v1/households/{household}/policy-package", REGISTRY_READ
@@ -391,7 +433,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", f"{API}/audit/events"): Row("/api/v1/audit/events", OVERSIGHT),
     # --- the portal ----------------------------------------------------------------------------
     ("GET", "/"): Row("/", everyone(302)),
-    ("GET", "/login"): Row("/login", S(200, 302, 302, 302, 302, 302, 302)),
+    ("GET", "/login"): Row("/login", S(200, 302, 302, 302, 302, 302, 302, 302)),
     ("POST", "/login"): Row("/login", everyone(302), body=_login_body, form=True, new_session=True),
     ("POST", "/logout"): Row("/logout", everyone(302), body={}, form=True, new_session=True),
     ("POST", "/language"): Row("/language", everyone(302), body={"locale": "en"}, form=True, new_session=True),
@@ -812,9 +854,9 @@ TABLE: dict[tuple[str, str], Row] = {
         "/auditor/exports/reconciliation.xlsx", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
     ),
     # --- notifications: the caller's own, in the API and the portal inbox -----------------------
-    ("GET", f"{API}/notifications"): Row("/api/v1/notifications", S(401, 200, 200, 200, 200, 200, 200)),
+    ("GET", f"{API}/notifications"): Row("/api/v1/notifications", S(401, 200, 200, 200, 200, 200, 200, 200)),
     ("POST", f"{API}/notifications/<int:notification_id>/read"): Row(
-        "/api/v1/notifications/{notification}/read", S(401, 200, 404, 404, 404, 404, 404)
+        "/api/v1/notifications/{notification}/read", S(401, 200, 404, 404, 404, 404, 404, 404)
     ),
     ("GET", "/inbox/"): Row("/inbox/", INBOX),
     ("POST", "/inbox/<int:notification_id>/read"): Row(
@@ -942,6 +984,85 @@ TABLE: dict[tuple[str, str], Row] = {
         body={"community": "科源社区", "name": "矩阵商品", "kind": "goods", "price_points": "5", "stock": "2"},
         form=True,
     ),
+    # --- volunteers: anyone signs up; the team leads, the volunteer acts on its own claims -------
+    ("POST", f"{API}/volunteers"): Row("/api/v1/volunteers", everyone(201), body=lambda s: _sign_up_body(s)),
+    ("GET", f"{API}/volunteers"): Row("/api/v1/volunteers", S(401, 403, 403, 200, 200, 200, 200, 200)),
+    ("GET", f"{API}/volunteers/<int:volunteer_id>"): Row(
+        "/api/v1/volunteers/{volunteer}", S(401, 403, 403, 404, 404, 200, 200, 200)
+    ),
+    ("POST", f"{API}/volunteers/<int:volunteer_id>/decision"): Row(
+        "/api/v1/volunteers/{target}/decision",
+        S(401, 403, 403, 404, 404, 403, 200, 403),
+        body={"decision": "approve"},
+        fresh="pending_volunteer",
+    ),
+    ("GET", f"{API}/volunteers/<int:volunteer_id>/certificate"): Row(
+        "/api/v1/volunteers/{volunteer}/certificate", S(401, 403, 403, 404, 404, 200, 200, 200)
+    ),
+    ("GET", f"{API}/reports/volunteers"): Row("/api/v1/reports/volunteers", S(401, 200, 200, 403, 403, 200, 200)),
+    ("GET", f"{API}/teams"): Row("/api/v1/teams", everyone(200)),
+    ("GET", f"{API}/teams/<int:team_id>/tasks"): Row(
+        "/api/v1/teams/{team}/tasks", S(401, 403, 403, 404, 404, 200, 200, 200)
+    ),
+    ("POST", f"{API}/teams/<int:team_id>/tasks"): Row(
+        "/api/v1/teams/{team}/tasks", S(401, 403, 403, 404, 404, 403, 201), body=lambda s: _task_body()
+    ),
+    ("POST", f"{API}/tasks/<int:task_id>/claim"): Row(
+        "/api/v1/tasks/{task_claimed}/claim", S(401, 403, 403, 403, 403, 403, 403, 200)
+    ),
+    ("POST", f"{API}/tasks/<int:task_id>/check-in"): Row(
+        "/api/v1/tasks/{task_out}/check-in", S(401, 403, 403, 403, 403, 403, 403, 200)
+    ),
+    ("POST", f"{API}/tasks/<int:task_id>/check-out"): Row(
+        "/api/v1/tasks/{task_out}/check-out", S(401, 403, 403, 403, 403, 403, 403, 200)
+    ),
+    ("POST", f"{API}/tasks/<int:task_id>/confirm-code"): Row(
+        "/api/v1/tasks/{task_out}/confirm-code", S(401, 403, 403, 403, 403, 403, 403, 202)
+    ),
+    ("POST", f"{API}/tasks/<int:task_id>/confirm"): Row(
+        "/api/v1/tasks/{task_confirm}/confirm",
+        S(401, 201, 404, 403, 403, 403, 200, 403),  # the caseworker first, then the admin finds it done
+        body={"method": "caseworker"},
+    ),
+    ("GET", "/volunteers/join"): Row("/volunteers/join", everyone(200)),
+    ("POST", "/volunteers/join"): Row("/volunteers/join", everyone(303), body=lambda s: _join_form(s), form=True),
+    ("GET", "/volunteer/"): Row("/volunteer/", S(PAGE_ANON, 403, 403, 403, 403, 403, 403, 200)),
+    ("GET", "/volunteer/certificate.pdf"): Row(
+        "/volunteer/certificate.pdf", S(PAGE_ANON, 403, 403, 403, 403, 403, 403, 200)
+    ),
+    **{
+        ("POST", f"/volunteer/tasks/<int:task_id>/{action}"): Row(
+            f"/volunteer/tasks/{{{task}}}/{action}", S(PAGE_ANON, 403, 403, 403, 403, 403, 403, 303), body={}, form=True
+        )
+        for action, task in (
+            ("claim", "task_claimed"),
+            ("check-in", "task_out"),
+            ("check-out", "task_out"),
+            ("confirm-code", "task_out"),
+            ("confirm", "task_out"),
+        )
+    },
+    ("GET", "/partner/team"): Row("/partner/team", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)),
+    ("POST", "/partner/team/tasks"): Row(
+        "/partner/team/tasks", S(PAGE_ANON, 403, 403, 404, 404, 403, 403), body={}, form=True
+    ),
+    ("POST", "/partner/team/volunteers/<int:volunteer_id>/<any(approve, reject):decision>"): Row(
+        "/partner/team/volunteers/{volunteer}/approve", S(PAGE_ANON, 403, 403, 404, 404, 403, 403), body={}, form=True
+    ),
+    ("GET", "/partner/team/volunteers/<int:volunteer_id>/certificate.pdf"): Row(
+        "/partner/team/volunteers/{volunteer}/certificate.pdf", S(PAGE_ANON, 403, 403, 404, 404, 403, 403)
+    ),
+    ("GET", "/caseworker/volunteer-tasks"): Row(
+        "/caseworker/volunteer-tasks", S(PAGE_ANON, 200, 200, 403, 403, 403, 200)
+    ),
+    ("POST", "/caseworker/volunteer-tasks/<int:task_id>/confirm"): Row(
+        "/caseworker/volunteer-tasks/{task_confirm}/confirm",
+        S(PAGE_ANON, 303, 404, 403, 403, 403, 303),
+        body={},
+        form=True,
+    ),
+    ("GET", "/reports/volunteers"): Row("/reports/volunteers", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("GET", "/reports/volunteers.xlsx"): Row("/reports/volunteers.xlsx", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
 }
 
 # Which shared object a refused call of a ``fresh`` row acts on.
@@ -964,6 +1085,7 @@ SHARED = {
     "follow_up": "follow_up",
     "care_member": "household",
     "care_plan": "care_plan",
+    "pending_volunteer": "volunteer",
 }
 
 
@@ -1064,6 +1186,11 @@ class Scenario:
     points_item: int = 0  # an item of the community's points shop the household can afford
     care_plan: int = 0  # the child's mentor plan, its mentor from partner P
     carer: int = 0  # that mentor
+    team: int = 0  # a volunteer team serving grid C (see tests.community.volunteer_world.matrix_objects)
+    volunteer: int = 0  # its approved volunteer, the ``volunteer`` role
+    task_claimed: int = 0  # a task the volunteer claimed
+    task_out: int = 0  # one the volunteer checked out of
+    task_confirm: int = 0  # another, for the family's confirmation
 
     def take(self, kind: str) -> int:
         return self.pools[kind].pop()
@@ -1095,6 +1222,11 @@ class Scenario:
             "notice": self.notice,
             "follow_up": self.follow_up,
             "care_plan": self.care_plan,
+            "team": self.team,
+            "volunteer": self.volunteer,
+            "task_claimed": self.task_claimed,
+            "task_out": self.task_out,
+            "task_confirm": self.task_confirm,
         }
         if row.fresh:
             values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
@@ -1318,6 +1450,7 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
     scenario.care_plan, scenario.carer = made["id"], made["carers"][0]["id"]
     if pools:
         _fill_pools(scenario, pools)
+    matrix_objects(scenario, make_user, login, worker, pending=(pools or Counter())["pending_volunteer"])
     return scenario
 
 

@@ -60,7 +60,7 @@ CHECKS = [
     negative_data_rejection,
     missing_required_header,
 ]
-FUZZ_ROLES = ("admin", "caseworker", "partner", "auditor", "anon")
+FUZZ_ROLES = ("admin", "caseworker", "partner", "auditor", "anon", "volunteer")
 
 
 def real_path_parameters(s: Scenario, path: str) -> dict[str, Any]:
@@ -78,6 +78,9 @@ def real_path_parameters(s: Scenario, path: str) -> dict[str, Any]:
         "reference": s.concern,
         "follow_up_id": s.follow_up,
         "plan_id": s.care_plan,
+        "volunteer_id": s.volunteer,
+        "team_id": s.team,
+        "task_id": s.task_out,
     }
     values["code"] = "temporary_aid" if path.startswith(f"{API}/policies") else s.grid_a
     return values

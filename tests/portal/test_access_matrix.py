@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from broker.platform import db
+from tests.conftest import PASSWORD
 
-ROLES = ("partner", "caseworker", "auditor", "admin")
+ROLES = ("partner", "caseworker", "auditor", "admin", "volunteer")
 
 
 def _pages(app) -> list[tuple[str, tuple[str, ...]]]:
@@ -33,7 +34,35 @@ def test_every_portal_page_declares_its_roles(app):
         and not rule.arguments
         and getattr(app.view_functions[rule.endpoint], "portal_roles", None) is None
     }
-    assert open_pages == {"/login", "/concerns/new", "/concerns/status"}  # the public's voice needs no account
+    # The public's voice, and a volunteer's sign-up, need no account.
+    assert open_pages == {"/login", "/concerns/new", "/concerns/status", "/volunteers/join"}
+
+
+def _volunteer(as_role) -> str:
+    """A volunteer signed up with a team, as volunteers get their accounts."""
+    admin = as_role("admin")
+    team = admin.post(
+        "/api/v1/partners",
+        json={
+            "name": "武昌区志愿服务队",
+            "kind": "volunteer_team",
+            "adapter": "portal",
+            "categories": ["counselling"],
+            "regions": ["*"],
+        },
+    )
+    assert team.status_code == 201, team.get_json()
+    body = {
+        "team": team.get_json()["id"],
+        "name": "周晓燕",
+        "phone": "13911112222",
+        "username": "matrix-volunteer",
+        "password": PASSWORD,
+        "consent": True,
+    }
+    resp = admin.post("/api/v1/volunteers", json=body)
+    assert resp.status_code == 201, resp.get_json()
+    return body["username"]
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -53,7 +82,7 @@ def test_each_role_opens_its_pages_and_is_refused_the_others(app, new_portal, ma
         )
         assert resp.status_code == 201, resp.get_json()
         kwargs["partner_id"] = resp.get_json()["id"]
-    username = make_user(role, **kwargs)
+    username = _volunteer(as_role) if role == "volunteer" else make_user(role, **kwargs)
     db.session.remove()
     reader, visitor = new_portal(), new_portal()
     reader.login(username)
