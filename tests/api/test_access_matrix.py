@@ -277,7 +277,7 @@ TABLE: dict[tuple[str, str], Row] = {
         fresh="household",
     ),
     ("GET", f"{API}/special-groups/coverage"): Row("/api/v1/special-groups/coverage", REGISTRY_LIST),
-    ("GET", f"{API}/care-plans"): Row("/api/v1/care-plans", everyone(200) | {"anon": 401}),
+    ("GET", f"{API}/care-plans"): Row("/api/v1/care-plans", everyone(200) | {"anon": 401, "volunteer": 403}),
     ("POST", f"{API}/care-plans"): Row(
         "/api/v1/care-plans", S(401, 201, 404, 403, 403, 403, 201), body=_care_plan_body, fresh="care_member"
     ),

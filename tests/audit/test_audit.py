@@ -384,6 +384,7 @@ AUDITOR_WRITES = {
     "/api/v1/reversals/<int:reversal_id>/approve",
     "/api/v1/reversals/<int:reversal_id>/reject",
     "/api/v1/concerns",  # anyone may raise a concern, with or without a token
+    "/api/v1/volunteers",  # anyone may sign up as a volunteer (an empty form: 422)
 }
 
 
@@ -392,8 +393,8 @@ def test_auditors_get_403_on_every_write_endpoint(app, as_role):
     under /api/v1 answers them 403, and the audit log does not grow — but signing in,
     marking one's own notification read (the reader's own inbox, not the broker's data:
     another's notification is not found, 404), and the reversals they propose or decide as
-    the second pair of eyes, and raising a concern as anyone may (none exists here, and no
-    reason is given: 404 or 422)."""
+    the second pair of eyes, and raising a concern or signing up as a volunteer as anyone
+    may (none exists here, and no reason is given: 404 or 422)."""
     auditor = as_role("auditor")
     before = audit.count(db.session())
     writes = sorted(
