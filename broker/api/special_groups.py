@@ -9,7 +9,14 @@ from flask.views import MethodView
 from broker.api.auth import current_principal, require
 from broker.api.blueprint import Blueprint
 from broker.api.idempotency import idempotent
-from broker.api.schemas.care import SpecialGroupIn, SpecialGroupListOut, SpecialGroupOut
+from broker.api.schemas.care import (
+    SpecialGroupEndIn,
+    SpecialGroupEndOut,
+    SpecialGroupIn,
+    SpecialGroupListOut,
+    SpecialGroupOut,
+)
+from broker.community import group_endings
 from broker.platform import db
 from broker.registry import special_groups
 from models import Member
@@ -36,9 +43,31 @@ class SpecialGroups(MethodView):
     @blp.alt_response(409, description="already_in_group: the member is already recorded in this group.")
     def post(self, body: dict, household_id: int) -> dict[str, Any]:
         """Record that a member is in a special group: its source (survey, visit, civil-affairs list,
-        self-report) and the day it became known."""
+        self-report) and the day it became known. A member who had left the group is in it again
+        (the same record, reopened)."""
         session = db.session()
         row = special_groups.record(session, current_principal(), household_id, body)
         result = special_groups.view(row, session.get(Member, row.member_id))
+        db.commit()
+        return result
+
+
+@blp.route("/households/<int:household_id>/special-groups/<int:record_id>/end")
+class SpecialGroupEnd(MethodView):
+    @require("caseworker", "admin")
+    @idempotent
+    @blp.arguments(SpecialGroupEndIn)
+    @blp.response(200, SpecialGroupEndOut)
+    @blp.alt_response(409, description="group_ended: the member has already left this group.")
+    def post(self, body: dict, household_id: int, record_id: int) -> dict[str, Any]:
+        """The member left the group (the parents came home, the family moved away, the child grew
+        out of it, or it was recorded in error): the record is kept with the day and the reason,
+        drops out of coverage, and the member's care plans of the group end with it."""
+        session = db.session()
+        row, plans = group_endings.leave_group(session, current_principal(), household_id, record_id, body)
+        result = {
+            **special_groups.view(row, session.get(Member, row.member_id)),
+            "care_plans_ended": [p.id for p in plans],
+        }
         db.commit()
         return result

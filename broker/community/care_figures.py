@@ -55,6 +55,9 @@ class CareFigures:
         }
 
 
+CURRENT = SpecialGroupMember.ended_on.is_(None)  # a member who left a group is out of its figures
+
+
 def _scoped(stmt: Any, column: Any, principal: Principal) -> Any:
     visible = visible_grid_ids(principal)
     return stmt if visible is None else stmt.where(column.in_(visible))
@@ -104,10 +107,11 @@ def figures(
     misses = _scoped(select(func.count()).select_from(CareMiss), CareMiss.grid_id, principal)
     out.contacts_missed = session.execute(_between(misses, CareMiss.due_at, since, until)).scalar_one()
     out.contacts_due = out.contacts_on_time + out.contacts_late + out.contacts_missed
-    members = _scoped(select(SpecialGroupMember), SpecialGroupMember.grid_id, principal)
+    members = _scoped(select(SpecialGroupMember).where(CURRENT), SpecialGroupMember.grid_id, principal)
     groups = _scoped(
         select(Grid.code, SpecialGroupMember.group, func.count(), func.count().filter(~_active_plan()))
         .join(Grid, Grid.id == SpecialGroupMember.grid_id)
+        .where(CURRENT)
         .group_by(Grid.code, SpecialGroupMember.group),
         SpecialGroupMember.grid_id,
         principal,
@@ -123,7 +127,9 @@ def figures(
     out.elderly_alone = session.execute(select(func.count()).select_from(elderly)).scalar_one()
     out.elderly_alone_cared = session.execute(
         _scoped(
-            select(func.count()).where(SpecialGroupMember.group == "elderly_alone", _active_plan("doctor_volunteer")),
+            select(func.count()).where(
+                SpecialGroupMember.group == "elderly_alone", CURRENT, _active_plan("doctor_volunteer")
+            ),
             SpecialGroupMember.grid_id,
             principal,
         )
@@ -151,7 +157,7 @@ def without_plan(
         .join(Member, Member.id == SpecialGroupMember.member_id)
         .join(Household, Household.id == SpecialGroupMember.household_id)
         .join(Grid, Grid.id == SpecialGroupMember.grid_id)
-        .where(~_active_plan(), Household.state == "active", Member.deceased_on.is_(None))
+        .where(~_active_plan(), CURRENT, Household.state == "active", Member.deceased_on.is_(None))
     )
     if group is not None:
         stmt = stmt.where(SpecialGroupMember.group == group)

@@ -82,7 +82,9 @@ def create_plan(session: Session, principal: Principal, data: dict[str, Any]) ->
         raise Invalid("member_id is not a living member of this household.", details={"member_id": ["not here"]})
     in_group = session.execute(
         select(SpecialGroupMember.id).where(
-            SpecialGroupMember.member_id == member.id, SpecialGroupMember.group == data["group"]
+            SpecialGroupMember.member_id == member.id,
+            SpecialGroupMember.group == data["group"],
+            SpecialGroupMember.ended_on.is_(None),
         )
     ).scalar_one_or_none()
     if in_group is None:
@@ -170,6 +172,31 @@ def end_plan(session: Session, principal: Principal, plan_id: int, reason: str) 
         household_id=plan.household_id,
     )
     return plan
+
+
+def end_for_group(session: Session, member_id: int, group: str, reason: str) -> list[CarePlan]:
+    """End the member's active plans of a group the member has left (``reason`` is the
+    ending's text code): nothing falls due on them any more."""
+    plans = list(
+        session.execute(
+            select(CarePlan)
+            .where(CarePlan.member_id == member_id, CarePlan.group == group, CarePlan.status == "active")
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+    for plan in plans:
+        plan.status = "ended"
+        session.flush()
+        audit.record(
+            session,
+            "care_plan.ended",
+            plan,
+            before={"status": "active"},
+            after={"status": "ended", "reason": reason},
+            household_id=plan.household_id,
+        )
+    return plans
 
 
 def schedule_check(session: Session, plan: CarePlan) -> None:

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from wtforms.fields.choices import SelectChoice
 
-from broker.community import camps, care_contacts, care_figures, care_plans, care_report_file
+from broker.community import camps, care_contacts, care_figures, care_plans, care_report_file, group_endings
 from broker.platform import db, periods
 from broker.platform.errors import DomainError
 from broker.platform.scope import Principal
 from broker.portal import charts, i18n
 from broker.portal.auth import current_principal, role_required
-from broker.portal.care_forms import CampForm, CarePlanForm, ContactForm, SpecialGroupForm
+from broker.portal.care_forms import CampForm, CarePlanForm, ContactForm, GroupEndForm, SpecialGroupForm
 from broker.portal.once import once
 from broker.portal.pages import attach_field_errors, commit, page_arg, refused
 from broker.registry import grids, households, special_groups
-from models import Household
+from models import Household, SpecialGroupMember
 
 bp = Blueprint("portal_care", __name__, url_prefix="/care")
 
@@ -74,6 +74,41 @@ def special_group(household_id: int) -> Response | tuple[str, int]:
     return render_template("portal/care/special_group.html", household=household, form=form), status
 
 
+@bp.route("/households/<int:household_id>/special-groups/<int:record_id>/end", methods=["GET", "POST"])
+@role_required("caseworker", "admin")
+@once
+def end_group(household_id: int, record_id: int) -> Response | tuple[str, int]:
+    """Record that a member left a special group (and so its care plans end)."""
+    principal, session = current_principal(), db.session()
+    household = households.get_household(session, principal, household_id, write=True)
+    record = session.get(SpecialGroupMember, record_id)
+    if record is None or record.household_id != household.id:
+        abort(404)
+    member = next((m for m in household.members if m.id == record.member_id), None)
+    form = GroupEndForm()
+    status = 200
+    if form.validate_on_submit():
+        data = {"reason": form.reason.data, "ended_on": form.ended_on.data}
+        try:
+            _row, plans = group_endings.leave_group(session, principal, household.id, record.id, data)
+        except DomainError as exc:
+            status = refused(exc)
+            attach_field_errors(form, exc, {"reason": "reason", "ended_on": "ended_on"})
+        else:
+            commit(
+                _("Recorded: the member has left the group; %(n)s care plan(s) ended with it.", n=len(plans))
+                if plans
+                else _("Recorded: the member has left the group.")
+            )
+            return redirect(url_for("portal_caseworker.household", household_id=household.id, _anchor="care"))
+    elif form.is_submitted():
+        status = 400
+    return (
+        render_template("portal/care/end_group.html", household=household, record=record, member=member, form=form),
+        status,
+    )
+
+
 @bp.route("/households/<int:household_id>/plans/new", methods=["GET", "POST"])
 @role_required("caseworker", "admin")
 @once
@@ -86,6 +121,7 @@ def new_plan(household_id: int) -> Response | tuple[str, int]:
     form.who.choices = [
         SelectChoice(f"{g.member_id}:{g.group}", f"{names.get(g.member_id, '')} · {special_groups.group_name(g.group)}")
         for g in special_groups.of_household(session, household.id)
+        if g.ended_on is None
     ]
     status = 200
     if form.validate_on_submit():

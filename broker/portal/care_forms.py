@@ -26,7 +26,7 @@ from broker.portal.forms import NeedForm, OnceForm
 from broker.referral.assessment import MONEY_CATEGORIES
 from broker.registry import special_groups
 from models.care import CONTACT_CHANNELS, PLAN_KINDS, SCHEDULE_DAYS
-from models.special_groups import GROUP_SOURCES, SPECIAL_GROUPS
+from models.special_groups import END_REASONS, GROUP_SOURCES, SPECIAL_GROUPS
 
 
 def _choices(labels: dict, codes: tuple[str, ...]) -> list[SelectChoice]:
@@ -45,6 +45,16 @@ class SpecialGroupForm(OnceForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.group.choices = [SelectChoice(g, special_groups.group_name(g)) for g in SPECIAL_GROUPS]
+
+
+class GroupEndForm(OnceForm):
+    reason = SelectField(_l("Why the member left the group"), validators=[InputRequired()])
+    ended_on = DateField(_l("Left on (leave empty for today)"), validators=[Optional()])
+    submit = SubmitField(_l("Record that the member left the group"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.reason.choices = [SelectChoice(r, special_groups.end_reason_name(r)) for r in END_REASONS]
 
 
 class CarerFields(FlaskForm):

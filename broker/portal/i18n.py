@@ -338,7 +338,7 @@ LABELS = {
 
 
 # Kinds whose names the domain registers as text codes (``<prefix><code>``).
-TEXT_CODE_KINDS = {"event": "event.", "special_group": "special_group."}
+TEXT_CODE_KINDS = {"event": "event.", "special_group": "special_group.", "special_group_end": "special_group_end."}
 
 
 def label(code: str | None, kind: str) -> str:

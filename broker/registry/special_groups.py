@@ -4,7 +4,10 @@ disability. The caseworker records which member is in which group, how it is kno
 survey, a visit, the civil-affairs list, the family's own word) and since when, so that
 the coverage view can ask who in each group has nobody caring for them yet.
 
-A member is in a group once: recording it again is a 409 naming the earlier record. The
+A member is in a group once: recording it again is a 409 naming the earlier record. A
+member leaves a group (the parents came home, the family moved away, the child grew out
+of it, or it was recorded in error): the record is kept with the day and the reason, and
+drops out of coverage and care; recording the member in the group again reopens it. The
 group of a member is a minor's or a health detail: it is shown only where the member is,
 to the household's caseworkers, auditors and admins."""
 
@@ -18,12 +21,12 @@ from sqlalchemy.orm import Session
 
 from broker import audit
 from broker.platform import texts
-from broker.platform.errors import Conflict, Invalid
+from broker.platform.errors import Conflict, Invalid, NotFound
 from broker.platform.scope import Principal
 from broker.platform.texts import N_, define
 from broker.registry import households
 from models import Household, Member, SpecialGroupMember
-from models.special_groups import GROUP_SOURCES, SPECIAL_GROUPS
+from models.special_groups import END_REASONS, GROUP_SOURCES, SPECIAL_GROUPS
 
 # The groups' names, for exports and pages (``special_group.<group>``).
 define(
@@ -33,6 +36,10 @@ define(
         "special_group.migrant_child": N_("Migrant child"),
         "special_group.elderly_alone": N_("Elderly living alone"),
         "special_group.disabled": N_("Person with a disability"),
+        "special_group_end.circumstances_changed": N_("Circumstances changed (e.g. the parents came home)"),
+        "special_group_end.moved_away": N_("The family moved away"),
+        "special_group_end.aged_out": N_("Grew out of the group"),
+        "special_group_end.recorded_in_error": N_("Recorded in error"),
     }
 )
 FUTURE_DAYS = 1  # a record may carry today's date in any time zone, never a later one
@@ -41,6 +48,11 @@ FUTURE_DAYS = 1  # a record may carry today's date in any time zone, never a lat
 def group_name(group: str) -> str:
     """The group's name in the reader's language."""
     return texts.render(f"special_group.{group}")
+
+
+def end_reason_name(reason: str) -> str:
+    """Why a member left a group, in the reader's language."""
+    return texts.render(f"special_group_end.{reason}")
 
 
 def check(data: dict[str, Any]) -> None:
@@ -74,6 +86,8 @@ def record(session: Session, principal: Principal, household_id: int, data: dict
     if member.deceased_on is not None:
         raise Invalid("This member has died; a special group is for the living.", details={"member_id": ["deceased"]})
     existing = _existing(session, member.id, data["group"])
+    if existing is not None and existing.ended_on is not None:
+        return _reopen(session, existing, data, recorded_by_id=principal.user_id or None)
     if existing is not None:
         raise Conflict(
             "This member is already recorded in this group.",
@@ -88,6 +102,75 @@ def _existing(session: Session, member_id: int, group: str) -> SpecialGroupMembe
         SpecialGroupMember.member_id == member_id, SpecialGroupMember.group == group
     )
     return session.execute(stmt).scalar_one_or_none()
+
+
+def _reopen(
+    session: Session, row: SpecialGroupMember, data: dict[str, Any], *, recorded_by_id: int | None
+) -> SpecialGroupMember:
+    """The member is in the group again (the parents left again): the same record, open
+    from the new date, its ending kept in the audit trail."""
+    before = {"ended_on": row.ended_on.isoformat(), "end_reason": row.end_reason}
+    row.source, row.known_on = data["source"], data.get("known_on") or date.today()
+    row.recorded_by_id, row.ended_on, row.end_reason, row.ended_by_id = recorded_by_id, None, None, None
+    session.flush()
+    audit.record(
+        session,
+        "special_group.reopened",
+        row,
+        before=before,
+        after={"source": row.source, "known_on": row.known_on.isoformat()},
+        household_id=row.household_id,
+    )
+    return row
+
+
+def end(
+    session: Session, principal: Principal, household_id: int, record_id: int, data: dict[str, Any]
+) -> SpecialGroupMember:
+    """The member left the group on ``ended_on`` (default today) for a coded ``reason``.
+    The household's caseworkers (and admins); 409 if it has ended already. The caller
+    ends the member's care plans of the group in the same transaction."""
+    household = households.get_household(session, principal, household_id, write=True)
+    if data.get("reason") not in END_REASONS:
+        raise Invalid(f"reason must be one of {', '.join(END_REASONS)}.", details={"reason": ["unknown reason"]})
+    row = session.execute(
+        select(SpecialGroupMember)
+        .where(SpecialGroupMember.id == record_id, SpecialGroupMember.household_id == household.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound("No such special-group record in this household.")
+    if row.ended_on is not None:
+        raise Conflict(
+            "This member has already left this group.",
+            code="group_ended",
+            details={"ended_on": row.ended_on.isoformat(), "end_reason": row.end_reason},
+        )
+    ended_on = data.get("ended_on") or date.today()
+    if ended_on.toordinal() > date.today().toordinal() + FUTURE_DAYS:
+        raise Invalid("ended_on cannot be in the future.", details={"ended_on": ["is in the future"]})
+    if ended_on < row.known_on:
+        raise Invalid(
+            f"ended_on cannot be before the day the group was known ({row.known_on.isoformat()}).",
+            details={"ended_on": ["is before known_on"]},
+        )
+    row.ended_on, row.end_reason, row.ended_by_id = ended_on, data["reason"], principal.user_id or None
+    session.flush()
+    audit.record(
+        session,
+        "special_group.ended",
+        row,
+        before={"ended_on": None},
+        after={"ended_on": ended_on.isoformat(), "end_reason": row.end_reason},
+        household_id=household.id,
+    )
+    return row
+
+
+def is_current(row: SpecialGroupMember) -> bool:
+    """Whether the member is in the group now (the record has not ended)."""
+    return row.ended_on is None
 
 
 def _add(
@@ -129,7 +212,7 @@ def record_from_survey(
     added = 0
     for member in household.members:
         for group in groups.get(member.name, []):
-            if member.deceased_on is None and _existing(session, member.id, group) is None:
+            if member.deceased_on is None and _existing(session, member.id, group) is None:  # an ended one stays so
                 _add(session, household, member, {"group": group, "source": "survey"}, actor=actor)
                 added += 1
     return added
@@ -163,6 +246,8 @@ def view(row: SpecialGroupMember, member: Member | None = None) -> dict[str, Any
         "group": row.group,
         "source": row.source,
         "known_on": row.known_on,
+        "ended_on": row.ended_on,
+        "end_reason": row.end_reason,
         "recorded_by_id": row.recorded_by_id,
         "created_at": row.created_at,
     }

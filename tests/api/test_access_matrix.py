@@ -276,6 +276,12 @@ TABLE: dict[tuple[str, str], Row] = {
         body=lambda s: {"member_id": _head_of(s.target), "group": "disabled", "source": "visit"},
         fresh="household",
     ),
+    ("POST", f"{API}/households/<int:household_id>/special-groups/<int:record_id>/end"): Row(
+        "/api/v1/households/{target}/end",
+        S(401, 200, 404, 403, 403, 403, 200),
+        body={"reason": "moved_away"},
+        fresh="special_group",
+    ),
     ("GET", f"{API}/special-groups/coverage"): Row("/api/v1/special-groups/coverage", REGISTRY_LIST),
     ("GET", f"{API}/care-plans"): Row("/api/v1/care-plans", everyone(200) | {"anon": 401, "volunteer": 403}),
     ("POST", f"{API}/care-plans"): Row(
@@ -554,6 +560,16 @@ TABLE: dict[tuple[str, str], Row] = {
         body=lambda s: {"member": str(_head_of(s.target)), "group": "migrant_child", "source": "survey"},
         form=True,
         fresh="household",
+    ),
+    ("GET", "/care/households/<int:household_id>/special-groups/<int:record_id>/end"): Row(
+        "/care/households/{special_group}/end", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
+    ),
+    ("POST", "/care/households/<int:household_id>/special-groups/<int:record_id>/end"): Row(
+        "/care/households/{target}/end",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body={"reason": "moved_away"},
+        form=True,
+        fresh="special_group",
     ),
     ("GET", "/care/households/<int:household_id>/plans/new"): Row(
         "/care/households/{household}/plans/new", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
@@ -1085,6 +1101,7 @@ SHARED = {
     "follow_up": "follow_up",
     "care_member": "household",
     "care_plan": "care_plan",
+    "special_group": "special_group",
     "pending_volunteer": "volunteer",
 }
 
@@ -1186,6 +1203,7 @@ class Scenario:
     points_item: int = 0  # an item of the community's points shop the household can afford
     care_plan: int = 0  # the child's mentor plan, its mentor from partner P
     carer: int = 0  # that mentor
+    special_group_record: int = 0  # the child's record as a left-behind child
     team: int = 0  # a volunteer team serving grid C (see tests.community.volunteer_world.matrix_objects)
     volunteer: int = 0  # its approved volunteer, the ``volunteer`` role
     task_claimed: int = 0  # a task the volunteer claimed
@@ -1222,6 +1240,7 @@ class Scenario:
             "notice": self.notice,
             "follow_up": self.follow_up,
             "care_plan": self.care_plan,
+            "special_group": f"{self.household}/special-groups/{self.special_group_record}",
             "team": self.team,
             "volunteer": self.volunteer,
             "task_claimed": self.task_claimed,
@@ -1437,7 +1456,7 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
     )
     # The child is a left-behind child with a mentor from partner P.
     group = {"member_id": scenario.member, "group": "left_behind_child", "source": "visit"}
-    _ok(cw.post(f"{API}/households/{household}/special-groups", json=group), 201)
+    scenario.special_group_record = _ok(cw.post(f"{API}/households/{household}/special-groups", json=group), 201)["id"]
     plan = {
         "household_id": household,
         "member_id": scenario.member,
@@ -1493,6 +1512,11 @@ def _fill_pools(s: Scenario, wanted: Counter) -> None:
             201,
         )
         pools["care_plan"].append(plan["id"])
+    for _ in range(wanted["special_group"]):
+        made = _ok(admin.post(f"{API}/households", json=_household_body(s)), 201)
+        group = {"member_id": made["members"][0]["id"], "group": "elderly_alone", "source": "visit"}
+        record = _ok(cw.post(f"{API}/households/{made['id']}/special-groups", json=group), 201)["id"]
+        pools["special_group"].append(f"{made['id']}/special-groups/{record}")
     for _ in range(wanted["care_member"]):
         made = _ok(admin.post(f"{API}/households", json=_household_body(s)), 201)
         group = {"member_id": made["members"][0]["id"], "group": "elderly_alone", "source": "civil_affairs"}

@@ -78,6 +78,7 @@ def real_path_parameters(s: Scenario, path: str) -> dict[str, Any]:
         "reference": s.concern,
         "follow_up_id": s.follow_up,
         "plan_id": s.care_plan,
+        "record_id": s.special_group_record,
         "volunteer_id": s.volunteer,
         "team_id": s.team,
         "task_id": s.task_out,

@@ -44,6 +44,7 @@ def test_care_tables_come_and_go(engine):
     assert not TABLES & set(sa.inspect(engine).get_table_names())
     command.upgrade(cfg, "0007h_care")
     assert set(sa.inspect(engine).get_table_names()) >= TABLES
+    command.upgrade(cfg, "head")  # as later revisions leave them, the models describe them
     assert _differences(engine) == []
     command.downgrade(cfg, "0007d_county_rules")
     assert not TABLES & set(sa.inspect(engine).get_table_names())

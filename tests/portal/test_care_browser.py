@@ -1,6 +1,7 @@
 """In a real Chromium, on a 375-px phone and in Chinese (and the report once in English):
 the caseworker records a left-behind child from the household page, makes a mentor plan,
-records a contact with a concern on the plan's page, and reads the care figures."""
+records a contact with a concern on the plan's page, reads the care figures, and records
+that the child left the group when the parents came home."""
 
 from __future__ import annotations
 
@@ -85,6 +86,20 @@ def test_a_caseworker_cares_for_a_left_behind_child_on_a_phone(
     assert "结对帮扶儿童数" in page.content()
     assert page.locator("svg.chart").count() == 2
     caseworker.shoot("care-report")
+
+    # The parents came home: the child leaves the group, and the plan ends with it.
+    caseworker.goto(f"/caseworker/households/{household}")
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.locator("#care").get_by_role("link", name="离开该群体…").click()
+    page.get_by_role("heading", name="成员离开特殊群体").wait_for()
+    page.get_by_label("离开原因").select_option(label="情况变化（如父母返乡）")
+    caseworker.shoot("care-group-end-form")
+    page.get_by_role("button", name="登记离开该群体").click()
+    page.get_by_text("已登记：该成员已离开该群体，1 个关爱计划随之结束。").wait_for()
+    care = page.locator("#care").inner_text()
+    assert "情况变化（如父母返乡）" in care
+    assert "建立关爱计划" not in care
+    caseworker.shoot("care-group-ended")
 
     english = visitors("en")
     english.sign_in(username, PASSWORD)

@@ -11,7 +11,7 @@ from broker.community.care_contacts import MAX_TEXT
 from broker.community.care_plans import MAX_CARERS, MAX_REASON
 from broker.platform.input_schema import MAX_ID, InputSchema
 from models.care import CARER_ROLES, CONTACT_CHANNELS, PLAN_KINDS, PLAN_STATUSES, SCHEDULE_DAYS
-from models.special_groups import GROUP_SOURCES, SPECIAL_GROUPS
+from models.special_groups import END_REASONS, GROUP_SOURCES, SPECIAL_GROUPS
 
 ID = validate.Range(min=1, max=MAX_ID)
 GROUPS = f"One of {', '.join(SPECIAL_GROUPS)}."
@@ -40,8 +40,25 @@ class SpecialGroupOut(Schema):
     group = fields.String(metadata={"description": GROUPS})
     source = fields.String()
     known_on = fields.Date()
+    ended_on = fields.Date(allow_none=True, metadata={"description": "The day the member left the group, if so."})
+    end_reason = fields.String(allow_none=True, metadata={"description": f"Why: one of {', '.join(END_REASONS)}."})
     recorded_by_id = fields.Integer(allow_none=True)
     created_at = fields.DateTime()
+
+
+class SpecialGroupEndIn(InputSchema):
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(END_REASONS),
+        metadata={"description": f"Why the member left the group: one of {', '.join(END_REASONS)}."},
+    )
+    ended_on = fields.Date(load_default=None, metadata={"description": "The day it ended (default today)."})
+
+
+class SpecialGroupEndOut(SpecialGroupOut):
+    care_plans_ended = fields.List(
+        fields.Integer(), metadata={"description": "The member's care plans of the group, ended with it."}
+    )
 
 
 class SpecialGroupListOut(Schema):
