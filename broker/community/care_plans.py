@@ -161,17 +161,7 @@ def end_plan(session: Session, principal: Principal, plan_id: int, reason: str) 
     ).scalar_one()
     if plan.status != "active":
         raise Conflict("This care plan has ended already.", code="plan_ended", details={"status": plan.status})
-    plan.status = "ended"
-    session.flush()
-    audit.record(
-        session,
-        "care_plan.ended",
-        plan,
-        before={"status": "active"},
-        after={"status": "ended", "reason": privacy.redact(reason)},
-        household_id=plan.household_id,
-    )
-    return plan
+    return _close(session, plan, privacy.redact(reason))
 
 
 def end_for_group(session: Session, member_id: int, group: str, reason: str) -> list[CarePlan]:
@@ -185,18 +175,22 @@ def end_for_group(session: Session, member_id: int, group: str, reason: str) -> 
             .execution_options(populate_existing=True)
         ).scalars()
     )
-    for plan in plans:
-        plan.status = "ended"
-        session.flush()
-        audit.record(
-            session,
-            "care_plan.ended",
-            plan,
-            before={"status": "active"},
-            after={"status": "ended", "reason": reason},
-            household_id=plan.household_id,
-        )
-    return plans
+    return [_close(session, plan, reason) for plan in plans]
+
+
+def _close(session: Session, plan: CarePlan, reason: str) -> CarePlan:
+    """An active plan, locked by the caller, ends; audited with the (redacted) reason."""
+    plan.status = "ended"
+    session.flush()
+    audit.record(
+        session,
+        "care_plan.ended",
+        plan,
+        before={"status": "active"},
+        after={"status": "ended", "reason": reason},
+        household_id=plan.household_id,
+    )
+    return plan
 
 
 def schedule_check(session: Session, plan: CarePlan) -> None:

@@ -12,9 +12,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from tests.support.migrations import alembic_config, own_database
-
-NOW = "2026-11-30 08:00:00"
+from tests.support.migrations import NOW, alembic_config, insert_household, own_database
 
 
 @pytest.fixture
@@ -24,23 +22,7 @@ def engine(app, tmp_path) -> Iterator[sa.Engine]:
 
 
 def _seed(conn: sa.Connection) -> None:
-    conn.execute(
-        sa.text(
-            "INSERT INTO grids (id, code, name, district, street, community, created_at, updated_at) "
-            "VALUES (1, 'G1', '网格', '海淀区', '中关村街道', '社区', :now, :now)"
-        ),
-        {"now": NOW},
-    )
-    conn.execute(
-        sa.text(
-            "INSERT INTO households (id, grid_id, address, head_name, monthly_income_fen, consent_to_share, "
-            "sudden_hardship, notes, member_count, income_per_capita_fen, school_age_children, elderly_count, "
-            "disabled_count, serious_illness, unemployed_count, state, created_at, updated_at) "
-            "VALUES (1, 1, '地址', '王建国', 96000, false, false, '', 2, 48000, 1, 0, 0, false, 0, 'active', "
-            ":now, :now)"
-        ),
-        {"now": NOW},
-    )
+    insert_household(conn)
     for mid, name, born in ((11, "王建国", "1980-01-01"), (12, "王小军", "2015-06-01")):
         conn.execute(
             sa.text(

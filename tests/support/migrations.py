@@ -44,3 +44,28 @@ def alembic_config(engine: sa.Engine) -> Config:
     cfg = migrate.alembic_config()
     cfg.attributes["engine"] = engine
     return cfg
+
+
+NOW = "2026-11-30 08:00:00"
+
+
+def insert_household(conn: sa.Connection, *, district: str = "海淀区", head: str = "王建国") -> None:
+    """Grid 1 and its household 1 (two members' worth of figures, no members), as the
+    schema of the revisions from 0005d on holds them: the data a migration test upgrades over."""
+    conn.execute(
+        sa.text(
+            "INSERT INTO grids (id, code, name, district, street, community, created_at, updated_at) "
+            "VALUES (1, 'G1', '网格', :district, '街道', '社区', :now, :now)"
+        ),
+        {"now": NOW, "district": district},
+    )
+    conn.execute(
+        sa.text(
+            "INSERT INTO households (id, grid_id, address, head_name, monthly_income_fen, consent_to_share, "
+            "sudden_hardship, notes, member_count, income_per_capita_fen, school_age_children, elderly_count, "
+            "disabled_count, serious_illness, unemployed_count, state, created_at, updated_at) "
+            "VALUES (1, 1, '地址', :head, 96000, false, false, '', 2, 48000, 1, 0, 0, false, 0, 'active', "
+            ":now, :now)"
+        ),
+        {"now": NOW, "head": head},
+    )
