@@ -76,6 +76,25 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def tree_rss_mb(pid: int, *, children: bool = True) -> float:
+    """Resident memory of a process and (unless told not to) its children, as they are
+    now, in MiB; 0 when the process is gone."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)] if children else [root]
+    except psutil.Error:
+        return 0.0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            continue
+    return total / 2**20
+
+
 @contextmanager
 def scratch_instance(database_url: str | None = None) -> Iterator[dict[str, Any]]:
     """A throwaway instance folder (and SQLite database unless ``database_url`` is given)

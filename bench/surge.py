@@ -32,10 +32,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-import psutil
 from sqlalchemy import exists, func, or_, select
 
-from bench.common import Result, emit, peak_rss_mb
+from bench.common import Result, emit, peak_rss_mb, tree_rss_mb
 from models import AidRequest, Offer
 from tests.support.stack import Stack
 
@@ -70,25 +69,11 @@ class MemorySampler:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
-    def _tree_rss(self, pid: int) -> float:
-        try:
-            root = psutil.Process(pid)
-            procs = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            return 0.0
-        total = 0
-        for p in procs:
-            try:
-                total += p.memory_info().rss
-            except psutil.Error:
-                continue
-        return total / 2**20
-
     def sample(self) -> None:
         for name, pid_of in self.roots.items():
             pid = pid_of()
             if pid:
-                self.peak_mb[name] = max(self.peak_mb[name], self._tree_rss(pid))
+                self.peak_mb[name] = max(self.peak_mb[name], tree_rss_mb(pid))
 
     def _run(self) -> None:
         while not self.stop.wait(self.interval):

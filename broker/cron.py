@@ -1,10 +1,11 @@
-"""Periodic jobs for ``rq cron broker.cron``: the outbox relay (drains the backlog after
-a Redis outage), the reconciler (re-drives anything stuck, sweeps deadlines), the
-overdue-application and overdue-concern sweeps, the missed care-contact sweep, the birthday pass (age-based household
-facts), the purge of old idempotency keys, and the retention job (erasing what is past
-its period after a household left the registry). A pass that finds nothing to do logs
-nothing (``make run`` runs the worker and this scheduler with RQ's
-own per-job lines off); one that does work logs one line."""
+"""Periodic jobs for the cron process (``python -m broker.scheduler``, RQ's cron
+scheduler): the outbox relay (drains the backlog after a Redis outage), the reconciler
+(re-drives anything stuck, sweeps deadlines), the overdue-application and overdue-concern
+sweeps, the missed care-contact sweep, the birthday pass (age-based household facts), the
+purge of old idempotency keys, and the retention job (erasing what is past its period
+after a household left the registry). A pass that finds nothing to do logs nothing
+(``make run`` runs the worker and this scheduler with RQ's own per-job lines off); one
+that does work logs one line."""
 
 from rq import cron
 

@@ -81,7 +81,7 @@ def _commands(settings: dict[str, Any]) -> list[list[str]]:
     # RQ's own lines for every job (several per cron tick) off: the jobs log what they did.
     worker = [f"{bindir}/rq", "worker", "--quiet", "--with-scheduler", "--worker-class", "broker.worker.Worker"]
     worker += ["--url", url, "default", "deliveries"]
-    cron = [f"{bindir}/rq", "cron", "--logging-level", "WARNING", "--url", url, "broker.cron"]
+    cron = [sys.executable, "-m", "broker.scheduler", "--logging-level", "WARNING", "--url", url]
     return [web, worker, cron]
 
 

@@ -14,54 +14,22 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from broker import audit
 from broker.platform import db, queue
-from models import AuditEvent, OutboxMessage
+from models import AuditEvent
 from tests.support.servers import pg_available
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import RETRY_FOR, Retrying, Stack, ok, pending_work, running_stack, settle
 
 needs_pg_server = pytest.mark.skipif(not pg_available(), reason="PostgreSQL server binaries (initdb) are not installed")
 
 YUAN = 100
 HOUSEHOLDS = 16
 GRID = "HD-FAULT-01"
-RETRY_FOR = 120.0  # how long a client keeps retrying one call (seconds)
-
-
-class Retrying:
-    """A client that, like a careful partner system, retries a call that met a 503 or a
-    dropped connection, with the same Idempotency-Key; it notes every refusal it met."""
-
-    def __init__(self, client: httpx.Client) -> None:
-        self.client = client
-        self.refusals: list[httpx.Response] = []
-        self.transport_errors = 0
-
-    def call(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        deadline = time.monotonic() + RETRY_FOR
-        while True:
-            try:
-                resp = self.client.request(method, path, **kw)
-            except httpx.TransportError:
-                self.transport_errors += 1
-            else:
-                if resp.status_code != 503:
-                    return resp
-                self.refusals.append(resp)
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{method} {path} still failing after {RETRY_FOR}s")
-            time.sleep(0.3)
-
-
-def _ok(resp: httpx.Response, status: int = 200) -> Any:
-    assert resp.status_code == status, (resp.request.method, resp.request.url, resp.status_code, resp.text[:500])
-    return resp.json()
 
 
 def assert_clean_503(resp: httpx.Response) -> None:
@@ -89,30 +57,6 @@ def outage(stack: Stack, down_for: float, probe: httpx.Client, down: threading.E
         stack.pg.start()
 
 
-def pending_work(stack: Stack) -> int:
-    """Outbox rows not yet carried out, deadlines (due later) aside."""
-    with stack.engine().connect() as conn:
-        return conn.execute(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.processed_at.is_(None), OutboxMessage.due_at <= func.now())
-        ).scalar_one()
-
-
-def settle(stack: Stack, done: Any, timeout: float = 180) -> None:
-    """Wait until ``done()``, running the reconciler and relay as RQ's cron would (only sooner)."""
-    deadline = time.monotonic() + timeout
-    last_sweep = 0.0
-    while not done():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not settled within {timeout}s; {pending_work(stack)} outbox rows pending")
-        if time.monotonic() - last_sweep > 3:
-            stack.enqueue("broker.jobs.reconcile")
-            stack.enqueue("broker.jobs.relay_outbox")
-            last_sweep = time.monotonic()
-        time.sleep(0.5)
-
-
 @pytest.fixture
 def stack(tmp_path: Path):
     with running_stack(tmp_path / "stack", web_workers=2, rq_workers=2) as running:
@@ -127,7 +71,7 @@ def test_postgres_restarts_lose_nothing_and_duplicate_nothing(stack):
     offer is paid exactly once, the ledger balances and the audit chain verifies."""
     stack.user("admin", "admin")
     admin = stack.client("admin")
-    _ok(
+    ok(
         admin.post(
             "/api/v1/grids",
             json={
@@ -140,7 +84,7 @@ def test_postgres_restarts_lose_nothing_and_duplicate_nothing(stack):
         ),
         201,
     )
-    partner = _ok(
+    partner = ok(
         admin.post(
             "/api/v1/partners",
             json={
@@ -153,14 +97,14 @@ def test_postgres_restarts_lose_nothing_and_duplicate_nothing(stack):
         ),
         201,
     )
-    _ok(admin.post(f"/api/v1/partners/{partner['id']}/deposits", json={"amount_fen": 1_000_000 * YUAN}), 201)
+    ok(admin.post(f"/api/v1/partners/{partner['id']}/deposits", json={"amount_fen": 1_000_000 * YUAN}), 201)
     stack.user("caseworker", "caseworker", grids=(GRID,))
     stack.user("fund", "partner", partner_id=partner["id"])
     stack.user("auditor", "auditor")
     caseworker, fund, auditor = (Retrying(stack.client(u)) for u in ("caseworker", "fund", "auditor"))
 
     households = [
-        _ok(
+        ok(
             caseworker.call(
                 "POST",
                 "/api/v1/households",
@@ -197,7 +141,7 @@ def test_postgres_restarts_lose_nothing_and_duplicate_nothing(stack):
                 resp = caseworker.call(
                     "POST", f"/api/v1/households/{hid}/assessments", json=body, headers={"Idempotency-Key": f"a-{hid}"}
                 )
-                created[hid] = [n["request_id"] for n in _ok(resp, 201)["needs"]]
+                created[hid] = [n["request_id"] for n in ok(resp, 201)["needs"]]
         except BaseException as exc:  # noqa: BLE001 - handed to the test thread
             errors.append(exc)
 
@@ -215,16 +159,16 @@ def test_postgres_restarts_lose_nothing_and_duplicate_nothing(stack):
     assert caseworker.refusals, "submissions went on during the outage and were refused cleanly"
 
     request_ids = sorted(rid for rids in created.values() for rid in rids)
-    listed = _ok(auditor.call("GET", "/api/v1/requests?per_page=200"))
+    listed = ok(auditor.call("GET", "/api/v1/requests?per_page=200"))
     assert listed["total"] == 2 * HOUSEHOLDS, "a retried submission made its requests twice"
     assert sorted(r["id"] for r in listed["items"]) == request_ids
 
     def every_request_offered() -> bool:
-        items = _ok(fund.call("GET", "/api/v1/offers?per_page=200&status=received"))["items"]
+        items = ok(fund.call("GET", "/api/v1/offers?per_page=200&status=received"))["items"]
         return len(items) == len(request_ids) and pending_work(stack) == 0
 
     settle(stack, every_request_offered)
-    offers = _ok(fund.call("GET", "/api/v1/offers?per_page=200"))["items"]
+    offers = ok(fund.call("GET", "/api/v1/offers?per_page=200"))["items"]
     assert sorted(o["request_id"] for o in offers) == request_ids, "one offer per request, none twice"
 
     # --- restart 2: while the partner accepts and pays ---------------------------------------------
@@ -238,14 +182,14 @@ def test_postgres_restarts_lose_nothing_and_duplicate_nothing(stack):
                 if len(paid) >= len(money) // 3:
                     down.wait(timeout=60)
                 key = f"pay-{offer['id']}"
-                _ok(fund.call("POST", f"/api/v1/offers/{offer['id']}/accept", json={}))
+                ok(fund.call("POST", f"/api/v1/offers/{offer['id']}/accept", json={}))
                 resp = fund.call(
                     "POST",
                     f"/api/v1/offers/{offer['id']}/disbursements",
                     json={"amount_fen": offer["amount_fen"], "kind": "cash", "reference": key},
                     headers={"Idempotency-Key": key},
                 )
-                _ok(resp, 201)
+                ok(resp, 201)
                 paid.append(offer["id"])
         except BaseException as exc:  # noqa: BLE001 - handed to the test thread
             errors.append(exc)
@@ -264,20 +208,20 @@ def test_postgres_restarts_lose_nothing_and_duplicate_nothing(stack):
 
     # --- afterwards: all accounted for --------------------------------------------------------------
     def living_completed() -> bool:
-        items = _ok(auditor.call("GET", "/api/v1/requests?per_page=200&category=living"))["items"]
+        items = ok(auditor.call("GET", "/api/v1/requests?per_page=200&category=living"))["items"]
         return all(r["status"] == "completed" for r in items) and pending_work(stack) == 0
 
     settle(stack, living_completed)
     for offer in money:
-        items = _ok(fund.call("GET", f"/api/v1/offers/{offer['id']}/disbursements"))["items"]
+        items = ok(fund.call("GET", f"/api/v1/offers/{offer['id']}/disbursements"))["items"]
         assert [d["amount_fen"] for d in items] == [offer["amount_fen"]], f"offer {offer['id']} paid {items}"
-    payouts = _ok(auditor.call("GET", "/api/v1/ledger?kind=disbursement&per_page=200"))
+    payouts = ok(auditor.call("GET", "/api/v1/ledger?kind=disbursement&per_page=200"))
     assert payouts["total"] == len(money)
-    assert _ok(auditor.call("GET", "/api/v1/ledger/check"))["ok"] is True
-    balance = _ok(admin.get(f"/api/v1/partners/{partner['id']}"))
+    assert ok(auditor.call("GET", "/api/v1/ledger/check"))["ok"] is True
+    balance = ok(admin.get(f"/api/v1/partners/{partner['id']}"))
     assert balance["balance_fen"] == 1_000_000 * YUAN - sum(o["amount_fen"] for o in money)
     assert balance["pledged_fen"] == 0
-    verified = _ok(auditor.call("GET", "/api/v1/audit/verify"))
+    verified = ok(auditor.call("GET", "/api/v1/audit/verify"))
     assert verified["ok"] is True, verified
     refusals = caseworker.refusals + fund.refusals + auditor.refusals
     for resp in refusals:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,8 +15,9 @@ from typing import Any
 
 import httpx
 from cryptography.fernet import Fernet
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, func, select
 
+from models import OutboxMessage
 from tests.support.servers import (
     VENV_BIN,
     PostgresCluster,
@@ -30,6 +32,38 @@ from tests.support.servers import (
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "stack-pass-9"  # a throwaway password for throwaway servers
+RETRY_FOR = 120.0  # how long a client keeps retrying one call (seconds)
+
+
+class Retrying:
+    """A client that, like a careful partner system, retries a call that met a 503 or a
+    dropped connection, with the same Idempotency-Key; it notes every refusal it met."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+        self.refusals: list[httpx.Response] = []
+        self.transport_errors = 0
+
+    def call(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        deadline = time.monotonic() + RETRY_FOR
+        while True:
+            try:
+                resp = self.client.request(method, path, **kw)
+            except httpx.TransportError:
+                self.transport_errors += 1
+            else:
+                if resp.status_code != 503:
+                    return resp
+                self.refusals.append(resp)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{method} {path} still failing after {RETRY_FOR}s")
+            time.sleep(0.3)
+
+
+def ok(resp: httpx.Response, status: int = 200) -> Any:
+    """The JSON of an answer that must have ``status`` (else the call, for the failure)."""
+    assert resp.status_code == status, (resp.request.method, resp.request.url, resp.status_code, resp.text[:500])
+    return resp.json()
 
 
 class Stack:
@@ -73,7 +107,7 @@ class Stack:
         ]
         if self.with_cron:
             self.cron = Process(
-                [str(VENV_BIN / "rq"), "cron", "--url", self.redis.url, "broker.cron"],
+                [str(VENV_BIN / "python"), "-m", "broker.scheduler", "--url", self.redis.url],
                 app_env(self.settings),
                 self.folder / "cron.log",
             ).start()
@@ -149,6 +183,30 @@ class Stack:
             Queue("default", connection=conn).enqueue(func, *args, result_ttl=60)
         finally:
             conn.close()
+
+
+def pending_work(stack: Stack) -> int:
+    """Outbox rows not yet carried out, deadlines (due later) aside."""
+    with stack.engine().connect() as conn:
+        return conn.execute(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.processed_at.is_(None), OutboxMessage.due_at <= func.now())
+        ).scalar_one()
+
+
+def settle(stack: Stack, done: Any, timeout: float = 180) -> None:
+    """Wait until ``done()``, running the reconciler and relay as RQ's cron would (only sooner)."""
+    deadline = time.monotonic() + timeout
+    last_sweep = 0.0
+    while not done():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not settled within {timeout}s; {pending_work(stack)} outbox rows pending")
+        if time.monotonic() - last_sweep > 3:
+            stack.enqueue("broker.jobs.reconcile")
+            stack.enqueue("broker.jobs.relay_outbox")
+            last_sweep = time.monotonic()
+        time.sleep(0.5)
 
 
 @contextmanager
