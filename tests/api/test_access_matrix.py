@@ -1129,6 +1129,50 @@ TABLE: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/reports/volunteers"): Row("/reports/volunteers", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
     ("GET", "/reports/volunteers.xlsx"): Row("/reports/volunteers.xlsx", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    # --- jobs and skills pages --------------------------------------------------------------
+    ("GET", "/jobs/"): Row("/jobs/", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("GET", "/jobs/report.xlsx"): Row("/jobs/report.xlsx", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("GET", "/jobs/openings"): Row("/jobs/openings", S(PAGE_ANON, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/jobs/openings/<int:opening_id>"): Row(
+        "/jobs/openings/{opening}", S(PAGE_ANON, 200, 200, 200, 404, 200, 200)
+    ),
+    ("POST", "/jobs/openings/<int:opening_id>/close"): Row(
+        "/jobs/openings/{target}/close", S(PAGE_ANON, 403, 403, 302, 404, 403, 302), body={}, form=True, fresh="opening"
+    ),
+    ("GET", "/jobs/courses"): Row("/jobs/courses", S(PAGE_ANON, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/jobs/courses/<int:course_id>"): Row("/jobs/courses/{course}", S(PAGE_ANON, 200, 200, 200, 404, 200, 200)),
+    ("POST", "/jobs/enrolments/<int:enrolment_id>/<any(attendance, complete, withdraw):action>"): Row(
+        "/jobs/enrolments/{enrolment}/attendance",
+        S(PAGE_ANON, 302, 404, 302, 404, 403, 302),
+        body={"session_no": "1"},
+        form=True,
+    ),
+    ("GET", "/jobs/requests/<int:request_id>/matches"): Row(
+        "/jobs/requests/{job_request}/matches", S(PAGE_ANON, 200, 404, 403, 403, 200, 200)
+    ),
+    ("POST", "/jobs/requests/<int:request_id>/enrol"): Row(
+        "/jobs/requests/{target}/enrol",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body=lambda s: {"member": str(s.job_need_member[s.target]), "course": str(s.course)},
+        form=True,
+        fresh="job_need",
+    ),
+    ("POST", "/jobs/requests/<int:request_id>/place"): Row(
+        "/jobs/requests/{target}/place",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body=lambda s: {"member": str(s.job_need_member[s.target]), "opening": str(s.opening)},
+        form=True,
+        fresh="job_need",
+    ),
+    ("GET", "/jobs/placements"): Row("/jobs/placements", S(PAGE_ANON, 200, 200, 200, 200, 200, 200)),
+    ("POST", "/jobs/placements/<int:placement_id>/follow-ups/<int:months>"): Row(
+        "/jobs/placements/{target}/follow-ups/3",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body={"still_working": "yes", "earnings": "1200"},
+        form=True,
+        fresh="placement",
+    ),
+    ("GET", "/jobs/home-work"): Row("/jobs/home-work", S(PAGE_ANON, 200, 200, 200, 200, 200, 200)),
 }
 
 # Which shared object a refused call of a ``fresh`` row acts on.
@@ -1156,6 +1200,7 @@ SHARED = {
     "job_member": "job_member",
     "enrolment": "enrolment",
     "placement": "placement",
+    "job_need": "job_request",
 }
 
 
@@ -1267,6 +1312,7 @@ class Scenario:
     placement: int = 0  # the head's, from 100 days ago: its 3-month follow-up is due
     home_order: int = 0  # an order of the opening's workshop
     job_request: int = 0  # the household's employment request, handed to job matching
+    job_need_member: dict[int, int] = field(default_factory=dict)  # an employment request → its member
 
     def take(self, kind: str) -> int:
         return self.pools[kind].pop()

@@ -46,8 +46,9 @@ def course_body(partner_id: int) -> dict:
     }
 
 
-def _member(s: Any) -> int:
-    """The head of a new household on grid A."""
+def _member(s: Any, *, need: bool = False) -> int:
+    """The head of a new household on grid A (with an employment request, with ``need``:
+    the request's id is then kept in ``s.job_need_member``)."""
     body = {
         "grid": s.grid_a,
         "address": f"海淀区中关村南大街{unique('')}号",
@@ -55,7 +56,16 @@ def _member(s: Any) -> int:
         "monthly_income_fen": 150000,
         "members": [{"name": "赵大勇", "relation": "head", "birth_date": "1982-03-04", "sex": "M"}],
     }
-    return ok(s.api["admin"].post(f"{API}/households", json=body), 201)["members"][0]["id"]
+    made = ok(s.api["admin"].post(f"{API}/households", json=body), 201)
+    member = made["members"][0]["id"]
+    if need:
+        needs = {"summary": "就业", "needs": [{"category": "employment", "urgency": "normal"}]}
+        request_id = ok(s.api["caseworker"].post(f"{API}/households/{made['id']}/assessments", json=needs), 201)[
+            "needs"
+        ][0]["request_id"]
+        s.job_need_member[request_id] = member
+        return request_id
+    return member
 
 
 def matrix_jobs(s: Any, wanted: Counter) -> None:
@@ -77,6 +87,8 @@ def matrix_jobs(s: Any, wanted: Counter) -> None:
         ok(partner.post(f"{API}/openings", json=opening_body(s.partner)), 201)["id"] for _ in range(wanted["opening"])
     ]
     pools["job_member"] = [_member(s) for _ in range(wanted["job_member"])]
+    s.job_need_member = {s.job_request: s.head_member}
+    pools["job_need"] = [_member(s, need=True) for _ in range(wanted["job_need"])]
     pools["enrolment"] = [
         ok(cw.post(f"{API}/courses/{s.course}/enrolments", json={"member_id": _member(s)}), 201)["id"]
         for _ in range(wanted["enrolment"])
