@@ -127,7 +127,7 @@ def _courses(session: Session, household: Household, member: Member, skills: set
         score, why_place, not_place = _place(household, course.grid_id, course.district)
         free = course.capacity - courses.taken(session, course.id)
         why_not = []
-        if mine.get(course.id) in courses.TAKING:
+        if mine.get(course.id) == "enrolled":
             why_not.append(w.reason("jobs.not.already_enrolled"))
         elif course.skill in skills:
             why_not.append(w.reason("jobs.not.skill_done", skill=course.skill))

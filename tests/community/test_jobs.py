@@ -179,7 +179,7 @@ def test_an_employment_need_is_matched_to_a_course_then_a_home_based_job_and_fol
     assert {"jobs.why.skill_done", "jobs.why.home_based_carer", "jobs.why.same_district"} <= reasons(
         found["openings"], embroidery["id"]
     )
-    assert reasons(found["courses_left_out"], course["id"]) == {"jobs.not.already_enrolled"}
+    assert reasons(found["courses_left_out"], course["id"]) == {"jobs.not.skill_done"}
 
     # Placed from three months ago: the request is complete and the 3-month follow-up is due.
     started = date.today() - timedelta(days=95)
