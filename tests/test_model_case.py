@@ -220,7 +220,12 @@ def test_demo_seed_is_the_model_case(app, worker, client):
     headers = {"Authorization": f"Bearer {token.get_json()['token']}"}
     listing = client.get("/api/v1/requests?per_page=50", headers=headers).get_json()["items"]
     by_category = {r["category"]: r for r in listing}
-    assert set(by_category) == {"emergency", "medical", "schooling", "counselling"}
+    # The model family's four needs, and the embroidery mother's job support (placed: done).
+    assert set(by_category) == {"emergency", "medical", "schooling", "counselling", "employment"}
+    assert (by_category["employment"]["status"], by_category["employment"]["status_reason"]) == (
+        "completed",
+        "placed_in_job",
+    )
     assert by_category["emergency"]["status"] == "completed"
     medical = client.get(f"/api/v1/requests/{by_category['medical']['id']}", headers=headers).get_json()
     assert [(o["partner"]["name"], o["amount_fen"]) for o in medical["offers"]] == [
