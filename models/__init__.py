@@ -8,6 +8,16 @@ from models.care import CampAttendance, CampSession, CareContact, CareMiss, Care
 from models.concerns import Concern
 from models.consent import Consent
 from models.followups import FollowUp
+from models.jobs import (
+    Course,
+    CourseAttendance,
+    Enrolment,
+    HomeDelivery,
+    HomeOrder,
+    Opening,
+    Placement,
+    PlacementFollowUp,
+)
 from models.ledger import Account, Disbursement, Entry, LedgerTransaction
 from models.notices import Notice, NoticeEntry
 from models.notifications import NotificationChannel, NotificationDelivery
@@ -45,12 +55,17 @@ __all__ = [
     "Carer",
     "Concern",
     "Consent",
+    "Course",
+    "CourseAttendance",
     "Disbursement",
+    "Enrolment",
     "Entry",
     "Erasure",
     "FamilyMessage",
     "FollowUp",
     "Grid",
+    "HomeDelivery",
+    "HomeOrder",
     "Household",
     "HouseholdBenefit",
     "IdempotencyKey",
@@ -63,8 +78,11 @@ __all__ = [
     "NotificationChannel",
     "NotificationDelivery",
     "Offer",
+    "Opening",
     "OutboxMessage",
     "Partner",
+    "Placement",
+    "PlacementFollowUp",
     "PointsEarning",
     "PointsRule",
     "Receipt",

@@ -166,9 +166,15 @@ def test_the_model_case(as_role, make_user, login, worker):
         employment: ("active", "unmatched"),
     }
     assert all(r["status_reason"] for r in finals.values() if r["status"] == "completed")
+    # No partner serves job support: the need goes to job matching (openings and courses),
+    # not to a dead "category not served", and its caseworker is told so.
     assert {x["code"] for x in finals[employment]["routing_reasons"]["excluded"]} == {"category_not_served"}
-    note = db.session().execute(select(Notification).where(Notification.code == "request_failed")).scalar_one()
+    assert finals[employment]["routing_reasons"]["code"] == "job_matching"
+    note = db.session().execute(select(Notification).where(Notification.code == "request_job_matching")).scalar_one()
     assert note.params["request_id"] == employment
+    matches = world.caseworker.get(f"/api/v1/requests/{employment}/job-matches")
+    assert matches.status_code == 200, matches.get_json()
+    assert [m["name"] for m in matches.get_json()["members"]] == ["李秀英"]
 
     # Why this partner, why not those — on the timeline.
     routed = [e for e in finals[medical]["timeline"] if e["event"] == "request.routed"]
@@ -214,7 +220,12 @@ def test_demo_seed_is_the_model_case(app, worker, client):
     headers = {"Authorization": f"Bearer {token.get_json()['token']}"}
     listing = client.get("/api/v1/requests?per_page=50", headers=headers).get_json()["items"]
     by_category = {r["category"]: r for r in listing}
-    assert set(by_category) == {"emergency", "medical", "schooling", "counselling"}
+    # The model family's four needs, and the embroidery mother's job support (placed: done).
+    assert set(by_category) == {"emergency", "medical", "schooling", "counselling", "employment"}
+    assert (by_category["employment"]["status"], by_category["employment"]["status_reason"]) == (
+        "completed",
+        "placed_in_job",
+    )
     assert by_category["emergency"]["status"] == "completed"
     medical = client.get(f"/api/v1/requests/{by_category['medical']['id']}", headers=headers).get_json()
     assert [(o["partner"]["name"], o["amount_fen"]) for o in medical["offers"]] == [

@@ -39,6 +39,8 @@ BLUEPRINT_MODULES = (
     "broker.api.points",
     "broker.api.special_groups",
     "broker.api.care_plans",
+    "broker.api.jobs",
+    "broker.api.placements",
     "broker.api.volunteers",
     "broker.api.volunteer_tasks",
 )

@@ -13,7 +13,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broker.cli import demo_care
+from broker.cli import demo_care, demo_jobs
 from broker.cli.demo_points import seed_points
 from broker.community import tasks, volunteers
 from broker.money import funds
@@ -113,6 +113,8 @@ def _seed(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
     assessment.create_assessment(session, caseworker, household.id, demo["assessment"])
     seed_points(session, demo, caseworker, household)
     demo_care.seed_care(session, caseworker, demo.get("care") or [])
+    if demo.get("jobs"):
+        demo_jobs.seed_jobs(session, caseworker, leaders[demo["jobs"]["partner"]], demo["jobs"])
     if demo.get("concern"):
         concerns.file_concern(session, **demo["concern"], principal=caseworker, household_id=household.id)
     db.commit()

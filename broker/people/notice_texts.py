@@ -17,6 +17,10 @@ MESSAGES: dict[str, str] = {
         "No partner could take request #%(request_id)s. Retry it, refer it by hand to an organisation, "
         "or put it on hold."
     ),
+    "request_job_matching": N_(
+        "No partner took the job-support request #%(request_id)s: choose an opening or a course for the family "
+        "on its matches page."
+    ),
     "request_short": N_(
         "Request #%(request_id)s is still short of %(uncovered_fen)s and no other partner can take the rest. "
         "Complete it as it is, or find more help."

@@ -81,6 +81,14 @@ def request_failed(session: Session, req: AidRequest, reasons: list[str] | None 
     return notify(session, _request_people(session, req), "request_failed", _about(req), f"request_failed:{req.id}")
 
 
+def request_job_matching(session: Session, req: AidRequest) -> list[int]:
+    """Tell the caseworkers that a job-support need no partner took waits for them on its
+    matches page (openings and courses), once per request."""
+    return notify(
+        session, _request_people(session, req), "request_job_matching", _about(req), f"request_job_matching:{req.id}"
+    )
+
+
 def request_short(session: Session, req: AidRequest, uncovered_fen: int, reasons: list[str] | None = None) -> list[int]:
     """Tell the caseworkers that a request is only partly covered and no partner is left
     to ask for the rest; they may complete it as it is, or find more help."""

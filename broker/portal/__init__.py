@@ -69,6 +69,7 @@ def init_app(app: Flask) -> None:
         follow_ups,
         households,
         inbox,
+        jobs,
         members,
         notices,
         partner,
@@ -115,6 +116,7 @@ def init_app(app: Flask) -> None:
         points,
         community_figures,
         care,
+        jobs,
         volunteers,
         volunteer_teams,
     ):

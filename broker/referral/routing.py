@@ -31,8 +31,10 @@ carry until it is covered. A service (no amount) is offered to one partner at a 
 **No candidate**, and no answer pending: the request is ``unmatched`` — it stays active
 and goes back to its caseworkers, who are notified, with the reasons stored on it as
 codes (``routing_reasons``); a request already partly covered is unmatched for the rest
-(code ``short``). Rejections, expiries, failed deliveries and partners completing under
-what they took on send the request back here for what is still uncovered.
+(code ``short``). A job-support (``employment``) need nobody takes is handed to job
+matching instead (code ``job_matching``): its caseworker is told to choose an opening or
+a course, and placing the member completes the request. Rejections, expiries, failed
+deliveries and partners completing under what they took on send the request back here for what is still uncovered.
 
 Every exclusion carries a ``code`` and ``params`` (for the portal to say in the reader's
 language) beside its English ``reason``."""
@@ -64,6 +66,9 @@ from models import AidRequest, Grid, Offer, Partner
 from models.base import utcnow
 
 log = logging.getLogger(__name__)
+# A job-support need no partner takes is not a dead end: it goes to job matching (the
+# openings and courses of the community package), where its caseworker picks one.
+JOB_CATEGORY = "employment"
 
 
 @dataclass
@@ -197,12 +202,17 @@ def route(session: Session, request_id: int, now: datetime | None = None) -> Dec
     decision.outcome = "short" if has_help else "unmatched"
     _record(session, req, decision)
     gap = lifecycle.gap_fen(req) if lifecycle.is_money(req) else None
+    jobs = req.category == JOB_CATEGORY and not has_help
     if has_help:
         notified = notify.request_short(session, req, gap or 0, reasons_out)
+    elif jobs:
+        notified = notify.request_job_matching(session, req)
     else:
         notified = notify.request_failed(session, req, reasons_out)
     any_partner = session.execute(select(func.count()).select_from(Partner)).scalar_one() > 0
     code = "short" if has_help else ("none_could_take" if any_partner else "no_partner")
+    if jobs:
+        code = "job_matching"
     lifecycle.set_routing_state(
         session,
         req,

@@ -65,12 +65,17 @@ EXCLUSIONS = {
 define({f"exclusion.{code}": msgid for code, msgid in EXCLUSIONS.items()})
 define({"exclusion.partner": N_("%(partner)s: %(reason)s")})
 
-# Why routing found nobody, for the request as a whole (``routing_reasons``).
+# Why routing found nobody, for the request as a whole (``routing_reasons``);
+# ``job_matching``: a job-support need no partner took goes to the openings and courses.
+UNMATCHED_CODES = ("no_partner", "none_could_take", "short", "job_matching")
 define(
     {
         "unmatched.no_partner": N_("No partner is set up in the broker yet."),
         "unmatched.none_could_take": N_("No partner in the broker could take this need."),
         "unmatched.short": N_("Partly covered: no partner can take the remaining %(gap)s."),
+        "unmatched.job_matching": N_(
+            "Handed to job matching: choose an opening or a course for a household member on the matches page."
+        ),
     }
 )
 
@@ -93,6 +98,7 @@ REQUEST_WITHDRAWN = "request_withdrawn"
 REQUEST_IN_ERROR = "request_entered_in_error"
 CONFIRMED_BY_CASEWORKER = "confirmed_by_caseworker"
 CASEWORKER_CONFIRMED = "caseworker_confirmed"
+PLACED_IN_JOB = "placed_in_job"
 COMPLETED_BY_PARTNER = "completed_by_partner"
 FULLY_DISBURSED = "fully_disbursed"
 DELIVERY_FAILED = "delivery_failed"
@@ -107,6 +113,7 @@ STATUS_NOTES = {
     REQUEST_IN_ERROR: N_("the request was entered in error"),
     CONFIRMED_BY_CASEWORKER: N_("confirmed fulfilled by the caseworker"),
     CASEWORKER_CONFIRMED: N_("the caseworker confirmed the request fulfilled"),
+    PLACED_IN_JOB: N_("fulfilled: the member was placed in a job"),
     COMPLETED_BY_PARTNER: N_("completed by the partner"),
     FULLY_DISBURSED: N_("fully disbursed"),
     "expired": N_("expired unanswered"),
@@ -128,6 +135,8 @@ EVENTS = {
     "request.entered_in_error": N_("Request marked as entered in error"),
     "request.reopened": N_("Request reopened for routing"),
     "request.referred": N_("Referred by hand"),
+    "request.job_enrolled": N_("Enrolled on a skills course"),
+    "request.job_placed": N_("Placed in a job"),
     "request.routing_state": N_("Routing state changed"),
     "request.auto_retry_set": N_("Automatic retry changed"),
     "partner.created": N_("Organisation recorded"),
@@ -212,7 +221,7 @@ def exclusion(entry: dict[str, Any], locale: str | None = None) -> str:
 def unmatched(reasons: dict[str, Any] | None, locale: str | None = None) -> str:
     """Why routing found nobody for the request."""
     code = (reasons or {}).get("code") or "none_could_take"
-    if code not in ("no_partner", "none_could_take", "short"):
+    if code not in UNMATCHED_CODES:
         code = "none_could_take"
     return render(f"unmatched.{code}", {"gap_fen": (reasons or {}).get("gap_fen")}, locale)
 
@@ -221,7 +230,7 @@ def unmatched_text(reasons: dict[str, Any] | None) -> dict[str, Any] | None:
     """``routing_reasons`` as one text code: why routing found nobody."""
     if not reasons:
         return None
-    code = reasons.get("code") if reasons.get("code") in ("no_partner", "none_could_take", "short") else None
+    code = reasons.get("code") if reasons.get("code") in UNMATCHED_CODES else None
     return reason(f"unmatched.{code or 'none_could_take'}", gap_fen=reasons.get("gap_fen"))
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from broker.platform import db
 from broker.registry import identity
 from models import ApplicationFile, AuditEvent, Consent, FollowUp, Member, OutboxMessage, User
+from tests.community.jobs_world import course_body, matrix_jobs, opening_body
 from tests.community.volunteer_world import matrix_objects
 from tests.conftest import PASSWORD, ApiClient, unique
 from tests.support.images import png
@@ -96,6 +97,9 @@ INBOX_ACT = S(PAGE_ANON, 302, 302, 403, 403, 403, 302)
 DECIDE = S(401, 403, 403, 403, 403, 200, 200)  # a reversal, by someone other than its proposer
 PORTAL_DECIDE = S(PAGE_ANON, 403, 403, 403, 403, 302, 302)
 CARE_READ = S(401, 200, 404, 200, 404, 200, 200)  # a plan on grid A naming partner P's carer
+JOBS_LIST = S(401, 200, 200, 200, 200, 200, 200)  # openings, courses and their people, each as far as one may see
+JOBS_READ = S(401, 200, 200, 200, 404, 200, 200)  # partner P's opening or course: work on offer, not family data
+JOBS_MEMBER = S(401, 200, 404, 200, 404, 200, 200)  # a grid-A member on partner P's course or in its opening
 
 
 def _sign_up_body(s: Scenario) -> dict:
@@ -312,6 +316,68 @@ TABLE: dict[tuple[str, str], Row] = {
             "plan_ids": [s.care_plan],
         },
     ),
+    # --- jobs and skills ------------------------------------------------------------------------
+    ("GET", f"{API}/openings"): Row("/api/v1/openings", JOBS_LIST),
+    ("POST", f"{API}/openings"): Row(
+        "/api/v1/openings", S(401, 403, 403, 201, 403, 403, 201), body=lambda s: opening_body(s.partner)
+    ),
+    ("GET", f"{API}/openings/<int:opening_id>"): Row("/api/v1/openings/{opening}", JOBS_READ),
+    ("POST", f"{API}/openings/<int:opening_id>/close"): Row(
+        "/api/v1/openings/{target}/close", S(401, 403, 403, 200, 404, 403, 200), body={}, fresh="opening"
+    ),
+    ("POST", f"{API}/openings/<int:opening_id>/orders"): Row(
+        "/api/v1/openings/{opening}/orders",
+        S(401, 403, 403, 201, 404, 403, 201),
+        body={"buyer": "矩阵买家", "items": "香包", "quantity": 10, "amount_fen": 1000},
+    ),
+    ("GET", f"{API}/home-orders"): Row("/api/v1/home-orders", JOBS_LIST),
+    ("POST", f"{API}/home-orders/<int:order_id>/deliveries"): Row(
+        "/api/v1/home-orders/{home_order}/deliveries",
+        S(401, 403, 403, 201, 404, 403, 201),
+        body=lambda s: {"placement_id": s.placement, "quantity": 1, "earnings_fen": 150},
+    ),
+    ("GET", f"{API}/home-earnings"): Row("/api/v1/home-earnings", JOBS_LIST),
+    ("GET", f"{API}/courses"): Row("/api/v1/courses", JOBS_LIST),
+    ("POST", f"{API}/courses"): Row(
+        "/api/v1/courses", S(401, 403, 403, 201, 403, 403, 201), body=lambda s: course_body(s.partner)
+    ),
+    ("GET", f"{API}/courses/<int:course_id>"): Row("/api/v1/courses/{course}", JOBS_READ),
+    ("POST", f"{API}/courses/<int:course_id>/enrolments"): Row(
+        "/api/v1/courses/{course}/enrolments",
+        S(401, 201, 404, 403, 403, 403, 201),
+        body=lambda s: {"member_id": s.target},
+        fresh="job_member",
+    ),
+    ("GET", f"{API}/enrolments"): Row("/api/v1/enrolments", JOBS_LIST),
+    ("GET", f"{API}/enrolments/<int:enrolment_id>"): Row("/api/v1/enrolments/{enrolment}", JOBS_MEMBER),
+    ("POST", f"{API}/enrolments/<int:enrolment_id>/attendance"): Row(
+        "/api/v1/enrolments/{enrolment}/attendance", S(401, 200, 404, 200, 404, 403, 200), body={"session_no": 1}
+    ),
+    ("POST", f"{API}/enrolments/<int:enrolment_id>/complete"): Row(
+        "/api/v1/enrolments/{target}/complete", S(401, 200, 404, 200, 404, 403, 200), body={}, fresh="enrolment"
+    ),
+    ("POST", f"{API}/enrolments/<int:enrolment_id>/withdraw"): Row(
+        "/api/v1/enrolments/{target}/withdraw", S(401, 200, 404, 200, 404, 403, 200), body={}, fresh="enrolment"
+    ),
+    ("GET", f"{API}/placements"): Row("/api/v1/placements", JOBS_LIST),
+    ("POST", f"{API}/placements"): Row(
+        "/api/v1/placements",
+        S(401, 201, 404, 403, 403, 403, 201),
+        body=lambda s: {"opening_id": s.opening, "member_id": s.target},
+        fresh="job_member",
+    ),
+    ("GET", f"{API}/placements/<int:placement_id>"): Row("/api/v1/placements/{placement}", JOBS_MEMBER),
+    ("POST", f"{API}/placements/<int:placement_id>/follow-ups/<int:months>"): Row(
+        "/api/v1/placements/{target}/follow-ups/3",
+        S(401, 200, 404, 403, 403, 403, 200),
+        body={"still_working": True, "earnings_fen": 120000},
+        fresh="placement",
+    ),
+    ("GET", f"{API}/placements/follow-ups-due"): Row("/api/v1/placements/follow-ups-due", REGISTRY_LIST),
+    ("GET", f"{API}/requests/<int:request_id>/job-matches"): Row(
+        "/api/v1/requests/{job_request}/job-matches", REGISTRY_READ
+    ),
+    ("GET", f"{API}/reports/jobs"): Row("/api/v1/reports/jobs", REGISTRY_LIST),
     # --- policies and applications -------------------------------------------------------
     ("GET", f"{API}/policies"): Row("/api/v1/policies", S(401, 200, 200, 200, 200, 200, 200, 200)),
     ("GET", f"{API}/policies/<string:code>"): Row(
@@ -1079,6 +1145,50 @@ TABLE: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/reports/volunteers"): Row("/reports/volunteers", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
     ("GET", "/reports/volunteers.xlsx"): Row("/reports/volunteers.xlsx", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    # --- jobs and skills pages --------------------------------------------------------------
+    ("GET", "/jobs/"): Row("/jobs/", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("GET", "/jobs/report.xlsx"): Row("/jobs/report.xlsx", S(PAGE_ANON, 200, 200, 403, 403, 200, 200)),
+    ("GET", "/jobs/openings"): Row("/jobs/openings", S(PAGE_ANON, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/jobs/openings/<int:opening_id>"): Row(
+        "/jobs/openings/{opening}", S(PAGE_ANON, 200, 200, 200, 404, 200, 200)
+    ),
+    ("POST", "/jobs/openings/<int:opening_id>/close"): Row(
+        "/jobs/openings/{target}/close", S(PAGE_ANON, 403, 403, 302, 404, 403, 302), body={}, form=True, fresh="opening"
+    ),
+    ("GET", "/jobs/courses"): Row("/jobs/courses", S(PAGE_ANON, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/jobs/courses/<int:course_id>"): Row("/jobs/courses/{course}", S(PAGE_ANON, 200, 200, 200, 404, 200, 200)),
+    ("POST", "/jobs/enrolments/<int:enrolment_id>/<any(attendance, complete, withdraw):action>"): Row(
+        "/jobs/enrolments/{enrolment}/attendance",
+        S(PAGE_ANON, 302, 404, 302, 404, 403, 302),
+        body={"session_no": "1"},
+        form=True,
+    ),
+    ("GET", "/jobs/requests/<int:request_id>/matches"): Row(
+        "/jobs/requests/{job_request}/matches", S(PAGE_ANON, 200, 404, 403, 403, 200, 200)
+    ),
+    ("POST", "/jobs/requests/<int:request_id>/enrol"): Row(
+        "/jobs/requests/{target}/enrol",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body=lambda s: {"member": str(s.job_need_member[s.target]), "course": str(s.course)},
+        form=True,
+        fresh="job_need",
+    ),
+    ("POST", "/jobs/requests/<int:request_id>/place"): Row(
+        "/jobs/requests/{target}/place",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body=lambda s: {"member": str(s.job_need_member[s.target]), "opening": str(s.opening)},
+        form=True,
+        fresh="job_need",
+    ),
+    ("GET", "/jobs/placements"): Row("/jobs/placements", S(PAGE_ANON, 200, 200, 200, 200, 200, 200)),
+    ("POST", "/jobs/placements/<int:placement_id>/follow-ups/<int:months>"): Row(
+        "/jobs/placements/{target}/follow-ups/3",
+        S(PAGE_ANON, 302, 404, 403, 403, 403, 302),
+        body={"still_working": "yes", "earnings": "1200"},
+        form=True,
+        fresh="placement",
+    ),
+    ("GET", "/jobs/home-work"): Row("/jobs/home-work", S(PAGE_ANON, 200, 200, 200, 200, 200, 200)),
 }
 
 # Which shared object a refused call of a ``fresh`` row acts on.
@@ -1103,6 +1213,11 @@ SHARED = {
     "care_plan": "care_plan",
     "special_group": "special_group",
     "pending_volunteer": "volunteer",
+    "opening": "opening",
+    "job_member": "job_member",
+    "enrolment": "enrolment",
+    "placement": "placement",
+    "job_need": "job_request",
 }
 
 
@@ -1209,6 +1324,13 @@ class Scenario:
     task_claimed: int = 0  # a task the volunteer claimed
     task_out: int = 0  # one the volunteer checked out of
     task_confirm: int = 0  # another, for the family's confirmation
+    opening: int = 0  # partner P's home-based opening; the head works there (see tests.community.jobs_world)
+    course: int = 0  # partner P's course, the head enrolled on it
+    enrolment: int = 0
+    placement: int = 0  # the head's, from 100 days ago: its 3-month follow-up is due
+    home_order: int = 0  # an order of the opening's workshop
+    job_request: int = 0  # the household's employment request, handed to job matching
+    job_need_member: dict[int, int] = field(default_factory=dict)  # an employment request → its member
 
     def take(self, kind: str) -> int:
         return self.pools[kind].pop()
@@ -1246,6 +1368,13 @@ class Scenario:
             "task_claimed": self.task_claimed,
             "task_out": self.task_out,
             "task_confirm": self.task_confirm,
+            "opening": self.opening,
+            "course": self.course,
+            "enrolment": self.enrolment,
+            "placement": self.placement,
+            "home_order": self.home_order,
+            "job_request": self.job_request,
+            "job_member": self.head_member,
         }
         if row.fresh:
             values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
@@ -1470,6 +1599,7 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
     if pools:
         _fill_pools(scenario, pools)
     matrix_objects(scenario, make_user, login, worker, pending=(pools or Counter())["pending_volunteer"])
+    matrix_jobs(scenario, pools or Counter())
     return scenario
 
 

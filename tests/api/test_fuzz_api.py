@@ -82,7 +82,15 @@ def real_path_parameters(s: Scenario, path: str) -> dict[str, Any]:
         "volunteer_id": s.volunteer,
         "team_id": s.team,
         "task_id": s.task_out,
+        "opening_id": s.opening,
+        "course_id": s.course,
+        "enrolment_id": s.enrolment,
+        "placement_id": s.placement,
+        "order_id": s.home_order,
+        "months": 6,
     }
+    if path.endswith("/job-matches"):
+        values["request_id"] = s.job_request
     values["code"] = "temporary_aid" if path.startswith(f"{API}/policies") else s.grid_a
     return values
 

@@ -71,7 +71,7 @@ def test_unmatched_reasons_and_status_notes(as_role, make_user, login, worker):
     world = make_world(as_role, make_user, login)
     world.partner("教育基金", categories=["schooling"], fund_fen=1_000 * YUAN)
     hid = world.household()
-    rid = world.assess(hid, need("employment", "high"))["needs"][0]["request_id"]
+    rid = world.assess(hid, need("in_kind", "high"))["needs"][0]["request_id"]
     worker()
     detail = world.caseworker.get(f"/api/v1/requests/{rid}", headers=EN).get_json()
     assert detail["routing_note"] == {
@@ -84,7 +84,7 @@ def test_unmatched_reasons_and_status_notes(as_role, make_user, login, worker):
             "code": "exclusion.partner",
             "params": {
                 "partner": "教育基金",
-                "reason": {"code": "exclusion.category_not_served", "params": {"category": "employment"}},
+                "reason": {"code": "exclusion.category_not_served", "params": {"category": "in_kind"}},
             },
             "message": "教育基金: does not serve this kind of need",
         }

@@ -71,7 +71,7 @@ def caseworker_with_channels(world, make_user, *, locale: str | None = None) -> 
 def unmatched_request(world) -> int:
     """A need no partner can take (there are none): routing tells the grid's caseworkers."""
     household = world.household()
-    return world.assess(household, need("employment", "high"))["needs"][0]["request_id"]
+    return world.assess(household, need("in_kind", "high"))["needs"][0]["request_id"]
 
 
 def deliveries(user_id: int) -> dict[str, NotificationDelivery]:

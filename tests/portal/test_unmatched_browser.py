@@ -51,7 +51,7 @@ def test_caseworker_sees_the_unmatched_need_first_and_refers_it_by_hand(
     assert section.bounding_box()["y"] < page.locator("main table").bounding_box()["y"]
     text = section.inner_text()
     assert "就业支持" in text
-    assert "平台上没有合作方能承接这项需求。" in text
+    assert "已转入就业匹配：请在匹配页为家庭成员选择岗位或培训。" in text  # no partner: job matching
     assert "不提供此类帮扶" in text
     assert page.locator(f"#unmatched-{counselling}").count() == 0
     caseworker.shoot("caseworker-unmatched")

@@ -165,13 +165,13 @@ def test_no_candidate_leaves_the_request_unmatched_and_tells_the_caseworkers(wor
     the grid's caseworkers, audited."""
     colleague = make_user("caseworker", grids=(world.grid,))
     world.partner("教育基金", categories=["schooling"], fund_fen=1000 * YUAN)
-    rid = first_request(world, need("employment", "high"))
+    rid = first_request(world, need("in_kind", "high"))
     worker()
     detail = world.request(rid)
     assert (detail["status"], detail["routing_state"]) == ("active", "unmatched")
     assert detail["routing_reasons"]["code"] == "none_could_take"
     assert [(x["partner"], x["code"], x["params"]) for x in detail["routing_reasons"]["excluded"]] == [
-        ("教育基金", "category_not_served", {"category": "employment"})
+        ("教育基金", "category_not_served", {"category": "in_kind"})
     ]
     events = [e["event"] for e in detail["timeline"]]
     assert events[-2:] == ["request.routed", "request.unmatched"]

@@ -48,7 +48,7 @@ def test_unmatched_requests_come_first_with_their_reasons(world, worker):
     only = world.caseworker.get("/api/v1/requests?routing_state=unmatched").get_json()
     assert (only["total"], only["items"][0]["id"]) == (1, jobless)
     reasons = only["items"][0]["routing_reasons"]
-    assert reasons["code"] == "none_could_take"
+    assert reasons["code"] == "job_matching"  # nobody serves it: it goes to the openings and courses
     assert reasons["excluded"] == [
         {
             "partner_id": world.partners["社区互助基金"]["id"],
