@@ -8,6 +8,7 @@ from models.care import CampAttendance, CampSession, CareContact, CareMiss, Care
 from models.concerns import Concern
 from models.consent import Consent
 from models.followups import FollowUp
+from models.leads import Lead, Reporter
 from models.ledger import Account, Disbursement, Entry, LedgerTransaction
 from models.notices import Notice, NoticeEntry
 from models.notifications import NotificationChannel, NotificationDelivery
@@ -54,6 +55,7 @@ __all__ = [
     "Household",
     "HouseholdBenefit",
     "IdempotencyKey",
+    "Lead",
     "LedgerTransaction",
     "Member",
     "Need",
@@ -70,6 +72,7 @@ __all__ = [
     "Receipt",
     "ReceiptCode",
     "Redemption",
+    "Reporter",
     "Reversal",
     "ServiceRecord",
     "ShopItem",

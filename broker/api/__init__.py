@@ -41,6 +41,7 @@ BLUEPRINT_MODULES = (
     "broker.api.care_plans",
     "broker.api.volunteers",
     "broker.api.volunteer_tasks",
+    "broker.api.leads",
 )
 
 errors_plugin = ErrorResponsesPlugin()

@@ -69,6 +69,7 @@ def init_app(app: Flask) -> None:
         follow_ups,
         households,
         inbox,
+        leads,
         members,
         notices,
         partner,
@@ -117,6 +118,7 @@ def init_app(app: Flask) -> None:
         care,
         volunteers,
         volunteer_teams,
+        leads,
     ):
         app.register_blueprint(module.bp)
 

@@ -60,7 +60,7 @@ CHECKS = [
     negative_data_rejection,
     missing_required_header,
 ]
-FUZZ_ROLES = ("admin", "caseworker", "partner", "auditor", "anon", "volunteer")
+FUZZ_ROLES = ("admin", "caseworker", "partner", "auditor", "anon", "volunteer", "reporter")
 
 
 def real_path_parameters(s: Scenario, path: str) -> dict[str, Any]:
@@ -81,6 +81,7 @@ def real_path_parameters(s: Scenario, path: str) -> dict[str, Any]:
         "volunteer_id": s.volunteer,
         "team_id": s.team,
         "task_id": s.task_out,
+        "lead_id": s.lead,
     }
     values["code"] = "temporary_aid" if path.startswith(f"{API}/policies") else s.grid_a
     return values
