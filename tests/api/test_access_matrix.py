@@ -1035,6 +1035,15 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", f"{API}/tasks/<int:task_id>/claim"): Row(
         "/api/v1/tasks/{task_claimed}/claim", S(401, 403, 403, 403, 403, 403, 403, 200)
     ),
+    ("POST", f"{API}/tasks/<int:task_id>/withdraw"): Row(
+        "/api/v1/tasks/{task_claimed}/withdraw", S(401, 403, 403, 403, 403, 403, 403, 200)
+    ),
+    ("POST", f"{API}/tasks/<int:task_id>/cancel"): Row(
+        "/api/v1/tasks/{target}/cancel",
+        S(401, 403, 403, 404, 404, 403, 200),
+        body={"reason": "rescheduled"},
+        fresh="open_task",
+    ),
     ("POST", f"{API}/tasks/<int:task_id>/check-in"): Row(
         "/api/v1/tasks/{task_out}/check-in", S(401, 403, 403, 403, 403, 403, 403, 200)
     ),
@@ -1061,12 +1070,19 @@ TABLE: dict[tuple[str, str], Row] = {
         )
         for action, task in (
             ("claim", "task_claimed"),
+            ("withdraw", "task_claimed"),
             ("check-in", "task_out"),
             ("check-out", "task_out"),
             ("confirm-code", "task_out"),
             ("confirm", "task_out"),
         )
     },
+    ("POST", "/partner/team/tasks/<int:task_id>/cancel"): Row(
+        "/partner/team/tasks/{task_claimed}/cancel",
+        S(PAGE_ANON, 403, 403, 404, 404, 403, 403),
+        body={"reason": "rescheduled"},
+        form=True,
+    ),
     ("GET", "/partner/team"): Row("/partner/team", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)),
     ("POST", "/partner/team/tasks"): Row(
         "/partner/team/tasks", S(PAGE_ANON, 403, 403, 404, 404, 403, 403), body={}, form=True
@@ -1165,6 +1181,7 @@ SHARED = {
     "care_plan": "care_plan",
     "pending_volunteer": "volunteer",
     "new_lead": "lead",
+    "open_task": "task_claimed",
 }
 
 
@@ -1533,6 +1550,10 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
         _fill_pools(scenario, pools)
     matrix_objects(scenario, make_user, login, worker, pending=(pools or Counter())["pending_volunteer"])
     _lead_objects(scenario, login, (pools or Counter())["new_lead"])
+    scenario.pools["open_task"] = [
+        _ok(admin.post(f"{API}/teams/{scenario.team}/tasks", json=_task_body()), 201)["id"]
+        for _ in range((pools or Counter())["open_task"])
+    ]
     return scenario
 
 
