@@ -116,3 +116,23 @@ def test_a_courier_reports_and_the_caseworker_visits_in_the_portal(new_portal, a
     assert caseworker.post(f"/caseworker/leads/{other.id}/close", close).status_code == 303
     assert "已有人照顾" in rider.text("/reporter/?lang=zh_CN")
     assert "Leads from mobile grid members" in caseworker.text("/caseworker/leads?lang=en")
+
+
+def test_the_community_figures_show_the_leads(new_portal, as_role, make_user, login):
+    """A lead reported and visited shows on the community figures page (its chart and
+    the sentence) and in the XLSX export."""
+    from openpyxl import load_workbook
+
+    world = make_world(as_role, make_user, login)
+    rider = new_portal()
+    assert _join(rider, "rider-2").status_code == 303
+    rider.login("rider-2")
+    assert _report(rider, rider.text("/reporter/")).status_code == 303
+    reader = new_portal()
+    reader.login(make_user("caseworker", grids=(world.grid,)))
+    page = reader.text("/community/figures")
+    assert "各社区移动网格员上报的线索" in page
+    assert "移动网格员：1 人上报了 1 户" in page
+    book = load_workbook(io.BytesIO(reader.get("/community/figures.xlsx").data))
+    heads = [c.value for c in book.active[1]]
+    assert "上报线索" in heads, heads
