@@ -81,4 +81,5 @@ def test_a_courier_reports_and_the_caseworker_visits_on_a_phone(
     page.get_by_role("heading", name="Report a household", exact=True).wait_for()
     rider.lang = "en"
     rider.shoot("reporter-leads")
-    assert not rider.problems and not caseworker.problems, rider.problems + caseworker.problems
+    assert not rider.problems, rider.problems
+    assert not caseworker.problems, caseworker.problems
