@@ -23,6 +23,8 @@ HANDLER_MODULES: tuple[str, ...] = (
     "broker.people.family_messages",
     "broker.community.care_misses",
     "broker.community.care_contacts",
+    # Not an outbox handler: subscribes to confirmed service records (the family's points).
+    "broker.community.service_points",
 )
 # The one gettext catalogue of the project, filed with the portal that edits it most;
 # handed to the platform here so that a worker renders text codes as the web does.

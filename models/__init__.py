@@ -18,6 +18,7 @@ from models.jobs import (
     Placement,
     PlacementFollowUp,
 )
+from models.leads import Lead, Reporter
 from models.ledger import Account, Disbursement, Entry, LedgerTransaction
 from models.notices import Notice, NoticeEntry
 from models.notifications import NotificationChannel, NotificationDelivery
@@ -69,6 +70,7 @@ __all__ = [
     "Household",
     "HouseholdBenefit",
     "IdempotencyKey",
+    "Lead",
     "LedgerTransaction",
     "Member",
     "Need",
@@ -88,6 +90,7 @@ __all__ = [
     "Receipt",
     "ReceiptCode",
     "Redemption",
+    "Reporter",
     "Reversal",
     "ServiceRecord",
     "ShopItem",

@@ -9,13 +9,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, BigId, IdMixin, JsonDoc, TimestampMixin, utcnow
 
-ROLES = ("caseworker", "partner", "auditor", "admin", "volunteer")
+ROLES = ("caseworker", "partner", "auditor", "admin", "volunteer", "reporter")
 
 
 class User(IdMixin, TimestampMixin, Base):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('caseworker','partner','auditor','admin','volunteer')", name="role"),
+        CheckConstraint("role IN ('caseworker','partner','auditor','admin','volunteer','reporter')", name="role"),
         CheckConstraint("role <> 'partner' OR partner_id IS NOT NULL", name="partner_bound"),
     )
 

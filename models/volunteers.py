@@ -16,6 +16,7 @@ VOLUNTEER_STATES = ("pending", "active", "rejected")
 TASK_KINDS = ("visit", "escort", "tutoring", "repairs", "delivery", "other")
 TASK_STATES = ("open", "done", "cancelled")
 CLAIM_STATES = ("claimed", "checked_in", "checked_out", "confirmed", "withdrawn")
+TASK_CANCEL_REASONS = ("family_declined", "need_met", "no_volunteers", "rescheduled", "entered_in_error", "other")
 
 
 class Volunteer(IdMixin, TimestampMixin, Base):
@@ -79,6 +80,9 @@ class VolunteerTask(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     first_claim_at: Mapped[datetime | None]
     done_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(String(20))
+    cancelled_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    cancelled_at: Mapped[datetime | None]
 
 
 class TaskClaim(IdMixin, Base):

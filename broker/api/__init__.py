@@ -43,6 +43,7 @@ BLUEPRINT_MODULES = (
     "broker.api.placements",
     "broker.api.volunteers",
     "broker.api.volunteer_tasks",
+    "broker.api.leads",
 )
 
 errors_plugin = ErrorResponsesPlugin()

@@ -13,6 +13,7 @@ from broker.api.blueprint import Blueprint
 from broker.api.idempotency import idempotent
 from broker.api.schemas.common import PageArgs, page_of
 from broker.api.schemas.volunteers import (
+    CancelTaskIn,
     ClaimOut,
     ConfirmedOut,
     ConfirmIn,
@@ -22,7 +23,7 @@ from broker.api.schemas.volunteers import (
     TaskOut,
     TeamOut,
 )
-from broker.community import confirmations, tasks, teams
+from broker.community import confirmations, task_changes, tasks, teams
 from broker.platform import db
 from models import TaskClaim, Volunteer, VolunteerTask
 
@@ -62,6 +63,7 @@ def task_out(task: VolunteerTask) -> dict[str, Any]:
         "status": task.status,
         "first_claim_at": task.first_claim_at,
         "done_at": task.done_at,
+        "cancel_reason": task.cancel_reason,
         "claims": [claim_out(c, v) for c, v in claims if c.status != "withdrawn"],
     }
 
@@ -121,6 +123,35 @@ class TaskClaimView(MethodView):
         out = _own_claim_out(task_id, claim)
         db.commit()
         return out, 201 if created else 200
+
+
+@blp.route("/tasks/<int:task_id>/withdraw")
+class TaskWithdraw(MethodView):
+    @require(*TASK_ACTORS)
+    @idempotent
+    @blp.response(200, ClaimOut)
+    @blp.alt_response(409, description="not_claimed; invalid_transition: checked in already.")
+    def post(self, task_id: int) -> dict[str, Any]:
+        """Give up your claim before checking in: the place opens for another volunteer."""
+        claim = task_changes.withdraw(db.session(), current_principal(), task_id)
+        out = _own_claim_out(task_id, claim)
+        db.commit()
+        return out
+
+
+@blp.route("/tasks/<int:task_id>/cancel")
+class TaskCancel(MethodView):
+    @require("partner", "admin")
+    @idempotent
+    @blp.arguments(CancelTaskIn)
+    @blp.response(200, TaskOut)
+    @blp.alt_response(409, description="task_under_way: a volunteer checked in, or the task is done.")
+    def post(self, body: dict, task_id: int) -> dict[str, Any]:
+        """The team's leader cancels an open task with a reason; its claims are withdrawn, their volunteers told."""
+        task = task_changes.cancel(db.session(), current_principal(), task_id, body["reason"])
+        out = task_out(task)
+        db.commit()
+        return out
 
 
 @blp.route("/tasks/<int:task_id>/check-in")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from broker.cli import demo_care, demo_jobs
 from broker.cli.demo_points import seed_points
-from broker.community import tasks, volunteers
+from broker.community import leads, reporters, tasks, volunteers
 from broker.money import funds
 from broker.people import concerns, users
 from broker.platform import actor, db
@@ -49,7 +49,8 @@ def demo_usernames(demo: dict[str, Any]) -> list[tuple[str, str]]:
     """The demo's (username, role) pairs, in the order they are seeded and printed."""
     people = [(spec["username"], spec["role"]) for spec in demo["users"]]
     people += [(spec["user"]["username"], "partner") for spec in demo["partners"]]
-    return people + [(spec["username"], "volunteer") for spec in (demo.get("volunteers") or {}).get("people", [])]
+    people += [(spec["username"], "volunteer") for spec in (demo.get("volunteers") or {}).get("people", [])]
+    return people + [(spec["username"], "reporter") for spec in demo.get("reporters") or []]
 
 
 def demo_logins(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -109,6 +110,7 @@ def _seed(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
     if demo.get("volunteers"):
         logins += _seed_volunteers(session, demo["volunteers"], leaders[demo["volunteers"]["team"]])
 
+    logins += _seed_reporters(session, demo.get("reporters") or [])
     household = households.create_household(session, caseworker, load_household(demo["household"]))
     assessment.create_assessment(session, caseworker, household.id, demo["assessment"])
     seed_points(session, demo, caseworker, household)
@@ -118,6 +120,19 @@ def _seed(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
     if demo.get("concern"):
         concerns.file_concern(session, **demo["concern"], principal=caseworker, household_id=household.id)
     db.commit()
+    return logins
+
+
+def _seed_reporters(session: Session, specs: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """Mobile grid members, signed up as on a phone, each with the leads it reported."""
+    logins = []
+    for spec in specs:
+        data = {k: v for k, v in spec.items() if k != "leads"} | {"password": DEMO_PASSWORD, "consent": True}
+        reporter, _new = reporters.sign_up(session, data)
+        principal = users.principal_of(session.get(User, reporter.user_id))
+        for lead in spec.get("leads") or []:
+            leads.report(session, principal, lead)
+        logins.append((spec["username"], DEMO_PASSWORD, "reporter"))
     return logins
 
 

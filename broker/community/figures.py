@@ -1,6 +1,7 @@
 """The community's figures the reports quote, computed: family volunteer points earned
-and redeemed, the hours behind them and the households taking part, per community and
-per month, over a period of local days — for the report page, its charts and its XLSX."""
+and redeemed, the hours behind them and the households taking part, and the leads mobile
+grid members reported (how many, how many were visited, how many reporters were active),
+per community, over a period of local days — for the report page, its charts and its XLSX."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from broker.money.exports import Column
 from broker.money.report_files import ExportFile, export_file
 from broker.platform import periods, texts
 from broker.platform.texts import N_, define
-from models import Grid, Household, PointsEarning, Redemption
+from models import Grid, Household, Lead, PointsEarning, Redemption
 
 define(
     {
@@ -25,6 +26,9 @@ define(
         "figures.earned": N_("Points earned"),
         "figures.redeemed": N_("Points redeemed"),
         "figures.redemptions": N_("Redemptions"),
+        "figures.leads": N_("Leads reported"),
+        "figures.leads_visited": N_("Leads visited"),
+        "figures.reporters": N_("Active mobile grid members"),
     }
 )
 
@@ -37,6 +41,9 @@ class CommunityRow:
     earned: int
     redeemed: int
     redemptions: int
+    leads: int = 0
+    leads_visited: int = 0
+    reporters: int = 0
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ class Figures:
     date_from: date | None
     date_to: date | None
     rows: list[CommunityRow]
+    reporters: int = 0  # across communities: a reporter active in two counts once
 
     @property
     def total(self) -> CommunityRow:
@@ -54,6 +62,9 @@ class Figures:
             sum(r.earned for r in self.rows),
             sum(r.redeemed for r in self.rows),
             sum(r.redemptions for r in self.rows),
+            sum(r.leads for r in self.rows),
+            sum(r.leads_visited for r in self.rows),
+            self.reporters,
         )
 
 
@@ -96,6 +107,22 @@ def community_figures(session: Session, date_from: date | None = None, date_to: 
             .group_by(Grid.community)
         )
     }
+    reported = {
+        r.community: r
+        for r in session.execute(
+            select(
+                Lead.community,
+                func.count(Lead.id).label("count"),
+                func.count(Lead.visit_id).label("visited"),
+                func.count(func.distinct(Lead.reporter_id)).label("reporters"),
+            )
+            .where(*_within(Lead.created_at, date_from, date_to))
+            .group_by(Lead.community)
+        )
+    }
+    reporters = session.execute(
+        select(func.count(func.distinct(Lead.reporter_id))).where(*_within(Lead.created_at, date_from, date_to))
+    ).scalar_one()
     rows = [
         CommunityRow(
             community=name,
@@ -104,10 +131,13 @@ def community_figures(session: Session, date_from: date | None = None, date_to: 
             earned=int(earned[name].points or 0) if name in earned else 0,
             redeemed=int(spent[name].points or 0) if name in spent else 0,
             redemptions=spent[name].count if name in spent else 0,
+            leads=reported[name].count if name in reported else 0,
+            leads_visited=reported[name].visited if name in reported else 0,
+            reporters=reported[name].reporters if name in reported else 0,
         )
-        for name in sorted(set(earned) | set(spent))
+        for name in sorted(set(earned) | set(spent) | set(reported))
     ]
-    return Figures(date_from, date_to, rows)
+    return Figures(date_from, date_to, rows, reporters)
 
 
 COLUMNS = [
@@ -117,6 +147,9 @@ COLUMNS = [
     Column("earned", "figures.earned", "int", 14),
     Column("redeemed", "figures.redeemed", "int", 14),
     Column("redemptions", "figures.redemptions", "int", 14),
+    Column("leads", "figures.leads", "int", 14),
+    Column("leads_visited", "figures.leads_visited", "int", 14),
+    Column("reporters", "figures.reporters", "int", 16),
 ]
 
 
@@ -128,6 +161,9 @@ def _row(r: CommunityRow, label: str) -> dict:
         "earned": r.earned,
         "redeemed": r.redeemed,
         "redemptions": r.redemptions,
+        "leads": r.leads,
+        "leads_visited": r.leads_visited,
+        "reporters": r.reporters,
     }
 
 

@@ -1,8 +1,9 @@
 """Who may see and do what: the principal of a request and its scope checks.
 
 Roles: caseworker (own grids), partner (own partner's offers; a volunteer team's users
-are its leaders), auditor (reads all), admin, and volunteer — a light account that sees
-only its own record and its own team's tasks."""
+are its leaders), auditor (reads all), admin, volunteer — a light account that sees
+only its own record and its own team's tasks — and reporter (a mobile grid member), a
+light account that reports households and sees only its own reports."""
 
 from __future__ import annotations
 

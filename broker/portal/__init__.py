@@ -70,6 +70,7 @@ def init_app(app: Flask) -> None:
         households,
         inbox,
         jobs,
+        leads,
         members,
         notices,
         partner,
@@ -119,6 +120,7 @@ def init_app(app: Flask) -> None:
         jobs,
         volunteers,
         volunteer_teams,
+        leads,
     ):
         app.register_blueprint(module.bp)
 

@@ -20,8 +20,9 @@ from models.assessment import CATEGORIES
 from models.partners import PARTNER_KINDS
 from models.users import ROLES
 
-# Volunteers make their own light accounts when they sign up (/volunteers/join).
-STAFF_ROLES = tuple(r for r in ROLES if r != "volunteer")
+# Volunteers and mobile grid members make their own light accounts when they sign up
+# (/volunteers/join, /reporters/join).
+STAFF_ROLES = tuple(r for r in ROLES if r not in ("volunteer", "reporter"))
 
 ALL_REGIONS = "*"
 

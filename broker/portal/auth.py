@@ -40,6 +40,7 @@ HOME = {
     "auditor": "portal_auditor.dashboard",
     "admin": "portal_admin.home",
     "volunteer": "portal_volunteers.home",
+    "reporter": "portal_leads.home",
 }
 
 

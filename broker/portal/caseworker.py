@@ -19,12 +19,14 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from broker.community import leads
 from broker.platform import db
 from broker.platform.errors import DomainError
 from broker.portal import registry_errors
 from broker.portal.auth import current_principal, role_required
 from broker.portal.forms import AssessmentForm, CoverageForm
 from broker.portal.i18n import label
+from broker.portal.lead_forms import URGENCY_LABELS
 from broker.portal.once import once
 from broker.portal.pages import commit, page_arg, refused
 from broker.portal.request_forms import (
@@ -85,6 +87,8 @@ def home() -> str:
         unmatched_households=unmatched_households,
         overdue_follow_ups=followup_visits.overdue(session, principal),
         unreceived=receipts.unreceived(session, principal, limit=20),
+        leads_waiting=leads.waiting(session, principal),
+        lead_urgencies=URGENCY_LABELS,
         **action_forms(session, principal),
     )
 

@@ -1,5 +1,6 @@
 """The community figures page: family volunteer points earned and redeemed, the hours
-and households behind them, per community over a period — charts, the numbers as a
+and households behind them, and the leads mobile grid members reported and how many
+were visited, per community over a period — charts, the numbers as a
 table, and an XLSX. Linked from the auditor's and the caseworker's dashboards."""
 
 from __future__ import annotations
@@ -53,6 +54,13 @@ def page() -> str:
             _("Family volunteer points redeemed in the points shop, by community"),
             (_("Community"), _("Points"), _("Redemptions")),
             [(r.community, r.redeemed, str(r.redeemed), r.redemptions) for r in found.rows],
+        ),
+        Chart(
+            "leads-reported",
+            _("Leads from mobile grid members by community"),
+            _("Households couriers and neighbours reported in the period, and how many were visited, by community"),
+            (_("Community"), _("Leads reported"), _("Visited")),
+            [(r.community, r.leads, str(r.leads), r.leads_visited) for r in found.rows if r.leads],
         ),
     ]
     return render_template("portal/community/figures.html", figures=found, charts=charts, since=since, until=until)

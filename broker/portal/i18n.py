@@ -296,6 +296,7 @@ ROLES = {
     "auditor": _l("Auditor"),
     "admin": _l("Administrator"),
     "volunteer": _l("Volunteer"),
+    "reporter": _l("Mobile grid member"),
 }
 
 LABELS = {

@@ -57,6 +57,7 @@ login_limit = limiter.shared_limit(_login_limit, scope="login", methods=["POST"]
 API_CONCERNS_PATH = "/api/v1/concerns"
 API_CONCERN_PATH = "/api/v1/concerns/<string:reference>"
 API_VOLUNTEERS_PATH = "/api/v1/volunteers"
+API_REPORTERS_PATH = "/api/v1/reporters"
 
 
 def client_address() -> str:
@@ -86,6 +87,10 @@ concern_limit = limiter.shared_limit(
 signup_limit = limiter.shared_limit(
     _concern_limit, scope="volunteer-signup", key_func=client_address, methods=["POST"], exempt_when=_signed_in
 )
+# A mobile grid member's sign-up likewise.
+reporter_signup_limit = limiter.shared_limit(
+    _concern_limit, scope="reporter-signup", key_func=client_address, methods=["POST"], exempt_when=_signed_in
+)
 lookup_limit = limiter.shared_limit(
     _lookup_limit, scope="concern-lookup", key_func=client_address, methods=["GET"], exempt_when=_signed_in
 )
@@ -113,6 +118,7 @@ def init_app(app: Flask) -> None:
         API_CONCERNS_PATH: concern_limit,
         API_CONCERN_PATH: lookup_limit,
         API_VOLUNTEERS_PATH: signup_limit,
+        API_REPORTERS_PATH: reporter_signup_limit,
     }
     for rule in app.url_map.iter_rules():
         if rule.rule in wrappers:

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from broker.community import volunteer_schema
 from broker.portal.forms import OnceForm
-from models.volunteers import TASK_KINDS
+from models.volunteers import TASK_CANCEL_REASONS, TASK_KINDS
 
 TASK_KIND_LABELS = {
     "visit": _l("Home visit"),
@@ -100,6 +100,20 @@ class TaskForm(OnceForm):
     slots = IntegerField(
         _l("Volunteers needed"), default=1, validators=[NumberRange(min=1, max=volunteer_schema.MAX_SLOTS)]
     )
+
+
+CANCEL_REASONS = {
+    "family_declined": _l("The family declined"),
+    "need_met": _l("The need was met otherwise"),
+    "no_volunteers": _l("No volunteer could go"),
+    "rescheduled": _l("Rescheduled"),
+    "entered_in_error": _l("Entered in error"),
+    "other": _l("Another reason"),
+}
+
+
+class CancelTaskForm(OnceForm):
+    reason = SelectField(_l("Why cancel it"), choices=[SelectChoice(r, CANCEL_REASONS[r]) for r in TASK_CANCEL_REASONS])
 
 
 class ActForm(OnceForm):

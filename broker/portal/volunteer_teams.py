@@ -12,7 +12,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from broker.community import certificates, confirmations, tasks, teams, volunteer_figures, volunteers
+from broker.community import (
+    certificates,
+    confirmations,
+    task_changes,
+    tasks,
+    teams,
+    volunteer_figures,
+    volunteers,
+)
 from broker.platform import db, periods
 from broker.platform.errors import DomainError
 from broker.portal import charts, i18n
@@ -20,11 +28,13 @@ from broker.portal.auth import current_principal, role_required
 from broker.portal.once import once
 from broker.portal.pages import attach_field_errors, commit
 from broker.portal.volunteer_forms import (
+    CANCEL_REASONS,
     CLAIM_STATUSES,
     TASK_KIND_LABELS,
     TASK_STATUSES,
     VOLUNTEER_STATUSES,
     ActForm,
+    CancelTaskForm,
     DecisionForm,
     PeriodForm,
     TaskForm,
@@ -59,6 +69,8 @@ def _team_page(form: TaskForm | None = None, status: int = 200) -> tuple[str, in
         team_tasks=[(t, tasks.claims_of(session, t.id)) for t in tasks.of_team(session, principal, team.id)],
         form=form,
         decide=DecisionForm(),
+        cancel=CancelTaskForm(formdata=None),
+        cancel_reasons=CANCEL_REASONS,
         local=periods.to_local,
         volunteer_statuses=VOLUNTEER_STATUSES,
         **LABELS,
@@ -108,6 +120,24 @@ def new_task() -> Response | tuple[str, int]:
         attach_field_errors(form, exc, {"ends_at": "ends_at", "offer_id": "offer_id"})
         return _team_page(form, exc.status)
     commit(_("The task is on your members' phones."))
+    return redirect(url_for(".team"), code=303)
+
+
+@bp.post("/partner/team/tasks/<int:task_id>/cancel")
+@role_required("partner")
+@once
+def cancel_task(task_id: int) -> Response:
+    """The leader cancels an open task with a reason; its volunteers are told."""
+    form = CancelTaskForm()
+    if not form.validate_on_submit():
+        flash(_("Pick why you cancel it."), "error")
+        return redirect(url_for(".team"), code=303)
+    try:
+        task_changes.cancel(db.session(), current_principal(), task_id, form.reason.data)
+    except DomainError as exc:
+        turned_away(exc)
+    else:
+        commit(_("Task cancelled: its volunteers are told."))
     return redirect(url_for(".team"), code=303)
 
 

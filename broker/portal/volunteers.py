@@ -10,7 +10,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
-from broker.community import certificates, confirmations, tasks, teams, volunteers
+from broker.community import certificates, confirmations, task_changes, tasks, teams, volunteers
 from broker.platform import db, periods
 from broker.platform.errors import DomainError
 from broker.portal import limits
@@ -136,6 +136,7 @@ def _act(task_id: int, action: str) -> Response:
         "check_in": _("Checked in. Check out when you leave."),
         "check_out": _("Checked out. Now the family confirms."),
         "send_code": _("A code was texted to the family: type in the six digits they read to you."),
+        "withdraw": _("You gave up your place: another volunteer can take it."),
     }
     try:
         if action == "claim":
@@ -144,6 +145,8 @@ def _act(task_id: int, action: str) -> Response:
             tasks.check_in(session, principal, task_id)
         elif action == "check_out":
             tasks.check_out(session, principal, task_id)
+        elif action == "withdraw":
+            task_changes.withdraw(session, principal, task_id)
         else:
             confirmations.send_code(session, principal, task_id)
     except DomainError as exc:
@@ -158,6 +161,13 @@ def _act(task_id: int, action: str) -> Response:
 @once
 def claim(task_id: int) -> Response:
     return _act(task_id, "claim")
+
+
+@bp.post("/volunteer/tasks/<int:task_id>/withdraw")
+@role_required("volunteer")
+@once
+def withdraw(task_id: int) -> Response:
+    return _act(task_id, "withdraw")
 
 
 @bp.post("/volunteer/tasks/<int:task_id>/check-in")

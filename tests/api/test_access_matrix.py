@@ -30,7 +30,17 @@ from tests.conftest import PASSWORD, ApiClient, unique
 from tests.support.images import png
 from tests.support.voice import agree, agree_to_notice, approved_application
 
-ROLES = ("anon", "caseworker", "other_caseworker", "partner", "other_partner", "auditor", "admin", "volunteer")
+ROLES = (
+    "anon",
+    "caseworker",
+    "other_caseworker",
+    "partner",
+    "other_partner",
+    "auditor",
+    "admin",
+    "volunteer",
+    "reporter",
+)
 YUAN = 100
 API = "/api/v1"
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
@@ -48,10 +58,11 @@ def S(
     auditor: int,
     admin: int,
     volunteer: int = STRANGER,
+    reporter: int = STRANGER,
 ) -> dict:
-    """Expected statuses, in the order of :data:`ROLES`. A volunteer (light account) gets
-    what a signed-in stranger gets unless the row says otherwise."""
-    statuses = (anon, cw, other_cw, partner, other_partner, auditor, admin, volunteer)
+    """Expected statuses, in the order of :data:`ROLES`. A volunteer or a mobile grid
+    member (light accounts) gets what a signed-in stranger gets unless the row says otherwise."""
+    statuses = (anon, cw, other_cw, partner, other_partner, auditor, admin, volunteer, reporter)
     return dict(zip(ROLES, statuses, strict=True))
 
 
@@ -109,6 +120,18 @@ def _sign_up_body(s: Scenario) -> dict:
         "phone": "13911112222",
         "username": unique("mx-join-"),
         "password": PASSWORD,
+        "consent": True,
+    }
+
+
+def _reporter_body() -> dict:
+    return {
+        "name": "矩阵骑手",
+        "phone": "13911113333",
+        "username": unique("mx-rider-"),
+        "password": PASSWORD,
+        "kind": "courier",
+        "organisation": "矩阵快递",
         "consent": True,
     }
 
@@ -287,7 +310,9 @@ TABLE: dict[tuple[str, str], Row] = {
         fresh="special_group",
     ),
     ("GET", f"{API}/special-groups/coverage"): Row("/api/v1/special-groups/coverage", REGISTRY_LIST),
-    ("GET", f"{API}/care-plans"): Row("/api/v1/care-plans", everyone(200) | {"anon": 401, "volunteer": 403}),
+    ("GET", f"{API}/care-plans"): Row(
+        "/api/v1/care-plans", everyone(200) | {"anon": 401, "volunteer": 403, "reporter": 403}
+    ),
     ("POST", f"{API}/care-plans"): Row(
         "/api/v1/care-plans", S(401, 201, 404, 403, 403, 403, 201), body=_care_plan_body, fresh="care_member"
     ),
@@ -379,9 +404,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ),
     ("GET", f"{API}/reports/jobs"): Row("/api/v1/reports/jobs", REGISTRY_LIST),
     # --- policies and applications -------------------------------------------------------
-    ("GET", f"{API}/policies"): Row("/api/v1/policies", S(401, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", f"{API}/policies"): Row("/api/v1/policies", S(401, 200, 200, 200, 200, 200, 200, 200, 200)),
     ("GET", f"{API}/policies/<string:code>"): Row(
-        "/api/v1/policies/temporary_aid", S(401, 200, 200, 200, 200, 200, 200, 200)
+        "/api/v1/policies/temporary_aid", S(401, 200, 200, 200, 200, 200, 200, 200, 200)
     ),
     ("GET", f"{API}/households/<int:household_id>/policy-package"): Row(
         "/api/v1/households/{household}/policy-package", REGISTRY_READ
@@ -505,7 +530,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", f"{API}/audit/events"): Row("/api/v1/audit/events", OVERSIGHT),
     # --- the portal ----------------------------------------------------------------------------
     ("GET", "/"): Row("/", everyone(302)),
-    ("GET", "/login"): Row("/login", S(200, 302, 302, 302, 302, 302, 302, 302)),
+    ("GET", "/login"): Row("/login", S(200, 302, 302, 302, 302, 302, 302, 302, 302)),
     ("POST", "/login"): Row("/login", everyone(302), body=_login_body, form=True, new_session=True),
     ("POST", "/logout"): Row("/logout", everyone(302), body={}, form=True, new_session=True),
     ("POST", "/language"): Row("/language", everyone(302), body={"locale": "en"}, form=True, new_session=True),
@@ -936,9 +961,9 @@ TABLE: dict[tuple[str, str], Row] = {
         "/auditor/exports/reconciliation.xlsx", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
     ),
     # --- notifications: the caller's own, in the API and the portal inbox -----------------------
-    ("GET", f"{API}/notifications"): Row("/api/v1/notifications", S(401, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", f"{API}/notifications"): Row("/api/v1/notifications", S(401, 200, 200, 200, 200, 200, 200, 200, 200)),
     ("POST", f"{API}/notifications/<int:notification_id>/read"): Row(
-        "/api/v1/notifications/{notification}/read", S(401, 200, 404, 404, 404, 404, 404, 404)
+        "/api/v1/notifications/{notification}/read", S(401, 200, 404, 404, 404, 404, 404, 404, 404)
     ),
     ("GET", "/inbox/"): Row("/inbox/", INBOX),
     ("POST", "/inbox/<int:notification_id>/read"): Row(
@@ -1092,6 +1117,15 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", f"{API}/tasks/<int:task_id>/claim"): Row(
         "/api/v1/tasks/{task_claimed}/claim", S(401, 403, 403, 403, 403, 403, 403, 200)
     ),
+    ("POST", f"{API}/tasks/<int:task_id>/withdraw"): Row(
+        "/api/v1/tasks/{task_claimed}/withdraw", S(401, 403, 403, 403, 403, 403, 403, 200)
+    ),
+    ("POST", f"{API}/tasks/<int:task_id>/cancel"): Row(
+        "/api/v1/tasks/{target}/cancel",
+        S(401, 403, 403, 404, 404, 403, 200),
+        body={"reason": "rescheduled"},
+        fresh="open_task",
+    ),
     ("POST", f"{API}/tasks/<int:task_id>/check-in"): Row(
         "/api/v1/tasks/{task_out}/check-in", S(401, 403, 403, 403, 403, 403, 403, 200)
     ),
@@ -1118,12 +1152,19 @@ TABLE: dict[tuple[str, str], Row] = {
         )
         for action, task in (
             ("claim", "task_claimed"),
+            ("withdraw", "task_claimed"),
             ("check-in", "task_out"),
             ("check-out", "task_out"),
             ("confirm-code", "task_out"),
             ("confirm", "task_out"),
         )
     },
+    ("POST", "/partner/team/tasks/<int:task_id>/cancel"): Row(
+        "/partner/team/tasks/{task_claimed}/cancel",
+        S(PAGE_ANON, 403, 403, 404, 404, 403, 403),
+        body={"reason": "rescheduled"},
+        form=True,
+    ),
     ("GET", "/partner/team"): Row("/partner/team", S(PAGE_ANON, 403, 403, 200, 200, 403, 403)),
     ("POST", "/partner/team/tasks"): Row(
         "/partner/team/tasks", S(PAGE_ANON, 403, 403, 404, 404, 403, 403), body={}, form=True
@@ -1189,6 +1230,59 @@ TABLE: dict[tuple[str, str], Row] = {
         fresh="placement",
     ),
     ("GET", "/jobs/home-work"): Row("/jobs/home-work", S(PAGE_ANON, 200, 200, 200, 200, 200, 200)),
+    # --- mobile grid members: anyone signs up; a reporter reports and reads its own; caseworkers act ---
+    ("POST", f"{API}/reporters"): Row("/api/v1/reporters", everyone(201), body=lambda s: _reporter_body()),
+    ("POST", f"{API}/leads"): Row(
+        "/api/v1/leads",
+        S(401, 403, 403, 403, 403, 403, 403, 403, 201),
+        body=lambda s: {"address": "矩阵路1号", "seen": "矩阵上报", "grid": s.grid_a},
+    ),
+    ("GET", f"{API}/leads"): Row("/api/v1/leads", S(401, 200, 200, 403, 403, 200, 200, 403, 200)),
+    ("GET", f"{API}/leads/<int:lead_id>"): Row("/api/v1/leads/{lead}", S(401, 200, 404, 403, 403, 200, 200, 403, 200)),
+    ("POST", f"{API}/leads/<int:lead_id>/visit"): Row(
+        "/api/v1/leads/{target}/visit",
+        S(401, 201, 404, 403, 403, 403, 201),
+        body=lambda s: {"household_id": s.household, "findings": "矩阵走访"},
+        fresh="new_lead",
+    ),
+    ("POST", f"{API}/leads/<int:lead_id>/close"): Row(
+        "/api/v1/leads/{target}/close",
+        S(401, 200, 404, 403, 403, 403, 200),
+        body={"reason": "no_need"},
+        fresh="new_lead",
+    ),
+    ("GET", "/reporters/join"): Row("/reporters/join", everyone(200)),
+    ("POST", "/reporters/join"): Row(
+        "/reporters/join", everyone(303), body=lambda s: {**_reporter_body(), "consent": "y"}, form=True
+    ),
+    ("GET", "/reporter/"): Row("/reporter/", S(PAGE_ANON, 403, 403, 403, 403, 403, 403, 403, 200)),
+    ("POST", "/reporter/leads"): Row(
+        "/reporter/leads",
+        S(PAGE_ANON, 403, 403, 403, 403, 403, 403, 403, 303),
+        body={"address": "矩阵路2号", "seen": "矩阵上报", "community": "科源社区", "urgency": "normal"},
+        form=True,
+    ),
+    ("GET", "/caseworker/leads"): Row("/caseworker/leads", S(PAGE_ANON, 200, 200, 403, 403, 403, 200)),
+    ("GET", "/caseworker/leads/<int:lead_id>"): Row(
+        "/caseworker/leads/{lead}", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
+    ),
+    ("GET", "/caseworker/leads/<int:lead_id>/photo"): Row(
+        "/caseworker/leads/{lead}/photo", S(PAGE_ANON, 200, 404, 403, 403, 403, 200)
+    ),
+    ("POST", "/caseworker/leads/<int:lead_id>/visit"): Row(
+        "/caseworker/leads/{target}/visit",
+        S(PAGE_ANON, 303, 404, 403, 403, 403, 303),
+        body=lambda s: {"household": str(s.household), "findings": "矩阵走访"},
+        form=True,
+        fresh="new_lead",
+    ),
+    ("POST", "/caseworker/leads/<int:lead_id>/close"): Row(
+        "/caseworker/leads/{target}/close",
+        S(PAGE_ANON, 303, 404, 403, 403, 403, 303),
+        body={"reason": "no_need"},
+        form=True,
+        fresh="new_lead",
+    ),
 }
 
 # Which shared object a refused call of a ``fresh`` row acts on.
@@ -1218,6 +1312,8 @@ SHARED = {
     "enrolment": "enrolment",
     "placement": "placement",
     "job_need": "job_request",
+    "new_lead": "lead",
+    "open_task": "task_claimed",
 }
 
 
@@ -1331,6 +1427,7 @@ class Scenario:
     home_order: int = 0  # an order of the opening's workshop
     job_request: int = 0  # the household's employment request, handed to job matching
     job_need_member: dict[int, int] = field(default_factory=dict)  # an employment request → its member
+    lead: int = 0  # a lead with a photo on grid A, by the ``reporter`` role
 
     def take(self, kind: str) -> int:
         return self.pools[kind].pop()
@@ -1375,6 +1472,7 @@ class Scenario:
             "home_order": self.home_order,
             "job_request": self.job_request,
             "job_member": self.head_member,
+            "lead": self.lead,
         }
         if row.fresh:
             values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
@@ -1600,7 +1698,28 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
         _fill_pools(scenario, pools)
     matrix_objects(scenario, make_user, login, worker, pending=(pools or Counter())["pending_volunteer"])
     matrix_jobs(scenario, pools or Counter())
+    _lead_objects(scenario, login, (pools or Counter())["new_lead"])
+    scenario.pools["open_task"] = [
+        _ok(admin.post(f"{API}/teams/{scenario.team}/tasks", json=_task_body()), 201)["id"]
+        for _ in range((pools or Counter())["open_task"])
+    ]
     return scenario
+
+
+def _lead_objects(s: Scenario, login: Callable, fresh: int) -> None:
+    """The ``reporter`` role (a courier signed up over the API), its lead on grid A with a
+    photo, and ``fresh`` more leads there for the visits and closes that succeed."""
+    body = _reporter_body()
+    _ok(s.api["anon"].post(f"{API}/reporters", json=body), 201)
+    s.usernames["reporter"] = body["username"]
+    s.api["reporter"] = rider = login(body["username"])
+    photo = base64.b64encode(png()).decode()
+    lead = {"address": "矩阵路3号", "seen": "独居老人", "grid": s.grid_a, "photo": photo}
+    s.lead = _ok(rider.post(f"{API}/leads", json=lead), 201)["id"]
+    s.pools["new_lead"] = [
+        _ok(rider.post(f"{API}/leads", json={"address": f"矩阵路{4 + i}号", "seen": "x2", "grid": s.grid_a}), 201)["id"]
+        for i in range(fresh)
+    ]
 
 
 def _follow_ups_of(request_ids: list[int]) -> dict[int, int]:

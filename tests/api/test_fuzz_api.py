@@ -60,7 +60,7 @@ CHECKS = [
     negative_data_rejection,
     missing_required_header,
 ]
-FUZZ_ROLES = ("admin", "caseworker", "partner", "auditor", "anon", "volunteer")
+FUZZ_ROLES = ("admin", "caseworker", "partner", "auditor", "anon", "volunteer", "reporter")
 
 
 def real_path_parameters(s: Scenario, path: str) -> dict[str, Any]:
@@ -88,6 +88,7 @@ def real_path_parameters(s: Scenario, path: str) -> dict[str, Any]:
         "placement_id": s.placement,
         "order_id": s.home_order,
         "months": 6,
+        "lead_id": s.lead,
     }
     if path.endswith("/job-matches"):
         values["request_id"] = s.job_request

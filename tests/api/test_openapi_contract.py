@@ -36,6 +36,8 @@ def test_every_protected_operation_declares_the_bearer_scheme(client):
             assert op["security"] == [], "looking a concern up needs no token"
         elif (method, path) in {("post", f"{API}/volunteers"), ("get", f"{API}/teams")}:
             assert op["security"] == [], "a volunteer signs up, choosing a team, with no account yet"
+        elif (method, path) == ("post", f"{API}/reporters"):
+            assert op["security"] == [], "a mobile grid member signs up with no account yet"
         elif (method, path) == ("post", f"{API}/concerns"):
             assert op["security"] == [{}, {"bearer": []}], "anyone raises a concern; a caseworker records one"
         else:

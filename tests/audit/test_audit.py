@@ -385,6 +385,7 @@ AUDITOR_WRITES = {
     "/api/v1/reversals/<int:reversal_id>/reject",
     "/api/v1/concerns",  # anyone may raise a concern, with or without a token
     "/api/v1/volunteers",  # anyone may sign up as a volunteer (an empty form: 422)
+    "/api/v1/reporters",  # anyone may sign up as a mobile grid member (an empty form: 422)
 }
 
 
@@ -393,7 +394,7 @@ def test_auditors_get_403_on_every_write_endpoint(app, as_role):
     under /api/v1 answers them 403, and the audit log does not grow — but signing in,
     marking one's own notification read (the reader's own inbox, not the broker's data:
     another's notification is not found, 404), and the reversals they propose or decide as
-    the second pair of eyes, and raising a concern or signing up as a volunteer as anyone
+    the second pair of eyes, and raising a concern or signing up as a volunteer or a mobile grid member as anyone
     may (none exists here, and no reason is given: 404 or 422)."""
     auditor = as_role("auditor")
     before = audit.count(db.session())

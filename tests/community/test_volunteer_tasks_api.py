@@ -183,7 +183,11 @@ def test_the_family_confirms_with_the_code_it_got_by_sms(world, anon, worker, mo
     """After check-out the volunteer has the family texted a code (with its consent); a
     wrong code counts a try; the right one confirms, and the family's points hook runs."""
     seen: list[int] = []
-    service_records.on_confirmed(lambda _s, row: seen.append(row.id))
+
+    def hook(_s: object, row: ServiceRecord) -> None:
+        seen.append(row.id)
+
+    service_records.on_confirmed(hook)
     team = make_team(world)
     volunteer = team.volunteer(anon, "郑志愿")
     task = team.escort_task(worker, family(world))
@@ -205,7 +209,7 @@ def test_the_family_confirms_with_the_code_it_got_by_sms(world, anon, worker, mo
     done = ok(volunteer.post(f"{API}/tasks/{task['id']}/confirm", json={"method": "code", "code": code}), 201)
     assert done["records"][0]["method"] == "code"
     assert seen == [done["records"][0]["id"]]
-    service_records._hooks.clear()
+    service_records._hooks.remove(hook)
 
 
 def test_who_may_touch_a_team_and_its_tasks(world, anon, worker, make_user, login):

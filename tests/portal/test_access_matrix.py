@@ -9,7 +9,7 @@ import pytest
 from broker.platform import db
 from tests.conftest import PASSWORD
 
-ROLES = ("partner", "caseworker", "auditor", "admin", "volunteer")
+ROLES = ("partner", "caseworker", "auditor", "admin", "volunteer", "reporter")
 
 
 def _pages(app) -> list[tuple[str, tuple[str, ...]]]:
@@ -34,8 +34,8 @@ def test_every_portal_page_declares_its_roles(app):
         and not rule.arguments
         and getattr(app.view_functions[rule.endpoint], "portal_roles", None) is None
     }
-    # The public's voice, and a volunteer's sign-up, need no account.
-    assert open_pages == {"/login", "/concerns/new", "/concerns/status", "/volunteers/join"}
+    # The public's voice, and a volunteer's or a mobile grid member's sign-up, need no account.
+    assert open_pages == {"/login", "/concerns/new", "/concerns/status", "/volunteers/join", "/reporters/join"}
 
 
 def _volunteer(as_role) -> str:
@@ -65,6 +65,20 @@ def _volunteer(as_role) -> str:
     return body["username"]
 
 
+def _reporter(as_role) -> str:
+    """A mobile grid member, signed up as they get their accounts."""
+    body = {
+        "name": "王骑手",
+        "phone": "13712345678",
+        "username": "matrix-reporter",
+        "password": PASSWORD,
+        "consent": True,
+    }
+    resp = as_role("admin").post("/api/v1/reporters", json=body)
+    assert resp.status_code == 201, resp.get_json()
+    return body["username"]
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_opens_its_pages_and_is_refused_the_others(app, new_portal, make_user, as_role, role):
     """For one role: 200 on its own pages, 403 on the rest; a visitor is sent to sign in."""
@@ -82,7 +96,10 @@ def test_each_role_opens_its_pages_and_is_refused_the_others(app, new_portal, ma
         )
         assert resp.status_code == 201, resp.get_json()
         kwargs["partner_id"] = resp.get_json()["id"]
-    username = _volunteer(as_role) if role == "volunteer" else make_user(role, **kwargs)
+    if role in ("volunteer", "reporter"):
+        username = _volunteer(as_role) if role == "volunteer" else _reporter(as_role)
+    else:
+        username = make_user(role, **kwargs)
     db.session.remove()
     reader, visitor = new_portal(), new_portal()
     reader.login(username)

@@ -103,7 +103,9 @@ def demo(app, worker):
     worker()
 
 
-@pytest.mark.parametrize("username", ["caseworker", "cishan", "huzhu", "auditor", "admin", "zhiyuandui", "zhiyuanzhe"])
+@pytest.mark.parametrize(
+    "username", ["caseworker", "cishan", "huzhu", "auditor", "admin", "zhiyuandui", "zhiyuanzhe", "kuaidiyuan"]
+)
 def test_every_demo_page_reads_in_chinese(demo, new_portal, username: str) -> None:
     portal = new_portal()
     portal.login(username, DEMO_PASSWORD)

@@ -10,7 +10,7 @@ from broker.api.schemas.money import PeriodArgs
 from broker.api.schemas.outcomes import ComparisonOut, PeriodOut
 from broker.community.volunteer_schema import TaskIn, VolunteerIn
 from broker.platform.input_schema import InputSchema
-from models.volunteers import TASK_STATES, VOLUNTEER_STATES
+from models.volunteers import TASK_CANCEL_REASONS, TASK_STATES, VOLUNTEER_STATES
 
 __all__ = ["TaskIn", "VolunteerIn"]
 
@@ -75,13 +75,20 @@ class TaskOut(Schema):
     slots = fields.Integer(required=True)
     claimed = fields.Integer(required=True)
     status = fields.String(required=True, metadata={"description": "open, done or cancelled"})
-    first_claim_at = fields.DateTime(allow_none=True)
+    first_claim_at = fields.DateTime(
+        allow_none=True, metadata={"description": "The earliest claim that stands (a withdrawn one does not)."}
+    )
     done_at = fields.DateTime(allow_none=True)
+    cancel_reason = fields.String(allow_none=True, metadata={"description": "Why the leader cancelled it (a code)."})
     claims = fields.List(fields.Nested(ClaimOut), required=True)
 
 
 class TaskListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(TASK_STATES))
+
+
+class CancelTaskIn(InputSchema):
+    reason = fields.String(required=True, validate=validate.OneOf(TASK_CANCEL_REASONS))
 
 
 class ConfirmIn(InputSchema):
