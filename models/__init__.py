@@ -8,6 +8,7 @@ from models.care import CampAttendance, CampSession, CareContact, CareMiss, Care
 from models.concerns import Concern
 from models.consent import Consent
 from models.followups import FollowUp
+from models.fund_restriction import FundRestriction
 from models.ledger import Account, Disbursement, Entry, LedgerTransaction
 from models.notices import Notice, NoticeEntry
 from models.notifications import NotificationChannel, NotificationDelivery
@@ -50,6 +51,7 @@ __all__ = [
     "Erasure",
     "FamilyMessage",
     "FollowUp",
+    "FundRestriction",
     "Grid",
     "Household",
     "HouseholdBenefit",

@@ -15,10 +15,10 @@ import httpx
 from sqlalchemy import func, select
 
 from broker import audit
-from broker.money import ledger, ledger_queries
+from broker.money import fund_parts, ledger_queries
 from broker.platform import db
 from broker.platform.errors import InsufficientFunds
-from models import Account, Disbursement, LedgerTransaction, Offer
+from models import Account, AidRequest, Disbursement, LedgerTransaction, Offer, Partner
 from tests.support import money
 from tests.support.money import YUAN
 
@@ -79,11 +79,11 @@ def _move_money(move: Any) -> str:
 def test_concurrent_pledges_never_overspend_the_fund():
     """50 threads each pledge 700 yuan at once from a fund holding 7,000: exactly 10
     succeed, 40 get insufficient_funds, and the fund ends at exactly zero."""
-    p, h, r, o = _world(CAN_PAY * AMOUNT)
+    p, _h, r, o = _world(CAN_PAY * AMOUNT)
 
     def pledge(_i: int) -> str:
         return _move_money(
-            lambda s: ledger.pledge(s, p.id, p.name, AMOUNT, offer_id=o.id, request_id=r.id, household_id=h.id)
+            lambda s: fund_parts.pledge(s, s.get(Partner, p.id), s.get(Offer, o.id), s.get(AidRequest, r.id), AMOUNT)
         )
 
     results = _race(N, pledge)
@@ -101,13 +101,13 @@ def test_concurrent_disbursements_never_spend_more_than_was_pledged():
     paid, and the pledged account ends at exactly zero, the household at 7,000."""
     p, h, r, o = _world(CAN_PAY * AMOUNT)
     s = db.session()
-    ledger.pledge(s, p.id, p.name, CAN_PAY * AMOUNT, offer_id=o.id, request_id=r.id, household_id=h.id)
+    fund_parts.pledge(s, p, o, r, CAN_PAY * AMOUNT)
     db.commit()
     db.session.remove()
 
     def pay(_i: int) -> str:
         return _move_money(
-            lambda s: ledger.disburse(s, p.id, p.name, AMOUNT, offer_id=o.id, request_id=r.id, household_id=h.id)
+            lambda s: fund_parts.disburse(s, s.get(Partner, p.id), s.get(Offer, o.id), s.get(AidRequest, r.id), AMOUNT)
         )
 
     results = _race(N, pay)
