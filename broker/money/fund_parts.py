@@ -118,12 +118,7 @@ def pledge(
             }
             raise RestrictedFunds(
                 render("restricted_funds", params),
-                details={
-                    "available_fen": available,
-                    "restricted_fen": total - available,
-                    "amount_fen": amount_fen,
-                    "text": {"code": "restricted_funds", "params": params},
-                },
+                details={**params, "text": {"code": "restricted_funds", "params": params}},
             )
         raise InsufficientFunds(
             f"Not enough money in {partner.name}'s fund: {available} fen there, {amount_fen} fen needed.",

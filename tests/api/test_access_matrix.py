@@ -344,6 +344,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", f"{API}/partners/<int:partner_id>/deposits"): Row(
         "/api/v1/partners/{partner}/deposits", ADMIN_ONLY_CREATE, body={"amount_fen": 100 * YUAN, "donor": "爱心企业"}
     ),
+    ("GET", f"{API}/partners/<int:partner_id>/funds"): Row("/api/v1/partners/{partner}/funds", OFFER_READ),
     ("GET", f"{API}/adapters"): Row("/api/v1/adapters", OVERSIGHT),
     # --- requests --------------------------------------------------------------------------
     ("GET", f"{API}/requests"): Row("/api/v1/requests", REGISTRY_LIST),
@@ -429,6 +430,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", f"{API}/reports/response-times"): Row("/api/v1/reports/response-times", OVERSIGHT),
     ("GET", f"{API}/reports/follow-up-outcomes"): Row("/api/v1/reports/follow-up-outcomes", OVERSIGHT),
     ("GET", f"{API}/reports/reconciliation"): Row("/api/v1/reports/reconciliation", OVERSIGHT),
+    ("GET", f"{API}/reports/fund-restrictions"): Row("/api/v1/reports/fund-restrictions", OVERSIGHT),
     ("GET", f"{API}/audit/verify"): Row("/api/v1/audit/verify", OVERSIGHT),
     ("GET", f"{API}/audit/events"): Row("/api/v1/audit/events", OVERSIGHT),
     # --- the portal ----------------------------------------------------------------------------
