@@ -70,7 +70,7 @@ def _pledge(session: Session, offer: Offer, req: AidRequest, amount: int) -> Non
     try:
         fund_parts.pledge(session, partner, offer, req, amount)
     except InsufficientFunds as exc:
-        available = funds.balances(session, partner.id)["available_fen"]
+        available = exc.details.get("available_fen", funds.balances(session, partner.id)["available_fen"])
         raise InsufficientFunds(
             f"{partner.name}'s fund has {yuan(available)} available, not enough to accept {yuan(amount)}. "
             "Deposit money into the fund first, or accept a smaller amount.",

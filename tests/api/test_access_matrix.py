@@ -508,6 +508,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/auditor/exports/disbursements-by-<group>.<fmt>"): Row(
         "/auditor/exports/disbursements-by-grid.csv", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
     ),
+    ("GET", "/auditor/exports/fund-restrictions.<fmt>"): Row(
+        "/auditor/exports/fund-restrictions.xlsx", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
+    ),
     ("GET", "/auditor/exports/concerns.<fmt>"): Row(
         "/auditor/exports/concerns.xlsx", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
     ),
