@@ -52,6 +52,7 @@ class PartBalance:
     spent_fen: int
     available_fen: int
     label: dict
+    short: dict  # the programme alone (or "unrestricted"), for charts
 
 
 def _parts(session: Session, partner_id: int | None, on: date) -> list[PartBalance]:
@@ -99,6 +100,7 @@ def _parts(session: Session, partner_id: int | None, on: date) -> list[PartBalan
                 spent_fen=f["spent"],
                 available_fen=f["available"],
                 label=restrictions.describe(r, on),
+                short=restrictions.short(r),
             )
         )
     return sorted(

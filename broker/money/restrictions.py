@@ -98,6 +98,15 @@ def describe(restriction: FundRestriction | None, on: date | None = None) -> dic
     }
 
 
+def short(restriction: FundRestriction | None) -> dict[str, Any]:
+    """The part by its programme alone (大病救助专项基金), for a chart's narrow labels."""
+    if restriction is None:
+        return {"code": "fund_part.unrestricted", "params": {}}
+    if restriction.programme:
+        return {"code": None, "text": restriction.programme}
+    return {"code": "fund_part.numbered", "params": {"id": restriction.id}}
+
+
 def terms(restriction: FundRestriction | None) -> dict[str, Any]:
     """The restriction's terms as plain data (all empty for the unrestricted part)."""
     if restriction is None:

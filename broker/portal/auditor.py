@@ -263,7 +263,7 @@ def _restriction_chart(report: dict) -> Chart:
         (_("Part of the fund"), _("Available"), _("Spent")),
         [
             (
-                f"{part.partner_name} · {request_labels.say(part.label)}",
+                f"{part.partner_name} · {request_labels.say(part.short)}",
                 part.available_fen,
                 i18n.format_yuan(part.available_fen),
                 i18n.format_yuan(part.spent_fen),

@@ -55,7 +55,7 @@ def test_a_restricted_deposit_shows_as_a_part_of_the_fund_on_a_phone(
     auditor.page.set_viewport_size({"width": 375, "height": 800})
     auditor.sign_in(loop.auditor, PASSWORD)
     auditor.goto("/auditor/")
-    section = auditor.page.locator("#fund-parts")
+    section = auditor.page.locator("section#restrictions")
     assert section.get_by_role("heading", name="定向资金余额").count() == 1
     assert section.get_by_text("¥500,000").count() >= 1
     section.scroll_into_view_if_needed()
