@@ -8,6 +8,7 @@ from models.care import CampAttendance, CampSession, CareContact, CareMiss, Care
 from models.concerns import Concern
 from models.consent import Consent
 from models.followups import FollowUp
+from models.fund_restriction import FundRestriction
 from models.jobs import (
     Course,
     CourseAttendance,
@@ -64,6 +65,7 @@ __all__ = [
     "Erasure",
     "FamilyMessage",
     "FollowUp",
+    "FundRestriction",
     "Grid",
     "HomeDelivery",
     "HomeOrder",

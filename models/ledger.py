@@ -47,6 +47,10 @@ class Account(IdMixin, Base):
     # points given and spent sit behind ``external`` accounts). Never mixed in one
     # transaction.
     unit: Mapped[str] = mapped_column(String(8), default="fen", server_default="fen")
+    # A partner's ``fund`` and ``pledged`` accounts come in parts: one pair unrestricted
+    # (NULL, keyed ``fund:<partner>``) and one pair per restriction on donated money
+    # (keyed ``fund:<partner>:r<restriction>``).
+    restriction_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("fund_restrictions.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -40,7 +40,10 @@ def test_the_model_case(as_role, make_user, login, worker):
             respond_within_hours=1,
             fund_fen=5000 * YUAN,
         )
-        world.partner("市慈善总会", categories=["medical"], max_amount_fen=20000 * YUAN, fund_fen=200000 * YUAN)
+        federation = world.partner("市慈善总会", categories=["medical"], max_amount_fen=20000 * YUAN)
+        serious_illness = {"categories": ["medical"], "programme": "大病救助专项基金"}
+        restricted = {"amount_fen": 200000 * YUAN, "reference": "CS-017", "restriction": serious_illness}
+        assert world.admin.post(f"/api/v1/partners/{federation['id']}/deposits", json=restricted).status_code == 201
         world.partner(
             "红十字会",
             kind="red_cross",
@@ -122,6 +125,8 @@ def test_the_model_case(as_role, make_user, login, worker):
                 == 201
             )
         assert world.request(medical)["status"] == "completed"
+        parts = world.admin.get(f"/api/v1/partners/{federation['id']}/funds").get_json()["parts"]
+        assert [(p["programme"], p["spent_fen"]) for p in parts] == [("大病救助专项基金", 10000 * YUAN), ("", 0)]
 
         # (3) schooling: the company declines, the education-aid partner takes it.
         (offer_co,) = world.offers_of("爱心企业")
@@ -232,6 +237,14 @@ def test_demo_seed_is_the_model_case(app, worker, client):
         ("区红十字会", 20000 * YUAN),
         ("市慈善总会", 10000 * YUAN),
     ]
+    federation = next(o for o in medical["offers"] if o["partner"]["name"] == "市慈善总会")
+    assert any("大病救助专项基金" in r["message"] for r in federation["reason_texts"])
+    admin = client.post("/api/v1/auth/token", json={"username": "admin", "password": seed.DEMO_PASSWORD})
+    parts = client.get(
+        f"/api/v1/partners/{federation['partner']['id']}/funds",
+        headers={"Authorization": f"Bearer {admin.get_json()['token']}"},
+    ).get_json()["parts"]
+    assert [(p["categories"], p["deposited_fen"]) for p in parts] == [(["medical"], 500000 * YUAN), ([], 50000 * YUAN)]
     schooling = client.get(f"/api/v1/requests/{by_category['schooling']['id']}", headers=headers).get_json()
     assert [o["partner"]["name"] for o in schooling["offers"]] == ["春蕾助学基金会"]
     partner = client.post("/api/v1/auth/token", json={"username": "shegong", "password": seed.DEMO_PASSWORD})

@@ -66,7 +66,11 @@ class OfferAccept(MethodView):
     @idempotent
     @blp.arguments(AcceptIn, required=False)
     @blp.response(200, OfferOut)
-    @blp.alt_response(409, description="invalid_transition, or insufficient_funds in your fund.")
+    @blp.alt_response(
+        409,
+        description="invalid_transition, insufficient_funds in your fund, or restricted_funds "
+        "(the money is restricted to other purposes).",
+    )
     def post(self, body: dict, offer_id: int) -> Any:
         """Accept all of the offer, or less: a money offer's amount is pledged from your fund; a
         service or in-kind offer pledges nothing (send no amount)."""

@@ -1,6 +1,7 @@
 """Reports for auditors and admins: disbursements grouped (JSON, CSV or XLSX), possible
 duplicate benefits, time to fulfilment, concerns by kind, and how the loop closes —
-response time per partner and follow-up outcomes, each against the previous period."""
+response time per partner and follow-up outcomes, each against the previous period — and
+balances and spending per restriction on donated money."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from marshmallow import Schema, fields
 from broker.api.auth import require
 from broker.api.blueprint import Blueprint
 from broker.api.ledger import FILE_DESCRIPTION, FILE_DOC, file_response
+from broker.api.schemas.funds import RestrictionReportArgs, RestrictionReportOut
 from broker.api.schemas.money import (
     DisbursementReportArgs,
     DisbursementReportOut,
@@ -23,7 +25,7 @@ from broker.api.schemas.money import (
 )
 from broker.api.schemas.outcomes import ComparedPeriodArgs, FollowUpOutcomesOut, ResponseTimesOut
 from broker.api.schemas.receipts import ReconciliationArgs, ReconciliationOut
-from broker.money import disbursement_totals, duplicates, reconciliation, report_files, time_to_help
+from broker.money import disbursement_totals, duplicates, fund_balances, reconciliation, report_files, time_to_help
 from broker.money.exports import XLSX_MIMETYPE
 from broker.people import concern_report
 from broker.platform import db
@@ -158,3 +160,19 @@ class Reconciliation(MethodView):
         report = reconciliation.reconciliation(session, **args)
         rows = [{**vars(r), "unreceived_fen": r.unreceived_fen} for r in report.rows]
         return {"date_from": report.date_from, "date_to": report.date_to, "rows": rows, "totals": report.totals}
+
+
+@blp.route("/reports/fund-restrictions")
+class FundRestrictions(MethodView):
+    @require(*READERS)
+    @blp.arguments(RestrictionReportArgs, location="query")
+    @blp.response(200, RestrictionReportOut, description=FILE_DESCRIPTION)
+    @blp.alt_response(200, schema=FILE_DOC, content_type="text/csv", description=FILE_DESCRIPTION, success=True)
+    @blp.alt_response(200, schema=FILE_DOC, content_type=XLSX_MIMETYPE, description=FILE_DESCRIPTION, success=True)
+    def get(self, args: dict) -> Any:
+        """Every partner's fund per restriction (定向/专项) and unrestricted: deposited, pledged, spent
+        (net of reversals) and available, with each restriction's terms and whether it has expired."""
+        fmt = args.pop("format")
+        if fmt != "json":
+            return file_response(fund_balances.export_restriction_report(db.session(), fmt=fmt, **args))
+        return fund_balances.restriction_report(db.session(), **args)

@@ -129,7 +129,11 @@ class RequestReferralOutcome(MethodView):
     @require(*STEERERS)
     @blp.arguments(ReferralOutcomeIn)
     @blp.response(200, RequestOut)
-    @blp.alt_response(409, description="invalid_transition, or insufficient_funds in the organisation's fund.")
+    @blp.alt_response(
+        409,
+        description="invalid_transition, insufficient_funds in the organisation's fund, or "
+        "restricted_funds (restricted to other purposes).",
+    )
     def post(self, body: dict, offer_id: int) -> dict[str, Any]:
         """Record the organisation's answer to a referral by hand (an offer to a ``manual``
         partner): accepted, declined or completed; the request moves on as with any partner."""

@@ -102,10 +102,10 @@ def _seed(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
 
     leaders: dict[str, Principal] = {}
     for spec in demo["partners"]:
-        data = {k: v for k, v in spec.items() if k not in ("deposit", "user")}
+        data = {k: v for k, v in spec.items() if k not in ("deposit", "deposits", "user")}
         partner = partners.create_partner(session, admin, data)
-        if spec.get("deposit"):
-            funds.record_deposit(session, partner.id, **spec["deposit"])
+        for paid in spec.get("deposits") or ([spec["deposit"]] if spec.get("deposit") else []):
+            funds.record_deposit(session, partner.id, **paid)
         leaders[spec["name"]] = users.principal_of(user(spec["user"], "partner", partner_id=partner.id))
     if demo.get("volunteers"):
         logins += _seed_volunteers(session, demo["volunteers"], leaders[demo["volunteers"]["team"]])

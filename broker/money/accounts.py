@@ -1,8 +1,9 @@
 """Accounts: who holds money in the ledger and under which key.
 
 Each partner has a ``fund`` account (money not yet promised) and a ``pledged`` account
-(promised on accepted offers), keyed ``fund:<partner id>`` and ``pledged:<partner id>``;
-each household a ``beneficiary`` account (``beneficiary:<household id>``); donors sit
+(promised on accepted offers), keyed ``fund:<partner id>`` and ``pledged:<partner id>``,
+and one more pair per restriction on donated money (``fund:<partner id>:r<restriction id>``,
+see :mod:`.restrictions`); each household a ``beneficiary`` account (``beneficiary:<household id>``); donors sit
 behind the one ``external`` account. Accounts are made here on first use; their balances
 are changed only by :func:`broker.money.ledger.post`.
 
@@ -30,6 +31,8 @@ define(
         "account.external": N_("External (donors and the world outside)"),
         "account.fund": N_("%(partner)s — fund"),
         "account.pledged": N_("%(partner)s — pledged"),
+        "account.fund_part": N_("%(partner)s — fund, %(part)s"),
+        "account.pledged_part": N_("%(partner)s — pledged, %(part)s"),
         "account.beneficiary": N_("Household %(household)s"),
         "account.points": N_("Household %(household)s — volunteer points"),
         "account.points_given": N_("Volunteer points given"),
@@ -40,16 +43,31 @@ _SUFFIXES = {"fund": " — fund", "pledged": " — pledged"}
 
 
 def account(
-    session: Session, kind: str, *, partner_id: int | None = None, household_id: int | None = None, name: str = ""
+    session: Session,
+    kind: str,
+    *,
+    partner_id: int | None = None,
+    household_id: int | None = None,
+    name: str = "",
+    restriction_id: int | None = None,
 ) -> Account:
-    """Get or create the account of ``kind`` for a partner or household (race-safe: a
-    concurrent creator makes our insert fail inside a savepoint, and we read theirs)."""
+    """Get or create the account of ``kind`` for a partner or household, or for one
+    restricted part of a partner's fund (race-safe: a concurrent creator makes our insert
+    fail inside a savepoint, and we read theirs)."""
     key = kind if kind == "external" else f"{kind}:{partner_id if partner_id is not None else household_id}"
+    if restriction_id is not None:
+        key = f"{key}:r{restriction_id}"
     found = session.execute(select(Account).where(Account.key == key)).scalar_one_or_none()
     if found is not None:
         return found
     acct = Account(
-        key=key, kind=kind, partner_id=partner_id, household_id=household_id, name=name or EXTERNAL_NAME, balance_fen=0
+        key=key,
+        kind=kind,
+        partner_id=partner_id,
+        household_id=household_id,
+        name=name or EXTERNAL_NAME,
+        balance_fen=0,
+        restriction_id=restriction_id,
     )
     try:
         with session.begin_nested():
@@ -88,21 +106,29 @@ def points_spent(session: Session) -> Account:
     return _keyed(session, "points:spent", "external", "Volunteer points spent in the shop")
 
 
-def partner_accounts(session: Session, partner_id: int, partner_name: str) -> tuple[Account, Account]:
-    """The partner's ``fund`` and ``pledged`` accounts, created on first use."""
-    fund = account(session, "fund", partner_id=partner_id, name=f"{partner_name} — fund")
-    pledged = account(session, "pledged", partner_id=partner_id, name=f"{partner_name} — pledged")
+def partner_accounts(
+    session: Session, partner_id: int, partner_name: str, restriction_id: int | None = None
+) -> tuple[Account, Account]:
+    """The ``fund`` and ``pledged`` accounts of a partner's unrestricted part, or of the
+    part under ``restriction_id``, created on first use."""
+    fund = account(session, "fund", partner_id=partner_id, name=f"{partner_name} — fund", restriction_id=restriction_id)
+    pledged = account(
+        session, "pledged", partner_id=partner_id, name=f"{partner_name} — pledged", restriction_id=restriction_id
+    )
     return fund, pledged
 
 
-def label(kind: str, name: str, household_id: int | None = None) -> dict:
-    """An account as a text code: 外部（捐赠方及外界）, 市慈善总会 — 可用资金 …"""
+def label(kind: str, name: str, household_id: int | None = None, part: dict | None = None) -> dict:
+    """An account as a text code: 外部（捐赠方及外界）, 市慈善总会 — 可用资金 … ``part`` is the
+    restricted part a fund or pledged account belongs to, as a text code."""
     if name.endswith(" — points"):
         return {"code": "account.points", "params": {"household": household_id}}
     if name == "Volunteer points given":
         return {"code": "account.points_given", "params": {}}
     if name == "Volunteer points spent in the shop":
         return {"code": "account.points_spent", "params": {}}
+    if kind in _SUFFIXES and part is not None:
+        return {"code": f"account.{kind}_part", "params": {"partner": name.removesuffix(_SUFFIXES[kind]), "part": part}}
     if kind in _SUFFIXES:
         return {"code": f"account.{kind}", "params": {"partner": name.removesuffix(_SUFFIXES[kind])}}
     if kind == "beneficiary":

@@ -6,9 +6,35 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from broker.money.ledger import MAX_AMOUNT_FEN
+from broker.money.restrictions import MAX_REGIONS, PROGRAMME_LENGTH
 from broker.platform.input_schema import InputSchema
+from models.assessment import CATEGORIES
 
 _TEXT = validate.Length(max=120)
+
+
+class RestrictionIn(InputSchema):
+    """What the donor restricted the money to; an empty list leaves that side open. Grid
+    codes must exist; the last day may not be in the past (checked in the domain)."""
+
+    categories = fields.List(
+        fields.String(validate=validate.OneOf(CATEGORIES)),
+        load_default=list,
+        validate=validate.Length(max=len(CATEGORIES)),
+        metadata={"description": "Need categories the money may pay for", "example": ["medical"]},
+    )
+    regions = fields.List(
+        fields.String(validate=validate.Length(min=1, max=40)),
+        load_default=list,
+        validate=validate.Length(max=MAX_REGIONS),
+        metadata={"description": "Grid codes of the households it may reach", "example": []},
+    )
+    programme = fields.String(
+        load_default="", validate=validate.Length(max=PROGRAMME_LENGTH), metadata={"example": "大病救助专项基金"}
+    )
+    expires_on = fields.Date(
+        load_default=None, allow_none=True, metadata={"description": "The last day it may be offered"}
+    )
 
 
 class DepositIn(InputSchema):
@@ -23,3 +49,9 @@ class DepositIn(InputSchema):
     )
     donor = fields.String(load_default="", validate=_TEXT, metadata={"example": "爱心企业 星辰科技有限公司"})
     memo = fields.String(load_default="", validate=validate.Length(max=2000))
+    restriction = fields.Nested(
+        RestrictionIn,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Leave out (or null) for unrestricted money (定向/专项: restricted)"},
+    )

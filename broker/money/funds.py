@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from broker.money import restrictions
 from broker.money.ledger import deposit
 from broker.money.ledger_queries import TransactionView, check_kind, views
 from broker.platform.errors import found
@@ -20,11 +21,16 @@ from models import Account, Entry, LedgerTransaction, Partner
 
 
 def balances(session: Session, partner_id: int) -> dict[str, int]:
-    """``balance_fen`` (fund + pledged), ``pledged_fen`` and ``available_fen`` of a partner."""
+    """``balance_fen`` (fund + pledged), ``pledged_fen`` and ``available_fen`` of a partner:
+    the sums over its unrestricted and restricted parts (see :mod:`.fund_balances`)."""
     rows = dict(
-        session.execute(select(Account.kind, Account.balance_fen).where(Account.partner_id == partner_id)).all()
+        session.execute(
+            select(Account.kind, func.sum(Account.balance_fen))
+            .where(Account.partner_id == partner_id)
+            .group_by(Account.kind)
+        ).all()
     )
-    fund, pledged = rows.get("fund", 0), rows.get("pledged", 0)
+    fund, pledged = int(rows.get("fund") or 0), int(rows.get("pledged") or 0)
     return {"balance_fen": fund + pledged, "pledged_fen": pledged, "available_fen": fund}
 
 
@@ -44,10 +50,14 @@ def record_deposit(
     reference: str = "",
     donor: str = "",
     memo: str = "",
+    restriction: dict | None = None,
 ) -> TransactionView:
     """A donation or grant paid into a partner's fund (an admin records it from the bank
-    statement). Returns the transaction as the ledger shows it."""
+    statement): into its unrestricted part, or — with the donor's ``restriction`` — into
+    the part on those terms (see :mod:`.restrictions`). Returns the transaction as the
+    ledger shows it."""
     partner = _partner(session, partner_id)
+    part = restrictions.restriction_for(session, partner.id, restriction) if restriction else None
     txn = deposit(
         session,
         partner.id,
@@ -56,6 +66,7 @@ def record_deposit(
         reference=reference.strip(),
         memo=memo.strip(),
         donor=donor.strip(),
+        restriction_id=part.id if part is not None else None,
     )
     return views(session, [txn])[0]
 
@@ -102,15 +113,14 @@ def fund_history(
     true balance after each movement)."""
     partner = _partner(session, partner_id)
     check_kind(kind)
-    fund_key, pledged_key = f"fund:{partner_id}", f"pledged:{partner_id}"
     changes = (
         select(
             Entry.transaction_id.label("tid"),
-            func.sum(case((Account.key == fund_key, Entry.amount_fen), else_=0)).label("fund"),
-            func.sum(case((Account.key == pledged_key, Entry.amount_fen), else_=0)).label("pledged"),
+            func.sum(case((Account.kind == "fund", Entry.amount_fen), else_=0)).label("fund"),
+            func.sum(case((Account.kind == "pledged", Entry.amount_fen), else_=0)).label("pledged"),
         )
         .join(Account, Account.id == Entry.account_id)
-        .where(Account.key.in_((fund_key, pledged_key)))
+        .where(Account.partner_id == partner_id, Account.kind.in_(("fund", "pledged")))
         .group_by(Entry.transaction_id)
         .subquery()
     )

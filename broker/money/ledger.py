@@ -14,6 +14,11 @@ as the last line against overspend.
     disbursement:  pledged   → beneficiary   (the family has the money)
     reversal:      beneficiary → pledged     (a disbursement recorded in error, undone)
 
+A partner's fund comes in parts — unrestricted, and one per restriction on donated money —
+each with its own ``fund`` and ``pledged`` accounts; a pledge, release, disbursement or
+reversal moves money part by part, with one pair of legs per part, in one transaction
+(:mod:`.fund_parts` decides which parts; deposits are posted here).
+
 Family volunteer points are a second unit (accounts of ``unit = 'point'``), never mixed
 with money in one transaction; ``amount_fen`` then counts whole points:
 
@@ -58,7 +63,7 @@ class Leg:
     amount_fen: int
 
 
-def _check_amount(amount_fen: Any) -> None:
+def check_amount(amount_fen: Any) -> None:
     """Whole positive fen only: a float or a bool is a bug at the caller, never rounded."""
     if type(amount_fen) is not int or amount_fen <= 0:
         raise Invalid(
@@ -85,10 +90,19 @@ def _lock(session: Session, accounts: list[Account]) -> None:
     session.execute(stmt).scalars().all()
 
 
-def lock_partner(session: Session, partner_id: int, partner_name: str) -> None:
-    """Lock the partner's fund and pledged accounts for the rest of the transaction (every
-    pledge, release and payment of the partner waits on them)."""
-    _lock(session, list(partner_accounts(session, partner_id, partner_name)))
+def lock_partner(session: Session, partner_id: int, partner_name: str) -> list[Account]:
+    """Lock every fund and pledged account of the partner — the unrestricted part and each
+    restricted one — for the rest of the transaction (every pledge, release and payment
+    of the partner waits on them), and return them in id order with current balances."""
+    partner_accounts(session, partner_id, partner_name)
+    stmt = (
+        select(Account)
+        .where(Account.partner_id == partner_id, Account.kind.in_(("fund", "pledged")))
+        .order_by(Account.id)
+        .execution_options(populate_existing=True)
+        .with_for_update()
+    )
+    return list(session.execute(stmt).scalars())
 
 
 def post(
@@ -107,7 +121,7 @@ def post(
 ) -> LedgerTransaction:
     """Write one balanced transaction and move the balances. Raises
     :class:`InsufficientFunds` when a non-external account would go below zero."""
-    _check_amount(amount_fen)
+    check_amount(amount_fen)
     if kind not in TRANSACTION_KINDS:
         raise ValueError(f"unknown transaction kind {kind!r}")
     if sum(leg.amount_fen for leg in legs) != 0 or any(leg.amount_fen == 0 for leg in legs):
@@ -176,10 +190,12 @@ def deposit(
     reference: str = "",
     memo: str = "",
     donor: str = "",
+    restriction_id: int | None = None,
 ) -> LedgerTransaction:
-    """Money arrives from outside into the partner's fund."""
-    _check_amount(amount_fen)
-    fund, _ = partner_accounts(session, partner_id, partner_name)
+    """Money arrives from outside into the partner's fund: its unrestricted part, or the
+    part under ``restriction_id``."""
+    check_amount(amount_fen)
+    fund, _ = partner_accounts(session, partner_id, partner_name, restriction_id)
     ext = account(session, "external")
     return post(
         session,
@@ -190,125 +206,6 @@ def deposit(
         reference=reference,
         memo=memo,
         donor=donor,
-    )
-
-
-def pledge(
-    session: Session,
-    partner_id: int,
-    partner_name: str,
-    amount_fen: int,
-    *,
-    offer_id: int,
-    request_id: int,
-    household_id: int,
-) -> LedgerTransaction:
-    """Promise money on an accepted offer: it leaves what the fund can still offer."""
-    _check_amount(amount_fen)
-    fund, pledged = partner_accounts(session, partner_id, partner_name)
-    return post(
-        session,
-        "pledge",
-        [Leg(fund, -amount_fen), Leg(pledged, amount_fen)],
-        amount_fen=amount_fen,
-        partner_id=partner_id,
-        offer_id=offer_id,
-        request_id=request_id,
-        household_id=household_id,
-    )
-
-
-def release(
-    session: Session,
-    partner_id: int,
-    partner_name: str,
-    amount_fen: int,
-    *,
-    offer_id: int,
-    request_id: int,
-    household_id: int,
-    memo: str = "",
-    reference: str = "",
-) -> LedgerTransaction:
-    """Give an unspent pledge back to the fund."""
-    _check_amount(amount_fen)
-    fund, pledged = partner_accounts(session, partner_id, partner_name)
-    return post(
-        session,
-        "release",
-        [Leg(pledged, -amount_fen), Leg(fund, amount_fen)],
-        amount_fen=amount_fen,
-        partner_id=partner_id,
-        offer_id=offer_id,
-        request_id=request_id,
-        household_id=household_id,
-        memo=memo,
-        reference=reference,
-    )
-
-
-def disburse(
-    session: Session,
-    partner_id: int,
-    partner_name: str,
-    amount_fen: int,
-    *,
-    offer_id: int,
-    request_id: int,
-    household_id: int,
-    reference: str = "",
-) -> LedgerTransaction:
-    """Pay pledged money out to the household."""
-    return _pledge_and_household(
-        session, "disbursement", partner_id, partner_name, amount_fen, offer_id, request_id, household_id, reference
-    )
-
-
-def reverse(
-    session: Session,
-    partner_id: int,
-    partner_name: str,
-    amount_fen: int,
-    *,
-    offer_id: int,
-    request_id: int,
-    household_id: int,
-    reference: str = "",
-) -> LedgerTransaction:
-    """Take back a disbursement recorded in error: the household's account gives the
-    amount back to the partner's pledge on the offer (the original stays as it was)."""
-    return _pledge_and_household(
-        session, "reversal", partner_id, partner_name, amount_fen, offer_id, request_id, household_id, reference
-    )
-
-
-def _pledge_and_household(
-    session: Session,
-    kind: str,
-    partner_id: int,
-    partner_name: str,
-    amount_fen: int,
-    offer_id: int,
-    request_id: int,
-    household_id: int,
-    reference: str,
-) -> LedgerTransaction:
-    """Move money between the partner's pledge and the household: out to it
-    (``disbursement``) or back from it (``reversal``)."""
-    _check_amount(amount_fen)
-    _, pledged = partner_accounts(session, partner_id, partner_name)
-    benef = account(session, "beneficiary", household_id=household_id, name=f"Household {household_id}")
-    out = -amount_fen if kind == "disbursement" else amount_fen
-    return post(
-        session,
-        kind,
-        [Leg(pledged, out), Leg(benef, -out)],
-        amount_fen=amount_fen,
-        partner_id=partner_id,
-        offer_id=offer_id,
-        request_id=request_id,
-        household_id=household_id,
-        reference=reference,
     )
 
 

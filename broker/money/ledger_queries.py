@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
-from broker.money import accounts
+from broker.money import accounts, restrictions
 from broker.money.ledger import TRANSACTION_KINDS
 from broker.platform import actor, periods
 from broker.platform.errors import Invalid
 from broker.platform.pages import Page
-from models import Account, Entry, LedgerTransaction, Partner
+from models import Account, Entry, FundRestriction, LedgerTransaction, Partner
 
 # --- reading the ledger ------------------------------------------------------------------
 
@@ -33,6 +33,7 @@ class EntryView:
     account_name: str
     amount_fen: int
     account_label: dict | None = None  # the name as a text code (see accounts.label)
+    restriction_id: int | None = None  # the restricted part of a fund this entry is in
 
 
 @dataclass(frozen=True)
@@ -75,14 +76,23 @@ def views(session: Session, txns: list[LedgerTransaction]) -> list[TransactionVi
             Account.kind,
             Account.name,
             Account.household_id,
+            Account.restriction_id,
         )
         .join(Account, Account.id == Entry.account_id)
         .where(Entry.transaction_id.in_(ids))
         .order_by(Entry.id)
     ).all()
+    rids = {r.restriction_id for r in rows if r.restriction_id is not None}
+    parts = (
+        {x.id: x for x in session.execute(select(FundRestriction).where(FundRestriction.id.in_(rids))).scalars()}
+        if rids
+        else {}
+    )
     for r in rows:
+        part = restrictions.describe(parts[r.restriction_id]) if r.restriction_id is not None else None
+        label = accounts.label(r.kind, r.name, r.household_id, part)
         entries[r.transaction_id].append(
-            EntryView(r.account_id, r.key, r.kind, r.name, r.amount_fen, accounts.label(r.kind, r.name, r.household_id))
+            EntryView(r.account_id, r.key, r.kind, r.name, r.amount_fen, label, r.restriction_id)
         )
     partner_ids = {t.partner_id for t in txns if t.partner_id is not None}
     partner_ids |= {int(t.actor.rsplit(":", 1)[1]) for t in txns if _adapter_actor(t.actor)}

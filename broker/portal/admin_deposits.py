@@ -1,5 +1,6 @@
 """Money into a partner's fund (a donation, a grant), recorded by an admin from the bank
-statement: the amount typed in yuan, its source and reference. Checked by the API's
+statement: the amount typed in yuan, its source and reference, and — for money a donor
+restricted (定向/专项) — the kinds of need, grids, programme and last day it is for. Checked by the API's
 schema (:mod:`broker.money.deposit_schema`) and posted to the ledger (and so the audit
 chain) by the same domain function; the form's one-time key makes a double submission
 deposit once, as the API's idempotency key does."""
@@ -10,7 +11,7 @@ from flask import redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from broker.money import funds
+from broker.money import fund_balances, funds
 from broker.money.deposit_schema import DepositIn
 from broker.platform import db
 from broker.platform.errors import DomainError
@@ -20,8 +21,18 @@ from broker.portal.admin_forms import DepositForm
 from broker.portal.auth import current_principal, role_required
 from broker.portal.once import once
 from broker.referral import partners
+from broker.registry import grids
 
-FIELDS = {"amount_fen": "amount", "donor": "donor", "reference": "reference", "memo": "memo"}
+FIELDS = {
+    "amount_fen": "amount",
+    "donor": "donor",
+    "reference": "reference",
+    "memo": "memo",
+    "restriction.categories": "r_categories",
+    "restriction.regions": "r_regions",
+    "restriction.programme": "r_programme",
+    "restriction.expires_on": "r_expires_on",
+}
 
 
 @bp.route("/partners/<int:partner_id>/deposit", methods=["GET", "POST"])
@@ -31,6 +42,7 @@ def deposit(partner_id: int) -> Response | tuple[str, int]:
     session = db.session()
     partner = partners.get_partner(session, current_principal(), partner_id)
     form = DepositForm()
+    form.set_grids([(g.code, g.name) for g in grids.list_grids(session, current_principal(), per_page=500).items])
     status = 200
     if form.validate_on_submit():
         data = admin_checks.load(DepositIn(), form.data_for(), form, FIELDS)
@@ -52,4 +64,6 @@ def deposit(partner_id: int) -> Response | tuple[str, int]:
     elif form.is_submitted():
         status = 422
     balances = funds.balances(session, partner.id)
-    return render_template("portal/admin/deposit.html", form=form, partner=partner, balances=balances), status
+    parts = fund_balances.partner_parts(session, partner.id)["parts"]
+    page = render_template("portal/admin/deposit.html", form=form, partner=partner, balances=balances, parts=parts)
+    return page, status

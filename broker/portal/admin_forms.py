@@ -121,18 +121,41 @@ class ActiveForm(OnceForm):
 
 
 class DepositForm(OnceForm):
+    """A deposit, and — when the donor restricted the money (定向/专项) — its restriction:
+    filled in only if any of the restriction's fields is."""
+
     amount = YuanField(_l("Amount (yuan)"))
     donor = StringField(_l("Source (donor or grant)"))
     reference = StringField(_l("Reference (bank transfer no., receipt no.)"))
     memo = StringField(_l("Note (optional)"))
+    r_categories = CheckboxesField(
+        _l("Only for these kinds of need"),
+        choices=[SelectChoice(code, i18n.CATEGORIES[code]) for code in CATEGORIES],
+    )
+    r_regions = CheckboxesField(_l("Only for households on these grids"), choices=[])
+    r_programme = StringField(_l("Programme (e.g. 大病救助专项基金)"))
+    r_expires_on = StringField(
+        _l("Last day it may be offered (YYYY-MM-DD, optional)"),
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "placeholder": "2027-12-31"},
+    )
     submit = SubmitField(_l("Record deposit"))
 
+    def set_grids(self, grids: list[tuple[str, str]]) -> None:
+        self.r_regions.choices = [SelectChoice(code, f"{name} ({code})") for code, name in grids]
+
     def data_for(self) -> dict[str, Any]:
+        restriction = {
+            "categories": list(self.r_categories.data or []),
+            "regions": list(self.r_regions.data or []),
+            "programme": text(self.r_programme.data).strip(),
+            "expires_on": text(self.r_expires_on.data).strip() or None,
+        }
         return {
             "amount_fen": self.amount.data,
             "donor": text(self.donor.data),
             "reference": text(self.reference.data),
             "memo": text(self.memo.data),
+            "restriction": restriction if any(restriction.values()) else None,
         }
 
 

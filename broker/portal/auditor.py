@@ -15,11 +15,11 @@ from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from broker import audit
-from broker.money import disbursement_totals, duplicates, ledger_queries, report_files, time_to_help
+from broker.money import disbursement_totals, duplicates, fund_balances, ledger_queries, report_files, time_to_help
 from broker.money.ledger_queries import LedgerFilter
 from broker.people import concern_report
 from broker.platform import db
-from broker.portal import charts, i18n
+from broker.portal import charts, i18n, request_labels
 from broker.portal.auth import current_principal, role_required
 from broker.portal.forms import LedgerFilterForm
 from broker.portal.pages import page_arg
@@ -136,6 +136,7 @@ def dashboard() -> str:
     voice = concern_report.concern_report(session, since, until)
     responses = outcome_reports.response_times(session, _reportable(since), _reportable(until))
     outcomes = outcome_reports.follow_up_outcomes(session, _reportable(since), _reportable(until))
+    restricted = fund_balances.restriction_report(session)
     return render_template(
         "portal/auditor/dashboard.html",
         by=by,
@@ -148,6 +149,8 @@ def dashboard() -> str:
         fulfilment=fulfilment,
         duplicates=duplicates.duplicate_benefits(session),
         reversals=reversals.queue_rows(session, current_principal(), "pending", limit=10),
+        restricted=restricted,
+        restricted_chart=_restriction_chart(restricted),
         books=ledger_queries.check(session),
         chain_ok=audit.verify(session).ok,
         since=since,
@@ -251,6 +254,25 @@ def _voice_chart(report: concern_report.ConcernReport) -> Chart:
     )
 
 
+def _restriction_chart(report: dict) -> Chart:
+    """What each part of each fund still has to offer; the table adds what it spent."""
+    return Chart(
+        "fund-parts",
+        _("Available per restriction"),
+        _("Money not yet promised, per partner and part of its fund (restricted and unrestricted)."),
+        (_("Part of the fund"), _("Available"), _("Spent")),
+        [
+            (
+                f"{part.partner_name} · {request_labels.say(part.short)}",
+                part.available_fen,
+                i18n.format_yuan(part.available_fen),
+                i18n.format_yuan(part.spent_fen),
+            )
+            for part in report["parts"]
+        ],
+    )
+
+
 def _reportable(day: date | None) -> date | None:
     """A day the loop reports can compare (the previous period must exist): else the default."""
     return day if day and date(2000, 1, 1) <= day <= date(2099, 12, 31) else None
@@ -331,6 +353,15 @@ def export_disbursements(group: str, fmt: str) -> Response:
         abort(404)
     since, until, _args = _period()
     return _download(report_files.export_disbursements(db.session(), group, since, until, fmt=fmt))
+
+
+@bp.get("/exports/fund-restrictions.<fmt>")
+@role_required(*READERS)
+def export_fund_restrictions(fmt: str) -> Response:
+    """Balances and spending per restriction, every partner, as CSV or XLSX."""
+    if fmt not in EXPORTS:
+        abort(404)
+    return _download(fund_balances.export_restriction_report(db.session(), fmt=fmt))
 
 
 @bp.get("/exports/response-times.<fmt>")

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from broker.platform import texts
 from broker.platform.errors import DomainError
 from broker.portal import i18n
 
@@ -80,6 +81,8 @@ def domain_message(error: DomainError) -> str:
             id=details["disbursement_id"],
             offer=details.get("offer_id", ""),
         )
+    if error.code == "restricted_funds" and isinstance(details.get("text"), dict):
+        return texts.render(details["text"]["code"], details["text"].get("params"))
     if error.code == "invalid_credentials":
         return _("Wrong username or password.")
     if str(i18n.select_locale()) == "en" and error.message:

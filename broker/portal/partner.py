@@ -12,7 +12,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from broker.money import evidence, funds
+from broker.money import evidence, fund_balances, funds
 from broker.platform import db, periods
 from broker.platform.errors import DomainError
 from broker.portal import i18n
@@ -226,8 +226,8 @@ def complete(offer_id: int) -> Response | tuple[str, int]:
 @bp.get("/fund")
 @role_required("partner")
 def fund() -> str:
-    """The partner's fund: balance, what is pledged on accepted offers, and its history
-    with the running balances."""
+    """The partner's fund: balance, its parts (restricted and unrestricted), what is
+    pledged on accepted offers, and its history with the running balances."""
     principal = current_principal()
     session = db.session()
     partner = partners.get_partner(session, principal, principal.partner_id)
@@ -239,7 +239,8 @@ def fund() -> str:
         ).items
     ]
     history = funds.fund_history(session, partner.id, page=page_arg(request.args.get("page")), per_page=PER_PAGE)
-    return render_template("portal/partner/fund.html", partner=partner, history=history, pledged=pledged)
+    parts = fund_balances.partner_parts(session, partner.id)["parts"]
+    return render_template("portal/partner/fund.html", partner=partner, history=history, pledged=pledged, parts=parts)
 
 
 @bp.post("/offers/<int:offer_id>/reversals")

@@ -1,8 +1,9 @@
 """Who routing may ask for a request, and what each can carry: the candidates (active
 partners serving the category and the household's grid, not already carrying or
 considering the request, not having declined it, not ``manual``, and — for money — able
-to promise something), and for every partner left out, the reason as a code with its
-parameters beside the English words. See :mod:`broker.referral.routing` for the rules."""
+to promise something from the parts of its fund whose restriction fits the need), and
+for every partner left out, the reason as a code with its parameters beside the English
+words. See :mod:`broker.referral.routing` for the rules."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broker.money import grant_caps
+from broker.money import grant_caps, restrictions
 from broker.platform.amounts import yuan
 from broker.referral import lifecycle
-from models import Account, AidRequest, Offer, Partner
+from broker.registry import region_match
+from models import AidRequest, Offer, Partner
 
 AUTO_GRANT = "auto_grant"
-ALL_REGIONS = "*"
+ALL_REGIONS = region_match.ALL_REGIONS
 # Whatever the figures, an offer never asks for less than this.
 MIN_SHARE_FEN = 1
 MANUAL = "manual"
@@ -42,6 +44,8 @@ class Candidate:
     capacity_fen: int | None = None  # None: not a money request
     auto_grant_fit: bool = False
     over_cap: dict | None = None  # the fund's cap, when this need would pass it
+    restricted_fen: int = 0  # money restricted to other purposes (or expired): not offered
+    parts: list[dict] = field(default_factory=list)  # the parts that fit, in draw order
     limit_note: str = ""
     rank: int = 0
     reasons: list[dict] = field(default_factory=list)
@@ -61,21 +65,11 @@ class Candidate:
         )
 
 
-def _serves(values: list, wanted: str) -> bool:
-    return wanted in (values or []) or ALL_REGIONS in (values or [])
-
-
 def _stats(session: Session, partner_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Per partner: fund balance, money on unanswered offers, open offers, answers."""
-    stats = {pid: {"balance": 0, "offered": 0, "load": 0, "accepted": 0, "answered": 0} for pid in partner_ids}
+    """Per partner: money on unanswered offers, open offers, answers."""
+    stats = {pid: {"offered": 0, "load": 0, "accepted": 0, "answered": 0} for pid in partner_ids}
     if not partner_ids:
         return stats
-    for pid, balance in session.execute(
-        select(Account.partner_id, Account.balance_fen).where(
-            Account.partner_id.in_(partner_ids), Account.kind == "fund"
-        )
-    ):
-        stats[pid]["balance"] = balance
     rows = session.execute(
         select(Offer.partner_id, Offer.status, Offer.status_reason, func.count(), func.sum(Offer.amount_fen))
         .where(Offer.partner_id.in_(partner_ids))
@@ -131,7 +125,7 @@ def candidates(
             excluded.append(out(p, "inactive", "inactive"))
         elif req.category not in (p.categories or []):
             excluded.append(out(p, "category_not_served", "category not served", category=req.category))
-        elif not _serves(p.regions, grid_code):
+        elif not region_match.covers(p.regions, grid_code):
             excluded.append(out(p, "region_not_served", "region not served", grid=grid_code))
         elif p.id in asked:
             code = asked[p.id]
@@ -142,16 +136,20 @@ def candidates(
         else:
             eligible.append(p)
     stats = _stats(session, [p.id for p in eligible])
+    money = restrictions.fitting_funds(session, [p.id for p in eligible], req.category, grid_code)
     urgent_or_emergency = req.category == "emergency" or req.urgency == "critical"
     candidates: list[Candidate] = []
     for p in eligible:
-        s = stats[p.id]
+        s, fit = stats[p.id], money[p.id]
         c = Candidate(
             partner=p,
-            available_fen=max(0, int(s["balance"] - s["offered"])),  # a SUM is Decimal on PostgreSQL
+            # only the money whose restriction fits this need; a SUM is Decimal on PostgreSQL
+            available_fen=max(0, int(fit.fitting_fen - s["offered"])),
             load=s["load"],
             accepted=s["accepted"],
             answered=s["answered"],
+            restricted_fen=fit.other_fen,
+            parts=fit.parts or [],
         )
         if gap is not None:
             caps = [c.available_fen]
@@ -195,6 +193,16 @@ def short(c: Candidate, needed: int) -> dict:
     """Why a candidate cannot carry ``needed``: whichever of its money, its per-request
     maximum or its auto-grant limit binds."""
     p = c.partner
+    if c.available_fen == c.capacity_fen and c.restricted_fen > 0:
+        return out(
+            p,
+            "restricted_funds",
+            f"available for this need {yuan(c.available_fen)} < needed {yuan(needed)}; "
+            f"{yuan(c.restricted_fen)} restricted to other purposes or expired",
+            available_fen=c.available_fen,
+            restricted_fen=c.restricted_fen,
+            needed_fen=needed,
+        )
     if c.available_fen == c.capacity_fen:
         code, what, param, binding = "short_of_funds", "available", "available_fen", c.available_fen
     elif p.max_amount_fen == c.capacity_fen:

@@ -52,6 +52,7 @@ from adapters.base import (
 )
 from broker import audit
 from broker.money import grant_caps
+from broker.money.fund_parts import RestrictedFunds
 from broker.platform import actor, adapter_registry, outbox, queue, runtime
 from broker.platform.errors import InsufficientFunds, Invalid, NotFound
 from broker.referral import inbox, lifecycle, offers, partners, payments, wording
@@ -286,11 +287,12 @@ def _apply(
 
 def _accept(session: Session, offer: Offer, req: AidRequest, result: Delivery) -> str:
     """Accept, and pay at once when the adapter says so. Should the fund have emptied
-    since the adapter looked, the ledger refuses before changing anything, and the offer
-    is declined instead, so the request goes on to the next partner."""
+    since the adapter looked (or hold only money restricted to other purposes), the ledger
+    refuses before changing anything, and the offer is declined instead, so the request
+    goes on to the next partner."""
     try:
         offers.take(session, offer, req, result.accept_fen, by="adapter")
-    except (InsufficientFunds, Invalid) as exc:
+    except (InsufficientFunds, RestrictedFunds, Invalid) as exc:
         offers.refuse(session, offer, req, f"could not be granted automatically: {exc.message}", action="declined")
         return "declined"
     payout = min(result.disburse_fen or 0, offer.accepted_fen - offer.disbursed_fen)

@@ -24,18 +24,16 @@ so that two writers never wait on each other in opposite orders."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broker import audit
-from broker.money import ledger
+from broker.money import fund_parts
 from broker.people import notify
 from broker.platform import outbox
 from broker.platform.errors import InvalidTransition, NotFound
 from broker.referral import followups, wording
-from models import AidRequest, LedgerTransaction, Offer, Partner
+from models import AidRequest, Offer, Partner
 from models.base import utcnow
 
 REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -279,29 +277,6 @@ def needs_routing(req: AidRequest) -> bool:
     return not any(o.status in (*LIVE, "completed") for o in req.offers)
 
 
-def post_on_offer(
-    session: Session,
-    move: Callable[..., LedgerTransaction],
-    partner: Partner,
-    offer: Offer,
-    req: AidRequest,
-    amount: int,
-    **extra: str,
-) -> LedgerTransaction:
-    """Post ``move`` (``ledger.pledge``, ``.release`` or ``.disburse``) of ``amount`` in
-    ``partner``'s accounts, booked against ``offer`` and its request."""
-    return move(
-        session,
-        partner.id,
-        partner.name,
-        amount,
-        offer_id=offer.id,
-        request_id=req.id,
-        household_id=req.household_id,
-        **extra,
-    )
-
-
 def release_remainder(session: Session, offer: Offer, req: AidRequest, memo: str) -> int:
     """Give back to the partner's fund what it pledged on ``offer`` and did not pay out;
     the request is then that much less funded. Returns the fen released."""
@@ -309,7 +284,7 @@ def release_remainder(session: Session, offer: Offer, req: AidRequest, memo: str
     if remainder <= 0:
         return 0
     partner = session.get(Partner, offer.partner_id)
-    post_on_offer(session, ledger.release, partner, offer, req, remainder, memo=memo)
+    fund_parts.release(session, partner, offer, req, remainder, memo=memo)
     req.funded_fen -= remainder
     return remainder
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broker.money import funds, ledger
+from broker.money import fund_parts, funds
 from broker.platform import outbox
 from broker.platform.amounts import yuan
 from broker.platform.errors import Conflict, Forbidden, InsufficientFunds, Invalid
@@ -68,9 +68,9 @@ def take(session: Session, offer: Offer, req: AidRequest, amount_fen: int | None
 def _pledge(session: Session, offer: Offer, req: AidRequest, amount: int) -> None:
     partner = session.get(Partner, offer.partner_id)
     try:
-        lifecycle.post_on_offer(session, ledger.pledge, partner, offer, req, amount)
+        fund_parts.pledge(session, partner, offer, req, amount)
     except InsufficientFunds as exc:
-        available = funds.balances(session, partner.id)["available_fen"]
+        available = exc.details.get("available_fen", funds.balances(session, partner.id)["available_fen"])
         raise InsufficientFunds(
             f"{partner.name}'s fund has {yuan(available)} available, not enough to accept {yuan(amount)}. "
             "Deposit money into the fund first, or accept a smaller amount.",

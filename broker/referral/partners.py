@@ -21,7 +21,7 @@ from broker.platform.errors import Conflict, Invalid, found
 from broker.platform.pages import Page, paginate
 from broker.platform.scope import Principal
 from broker.platform.texts import N_, define
-from broker.registry import grids
+from broker.registry import grids, region_match
 from models import Partner
 from models.assessment import CATEGORIES
 from models.partners import PARTNER_KINDS
@@ -248,10 +248,7 @@ def partner_info(session: Session, partner: Partner) -> PartnerInfo:
 
 def serves(partner: Partner, category: str, grid_code: str) -> bool:
     """Whether an active partner takes ``category`` needs on ``grid_code``."""
-    regions = partner.regions or []
-    return (
-        partner.active and category in (partner.categories or []) and (ALL_REGIONS in regions or grid_code in regions)
-    )
+    return partner.active and category in (partner.categories or []) and region_match.covers(partner.regions, grid_code)
 
 
 def detail(session: Session, partner: Partner) -> dict[str, Any]:

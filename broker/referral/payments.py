@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from broker import audit
-from broker.money import disbursement_kinds, evidence, ledger
+from broker.money import disbursement_kinds, evidence, fund_parts
 from broker.people import family_messages
 from broker.platform import actor
 from broker.platform.amounts import yuan
@@ -95,9 +95,7 @@ def pay(
             raise
         raise disbursement_kinds.duplicate_reference(first) from None
     if what.amount_fen > 0:
-        txn = lifecycle.post_on_offer(
-            session, ledger.disburse, partner, offer, req, what.amount_fen, reference=what.reference
-        )
+        txn = fund_parts.disburse(session, partner, offer, req, what.amount_fen, reference=what.reference)
         row.transaction_id = txn.id
     offer.disbursed_fen += what.amount_fen
     req.disbursed_fen += what.amount_fen

@@ -27,12 +27,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from broker import audit
-from broker.money import ledger
+from broker.money import fund_parts
 from broker.people import notify
 from broker.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from broker.platform.scope import Principal
 from broker.referral import lifecycle
-from models import AidRequest, Disbursement, Offer, Partner, Reversal, User
+from models import AidRequest, Disbursement, LedgerTransaction, Offer, Partner, Reversal, User
 from models.base import utcnow
 
 PROPOSERS = ("partner", "auditor", "admin")
@@ -148,15 +148,14 @@ def approve(session: Session, principal: Principal, reversal_id: int, note: str 
     released = 0
     if row.amount_fen > 0:
         partner = session.get(Partner, row.partner_id)
-        txn = lifecycle.post_on_offer(
-            session, ledger.reverse, partner, offer, req, row.amount_fen, reference=row.reference
-        )
+        original = session.get(LedgerTransaction, row.transaction_id)
+        txn = fund_parts.reverse(session, partner, offer, req, original, reference=row.reference)
         rev.transaction_id = txn.id
         offer.disbursed_fen -= row.amount_fen
         req.disbursed_fen -= row.amount_fen
         if offer.status not in lifecycle.TAKEN:
             back = row.amount_fen
-            lifecycle.post_on_offer(session, ledger.release, partner, offer, req, back, reference=row.reference)
+            fund_parts.release(session, partner, offer, req, back, reference=row.reference)
             req.funded_fen -= row.amount_fen
             released = row.amount_fen
     _decide(session, principal, rev, "approved", note)

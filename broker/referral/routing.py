@@ -10,8 +10,10 @@ that are not already carrying or considering this request and have not declined 
 partner that completed its part is asked again only when it said it can give more), that
 take offers through an adapter (not ``manual``: those are referred to by hand), and —
 when the request is for money — that can still promise something: the partner's
-available fund, less what it has already been offered and not yet answered, capped by
-its per-request maximum (and, for an auto-grant fund, by its auto-grant limit).
+available fund (only its parts whose restriction fits the need's category and the
+household's grid and has not expired: restricted funds), less what it has already been
+offered and not yet answered, capped by its per-request maximum (and, for an auto-grant
+fund, by its auto-grant limit).
 
 **Rank**, first rule first, ties going to the next:
 
@@ -105,6 +107,9 @@ def _why(c: Candidate, req: AidRequest, grid_code: str, urgent: bool, total: int
         reasons.append(wording.reason("routing.urgent", urgency=urgency, hours=p.respond_within_hours))
     if c.capacity_fen is not None:
         reasons.append(wording.reason("routing.available", available_fen=c.available_fen))
+        if c.parts:
+            parts = [wording.reason("routing.part", **part) for part in c.parts]
+            reasons.append(wording.reason("routing.from_parts", parts=parts))
     reasons.append(wording.reason("routing.load", count=c.load))
     if c.answered:
         reasons.append(wording.reason("routing.accepts", accepted=c.accepted, answered=c.answered))

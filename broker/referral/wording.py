@@ -32,6 +32,8 @@ define(
         ),
         "routing.urgent": N_("%(urgency)s need: answers within %(hours)s h"),
         "routing.available": N_("available %(available_fen)s"),
+        "routing.from_parts": N_("money from %(parts)s"),
+        "routing.part": N_("%(part)s: %(available_fen)s"),
         "routing.load": N_("open offers: %(count)s"),
         "routing.accepts": N_("accepts %(accepted)s of %(answered)s answered"),
         "routing.no_answers": N_("no answers yet"),
@@ -56,6 +58,10 @@ EXCLUSIONS = {
     "completed": N_("completed its part and can give no more"),
     "manual_referral": N_("referred to by hand only"),
     "short_of_funds": N_("has %(available)s available, %(needed)s needed"),
+    "restricted_funds": N_(
+        "has %(available)s that may pay for this need, %(needed)s needed; "
+        "%(restricted)s more is restricted to other purposes or expired"
+    ),
     "over_maximum": N_("gives at most %(maximum)s per request, %(needed)s needed"),
     "over_auto_grant_limit": N_("auto-grant limit %(limit)s, %(needed)s needed"),
     "one_at_a_time": N_("ranked %(rank)s: one partner is asked at a time"),

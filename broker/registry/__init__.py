@@ -6,6 +6,7 @@ routing read (:mod:`.household_facts`), resident identity numbers (:mod:`.identi
 what a partner may learn (:mod:`.privacy`), what each recipient sees of a household
 (:mod:`.disclosure`) and free text made safe to leave (:mod:`.redaction`), who read
 sensitive fields (:mod:`.access_log`), rotating the data key (:mod:`.key_rotation`),
+whether a list of regions covers a grid (:mod:`.region_match`),
 whether the family agreed to a purpose (:mod:`.consents`) and its consent records
 (:mod:`.consent_records`), and the door-to-door survey import: the sheet
 and its columns (:mod:`.survey_sheet`), a row to a member and errors back to rows

@@ -441,6 +441,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", f"{API}/partners/<int:partner_id>/deposits"): Row(
         "/api/v1/partners/{partner}/deposits", ADMIN_ONLY_CREATE, body={"amount_fen": 100 * YUAN, "donor": "爱心企业"}
     ),
+    ("GET", f"{API}/partners/<int:partner_id>/funds"): Row("/api/v1/partners/{partner}/funds", OFFER_READ),
     ("GET", f"{API}/adapters"): Row("/api/v1/adapters", OVERSIGHT),
     # --- requests --------------------------------------------------------------------------
     ("GET", f"{API}/requests"): Row("/api/v1/requests", REGISTRY_LIST),
@@ -526,6 +527,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", f"{API}/reports/response-times"): Row("/api/v1/reports/response-times", OVERSIGHT),
     ("GET", f"{API}/reports/follow-up-outcomes"): Row("/api/v1/reports/follow-up-outcomes", OVERSIGHT),
     ("GET", f"{API}/reports/reconciliation"): Row("/api/v1/reports/reconciliation", OVERSIGHT),
+    ("GET", f"{API}/reports/fund-restrictions"): Row("/api/v1/reports/fund-restrictions", OVERSIGHT),
     ("GET", f"{API}/audit/verify"): Row("/api/v1/audit/verify", OVERSIGHT),
     ("GET", f"{API}/audit/events"): Row("/api/v1/audit/events", OVERSIGHT),
     # --- the portal ----------------------------------------------------------------------------
@@ -602,6 +604,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/auditor/exports/disbursements-by-<group>.<fmt>"): Row(
         "/auditor/exports/disbursements-by-grid.csv", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
+    ),
+    ("GET", "/auditor/exports/fund-restrictions.<fmt>"): Row(
+        "/auditor/exports/fund-restrictions.xlsx", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)
     ),
     ("GET", "/auditor/exports/concerns.<fmt>"): Row(
         "/auditor/exports/concerns.xlsx", S(PAGE_ANON, 403, 403, 403, 403, 200, 200)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from broker import audit
 from broker.audit import walk
-from broker.money import ledger
+from broker.money import fund_parts, ledger
 from broker.platform import db, queue, texts
 from models import AuditEvent
 from tests.support import money
@@ -346,7 +346,7 @@ def test_events_are_listed_and_filtered_for_auditors(as_role):
     h = money.household(s)
     r = money.aid_request(s, h)
     o = money.offer(s, r, p)
-    txn = ledger.pledge(s, p.id, p.name, 100 * YUAN, offer_id=o.id, request_id=r.id, household_id=h.id)
+    txn = fund_parts.pledge(s, p, o, r, 100 * YUAN)
     db.commit()
     auditor = as_role("auditor")
     everything = auditor.get("/api/v1/audit/events?per_page=200").get_json()

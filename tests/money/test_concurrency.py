@@ -1,5 +1,5 @@
-"""No overspend, ever: many spends at the same moment against a fund that can pay for
-only some of them. Proved in the domain (threads, each with its own session and
+"""No overspend, ever: many spends at the same moment against a fund (or one restricted
+part of it) that can pay for only some of them. Proved in the domain (threads, each with its own session and
 database connection) and over HTTP against a real threaded server (a pool of httpx
 clients), on whichever database the suite runs on — PostgreSQL (row locks) or SQLite
 (serialised writers)."""
@@ -15,10 +15,10 @@ import httpx
 from sqlalchemy import func, select
 
 from broker import audit
-from broker.money import ledger, ledger_queries
+from broker.money import fund_parts, funds, ledger_queries
 from broker.platform import db
 from broker.platform.errors import InsufficientFunds
-from models import Account, Disbursement, LedgerTransaction, Offer
+from models import Account, AidRequest, Disbursement, FundRestriction, LedgerTransaction, Offer, Partner
 from tests.support import money
 from tests.support.money import YUAN
 
@@ -79,11 +79,11 @@ def _move_money(move: Any) -> str:
 def test_concurrent_pledges_never_overspend_the_fund():
     """50 threads each pledge 700 yuan at once from a fund holding 7,000: exactly 10
     succeed, 40 get insufficient_funds, and the fund ends at exactly zero."""
-    p, h, r, o = _world(CAN_PAY * AMOUNT)
+    p, _h, r, o = _world(CAN_PAY * AMOUNT)
 
     def pledge(_i: int) -> str:
         return _move_money(
-            lambda s: ledger.pledge(s, p.id, p.name, AMOUNT, offer_id=o.id, request_id=r.id, household_id=h.id)
+            lambda s: fund_parts.pledge(s, s.get(Partner, p.id), s.get(Offer, o.id), s.get(AidRequest, r.id), AMOUNT)
         )
 
     results = _race(N, pledge)
@@ -101,13 +101,13 @@ def test_concurrent_disbursements_never_spend_more_than_was_pledged():
     paid, and the pledged account ends at exactly zero, the household at 7,000."""
     p, h, r, o = _world(CAN_PAY * AMOUNT)
     s = db.session()
-    ledger.pledge(s, p.id, p.name, CAN_PAY * AMOUNT, offer_id=o.id, request_id=r.id, household_id=h.id)
+    fund_parts.pledge(s, p, o, r, CAN_PAY * AMOUNT)
     db.commit()
     db.session.remove()
 
     def pay(_i: int) -> str:
         return _move_money(
-            lambda s: ledger.disburse(s, p.id, p.name, AMOUNT, offer_id=o.id, request_id=r.id, household_id=h.id)
+            lambda s: fund_parts.disburse(s, s.get(Partner, p.id), s.get(Offer, o.id), s.get(AidRequest, r.id), AMOUNT)
         )
 
     results = _race(N, pay)
@@ -117,6 +117,56 @@ def test_concurrent_disbursements_never_spend_more_than_was_pledged():
     household = s.execute(select(Account.balance_fen).where(Account.key == f"beneficiary:{h.id}")).scalar_one()
     assert household == CAN_PAY * AMOUNT
     assert ledger_queries.check(s).ok
+
+
+def test_concurrent_pledges_never_overspend_a_restricted_part():
+    """A partner holds 7,000 yuan restricted to medical needs and 7,000 restricted to living
+    costs; 50 threads each pledge 700 for one medical need at once: exactly 10 succeed, the
+    other 40 are refused with ``restricted_funds`` (the money is there, but not for this
+    need); the medical part ends at exactly zero and the living part is untouched."""
+    s = db.session()
+    p = money.partner(s, "市慈善总会")
+    funds.record_deposit(s, p.id, amount_fen=CAN_PAY * AMOUNT, restriction={"categories": ["medical"]})
+    funds.record_deposit(s, p.id, amount_fen=CAN_PAY * AMOUNT, restriction={"categories": ["living"]})
+    h = money.household(s)
+    r = money.aid_request(s, h, category="medical", amount_fen=AMOUNT)
+    o = money.offer(s, r, p)
+    db.commit()
+
+    def pledge(_i: int) -> str:
+        s = db.session()
+        try:
+            fund_parts.pledge(s, s.get(Partner, p.id), s.get(Offer, o.id), s.get(AidRequest, r.id), AMOUNT)
+            db.commit()
+            return "ok"
+        except fund_parts.RestrictedFunds:
+            s.rollback()
+            return "restricted"
+        finally:
+            db.session.remove()
+
+    results = _race(N, pledge)
+    assert results.count("ok") == CAN_PAY, results
+    assert results.count("restricted") == N - CAN_PAY
+    db.session.remove()
+    s = db.session()
+    parts = {tuple(restriction.categories): (fund, pledged) for restriction, fund, pledged in _parts(s, p.id)}
+    assert parts == {("medical",): (0, CAN_PAY * AMOUNT), ("living",): (CAN_PAY * AMOUNT, 0)}
+    assert ledger_queries.check(s).ok
+    assert audit.verify(s).ok
+
+
+def _parts(s, partner_id: int) -> list[tuple[FundRestriction, int, int]]:
+    """Each restricted part of the partner: its restriction, fund and pledged balances."""
+    rows = s.execute(
+        select(FundRestriction, Account.kind, Account.balance_fen)
+        .join(Account, Account.restriction_id == FundRestriction.id)
+        .where(FundRestriction.partner_id == partner_id)
+    ).all()
+    found: dict[int, dict] = {}
+    for restriction, kind, balance in rows:
+        found.setdefault(restriction.id, {"r": restriction})[kind] = balance
+    return [(v["r"], v["fund"], v["pledged"]) for v in found.values()]
 
 
 # --- over HTTP, against a real server -------------------------------------------------------------

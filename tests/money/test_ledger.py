@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select, text
 
-from broker.money import funds, ledger, ledger_queries
+from broker.money import fund_parts, funds, ledger, ledger_queries
 from broker.platform import db
 from broker.platform.errors import InsufficientFunds, Invalid
 from models import Account, AuditEvent, Entry, LedgerTransaction
@@ -50,11 +50,10 @@ def test_pledge_release_and_disburse_move_between_fund_pledged_and_household():
     """Pledging takes money out of what is available; releasing gives it back; paying
     out moves it from pledged to the household's account."""
     s, p, h, r, o = _setup(fund_fen=1000 * YUAN)
-    ids = {"offer_id": o.id, "request_id": r.id, "household_id": h.id}
-    ledger.pledge(s, p.id, p.name, 600 * YUAN, **ids)
+    fund_parts.pledge(s, p, o, r, 600 * YUAN)
     assert funds.balances(s, p.id) == {"balance_fen": 100000, "pledged_fen": 60000, "available_fen": 40000}
-    ledger.release(s, p.id, p.name, 100 * YUAN, memo="under-spent", **ids)
-    ledger.disburse(s, p.id, p.name, 500 * YUAN, reference="TX-9", **ids)
+    fund_parts.release(s, p, o, r, 100 * YUAN, memo="under-spent")
+    fund_parts.disburse(s, p, o, r, 500 * YUAN, reference="TX-9")
     db.commit()
     assert funds.balances(s, p.id) == {"balance_fen": 50000, "pledged_fen": 0, "available_fen": 50000}
     benef = s.execute(select(Account).where(Account.key == f"beneficiary:{h.id}")).scalar_one()
@@ -65,10 +64,10 @@ def test_pledge_release_and_disburse_move_between_fund_pledged_and_household():
 def test_overspend_is_refused_and_writes_nothing():
     """Pledging more than is available raises insufficient_funds (409) and leaves no
     transaction, entry or balance change behind."""
-    s, p, h, r, o = _setup(fund_fen=100 * YUAN)
+    s, p, _h, r, o = _setup(fund_fen=100 * YUAN)
     before = s.execute(select(func.count()).select_from(LedgerTransaction)).scalar_one()
     with pytest.raises(InsufficientFunds) as err:
-        ledger.pledge(s, p.id, p.name, 100 * YUAN + 1, offer_id=o.id, request_id=r.id, household_id=h.id)
+        fund_parts.pledge(s, p, o, r, 100 * YUAN + 1)
     assert err.value.status == 409
     assert err.value.details["balance_fen"] == 10000
     s.rollback()
@@ -178,13 +177,12 @@ def test_fund_history_shows_running_balances_to_admin_auditor_and_own_partner(as
     """The fund's history lists deposits, pledges, releases and disbursements newest first
     with the available and pledged balances after each; the partner sees its own, another
     partner gets a 404; a kind filter keeps the true running balances."""
-    s, p, h, r, o = _setup()
+    s, p, _h, r, o = _setup()
     other = money.partner(s, "另一家基金会")
-    ids = {"offer_id": o.id, "request_id": r.id, "household_id": h.id}
     ledger.deposit(s, p.id, p.name, 1000 * YUAN, donor="张三")
-    ledger.pledge(s, p.id, p.name, 300 * YUAN, **ids)
-    ledger.disburse(s, p.id, p.name, 200 * YUAN, **ids)
-    ledger.release(s, p.id, p.name, 100 * YUAN, **ids)
+    fund_parts.pledge(s, p, o, r, 300 * YUAN)
+    fund_parts.disburse(s, p, o, r, 200 * YUAN)
+    fund_parts.release(s, p, o, r, 100 * YUAN)
     db.commit()
     for client in (as_role("admin"), as_role("auditor"), as_role("partner", partner_id=p.id)):
         resp = client.get(f"/api/v1/partners/{p.id}/deposits")
@@ -223,7 +221,7 @@ def _ledger_world():
     o1 = money.offer(s, r1, p1)
     march = ledger.deposit(s, p1.id, p1.name, 1000 * YUAN, donor="李四")
     april = ledger.deposit(s, p2.id, p2.name, 50 * YUAN + 5)
-    pledge = ledger.pledge(s, p1.id, p1.name, 400 * YUAN, offer_id=o1.id, request_id=r1.id, household_id=h1.id)
+    pledge = fund_parts.pledge(s, p1, o1, r1, 400 * YUAN)
     money.set_created_at(s, march, datetime(2026, 3, 31, 15, 59, 59, tzinfo=UTC))  # 23:59:59 in Shanghai
     money.set_created_at(s, april, datetime(2026, 3, 31, 16, 0, 0, tzinfo=UTC))  # 00:00 on 1 April
     money.set_created_at(s, pledge, datetime(2026, 4, 2, 3, 0, tzinfo=UTC))

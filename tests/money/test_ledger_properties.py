@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from broker.money import funds, ledger, ledger_queries
+from broker.money import fund_parts, funds, ledger, ledger_queries
 from broker.platform import db, queue
 from broker.platform.errors import InsufficientFunds
-from models import Account, Entry, LedgerTransaction
+from models import Account, AidRequest, Entry, LedgerTransaction, Offer, Partner
 from tests.conftest import truncate_all
 from tests.support import money
 
@@ -58,23 +58,24 @@ def test_random_money_movements_keep_the_books_right(app, ops):
     partners, households, links = _fresh_world()
     fund = [0] * PARTNERS
     pledged = [0] * PARTNERS
+    held = dict.fromkeys(links, 0)  # what each offer holds pledged
     received = [0] * HOUSEHOLDS
     s = db.session()
     for op, pi, hi, amount in ops:
         pid, name = partners[pi]
-        offer_id, request_id, household_id = links[pi, hi]
-        ids = {"offer_id": offer_id, "request_id": request_id, "household_id": household_id}
-        source = {"deposit": None, "pledge": fund, "release": pledged, "disburse": pledged}[op]
-        allowed = source is None or source[pi] >= amount
+        offer_id, request_id, _household_id = links[pi, hi]
+        source = {"deposit": None, "pledge": fund[pi], "release": held[pi, hi], "disburse": held[pi, hi]}[op]
+        allowed = source is None or source >= amount
+        partner, offer, req = s.get(Partner, pid), s.get(Offer, offer_id), s.get(AidRequest, request_id)
         try:
             if op == "deposit":
                 ledger.deposit(s, pid, name, amount)
             elif op == "pledge":
-                ledger.pledge(s, pid, name, amount, **ids)
+                fund_parts.pledge(s, partner, offer, req, amount)
             elif op == "release":
-                ledger.release(s, pid, name, amount, **ids)
+                fund_parts.release(s, partner, offer, req, amount)
             else:
-                ledger.disburse(s, pid, name, amount, **ids)
+                fund_parts.disburse(s, partner, offer, req, amount)
             db.commit()
         except InsufficientFunds:
             s.rollback()
@@ -86,11 +87,14 @@ def test_random_money_movements_keep_the_books_right(app, ops):
         elif op == "pledge":
             fund[pi] -= amount
             pledged[pi] += amount
+            held[pi, hi] += amount
         elif op == "release":
             pledged[pi] -= amount
+            held[pi, hi] -= amount
             fund[pi] += amount
         else:
             pledged[pi] -= amount
+            held[pi, hi] -= amount
             received[hi] += amount
 
     for pi, (pid, _) in enumerate(partners):

@@ -44,9 +44,9 @@ def test_dashboard_charts_are_accessible_svg_with_tables(portal, paid):
     """The dashboard draws each chart as inline SVG (role img, title, desc, labels as
     <text>) and repeats the numbers in a table; the disbursed amount is on the page."""
     html = portal.text("/auditor/")
-    # Four on the money, one on the families' voice, two on how the loop closes (answer
-    # times, needs met at follow-up).
-    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 7
+    # Four on the money, one on balances per restriction, one on the families' voice, two
+    # on how the loop closes (answer times, needs met at follow-up).
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 8
     assert 'role="img"' in html
     assert 'aria-labelledby="by-category-title by-category-desc"' in html
     assert '<title id="by-partner-title">按合作方统计的发放</title>' in html
@@ -79,10 +79,19 @@ def test_dashboard_with_no_money_says_so(portal, make_user):
     assert "本时段没有数据" in html
 
 
+def _section(html: str, section_id: str) -> str:
+    found = re.search(rf'<section [^>]*id="{section_id}".*?</section>', html, flags=re.S)
+    assert found, section_id
+    return found.group(0)
+
+
 def test_dashboard_period_filter(portal, paid):
-    """Choosing a period in the past leaves this disbursement out."""
+    """Choosing a period in the past leaves this disbursement out (balances per
+    restriction are as they stand today, whatever the period)."""
     assert "¥1,234.50" in portal.text("/auditor/")
-    assert "¥1,234.50" not in portal.text("/auditor/?since=2001-01-01&until=2001-12-31")
+    past = portal.text("/auditor/?since=2001-01-01&until=2001-12-31")
+    assert "¥1,234.50" in _section(past, "restrictions")
+    assert "¥1,234.50" not in past.replace(_section(past, "restrictions"), "")
 
 
 def test_ledger_lists_and_filters_transactions(portal, paid):

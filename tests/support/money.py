@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from broker.money import ledger
+from broker.money import fund_parts, ledger
 from broker.platform import db
 from models import Assessment, Disbursement, Grid, Household, LedgerTransaction, Need, Offer, Partner
 from models.base import utcnow
@@ -109,7 +109,7 @@ def pledged_offer(session: Session, req, p: Partner, amount_fen: int) -> Offer:
     req.status = "active"
     req.routing_state = "covered" if req.funded_fen + amount_fen >= (req.amount_fen or 0) else "partly-covered"
     req.funded_fen += amount_fen
-    ledger.pledge(session, p.id, p.name, amount_fen, offer_id=o.id, request_id=req.id, household_id=req.household_id)
+    fund_parts.pledge(session, p, o, req, amount_fen)
     return o
 
 
@@ -126,15 +126,7 @@ def disbursement(
     """A disbursement row (and, by default, its ledger transaction), at time ``at``."""
     txn = None
     if through_ledger and amount_fen > 0:
-        txn = ledger.disburse(
-            session,
-            o.partner_id,
-            session.get(Partner, o.partner_id).name,
-            amount_fen,
-            offer_id=o.id,
-            request_id=req.id,
-            household_id=req.household_id,
-        )
+        txn = fund_parts.disburse(session, session.get(Partner, o.partner_id), o, req, amount_fen)
         if at is not None:
             txn.created_at = at
     d = Disbursement(

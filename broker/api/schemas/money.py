@@ -41,11 +41,20 @@ class FormatArg(InputSchema):
 
 class EntryOut(Schema):
     account_id = fields.Integer()
-    account_key = fields.String(metadata={"description": "fund:<partner>, pledged:<partner>, beneficiary:<household>"})
+    account_key = fields.String(
+        metadata={
+            "description": "fund:<partner>[:r<restriction>], pledged:<partner>[:r<restriction>], "
+            "beneficiary:<household>"
+        }
+    )
     account_kind = fields.String()
     account_name = fields.String(metadata={"description": "The broker's own English label (see account_label)"})
-    account_label = Text(metadata={"description": "The account's name for people"})
+    account_label = Text(metadata={"description": "The account's name for people (with the fund's part)"})
     amount_fen = fields.Integer(metadata={"description": "Signed: + into the account, − out of it"})
+    restriction_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "The restricted part of the fund (GET /partners/{id}/funds); null: unrestricted"},
+    )
 
 
 class TransactionOut(Schema):
