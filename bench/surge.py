@@ -230,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
                 (
                     "POST",
                     f"/api/v1/households/{households[i % len(households)]}/assessments",
-                    {"summary": "灾后走访", "needs": [NEEDS[i % len(NEEDS)]]},
+                    # the same need for a household many times over, on purpose: confirmed
+                    {"summary": "灾后走访", "needs": [NEEDS[i % len(NEEDS)]], "confirm_duplicate": True},
                     {"Idempotency-Key": f"surge-{i}"},
                 )
                 for i in range(args.needs)
