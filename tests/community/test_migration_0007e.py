@@ -36,7 +36,7 @@ def _differences(engine: sa.Engine) -> list:
 
 def test_volunteers_tables_and_role_come_and_go(engine):
     cfg = alembic_config(engine)
-    command.upgrade(cfg, "0007e_volunteers")
+    command.upgrade(cfg, "head")  # as later revisions leave them, the models describe them
     assert _differences(engine) == []
     with engine.begin() as conn:
         conn.execute(sa.text(USER), {"name": "vol-1", "role": "volunteer"})
@@ -50,5 +50,5 @@ def test_volunteers_tables_and_role_come_and_go(engine):
         assert [r[0] for r in conn.execute(sa.text("SELECT username FROM users"))] == ["cw-1"]
     with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
         conn.execute(sa.text(USER), {"name": "vol-2", "role": "volunteer"})
-    command.upgrade(cfg, "0007e_volunteers")
+    command.upgrade(cfg, "head")  # as later revisions leave them, the models describe them
     assert _differences(engine) == []
