@@ -17,6 +17,7 @@ from models.points import PointsEarning, PointsRule, Redemption, ShopItem
 from models.policy import Application, ApplicationFile, ApplicationStep
 from models.privacy import Erasure
 from models.receipts import FamilyMessage, Receipt, ReceiptCode
+from models.regions import Region
 from models.registry import Grid, Household, HouseholdBenefit, Member, Visit
 from models.requests import AidRequest, Offer
 from models.reversal import Reversal
@@ -70,6 +71,7 @@ __all__ = [
     "Receipt",
     "ReceiptCode",
     "Redemption",
+    "Region",
     "Reversal",
     "ServiceRecord",
     "ShopItem",

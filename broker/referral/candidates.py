@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 from broker.money import grant_caps
 from broker.platform.amounts import yuan
 from broker.referral import lifecycle
+from broker.registry import region_tree
+from broker.registry.region_tree import Served
 from models import Account, AidRequest, Offer, Partner
 
 AUTO_GRANT = "auto_grant"
-ALL_REGIONS = "*"
+ALL_REGIONS = region_tree.ALL_REGIONS
 # Whatever the figures, an offer never asks for less than this.
 MIN_SHARE_FEN = 1
 MANUAL = "manual"
@@ -43,6 +45,7 @@ class Candidate:
     auto_grant_fit: bool = False
     over_cap: dict | None = None  # the fund's cap, when this need would pass it
     limit_note: str = ""
+    served: Served | None = None  # how its regions reach the grid: the grid, a node above it, or *
     rank: int = 0
     reasons: list[dict] = field(default_factory=list)
 
@@ -59,10 +62,6 @@ class Candidate:
             -round(self.acceptance, 6),
             self.partner.id,
         )
-
-
-def _serves(values: list, wanted: str) -> bool:
-    return wanted in (values or []) or ALL_REGIONS in (values or [])
 
 
 def _stats(session: Session, partner_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -124,14 +123,17 @@ def candidates(
     """Every partner, either a candidate or excluded with the reason."""
     asked = asked_before(req)
     partners = session.execute(select(Partner).order_by(Partner.id)).scalars().all()
+    tree = region_tree.load(session)
     excluded: list[dict] = []
     eligible: list[Partner] = []
+    served: dict[int, Served] = {}
     for p in partners:
+        reach = region_tree.serves(tree, p.regions, grid_code)
         if not p.active:
             excluded.append(out(p, "inactive", "inactive"))
         elif req.category not in (p.categories or []):
             excluded.append(out(p, "category_not_served", "category not served", category=req.category))
-        elif not _serves(p.regions, grid_code):
+        elif reach is None:
             excluded.append(out(p, "region_not_served", "region not served", grid=grid_code))
         elif p.id in asked:
             code = asked[p.id]
@@ -141,6 +143,7 @@ def candidates(
             excluded.append(out(p, "manual_referral", "referred to by hand only"))
         else:
             eligible.append(p)
+            served[p.id] = reach
     stats = _stats(session, [p.id for p in eligible])
     urgent_or_emergency = req.category == "emergency" or req.urgency == "critical"
     candidates: list[Candidate] = []
@@ -152,6 +155,7 @@ def candidates(
             load=s["load"],
             accepted=s["accepted"],
             answered=s["answered"],
+            served=served[p.id],
         )
         if gap is not None:
             caps = [c.available_fen]

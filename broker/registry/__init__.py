@@ -1,5 +1,7 @@
 """The registry of households in hardship (困难对象信息库): who may do what in it
-(:mod:`.access`), grids (:mod:`.grids`), households (:mod:`.households`), their members
+(:mod:`.access`), the region tree and where each grid hangs in it (read:
+:mod:`.region_tree`; changed: :mod:`.regions`, :mod:`.region_schema`), grids
+(:mod:`.grids`), households (:mod:`.households`), their members
 and identity numbers (:mod:`.members`), visits and the coverage view (:mod:`.visits`),
 what a household record may contain (:mod:`.household_schema`), the facts policies and
 routing read (:mod:`.household_facts`), resident identity numbers (:mod:`.identity`),

@@ -28,5 +28,5 @@ def require_own_grid(principal: Principal, grid: Grid) -> None:
 
 
 def visible_grid_ids(principal: Principal) -> frozenset[int] | None:
-    """None means all grids."""
-    return None if principal.role in ("admin", "auditor") else principal.grid_ids
+    """None means all grids; a scoped auditor or admin sees the grids below its node."""
+    return principal.grid_scope() if principal.role in ("admin", "auditor") else principal.grid_ids
