@@ -37,6 +37,7 @@ class DisbursementReport:
     rows: list[ReportRow]
     count: int
     amount_fen: int
+    by_region: Any = None  # a region_reports.Rollup, when a region was asked for
 
 
 def in_grids(grids: frozenset[int] | None) -> ColumnElement[bool]:

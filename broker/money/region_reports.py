@@ -6,12 +6,13 @@ its parent's."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy.orm import Session
 
-from broker.money import disbursement_totals, time_to_help
+from broker.money import disbursement_totals, duplicates, time_to_help
+from broker.money.ledger_queries import LedgerFilter
 from broker.platform.errors import NotFound
 from broker.registry import region_tree
 from broker.registry.region_tree import Tree
@@ -118,3 +119,58 @@ def fulfilment_rollup(
         count, _ = per_grid.get(gid, (0, 0))
         per_grid[gid] = (count + 1, 0)
     return fold(tree, region, per_grid)
+
+
+def grids_for(session: Session, scope: frozenset[int] | None, region: str | None) -> frozenset[int] | None:
+    """The grids a report counts for a reader of ``scope`` asking for ``region``."""
+    if region is None:
+        return scope
+    return report_grids(region_tree.load(session), scope, region)
+
+
+def disbursements(
+    session: Session,
+    scope: frozenset[int] | None,
+    region: str | None = None,
+    group_by: str = "partner",
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> disbursement_totals.DisbursementReport:
+    """The disbursement report within the reader's scope; with ``region``, only below it
+    and with totals per child node (``by_region``)."""
+    grids = grids_for(session, scope, region)
+    report = disbursement_totals.disbursement_report(session, group_by, date_from, date_to, grids)
+    if region is None:
+        return report
+    return replace(report, by_region=disbursement_rollup(session, region, scope, date_from, date_to))
+
+
+def fulfilment(
+    session: Session,
+    scope: frozenset[int] | None,
+    region: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> time_to_help.FulfilmentReport:
+    """Time to fulfilment within the reader's scope; with ``region``, only below it and
+    with requests completed per child node (``by_region``)."""
+    grids = grids_for(session, scope, region)
+    report = time_to_help.fulfilment(session, date_from, date_to, grids)
+    if region is None:
+        return report
+    return replace(report, by_region=fulfilment_rollup(session, region, scope, date_from, date_to))
+
+
+def duplicate_benefits(
+    session: Session, scope: frozenset[int] | None, region: str | None = None, window_days: int = 30
+) -> list[duplicates.DuplicateBenefit]:
+    """Possible duplicate benefits of households within the scope (and below ``region``)."""
+    return duplicates.duplicate_benefits(session, window_days, grids_for(session, scope, region))
+
+
+def ledger_filter(
+    session: Session, scope: frozenset[int] | None, region: str | None = None, **where: object
+) -> LedgerFilter:
+    """The ledger filter for a reader of ``scope``: only money that reached households on
+    its grids (and below ``region``); an unscoped reader with no region sees it all."""
+    return LedgerFilter(**where, grids=grids_for(session, scope, region))  # type: ignore[arg-type]

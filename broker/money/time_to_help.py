@@ -7,6 +7,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,6 +31,7 @@ class FulfilmentReport:
     date_to: date | None
     rows: list[FulfilmentRow]
     overall: FulfilmentRow
+    by_region: Any = None  # a region_reports.Rollup, when a region was asked for
 
 
 def percentile(sorted_values: list[float], q: float) -> float | None:

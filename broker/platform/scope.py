@@ -42,6 +42,11 @@ class Principal:
             return None
         return self.grid_ids
 
+    def region_scope(self) -> frozenset[int] | None:
+        """For figures every reader sees city-wide: the grids of a scoped auditor or admin,
+        None for anyone else."""
+        return self.grid_ids if self.scoped else None
+
     def can_see_grid(self, grid_id: int) -> bool:
         scope = self.grid_scope()
         if self.role in ("admin", "auditor"):
