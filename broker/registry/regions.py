@@ -25,8 +25,20 @@ define(
         "region_cycle": N_("%(code)s cannot move under %(parent)s: that is itself or below it."),
         "region_level": N_("A %(kind)s belongs directly under a %(parent_kind)s."),
         "region_scope": N_("Only an administrator of the whole installation changes the region tree."),
+        "region_kind.district": N_("district"),
+        "region_kind.county": N_("county"),
+        "region_kind.street": N_("street"),
+        "region_kind.town": N_("town"),
+        "region_kind.community": N_("community"),
+        "region_kind.village": N_("village"),
+        "region_kind.none": N_("nothing (the top of the tree)"),
     }
 )
+
+
+def _kinds(level: int) -> list[dict[str, str]]:
+    """The kinds of a level as text codes (``region_kind.*``), for a refusal's parameters."""
+    return [{"code": f"region_kind.{k}"} for k in KINDS_AT.get(level, ("none",))]
 
 
 def _require_tree_admin(principal: Principal) -> None:
@@ -48,9 +60,9 @@ def _check_level(kind: str, parent: Node | Region | None) -> None:
     parent_level = LEVELS[parent.kind] if parent is not None else 0
     if parent_level != level - 1:
         wanted = "/".join(KINDS_AT[level - 1]) if level > 1 else "nothing"
-        raise Invalid(
+        raise Conflict(
             f"A {kind} belongs directly under a {wanted}.",
-            details={"kind": kind, "parent_kind": wanted},
+            details={"kind": {"code": f"region_kind.{kind}"}, "parent_kind": _kinds(level - 1)},
             code="region_level",
         )
 
@@ -89,9 +101,9 @@ def update_region(session: Session, principal: Principal, code: str, data: dict)
     before = summary(region, old_parent.code if old_parent else None)
     kind = data.get("kind", region.kind)
     if LEVELS[kind] != LEVELS[region.kind]:
-        raise Invalid(
+        raise Conflict(
             f"A {region.kind} can become only a {' or '.join(KINDS_AT[LEVELS[region.kind]])}.",
-            details={"kind": kind, "parent_kind": "/".join(KINDS_AT.get(LEVELS[region.kind] - 1, ())) or "-"},
+            details={"kind": {"code": f"region_kind.{kind}"}, "parent_kind": _kinds(LEVELS[region.kind] - 1)},
             code="region_level",
         )
     parent: Node | None = old_parent

@@ -83,6 +83,8 @@ def real_path_parameters(s: Scenario, path: str) -> dict[str, Any]:
         "task_id": s.task_out,
     }
     values["code"] = "temporary_aid" if path.startswith(f"{API}/policies") else s.grid_a
+    if path.startswith(f"{API}/regions"):
+        values["code"] = s.region
     return values
 
 
