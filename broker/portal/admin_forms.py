@@ -74,7 +74,7 @@ class RegionForm(OnceForm):
         description=_l("Letters, digits and - _ . only, e.g. HD-ZGC. It cannot be changed later."),
         render_kw={"autocapitalize": "none", "spellcheck": "false", "autocomplete": "off"},
     )
-    name = StringField(_l("Name"))
+    name = StringField(_l("Region name"))
     kind = SelectField(
         _l("Kind"),
         choices=[SelectChoice(code, i18n.REGION_KINDS[code]) for code in REGION_KINDS],

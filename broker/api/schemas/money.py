@@ -161,7 +161,11 @@ class DisbursementReportOut(Schema):
     rows = fields.List(fields.Nested(ReportRowOut))
     count = fields.Integer()
     amount_fen = fields.Integer()
-    by_region = fields.Nested(RollupOut, metadata={"description": "Count and amount per child node of `region`"})
+    by_region = fields.Nested(
+        RollupOut,
+        allow_none=True,
+        metadata={"description": "Totals per child node of `region` (null without)"},
+    )
 
 
 class DuplicateArgs(RegionArg):
@@ -227,7 +231,11 @@ class FulfilmentOut(Schema):
     date_to = fields.Date(data_key="to", allow_none=True)
     rows = fields.List(fields.Nested(FulfilmentRowOut))
     overall = fields.Nested(FulfilmentRowOut)
-    by_region = fields.Nested(RollupOut, metadata={"description": "Requests completed (count) per child of `region`"})
+    by_region = fields.Nested(
+        RollupOut,
+        allow_none=True,
+        metadata={"description": "Completed per child node of `region` (null without)"},
+    )
 
 
 class FulfilmentArgs(PeriodArgs, RegionArg):
