@@ -62,7 +62,7 @@ def _money_in_two_streets() -> None:
         body = {"code": unique("WC-G-"), "name": "网格", "district": "-", "street": "-", "community": "-"}
         grid = grids.create_grid(session, admin, {**body, "region": region})
         req = money.aid_request(session, money.household(session, grid), amount_fen=amount * YUAN)
-        offer = money.offer(session, req, charity, amount_fen=amount * YUAN, status="accepted")
+        offer = money.pledged_offer(session, req, charity, amount * YUAN)
         money.disbursement(session, offer, req, amount * YUAN)
     db.commit()
 
