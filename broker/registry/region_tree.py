@@ -187,5 +187,8 @@ def county_of(session: Session, grid: Grid | None) -> str | None:
         return None
     if grid.region_id is None:
         return grid.district
-    place = load(session).ancestors(grid.region_id)
-    return place[-1].name if place else grid.district
+    node, seen = session.get(Region, grid.region_id), set()
+    while node is not None and node.parent_id is not None and node.id not in seen:
+        seen.add(node.id)
+        node = session.get(Region, node.parent_id)  # at most three steps, from the identity map when loaded
+    return node.name if node is not None else grid.district
