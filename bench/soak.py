@@ -38,7 +38,7 @@ from bench.common import Result, emit, tree_rss_mb
 from bench.surge import postmaster_pid, unoffered
 from models import AidRequest, Disbursement, Offer
 from tests.support.servers import pg_available, rq_worker
-from tests.support.stack import Retrying, Stack, ok, pending_work
+from tests.support.stack import Retrying, Stack, add_households, ok, pending_work
 
 GRID = "SOAK-01"
 YUAN = 100
@@ -162,23 +162,7 @@ def setup(stack: Stack) -> tuple[int, list[int]]:
     stack.user("fund", "partner", partner_id=partner["id"])
     stack.user("auditor", "auditor")
     caseworker = Retrying(stack.client("caseworker", timeout=60))
-    households = [
-        ok(
-            caseworker.call(
-                "POST",
-                "/api/v1/households",
-                json={
-                    "grid": GRID,
-                    "address": f"海淀区中关村东路{i}号",
-                    "head_name": "张建国",
-                    "monthly_income_fen": 180000,
-                    "members": [{"name": "张建国", "relation": "head", "birth_date": "1980-05-01"}],
-                },
-            ),
-            201,
-        )["id"]
-        for i in range(HOUSEHOLDS)
-    ]
+    households = add_households(caseworker, GRID, HOUSEHOLDS)
     return partner["id"], households
 
 

@@ -23,7 +23,7 @@ from broker import audit
 from broker.platform import db, queue
 from models import AuditEvent
 from tests.support.servers import pg_available
-from tests.support.stack import RETRY_FOR, Retrying, Stack, ok, pending_work, running_stack, settle
+from tests.support.stack import RETRY_FOR, Retrying, Stack, add_households, ok, pending_work, running_stack, settle
 
 needs_pg_server = pytest.mark.skipif(not pg_available(), reason="PostgreSQL server binaries (initdb) are not installed")
 
@@ -103,23 +103,7 @@ def test_postgres_restarts_lose_nothing_and_duplicate_nothing(stack):
     stack.user("auditor", "auditor")
     caseworker, fund, auditor = (Retrying(stack.client(u)) for u in ("caseworker", "fund", "auditor"))
 
-    households = [
-        ok(
-            caseworker.call(
-                "POST",
-                "/api/v1/households",
-                json={
-                    "grid": GRID,
-                    "address": f"海淀区中关村东路{i}号",
-                    "head_name": "张建国",
-                    "monthly_income_fen": 180000,
-                    "members": [{"name": "张建国", "relation": "head", "birth_date": "1980-05-01"}],
-                },
-            ),
-            201,
-        )["id"]
-        for i in range(HOUSEHOLDS)
-    ]
+    households = add_households(caseworker, GRID, HOUSEHOLDS)
 
     # --- restart 1: while needs are submitted ----------------------------------------------------
     created: dict[int, list[int]] = {}

@@ -185,6 +185,27 @@ class Stack:
             conn.close()
 
 
+def add_households(caseworker: Retrying, grid: str, n: int) -> list[int]:
+    """``n`` one-person households on ``grid``, recorded by ``caseworker``; their ids."""
+    return [
+        ok(
+            caseworker.call(
+                "POST",
+                "/api/v1/households",
+                json={
+                    "grid": grid,
+                    "address": f"海淀区中关村东路{i}号",
+                    "head_name": "张建国",
+                    "monthly_income_fen": 180000,
+                    "members": [{"name": "张建国", "relation": "head", "birth_date": "1980-05-01"}],
+                },
+            ),
+            201,
+        )["id"]
+        for i in range(n)
+    ]
+
+
 def pending_work(stack: Stack) -> int:
     """Outbox rows not yet carried out, deadlines (due later) aside."""
     with stack.engine().connect() as conn:
