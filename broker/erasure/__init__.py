@@ -5,6 +5,6 @@ approves (:mod:`.requests`), and the retention job that erases what is past its 
 after a household leaves the registry (:mod:`.retention`).
 
 May import: ``broker.audit``, ``broker.policy`` (where documents are kept), ``broker.registry``
-(where consent forms are kept), ``broker.referral`` (where receipts are kept), the platform and
-``models``.
+(where consent forms are kept), ``broker.referral`` (where receipts are kept),
+``broker.community`` (where leads' photos are kept), the platform and ``models``.
 """

@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import JSON, String, Table, Text, cast, select, update
 from sqlalchemy.orm import Session
 
+from broker.community import leads
 from broker.erasure.subjects import MASK, Subject
-from broker.platform import runtime
+from broker.platform import photos, runtime
 from broker.policy import document_files
 from broker.referral import receipts
 from broker.registry import consent_records
@@ -31,6 +32,7 @@ from models import (
     Consent,
     Disbursement,
     Household,
+    Lead,
     Member,
     Offer,
     Receipt,
@@ -158,6 +160,12 @@ def remove_files(session: Session, subject: Subject) -> Counter:
         (instance / consent_records.FOLDER / token[:2] / token).unlink(missing_ok=True)
         consent.evidence_token = None
         counts["consent_forms"] += 1
+    for lead in session.scalars(
+        select(Lead).where(Lead.household_id == subject.household_id, Lead.photo_token.is_not(None))
+    ):
+        photos.remove(leads.FOLDER, lead.photo_token)
+        lead.photo_token = None
+        counts["lead_photos"] += 1
     session.flush()
     return counts
 

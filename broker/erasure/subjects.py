@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from broker.platform import security
 from broker.platform.errors import NotFound
-from models import Household, Member
+from broker.registry import privacy
+from models import Household, Lead, Member
 
 MASK = "***"
 # What may stand between the characters of a number or a name typed into free text
@@ -62,9 +63,19 @@ def _identity(member: Member) -> str | None:
         return None
 
 
+def _lead_texts(session: Session, household_id: int) -> list[str]:
+    """The address and the words of every lead that found the household, also as the audit
+    trail kept them (redacted): a neighbour's description of a family is personal data
+    even when it names nobody."""
+    texts: list[str] = []
+    for address, seen in session.execute(select(Lead.address, Lead.seen).where(Lead.household_id == household_id)):
+        texts += [address, seen, privacy.redact(seen)]
+    return texts
+
+
 def subject_of(session: Session, *, household_id: int | None = None, member_id: int | None = None) -> Subject:
     """The subject of an erasure of one member, or of a whole household (every member,
-    the head's name, the phone and the address). A member who heads the household takes
+    the head's name, the phone, the address and the leads that found it). A member who heads the household takes
     the household's phone with them; the address stays while others live there."""
     if member_id is not None:
         member = session.get(Member, member_id)
@@ -85,4 +96,5 @@ def subject_of(session: Session, *, household_id: int | None = None, member_id: 
         needles += [household.head_name, household.phone or ""]
     if member_id is None:
         needles.append(household.address)
+        needles += _lead_texts(session, household.id)
     return Subject(household.id, [m.id for m in members], [n.strip() for n in needles if n and n.strip() != MASK])

@@ -82,6 +82,11 @@ def keep(folder: str, data: bytes, field: str = "file") -> Kept:
     return store(folder, data, checked(data, field))
 
 
+def remove(folder: str, token: str) -> None:
+    """Delete a kept photo (an erasure); one already gone is fine, so a rerun is safe."""
+    _path(folder, token).unlink(missing_ok=True)
+
+
 def read(folder: str, token: str, sha256: str) -> bytes:
     """The bytes of a kept photo; one missing (404) or changed on disk (422) is refused."""
     try:

@@ -23,8 +23,8 @@ from broker.people import users
 from broker.platform import db, runtime
 from broker.policy import document_files
 from broker.registry import consent_records
-from models import AuditEvent, Base, Consent, Disbursement, Entry, Erasure, Member, Receipt, User
-from tests.conftest import run_worker
+from models import AuditEvent, Base, Consent, Disbursement, Entry, Erasure, Lead, Member, Receipt, User
+from tests.conftest import PASSWORD, ApiClient, run_worker, unique
 from tests.support.aid import YUAN, make_world, need
 from tests.support.images import png
 
@@ -115,7 +115,7 @@ def family(as_role, make_user, login, app):
     admin = make_user("admin")
     auditor = make_user("auditor")
     db.session.remove()
-    return {"hid": hid, "members": members, "admin": admin, "auditor": auditor}
+    return {"hid": hid, "members": members, "admin": admin, "auditor": auditor, "world": world}
 
 
 def _leaks(*needles: str) -> list[str]:
@@ -250,6 +250,67 @@ def test_an_erased_household_is_gone_everywhere(app, family, login):
     assert receipt.file["erased"] is True
     assert set(s.execute(select(Consent.evidence_token)).scalars()) == {None}
     assert [path for path in images if path.exists()] == []  # the signature and the consent form's photo
+
+
+def _lead(world, anon: ApiClient, address: str, seen: str, household_id: int | None) -> int:
+    """A courier's lead with a photo on the family's grid; visited (linked to the
+    household) when one is given."""
+    username = unique("courier-")
+    signed_up = anon.post(
+        "/api/v1/reporters",
+        json={
+            "name": "张快递",
+            "phone": "13600002222",
+            "username": username,
+            "password": PASSWORD,
+            "kind": "courier",
+            "consent": True,
+        },
+    )
+    assert signed_up.status_code == 201, signed_up.get_json()
+    photo = "data:image/png;base64," + base64.b64encode(png()).decode()
+    made = world.login(username).post(
+        "/api/v1/leads", json={"grid": world.grid, "address": address, "seen": seen, "photo": photo}
+    )
+    assert made.status_code == 201, made.get_json()
+    if household_id is not None:
+        visited = world.caseworker.post(
+            f"/api/v1/leads/{made.get_json()['id']}/visit", json={"household_id": household_id, "findings": "已入户"}
+        )
+        assert visited.status_code == 201, visited.get_json()
+    return made.get_json()["id"]
+
+
+def test_an_erased_household_takes_the_words_and_photos_of_the_leads_that_found_it(app, family, anon):
+    """A courier's lead describes the family without naming it ("the stall keeper's son has
+    leukaemia") and carries a photo: erasing the household masks the lead's address and
+    words and removes the photo (its SHA-256 kept); another household's lead is untouched;
+    a second run changes nothing."""
+    world = family["world"]
+    found = _lead(world, anon, "中关村东路18号楼下菜摊", "摊主的儿子得了白血病，家里交不起房租", family["hid"])
+    other = _lead(world, anon, "中关村东路20号", "楼上独居老人几天没下楼", None)
+    s = db.session()
+    tokens = {lead.id: lead.photo_token for lead in s.scalars(select(Lead))}
+    folder = Path(runtime.settings()["INSTANCE_PATH"]) / "leads"
+    assert all((folder / t[:2] / t).is_file() for t in tokens.values())
+    db.session.remove()
+    erasure_id = _erase(app, family, household=family["hid"])
+    assert _leaks("摊主的儿子得了白血病", "菜摊") == []
+    s = db.session()
+    erased, kept = s.get(Lead, found), s.get(Lead, other)
+    assert (erased.address, erased.seen, erased.photo_token) == ("***", "***", None)
+    assert len(erased.photo_sha256) == 64
+    assert not (folder / tokens[found][:2] / tokens[found]).exists()
+    assert (kept.seen, kept.photo_token) == ("楼上独居老人几天没下楼", tokens[other])
+    assert (folder / tokens[other][:2] / tokens[other]).is_file()
+    assert s.get(Erasure, erasure_id).report["lead_photos"] == 1
+    no_photo = world.caseworker.get(f"/api/v1/leads/{found}")
+    assert no_photo.status_code == 200
+    assert no_photo.get_json()["has_photo"] is False
+    db.session.remove()
+    assert _cli(app, "run", str(erasure_id)).exit_code == 0
+    assert db.session().get(Erasure, erasure_id).report["lead_photos"] == 1
+    assert audit.verify(db.session()).ok
 
 
 def test_erasure_needs_an_admin_and_another_persons_approval(app, family, make_user):
