@@ -4,14 +4,14 @@ a photo from the camera), and the caseworker's visit from a lead or its closing.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, DecimalField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from broker.community import lead_schema, volunteer_schema
+from broker.community import lead_schema
 from broker.portal.forms import OnceForm
+from broker.portal.volunteer_forms import AccountFields
 from models.leads import LEAD_CLOSE_REASONS, LEAD_URGENCIES, REPORTER_KINDS
 
 KIND_LABELS = {"courier": _l("Courier or delivery rider"), "neighbour": _l("Neighbour"), "other": _l("Other")}
@@ -31,43 +31,14 @@ CLOSE_LABELS = {
 }
 
 
-class ReporterSignUpForm(FlaskForm):
+class ReporterSignUpForm(AccountFields):
     """What a mobile grid member gives to sign up."""
 
-    name = StringField(
-        _l("Your name"),
-        validators=[DataRequired(_l("Tell us your name.")), Length(max=volunteer_schema.NAME_MAX)],
-        render_kw={"autocomplete": "name"},
-    )
-    phone = StringField(
-        _l("Mobile number"),
-        validators=[
-            DataRequired(_l("Your mobile number.")),
-            Regexp(volunteer_schema.MOBILE, message=_l("11 digits starting with 1.")),
-        ],
-        render_kw={"inputmode": "tel", "autocomplete": "tel"},
-    )
     kind = SelectField(_l("You are"), choices=[SelectChoice(k, KIND_LABELS[k]) for k in REPORTER_KINDS])
     organisation = StringField(
         _l("Company or organisation (optional)"),
         validators=[Optional(), Length(max=lead_schema.ORGANISATION_MAX)],
         render_kw={"autocomplete": "organization"},
-    )
-    username = StringField(
-        _l("Username to sign in"),
-        validators=[
-            DataRequired(_l("Choose a username.")),
-            Regexp(volunteer_schema.USERNAME, message=_l("3 to 64 letters, digits, dots, dashes or underscores.")),
-        ],
-        render_kw={"autocomplete": "username", "autocapitalize": "none"},
-    )
-    password = PasswordField(
-        _l("Password"),
-        validators=[
-            DataRequired(_l("Choose a password.")),
-            Length(min=8, max=256, message=_l("At least 8 characters.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
     )
     consent = BooleanField(
         _l("I agree that caseworkers keep my name and number to follow up my reports."),

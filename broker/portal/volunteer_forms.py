@@ -34,10 +34,10 @@ CLAIM_STATUSES = {
 }
 
 
-class SignUpForm(FlaskForm):
-    """What a volunteer gives to join a team; the ID number is optional."""
+class AccountFields(FlaskForm):
+    """The account a person makes on a phone to join: a name, a mobile number, a username
+    and a password (volunteers and mobile grid members sign up the same way)."""
 
-    team = SelectField(_l("Team"), coerce=int, validate_choice=False)
     name = StringField(
         _l("Your name"),
         validators=[DataRequired(_l("Tell us your name.")), Length(max=volunteer_schema.NAME_MAX)],
@@ -67,6 +67,12 @@ class SignUpForm(FlaskForm):
         ],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class SignUpForm(AccountFields):
+    """What a volunteer gives to join a team; the ID number is optional."""
+
+    team = SelectField(_l("Team"), coerce=int, validate_choice=False)
     id_number = StringField(
         _l("Resident ID number (optional)"),
         validators=[Optional(), Length(min=15, max=18)],
