@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask.views import MethodView
 
 from broker.api.auth import current_principal, require
@@ -116,6 +117,21 @@ class LeadOne(MethodView):
     def get(self, lead_id: int) -> dict[str, Any]:
         """One lead (a reporter: its own, without the household found)."""
         return _out(leads.get(db.session(), current_principal(), lead_id))
+
+
+@blp.route("/leads/<int:lead_id>/photo")
+class LeadPhoto(MethodView):
+    @require(*leads.PHOTO_READERS)
+    @blp.response(200, {"type": "string", "format": "binary"}, content_type="image/*")
+    @blp.alt_response(404, description="no_photo: the lead has no photo (none was sent, or it was erased).")
+    @blp.alt_response(422, description="file_changed: the kept photo no longer matches its SHA-256.")
+    def get(self, lead_id: int) -> Response:
+        """The photo the reporter sent, to the lead's caseworkers, auditors and admins (never back to
+        a reporter); checked against its SHA-256, never cached."""
+        data, content_type = leads.photo(db.session(), current_principal(), lead_id)
+        return Response(
+            data, mimetype=content_type, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+        )
 
 
 @blp.route("/leads/<int:lead_id>/visit")

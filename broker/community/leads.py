@@ -39,6 +39,7 @@ FOLDER = "leads"
 CHANNEL = "neighbour_report"  # the visit's channel: a report by a neighbour or a courier
 HANDLERS = ("caseworker", "admin")
 READERS = ("reporter", "caseworker", "auditor", "admin")
+PHOTO_READERS = ("caseworker", "auditor", "admin")
 define(
     {
         "lead.reported": N_("A mobile grid member reported a household in %(community)s that may need help: visit it."),
@@ -199,7 +200,7 @@ def get(session: Session, principal: Principal, lead_id: int, *, lock: bool = Fa
 
 def photo(session: Session, principal: Principal, lead_id: int) -> tuple[bytes, str]:
     """The lead's photo, for those who handle or oversee it (never back to a reporter's phone)."""
-    principal.require("caseworker", "auditor", "admin")
+    principal.require(*PHOTO_READERS)
     lead = get(session, principal, lead_id)
     if not lead.photo_token or not lead.photo_sha256:
         raise NotFound("This lead has no photo.", code="no_photo")

@@ -1244,6 +1244,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ),
     ("GET", f"{API}/leads"): Row("/api/v1/leads", S(401, 200, 200, 403, 403, 200, 200, 403, 200)),
     ("GET", f"{API}/leads/<int:lead_id>"): Row("/api/v1/leads/{lead}", S(401, 200, 404, 403, 403, 200, 200, 403, 200)),
+    ("GET", f"{API}/leads/<int:lead_id>/photo"): Row(
+        "/api/v1/leads/{lead}/photo", S(401, 200, 404, 403, 403, 200, 200, 403, 403)
+    ),
     ("POST", f"{API}/leads/<int:lead_id>/visit"): Row(
         "/api/v1/leads/{target}/visit",
         S(401, 201, 404, 403, 403, 403, 201),

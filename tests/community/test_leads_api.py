@@ -84,6 +84,11 @@ def test_a_courier_reports_and_the_caseworker_visits_from_the_lead(world, anon, 
     assert listed[0]["reporter"]["organisation"] == "顺风快递武昌站"
     assert ok(outsider.get(f"{API}/leads"))["total"] == 0
     assert outsider.get(f"{API}/leads/{made['id']}").status_code == 404
+    seen_photo = world.caseworker.get(f"{API}/leads/{made['id']}/photo")
+    assert (seen_photo.status_code, seen_photo.mimetype, seen_photo.data) == (200, "image/png", png())
+    assert seen_photo.headers["Cache-Control"] == "no-store"
+    assert reporter.get(f"{API}/leads/{made['id']}/photo").status_code == 403  # never back to a phone
+    assert outsider.get(f"{API}/leads/{made['id']}/photo").status_code == 404
     told = db.session().execute(
         select(Notification.code).where(Notification.dedupe_key == f"lead.reported:{made['id']}")
     )

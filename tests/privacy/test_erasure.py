@@ -307,6 +307,8 @@ def test_an_erased_household_takes_the_words_and_photos_of_the_leads_that_found_
     no_photo = world.caseworker.get(f"/api/v1/leads/{found}")
     assert no_photo.status_code == 200
     assert no_photo.get_json()["has_photo"] is False
+    assert world.caseworker.get(f"/api/v1/leads/{found}/photo").status_code == 404
+    assert world.caseworker.get(f"/api/v1/leads/{other}/photo").data == png()
     db.session.remove()
     assert _cli(app, "run", str(erasure_id)).exit_code == 0
     assert db.session().get(Erasure, erasure_id).report["lead_photos"] == 1
