@@ -78,8 +78,16 @@ def _within(column: object, date_from: date | None, date_to: date | None) -> lis
     return conds
 
 
-def community_figures(session: Session, date_from: date | None = None, date_to: date | None = None) -> Figures:
-    """Per community: households that earned, volunteer hours, points earned and redeemed."""
+def community_figures(
+    session: Session,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    grids: frozenset[int] | None = None,
+) -> Figures:
+    """Per community: households that earned, volunteer hours, points earned and redeemed;
+    ``grids`` keeps a reader scoped to a region to the households of its grids."""
+    on_grids = [] if grids is None else [Household.grid_id.in_(sorted(grids) or [-1])]
+    earners = [] if grids is None else [PointsEarning.household_id.in_(select(Household.id).where(*on_grids))]
     earned = {
         r.community: r
         for r in session.execute(
@@ -89,7 +97,7 @@ def community_figures(session: Session, date_from: date | None = None, date_to: 
                 func.sum(PointsEarning.minutes).label("minutes"),
                 func.sum(PointsEarning.points).label("points"),
             )
-            .where(*_within(PointsEarning.created_at, date_from, date_to))
+            .where(*_within(PointsEarning.created_at, date_from, date_to), *earners)
             .group_by(PointsEarning.community)
         )
     }
@@ -103,7 +111,7 @@ def community_figures(session: Session, date_from: date | None = None, date_to: 
             )
             .join(Household, Household.id == Redemption.household_id)
             .join(Grid, Grid.id == Household.grid_id)
-            .where(*_within(Redemption.created_at, date_from, date_to))
+            .where(*_within(Redemption.created_at, date_from, date_to), *on_grids)
             .group_by(Grid.community)
         )
     }
