@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from broker.community import leads
 from broker.money.exports import Column
 from broker.money.report_files import ExportFile, export_file
 from broker.platform import periods, texts
@@ -85,8 +86,10 @@ def community_figures(
     grids: frozenset[int] | None = None,
 ) -> Figures:
     """Per community: households that earned, volunteer hours, points earned and redeemed;
-    ``grids`` keeps a reader scoped to a region to the households of its grids."""
+    ``grids`` keeps a reader scoped to a region to the households of its grids (and the
+    leads on them, or waiting in their communities)."""
     on_grids = [] if grids is None else [Household.grid_id.in_(sorted(grids) or [-1])]
+    leads_on = [] if grids is None else [leads.on_grids(grids)]
     earners = [] if grids is None else [PointsEarning.household_id.in_(select(Household.id).where(*on_grids))]
     earned = {
         r.community: r
@@ -124,12 +127,14 @@ def community_figures(
                 func.count(Lead.visit_id).label("visited"),
                 func.count(func.distinct(Lead.reporter_id)).label("reporters"),
             )
-            .where(*_within(Lead.created_at, date_from, date_to))
+            .where(*_within(Lead.created_at, date_from, date_to), *leads_on)
             .group_by(Lead.community)
         )
     }
     reporters = session.execute(
-        select(func.count(func.distinct(Lead.reporter_id))).where(*_within(Lead.created_at, date_from, date_to))
+        select(func.count(func.distinct(Lead.reporter_id))).where(
+            *_within(Lead.created_at, date_from, date_to), *leads_on
+        )
     ).scalar_one()
     rows = [
         CommunityRow(
