@@ -167,7 +167,7 @@ class DepositForm(OnceForm):
         _l("Only for these kinds of need"),
         choices=[SelectChoice(code, i18n.CATEGORIES[code]) for code in CATEGORIES],
     )
-    r_regions = CheckboxesField(_l("Only for households on these grids"), choices=[])
+    r_regions = CheckboxesField(_l("Only for households in these regions or on these grids"), choices=[])
     r_programme = StringField(_l("Programme (e.g. 大病救助专项基金)"))
     r_expires_on = StringField(
         _l("Last day it may be offered (YYYY-MM-DD, optional)"),
@@ -175,8 +175,12 @@ class DepositForm(OnceForm):
     )
     submit = SubmitField(_l("Record deposit"))
 
-    def set_grids(self, grids: list[tuple[str, str]]) -> None:
-        self.r_regions.choices = [SelectChoice(code, f"{name} ({code})") for code, name in grids]
+    def set_grids(self, grids: list[tuple[str, str]], regions: list[tuple[str, str]] = ()) -> None:
+        """Nodes of the region tree first (each covers every grid below it), then the grids."""
+        self.r_regions.choices = [
+            *(SelectChoice(code, f"{path} ({code})") for code, path in regions),
+            *(SelectChoice(code, f"{name} ({code})") for code, name in grids),
+        ]
 
     def data_for(self) -> dict[str, Any]:
         restriction = {

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
+from broker.community import figures
 from broker.people import users
 from broker.platform import db
 from broker.registry import region_tree
-from models import AuditDetail, AuditEvent, Grid
+from models import AuditDetail, AuditEvent, Grid, Region
 from tests.conftest import PASSWORD, ApiClient, unique
 from tests.support.aid import YUAN, World, need
 
@@ -304,3 +305,54 @@ def test_money_restricted_to_a_street_reaches_the_grids_below_it_only(tree, work
     assert programmes(scoped_auditor(login, "WC-ZN")) == ["中南路街道助医专项"]
     assert programmes(scoped_auditor(login, "WC-SY")) == []
     assert programmes(scoped_auditor(login, "WC")) == ["中南路街道助医专项"]
+
+
+def test_a_scoped_auditor_reads_the_leads_and_jobs_of_its_region_only(tree, login, client):
+    """A courier reports a household on each street: an auditor scoped to 中南路街道 lists
+    the lead below it and not the other (a 404 by id), and the community figures count
+    that lead alone. Openings on each street and one district-wide: its jobs figures count
+    the one on its grids; an auditor scoped to 武昌区 counts all three."""
+    body = {
+        "name": "李快递",
+        "phone": "13600001111",
+        "username": unique("courier-"),
+        "password": PASSWORD,
+        "kind": "courier",
+        "consent": True,
+    }
+    assert ApiClient(client).post(f"{API}/reporters", json=body).status_code == 201
+    courier = login(body["username"])
+    made = {}
+    for key, world in (("inside", tree.inside), ("outside", tree.outside)):
+        lead = {"address": "中南路12号3单元", "seen": "独居老人，几天没取快递", "urgency": "urgent", "grid": world.grid}
+        resp = courier.post(f"{API}/leads", json=lead, headers={"Idempotency-Key": unique("k-")})
+        assert resp.status_code == 201, resp.get_json()
+        made[key] = resp.get_json()["id"]
+    street = scoped_auditor(login, "WC-ZN")
+    listed = street.get(f"{API}/leads").get_json()["items"]
+    assert [lead["id"] for lead in listed] == [made["inside"]]
+    assert street.get(f"{API}/leads/{made['outside']}").status_code == 404
+    everyone = {lead["id"] for lead in tree.admin.get(f"{API}/leads").get_json()["items"]}
+    assert {made["inside"], made["outside"]} <= everyone
+    s = db.session()
+    below = region_tree.grids_below(s, s.execute(select(Region.id).where(Region.code == "WC-ZN")).scalar_one())
+    assert figures.community_figures(s, grids=below).total.leads == 1
+    assert figures.community_figures(s).total.leads >= 2
+
+    partner = tree.inside.partner("巧手工坊", categories=["employment"], regions=["*"])
+    opening = {
+        "partner_id": partner["id"],
+        "title": "社区保洁",
+        "kind": "service",
+        "hours_per_week": 40,
+        "pay_fen": 260000,
+        "pay_unit": "month",
+        "positions": 2,
+    }
+    for place in ({"grid": tree.inside.grid}, {"grid": tree.outside.grid}, {"district": "武昌区"}):
+        resp = tree.admin.post(f"{API}/openings", json={**opening, **place})
+        assert resp.status_code == 201, resp.get_json()
+    jobs = street.get(f"{API}/reports/jobs").get_json()
+    assert (jobs["openings_open"], jobs["positions_open"]) == (1, 2)
+    county = scoped_auditor(login, "WC").get(f"{API}/reports/jobs").get_json()
+    assert (county["openings_open"], county["positions_open"]) == (3, 6)
