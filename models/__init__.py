@@ -29,6 +29,7 @@ from models.points import PointsEarning, PointsRule, Redemption, ShopItem
 from models.policy import Application, ApplicationFile, ApplicationStep
 from models.privacy import Erasure
 from models.receipts import FamilyMessage, Receipt, ReceiptCode
+from models.regions import Region
 from models.registry import Grid, Household, HouseholdBenefit, Member, Visit
 from models.requests import AidRequest, Offer
 from models.reversal import Reversal
@@ -92,6 +93,7 @@ __all__ = [
     "Receipt",
     "ReceiptCode",
     "Redemption",
+    "Region",
     "Reporter",
     "Reversal",
     "ServiceRecord",

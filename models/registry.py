@@ -42,6 +42,10 @@ class Grid(IdMixin, TimestampMixin, Base):
     district: Mapped[str] = mapped_column(String(80))
     street: Mapped[str] = mapped_column(String(80))
     community: Mapped[str] = mapped_column(String(80))
+    # Its community or village node in the region tree; the three names above are that
+    # node's path, kept in step by broker.registry.region_tree. NULL only for a grid not
+    # yet placed (its county is then its ``district``).
+    region_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("regions.id"), index=True)
 
 
 class Household(IdMixin, TimestampMixin, Base):

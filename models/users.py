@@ -26,6 +26,9 @@ class User(IdMixin, TimestampMixin, Base):
     partner_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("partners.id"), index=True)
     locale: Mapped[str | None] = mapped_column(String(8))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # An auditor's or admin's scope: the node of the region tree they answer for (all below
+    # it); NULL: the whole installation.
+    region_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("regions.id"), index=True)
 
     grids: Mapped[list[UserGrid]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

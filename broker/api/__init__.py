@@ -18,6 +18,7 @@ API_PREFIX = "/api/v1"
 BLUEPRINT_MODULES = (
     "broker.api.auth",
     "broker.api.grids",
+    "broker.api.regions",
     "broker.api.households",
     "broker.api.consents",
     "broker.api.partners",

@@ -8,13 +8,12 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from broker.api.auth import require
+from broker.api.auth import current_principal, require
 from broker.api.blueprint import Blueprint
 from broker.api.schemas.common import page_of
 from broker.api.schemas.money import LedgerArgs, LedgerCheckOut, TransactionOut
-from broker.money import ledger_queries, report_files
+from broker.money import ledger_queries, region_reports, report_files
 from broker.money.exports import XLSX_MIMETYPE
-from broker.money.ledger_queries import LedgerFilter
 from broker.platform import db
 
 blp = Blueprint("ledger", __name__, description="The double-entry ledger, read-only.")
@@ -41,10 +40,11 @@ class Ledger(MethodView):
     @blp.alt_response(200, schema=FILE_DOC, content_type="text/csv", description=FILE_DESCRIPTION, success=True)
     @blp.alt_response(200, schema=FILE_DOC, content_type=XLSX_MIMETYPE, description=FILE_DESCRIPTION, success=True)
     def get(self, args: dict) -> Any:
-        """Transactions newest first, each with its entries; filter by partner, household, kind and local dates."""
-        fmt = args.pop("format")
+        """Transactions newest first, each with its entries; filter by partner, household, kind, local dates
+        and region (a reader scoped to a region sees the money that reached households below it)."""
+        fmt, region = args.pop("format"), args.pop("region", None)
         page, per_page = args.pop("page"), args.pop("per_page")
-        where = LedgerFilter(**args)
+        where = region_reports.ledger_filter(db.session(), current_principal().grid_scope(), region, **args)
         if fmt != "json":
             return file_response(report_files.export_ledger(db.session(), where, fmt=fmt))
         return ledger_queries.transactions(db.session(), where, page=page, per_page=per_page).as_dict()

@@ -10,7 +10,7 @@ from typing import Any
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
-from broker.api.auth import require
+from broker.api.auth import current_principal, require
 from broker.api.blueprint import Blueprint
 from broker.api.ledger import FILE_DESCRIPTION, FILE_DOC, file_response
 from broker.api.schemas.funds import RestrictionReportArgs, RestrictionReportOut
@@ -20,12 +20,14 @@ from broker.api.schemas.money import (
     DuplicateArgs,
     DuplicateReportOut,
     FormatArg,
+    FulfilmentArgs,
     FulfilmentOut,
     PeriodArgs,
+    RegionArg,
 )
 from broker.api.schemas.outcomes import ComparedPeriodArgs, FollowUpOutcomesOut, ResponseTimesOut
 from broker.api.schemas.receipts import ReconciliationArgs, ReconciliationOut
-from broker.money import disbursement_totals, duplicates, fund_balances, reconciliation, report_files, time_to_help
+from broker.money import fund_balances, reconciliation, region_reports, report_files
 from broker.money.exports import XLSX_MIMETYPE
 from broker.people import concern_report
 from broker.platform import db
@@ -44,11 +46,13 @@ class DisbursementReport(MethodView):
     @blp.alt_response(200, schema=FILE_DOC, content_type="text/csv", description=FILE_DESCRIPTION, success=True)
     @blp.alt_response(200, schema=FILE_DOC, content_type=XLSX_MIMETYPE, description=FILE_DESCRIPTION, success=True)
     def get(self, args: dict) -> Any:
-        """Count and amount of disbursements by partner, category, grid or month (local dates, both inclusive)."""
-        fmt = args.pop("format")
+        """Count and amount of disbursements by partner, category, grid or month (local dates, both inclusive);
+        with ``region``, only below that node, and ``by_region`` gives the totals per child node."""
+        fmt, region, scope = args.pop("format"), args.pop("region", None), current_principal().grid_scope()
         if fmt != "json":
-            return file_response(report_files.export_disbursements(db.session(), fmt=fmt, **args))
-        return disbursement_totals.disbursement_report(db.session(), **args)
+            grids = region_reports.grids_for(db.session(), scope, region)
+            return file_response(report_files.export_disbursements(db.session(), fmt=fmt, grids=grids, **args))
+        return region_reports.disbursements(db.session(), scope, region, **args)
 
 
 @blp.route("/reports/duplicate-benefits")
@@ -58,17 +62,21 @@ class DuplicateBenefits(MethodView):
     @blp.response(200, DuplicateReportOut)
     def get(self, args: dict) -> dict[str, Any]:
         """Households helped beyond the need in a category, or by several partners within window_days."""
-        return {"window_days": args["window_days"], "items": duplicates.duplicate_benefits(db.session(), **args)}
+        scope = current_principal().grid_scope()
+        items = region_reports.duplicate_benefits(db.session(), scope, args.get("region"), args["window_days"])
+        return {"window_days": args["window_days"], "items": items}
 
 
 @blp.route("/reports/fulfilment")
 class Fulfilment(MethodView):
     @require(*READERS)
-    @blp.arguments(PeriodArgs, location="query")
+    @blp.arguments(FulfilmentArgs, location="query")
     @blp.response(200, FulfilmentOut)
     def get(self, args: dict) -> Any:
-        """Hours from request to completion by category: count, median and 90th percentile."""
-        return time_to_help.fulfilment(db.session(), **args)
+        """Hours from request to completion by category: count, median and 90th percentile; with
+        ``region``, only below that node, and ``by_region`` counts completions per child node."""
+        region = args.pop("region", None)
+        return region_reports.fulfilment(db.session(), current_principal().grid_scope(), region, **args)
 
 
 class ConcernKindOut(Schema):
@@ -96,8 +104,21 @@ class ConcernReportOut(Schema):
     )
 
 
-class ConcernReportArgs(PeriodArgs, FormatArg):
-    """``from``/``to`` (default: the last 30 days) and the format."""
+class ConcernReportArgs(PeriodArgs, FormatArg, RegionArg):
+    """``from``/``to`` (default: the last 30 days), the format and an optional ``region``."""
+
+
+class ComparedRegionArgs(ComparedPeriodArgs, RegionArg):
+    """The period compared with the one before, and an optional ``region``."""
+
+
+class ReconciliationRegionArgs(ReconciliationArgs, RegionArg):
+    """The local days and format, and an optional ``region``."""
+
+
+def _grids(args: dict) -> frozenset[int] | None:
+    """The grids a report counts: the reader's scope, narrowed to ``region`` if given."""
+    return region_reports.grids_for(db.session(), current_principal().grid_scope(), args.pop("region", None))
 
 
 @blp.route("/reports/concerns")
@@ -109,55 +130,55 @@ class ConcernReport(MethodView):
     @blp.alt_response(200, schema=FILE_DOC, content_type=XLSX_MIMETYPE, description=FILE_DESCRIPTION, success=True)
     def get(self, args: dict) -> Any:
         """Concerns by kind (received, closed, on time, escalated, median days to close) against the period before."""
-        fmt = args.pop("format")
+        fmt, grids = args.pop("format"), _grids(args)
         if fmt != "json":
-            return file_response(concern_report.export_concern_report(db.session(), fmt=fmt, **args))
-        return concern_report.concern_report(db.session(), **args)
+            return file_response(concern_report.export_concern_report(db.session(), fmt=fmt, grids=grids, **args))
+        return concern_report.concern_report(db.session(), grids=grids, **args)
 
 
 @blp.route("/reports/response-times")
 class ResponseTimes(MethodView):
     @require(*READERS)
-    @blp.arguments(ComparedPeriodArgs, location="query")
+    @blp.arguments(ComparedRegionArgs, location="query")
     @blp.response(200, ResponseTimesOut, description=FILE_DESCRIPTION)
     @blp.alt_response(200, schema=FILE_DOC, content_type="text/csv", description=FILE_DESCRIPTION, success=True)
     @blp.alt_response(200, schema=FILE_DOC, content_type=XLSX_MIMETYPE, description=FILE_DESCRIPTION, success=True)
     def get(self, args: dict) -> Any:
         """Hours to first answer and to fulfilment per partner, against the previous period (fewer is better)."""
-        fmt = args.pop("format")
+        fmt, grids = args.pop("format"), _grids(args)
         if fmt != "json":
-            return file_response(outcome_files.export_response_times(db.session(), fmt=fmt, **args))
-        return outcome_reports.response_times(db.session(), **args)
+            return file_response(outcome_files.export_response_times(db.session(), fmt=fmt, grids=grids, **args))
+        return outcome_reports.response_times(db.session(), grids=grids, **args)
 
 
 @blp.route("/reports/follow-up-outcomes")
 class FollowUpOutcomes(MethodView):
     @require(*READERS)
-    @blp.arguments(ComparedPeriodArgs, location="query")
+    @blp.arguments(ComparedRegionArgs, location="query")
     @blp.response(200, FollowUpOutcomesOut, description=FILE_DESCRIPTION)
     @blp.alt_response(200, schema=FILE_DOC, content_type="text/csv", description=FILE_DESCRIPTION, success=True)
     @blp.alt_response(200, schema=FILE_DOC, content_type=XLSX_MIMETYPE, description=FILE_DESCRIPTION, success=True)
     def get(self, args: dict) -> Any:
         """Follow-up visits recorded: share of needs met and mean satisfaction, against the previous period."""
-        fmt = args.pop("format")
+        fmt, grids = args.pop("format"), _grids(args)
         if fmt != "json":
-            return file_response(outcome_files.export_follow_up_outcomes(db.session(), fmt=fmt, **args))
-        return outcome_reports.follow_up_outcomes(db.session(), **args)
+            return file_response(outcome_files.export_follow_up_outcomes(db.session(), fmt=fmt, grids=grids, **args))
+        return outcome_reports.follow_up_outcomes(db.session(), grids=grids, **args)
 
 
 @blp.route("/reports/reconciliation")
 class Reconciliation(MethodView):
     @require(*READERS)
-    @blp.arguments(ReconciliationArgs, location="query")
+    @blp.arguments(ReconciliationRegionArgs, location="query")
     @blp.response(200, ReconciliationOut, description=FILE_DESCRIPTION)
     @blp.alt_response(200, schema=FILE_DOC, content_type=XLSX_MIMETYPE, description=FILE_DESCRIPTION, success=True)
     def get(self, args: dict) -> Any:
         """Planned (accepted on offers) vs paid vs received (confirmed by the family) per partner and its
         fund, over local days (both inclusive); ``overdue_count``: unconfirmed past the partner's days."""
-        session = db.session()
+        session, grids = db.session(), _grids(args)
         if args.pop("format") == "xlsx":
-            return file_response(reconciliation.export_reconciliation(session, **args))
-        report = reconciliation.reconciliation(session, **args)
+            return file_response(reconciliation.export_reconciliation(session, grids=grids, **args))
+        report = reconciliation.reconciliation(session, grids=grids, **args)
         rows = [{**vars(r), "unreceived_fen": r.unreceived_fen} for r in report.rows]
         return {"date_from": report.date_from, "date_to": report.date_to, "rows": rows, "totals": report.totals}
 
@@ -171,8 +192,12 @@ class FundRestrictions(MethodView):
     @blp.alt_response(200, schema=FILE_DOC, content_type=XLSX_MIMETYPE, description=FILE_DESCRIPTION, success=True)
     def get(self, args: dict) -> Any:
         """Every partner's fund per restriction (定向/专项) and unrestricted: deposited, pledged, spent
-        (net of reversals) and available, with each restriction's terms and whether it has expired."""
-        fmt = args.pop("format")
+        (net of reversals) and available, with each restriction's terms and whether it has expired. A reader
+        scoped to a region sees only the parts restricted to regions below its node."""
+        fmt, principal = args.pop("format"), current_principal()
+        region_id = principal.region_id if principal.scoped else None
         if fmt != "json":
-            return file_response(fund_balances.export_restriction_report(db.session(), fmt=fmt, **args))
-        return fund_balances.restriction_report(db.session(), **args)
+            return file_response(
+                fund_balances.export_restriction_report(db.session(), fmt=fmt, region_id=region_id, **args)
+            )
+        return fund_balances.restriction_report(db.session(), region_id=region_id, **args)

@@ -64,9 +64,16 @@ def users_cli() -> None:
 @click.option("--role", required=True, type=click.Choice(["caseworker", "partner", "auditor", "admin"]))
 @click.option("--partner", "partner_id", type=int, help="Partner ID (partner users only).")
 @click.option("--grid", "grids", multiple=True, help="Grid code (caseworkers; repeat for several).")
+@click.option("--region", default=None, help="Region code an auditor or admin is scoped to (default: everything).")
 @click.option("--name", "display_name", default="", help="Name shown in the portal.")
 def users_create(
-    username: str, password: str, role: str, partner_id: int | None, grids: tuple[str, ...], display_name: str
+    username: str,
+    password: str,
+    role: str,
+    partner_id: int | None,
+    grids: tuple[str, ...],
+    region: str | None,
+    display_name: str,
 ) -> None:
     """Create a user (password hashed with argon2)."""
     try:
@@ -78,6 +85,7 @@ def users_create(
             partner_id=partner_id,
             grid_codes=grids,
             display_name=display_name,
+            region=region,
         )
         db.commit()
     except DomainError as exc:

@@ -21,7 +21,7 @@ from broker.people import concerns, users
 from broker.platform import actor, db
 from broker.platform.scope import Principal
 from broker.referral import assessment, partners
-from broker.registry import grids, households
+from broker.registry import grids, households, regions
 from broker.registry.household_schema import load_household
 from config.settings import SEED_DIR
 from models import User
@@ -48,6 +48,8 @@ class DemoSeed:
 def demo_usernames(demo: dict[str, Any]) -> list[tuple[str, str]]:
     """The demo's (username, role) pairs, in the order they are seeded and printed."""
     people = [(spec["username"], spec["role"]) for spec in demo["users"]]
+    if demo.get("second_county"):
+        people.append((demo["second_county"]["auditor"]["username"], "auditor"))
     people += [(spec["user"]["username"], "partner") for spec in demo["partners"]]
     people += [(spec["username"], "volunteer") for spec in (demo.get("volunteers") or {}).get("people", [])]
     return people + [(spec["username"], "reporter") for spec in demo.get("reporters") or []]
@@ -97,6 +99,8 @@ def _seed(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
     people = {spec["role"]: spec for spec in demo["users"]}
     admin = users.principal_of(user(people["admin"], "admin"))
     user(people["auditor"], "auditor")
+    for node in demo.get("regions") or []:
+        regions.create_region(session, admin, node)
     grids.create_grid(session, admin, demo["grid"])
     caseworker = users.principal_of(user(people["caseworker"], "caseworker", grid_codes=people["caseworker"]["grids"]))
 
@@ -119,6 +123,8 @@ def _seed(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
         demo_jobs.seed_jobs(session, caseworker, leaders[demo["jobs"]["partner"]], demo["jobs"])
     if demo.get("concern"):
         concerns.file_concern(session, **demo["concern"], principal=caseworker, household_id=household.id)
+    if demo.get("second_county"):
+        _seed_second_county(session, demo["second_county"], admin, user)
     db.commit()
     return logins
 
@@ -134,6 +140,17 @@ def _seed_reporters(session: Session, specs: list[dict[str, Any]]) -> list[tuple
             leads.report(session, principal, lead)
         logins.append((spec["username"], DEMO_PASSWORD, "reporter"))
     return logins
+
+
+def _seed_second_county(session: Session, spec: dict[str, Any], admin: Principal, user: Any) -> None:
+    """Another county in the same installation: its part of the tree, a grid, a household
+    (recorded by the admin: the county has no caseworker in the demo) and its auditor,
+    scoped to the county."""
+    for node in spec["regions"]:
+        regions.create_region(session, admin, node)
+    grids.create_grid(session, admin, spec["grid"])
+    households.create_household(session, admin, load_household(spec["household"]))
+    user(spec["auditor"], "auditor", region=spec["auditor"]["region"])
 
 
 def _seed_volunteers(session: Session, spec: dict[str, Any], leader: Principal) -> list[tuple[str, str, str]]:

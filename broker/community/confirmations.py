@@ -255,7 +255,7 @@ def awaiting(session: Session, principal: Principal) -> list[tuple[VolunteerTask
         .order_by(VolunteerTask.starts_at)
         .distinct()
     )
-    if principal.role == "caseworker":
-        stmt = stmt.where(VolunteerTask.grid_id.in_(principal.grid_ids or {0}))
+    if principal.grid_scope() is not None:
+        stmt = stmt.where(VolunteerTask.grid_id.in_(principal.grid_scope() or {0}))
     found = list(session.execute(stmt).scalars())
     return [(t, [(c, v) for c, v in tasks.claims_of(session, t.id) if c.status == "checked_out"]) for t in found]

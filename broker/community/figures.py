@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from broker.community import leads
 from broker.money.exports import Column
 from broker.money.report_files import ExportFile, export_file
 from broker.platform import periods, texts
@@ -78,8 +79,18 @@ def _within(column: object, date_from: date | None, date_to: date | None) -> lis
     return conds
 
 
-def community_figures(session: Session, date_from: date | None = None, date_to: date | None = None) -> Figures:
-    """Per community: households that earned, volunteer hours, points earned and redeemed."""
+def community_figures(
+    session: Session,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    grids: frozenset[int] | None = None,
+) -> Figures:
+    """Per community: households that earned, volunteer hours, points earned and redeemed;
+    ``grids`` keeps a reader scoped to a region to the households of its grids (and the
+    leads on them, or waiting in their communities)."""
+    on_grids = [] if grids is None else [Household.grid_id.in_(sorted(grids) or [-1])]
+    leads_on = [] if grids is None else [leads.on_grids(grids)]
+    earners = [] if grids is None else [PointsEarning.household_id.in_(select(Household.id).where(*on_grids))]
     earned = {
         r.community: r
         for r in session.execute(
@@ -89,7 +100,7 @@ def community_figures(session: Session, date_from: date | None = None, date_to: 
                 func.sum(PointsEarning.minutes).label("minutes"),
                 func.sum(PointsEarning.points).label("points"),
             )
-            .where(*_within(PointsEarning.created_at, date_from, date_to))
+            .where(*_within(PointsEarning.created_at, date_from, date_to), *earners)
             .group_by(PointsEarning.community)
         )
     }
@@ -103,7 +114,7 @@ def community_figures(session: Session, date_from: date | None = None, date_to: 
             )
             .join(Household, Household.id == Redemption.household_id)
             .join(Grid, Grid.id == Household.grid_id)
-            .where(*_within(Redemption.created_at, date_from, date_to))
+            .where(*_within(Redemption.created_at, date_from, date_to), *on_grids)
             .group_by(Grid.community)
         )
     }
@@ -116,12 +127,14 @@ def community_figures(session: Session, date_from: date | None = None, date_to: 
                 func.count(Lead.visit_id).label("visited"),
                 func.count(func.distinct(Lead.reporter_id)).label("reporters"),
             )
-            .where(*_within(Lead.created_at, date_from, date_to))
+            .where(*_within(Lead.created_at, date_from, date_to), *leads_on)
             .group_by(Lead.community)
         )
     }
     reporters = session.execute(
-        select(func.count(func.distinct(Lead.reporter_id))).where(*_within(Lead.created_at, date_from, date_to))
+        select(func.count(func.distinct(Lead.reporter_id))).where(
+            *_within(Lead.created_at, date_from, date_to), *leads_on
+        )
     ).scalar_one()
     rows = [
         CommunityRow(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from broker.community import courses, home_work, openings
@@ -17,6 +17,7 @@ from broker.money.exports import Column
 from broker.platform import texts
 from broker.platform.errors import Forbidden
 from broker.platform.scope import Principal
+from broker.registry import region_tree
 from broker.registry.access import visible_grid_ids
 from models import Enrolment, HomeDelivery, HomeOrder, Opening, Placement, PlacementFollowUp
 
@@ -36,11 +37,29 @@ def _pct(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
+def _openings_here(session: Session, principal: Principal) -> list[Any]:
+    """For an auditor or admin scoped to a region, the openings placed in it: on its grids,
+    or district-wide in the district that is its node (work offered anywhere, or in
+    another place, is the city's). Nothing for anyone else: every opening counts."""
+    if not principal.scoped:
+        return []
+    node = region_tree.load(session).nodes.get(principal.region_id or 0)
+    districts = [node.name] if node is not None and node.parent_id is None else []
+    return [
+        or_(
+            Opening.grid_id.in_(sorted(principal.grid_ids) or [-1]),
+            and_(Opening.grid_id.is_(None), Opening.district.in_(districts)),
+        )
+    ]
+
+
 def figures(session: Session, principal: Principal) -> dict[str, Any]:
-    """The jobs figures of the principal's grids (all, for auditors and admins)."""
+    """The jobs figures of the principal's grids (all, for auditors and admins of the
+    whole installation; a scoped one's region, openings and orders included)."""
     if principal.role not in STAFF:
         raise Forbidden("The jobs figures are for caseworkers, auditors and admins.")
-    open_openings = list(session.execute(select(Opening).where(Opening.status == "open")).scalars())
+    here = _openings_here(session, principal)
+    open_openings = list(session.execute(select(Opening).where(Opening.status == "open", *here)).scalars())
     positions_open = sum(max(0, o.positions - openings.filled(session, o.id)) for o in open_openings)
     enrolments = select(func.count()).select_from(Enrolment)
     completed = _count(
@@ -76,8 +95,15 @@ def figures(session: Session, principal: Principal) -> dict[str, Any]:
         ),
     )
     workers = home_work.earnings(session, principal)
-    orders = session.execute(select(func.count(), func.coalesce(func.sum(HomeOrder.amount_fen), 0))).one()
-    pieces = _count(session, select(func.coalesce(func.sum(HomeDelivery.quantity), 0)))
+    orders_stmt = select(func.count(), func.coalesce(func.sum(HomeOrder.amount_fen), 0))
+    pieces_stmt = select(func.coalesce(func.sum(HomeDelivery.quantity), 0))
+    if principal.scoped:
+        orders_stmt = orders_stmt.join(Opening, Opening.id == HomeOrder.opening_id).where(*here)
+        pieces_stmt = pieces_stmt.join(Placement, Placement.id == HomeDelivery.placement_id).where(
+            Placement.grid_id.in_(sorted(principal.grid_ids) or [-1])
+        )
+    orders = session.execute(orders_stmt).one()
+    pieces = _count(session, pieces_stmt)
     return {
         "openings_open": len(open_openings),
         "positions_open": positions_open,

@@ -161,15 +161,22 @@ def _caseworkers_of(session: Session, lead: Lead) -> list[int]:
     )
 
 
+def on_grids(grids: frozenset[int]) -> ColumnElement[bool]:
+    """SQL: the leads on these grids, and those waiting for the caseworkers of their
+    communities (no grid yet)."""
+    grid_ids = sorted(grids) or [0]
+    communities = select(Grid.community).where(Grid.id.in_(grid_ids))
+    return or_(Lead.grid_id.in_(grid_ids), and_(Lead.grid_id.is_(None), Lead.community.in_(communities)))
+
+
 def _scope(session: Session, principal: Principal) -> ColumnElement[bool] | None:
-    """The leads ``principal`` may see, as a filter (None: all of them)."""
+    """The leads ``principal`` may see, as a filter (None: all of them): a caseworker's
+    grids', an auditor's or admin's scoped to a region those below its node."""
     principal.require(*READERS)
     if principal.role == "reporter":
         return Lead.reporter_id == reporters.reporter_of(session, principal).id
-    if principal.role == "caseworker":
-        grid_ids = sorted(principal.grid_ids) or [0]
-        communities = select(Grid.community).where(Grid.id.in_(grid_ids))
-        return or_(Lead.grid_id.in_(grid_ids), and_(Lead.grid_id.is_(None), Lead.community.in_(communities)))
+    if principal.role == "caseworker" or principal.scoped:
+        return on_grids(principal.grid_ids)
     return None
 
 

@@ -17,7 +17,7 @@ from datetime import date
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
-from sqlalchemy import ColumnElement, func, literal, select
+from sqlalchemy import ColumnElement, and_, func, literal, select
 from sqlalchemy.orm import Session
 
 from broker.community import service_records, teams
@@ -96,15 +96,17 @@ def _median(values: list[float]) -> float | None:
     return round(found, 2)
 
 
-def _in(district: str | None) -> ColumnElement[bool]:
-    return Grid.district == district if district else literal(True)
+def _in(district: str | None, grids: frozenset[int] | None = None) -> ColumnElement[bool]:
+    """On the district's grids (all when None) and, for a reader scoped to a region, on its grids."""
+    inside = Grid.district == district if district else literal(True)
+    return inside if grids is None else and_(inside, Grid.id.in_(sorted(grids) or [-1]))
 
 
-def _totals(session: Session, period: Period, district: str | None) -> Totals:
+def _totals(session: Session, period: Period, district: str | None, grids: frozenset[int] | None = None) -> Totals:
     records = session.execute(
         select(ServiceRecord.team_id, ServiceRecord.volunteer_id, ServiceRecord.minutes, Grid.community)
         .outerjoin(Grid, Grid.id == ServiceRecord.grid_id)
-        .where(period_filter(ServiceRecord.started_at, period.date_from, period.date_to), _in(district))
+        .where(period_filter(ServiceRecord.started_at, period.date_from, period.date_to), _in(district, grids))
     ).all()
     by_community: dict[str, list] = defaultdict(list)
     for row in records:
@@ -122,7 +124,7 @@ def _totals(session: Session, period: Period, district: str | None) -> Totals:
     tasks = session.execute(
         select(VolunteerTask.requested_at, VolunteerTask.first_claim_at, VolunteerTask.done_at)
         .outerjoin(Grid, Grid.id == VolunteerTask.grid_id)
-        .where(period_filter(VolunteerTask.requested_at, period.date_from, period.date_to), _in(district))
+        .where(period_filter(VolunteerTask.requested_at, period.date_from, period.date_to), _in(district, grids))
     ).all()
     to_claim = [(t.first_claim_at - t.requested_at).total_seconds() / 3600 for t in tasks if t.first_claim_at]
     to_done = [(t.done_at - t.requested_at).total_seconds() / 3600 for t in tasks if t.done_at]
@@ -130,7 +132,7 @@ def _totals(session: Session, period: Period, district: str | None) -> Totals:
         select(func.count()).select_from(Partner).where(Partner.kind == teams.TEAM_KIND, Partner.active.is_(True))
     ).scalar_one()
     return Totals(
-        teams=len({r.team_id for r in records}) if district else active_teams,
+        teams=len({r.team_id for r in records}) if district or grids is not None else active_teams,
         volunteers=len({r.volunteer_id for r in records}),
         minutes=sum(r.minutes for r in records),
         person_times=len(records),
@@ -148,10 +150,11 @@ def figures(
     district: str | None = None,
 ) -> Figures:
     """The figures for the period (by default the last 30 days) and the one before it,
-    for the whole city or one district."""
+    for the whole city or one district (a reader scoped to a region: its grids only)."""
     principal.require(*READERS)
+    scope = principal.region_scope()
     current, previous = periods_of(date_from, date_to)
-    now, before = _totals(session, current, district), _totals(session, previous, district)
+    now, before = _totals(session, current, district, scope), _totals(session, previous, district, scope)
     return Figures(
         current,
         previous,

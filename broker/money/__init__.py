@@ -6,10 +6,11 @@ and balances per restriction (:mod:`.fund_balances`); what a delivery record hol
 services and goods (:mod:`.disbursement_kinds`), evidence files (:mod:`.evidence`), and
 what auditors read: disbursements grouped (:mod:`.disbursement_totals`), possible
 duplicate benefits (:mod:`.duplicates`), time to help (:mod:`.time_to_help`), what they
-share (:mod:`.report_basis`), and the reports and ledger as files (:mod:`.report_files`,
-written by :mod:`.exports`).
+share (:mod:`.report_basis`), totals rolled up the region tree (:mod:`.region_reports`),
+and the reports and ledger as files (:mod:`.report_files`, written by :mod:`.exports`).
 
-May import: ``broker.audit``, ``broker.registry`` (grids, and the one rule for whether
-regions cover a grid), ``broker.policy`` (which government benefit pays for which need,
+May import: ``broker.audit``, ``broker.registry`` (grids, and the region tree: the one
+rule for whether regions cover a grid, and roll-ups), ``broker.policy`` (which
+government benefit pays for which need,
 for the duplicate-benefit report), the platform and ``models``.
 """

@@ -27,7 +27,13 @@ class RestrictionIn(InputSchema):
         fields.String(validate=validate.Length(min=1, max=40)),
         load_default=list,
         validate=validate.Length(max=MAX_REGIONS),
-        metadata={"description": "Grid codes of the households it may reach", "example": []},
+        metadata={
+            "description": (
+                "Grid or region codes (a district, street or community: every grid below it) "
+                "of the households it may reach"
+            ),
+            "example": [],
+        },
     )
     programme = fields.String(
         load_default="", validate=validate.Length(max=PROGRAMME_LENGTH), metadata={"example": "大病救助专项基金"}

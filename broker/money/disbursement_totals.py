@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session
 
 from broker.money.report_basis import category_label, not_reversed, period_filter
@@ -37,6 +37,24 @@ class DisbursementReport:
     rows: list[ReportRow]
     count: int
     amount_fen: int
+    by_region: Any = None  # a region_reports.Rollup, when a region was asked for
+
+
+def in_grids(grids: frozenset[int] | None) -> ColumnElement[bool]:
+    """Disbursements to households of ``grids`` (None: all)."""
+    return true() if grids is None else Disbursement.grid_id.in_(sorted(grids) or [-1])
+
+
+def grid_totals(
+    session: Session, date_from: date | None, date_to: date | None, grids: frozenset[int] | None
+) -> dict[int, tuple[int, int]]:
+    """Count and sum of disbursements per grid (for the region roll-ups)."""
+    rows = session.execute(
+        select(Disbursement.grid_id, func.count(), func.sum(Disbursement.amount_fen))
+        .where(period_filter(Disbursement.created_at, date_from, date_to), not_reversed(), in_grids(grids))
+        .group_by(Disbursement.grid_id)
+    )
+    return {gid: (int(n), int(s or 0)) for gid, n, s in rows}
 
 
 def _month_key(session: Session) -> ColumnElement:
@@ -63,10 +81,15 @@ def _label(group_by: str, row: Any) -> str:
 
 
 def disbursement_report(
-    session: Session, group_by: str = "partner", date_from: date | None = None, date_to: date | None = None
+    session: Session,
+    group_by: str = "partner",
+    date_from: date | None = None,
+    date_to: date | None = None,
+    grids: frozenset[int] | None = None,
 ) -> DisbursementReport:
     """Count and sum of disbursements per partner, category, grid or local month, over
-    the local days ``date_from``..``date_to`` (inclusive; either open)."""
+    the local days ``date_from``..``date_to`` (inclusive; either open); ``grids`` limits
+    it to the households of those grids (a scoped reader's, or a region's)."""
     if group_by not in GROUPINGS:
         raise Invalid(f"group_by must be one of {', '.join(GROUPINGS)}", details={"group_by": ["unknown grouping"]})
     key = {
@@ -77,7 +100,7 @@ def disbursement_report(
     }[group_by]
     agg = (
         select(key.label("k"), func.count().label("n"), func.sum(Disbursement.amount_fen).label("s"))
-        .where(period_filter(Disbursement.created_at, date_from, date_to), not_reversed())
+        .where(period_filter(Disbursement.created_at, date_from, date_to), not_reversed(), in_grids(grids))
         .group_by(key)
         .subquery()
     )

@@ -33,7 +33,7 @@ from broker.money.report_basis import category_label, not_reversed
 from broker.platform import runtime
 from broker.platform.errors import Invalid
 from broker.policy import catalogue
-from models import AidRequest, Disbursement, HouseholdBenefit, Partner
+from models import AidRequest, Disbursement, Household, HouseholdBenefit, Partner
 
 Key = tuple[int, str]
 # A government benefit comes from an application when its source reads "application:<id>".
@@ -78,8 +78,11 @@ class DuplicateBenefit:
     government: list[GovernmentBenefit] = field(default_factory=list)
 
 
-def duplicate_benefits(session: Session, window_days: int = 30) -> list[DuplicateBenefit]:
-    """Households whose help in one category looks duplicated, for an auditor to review."""
+def duplicate_benefits(
+    session: Session, window_days: int = 30, grids: frozenset[int] | None = None
+) -> list[DuplicateBenefit]:
+    """Households whose help in one category looks duplicated, for an auditor to review;
+    ``grids`` keeps those of households on these grids (None: all)."""
     if not 1 <= window_days <= 3660:
         raise Invalid("window_days must be between 1 and 3660", details={"window_days": ["out of range"]})
     window = timedelta(days=window_days)
@@ -87,6 +90,15 @@ def duplicate_benefits(session: Session, window_days: int = 30) -> list[Duplicat
     by_category = _policy_categories()
     government = _government_benefits(session, by_category)
     candidates = set(excess) | _several_requests(session) | _paid_beside_government(session, government)
+    if grids is not None and candidates:
+        on = set(
+            session.execute(
+                select(Household.id).where(
+                    Household.id.in_({hid for hid, _cat in candidates}), Household.grid_id.in_(sorted(grids) or [-1])
+                )
+            ).scalars()
+        )
+        candidates = {key for key in candidates if key[0] in on}
     if not candidates:
         return []
     payments = _payments(session, candidates)

@@ -1,7 +1,12 @@
 """Balances per restriction: what each part of a fund received, holds pledged, paid out
 and still has — for one partner (its funds page and ``GET /partners/{id}/funds``) and
 across partners (the auditor's restriction report, as JSON or a file). All read from the
-ledger's entries, so the parts add up to the partner's fund."""
+ledger's entries, so the parts add up to the partner's fund.
+
+A reader scoped to a node of the region tree sees in the report only the money donors
+earmarked for its region: the parts whose restriction names regions that all lie at or
+below its node. Unrestricted money, and money restricted to grids elsewhere or across
+several districts, is the whole installation's, and its figures are not split by place."""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from broker.money.report_files import ExportFile, export_file
 from broker.platform import texts
 from broker.platform.errors import found
 from broker.platform.texts import N_, define
+from broker.registry import region_tree
 from models import Account, Entry, FundRestriction, LedgerTransaction, Partner
 
 define(
@@ -121,12 +127,36 @@ def _totals(parts: list[PartBalance]) -> dict[str, int]:
     return {k: sum(getattr(p, k) for p in parts) for k in keys}
 
 
-def restriction_report(session: Session, on: date | None = None, *, restricted_only: bool = False) -> dict[str, Any]:
+def within(tree: region_tree.Tree, region_id: int, codes: list[str]) -> bool:
+    """Whether every code (a grid's or a node's) lies at or below the node ``region_id``;
+    an empty list (money for any grid) does not."""
+    if not codes:
+        return False
+    for code in codes:
+        node = tree.by_code.get(code)
+        if node is not None:
+            path = tree.ancestors(node.id)
+        elif code in tree.grid_ids:
+            path = tree.ancestors(tree.grid_node.get(tree.grid_ids[code]))
+        else:
+            return False
+        if all(n.id != region_id for n in path):
+            return False
+    return True
+
+
+def restriction_report(
+    session: Session, on: date | None = None, *, restricted_only: bool = False, region_id: int | None = None
+) -> dict[str, Any]:
     """Every partner's fund part by part (with ``restricted_only``, the restricted parts
-    alone), and the totals: what an auditor signs off per restriction."""
+    alone), and the totals: what an auditor signs off per restriction. ``region_id``: a
+    scoped reader's node, who sees only the parts restricted to regions below it."""
     parts = _parts(session, None, on or restrictions.today())
     if restricted_only:
         parts = [p for p in parts if p.restriction_id is not None]
+    if region_id is not None:
+        tree = region_tree.load(session)
+        parts = [p for p in parts if within(tree, region_id, p.regions)]
     return {"parts": parts, "totals": _totals(parts)}
 
 
@@ -141,9 +171,12 @@ COLUMNS = [
 ]
 
 
-def export_restriction_report(session: Session, *, fmt: str = "xlsx", restricted_only: bool = False) -> ExportFile:
-    """The restriction report as a CSV or XLSX file, parts named in the reader's language."""
-    report = restriction_report(session, restricted_only=restricted_only)
+def export_restriction_report(
+    session: Session, *, fmt: str = "xlsx", restricted_only: bool = False, region_id: int | None = None
+) -> ExportFile:
+    """The restriction report as a CSV or XLSX file, parts named in the reader's language
+    (a scoped reader's: only the parts restricted to regions below its node)."""
+    report = restriction_report(session, restricted_only=restricted_only, region_id=region_id)
     rows = [
         {
             "partner_name": p.partner_name,

@@ -103,7 +103,8 @@ def pledge(
     on = on or restrictions.today()
     parts = locked_parts(session, partner)
     grid = _grid_code(session, req)
-    fitting = [p for p in parts if restrictions.fits(p.restriction, req.category, grid, on)]
+    tree = restrictions.tree_for(session, [p.restriction for p in parts])
+    fitting = [p for p in parts if restrictions.fits(p.restriction, req.category, grid, on, tree)]
     available = sum(p.fund.balance_fen for p in fitting)
     if available < amount_fen:
         total = sum(p.fund.balance_fen for p in parts)
@@ -185,13 +186,14 @@ def disburse(
     parts = locked_parts(session, partner)
     held = _held(session, offer)
     grid = _grid_code(session, req)
+    tree = restrictions.tree_for(session, [p.restriction for p in parts])
     legs: list[Leg] = []
     left = amount_fen
     for p in parts:
         take = min(held.get(p.pledged.id, 0), left)
         if take <= 0:
             continue
-        if not restrictions.fits(p.restriction, req.category, grid, date.min):
+        if not restrictions.fits(p.restriction, req.category, grid, date.min, tree):
             params = {
                 "part": restrictions.describe(p.restriction),
                 "category": {"code": f"category.{req.category}", "params": {}},

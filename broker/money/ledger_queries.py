@@ -20,7 +20,7 @@ from broker.money.ledger import TRANSACTION_KINDS
 from broker.platform import actor, periods
 from broker.platform.errors import Invalid
 from broker.platform.pages import Page
-from models import Account, Entry, FundRestriction, LedgerTransaction, Partner
+from models import Account, Entry, FundRestriction, Household, LedgerTransaction, Partner
 
 # --- reading the ledger ------------------------------------------------------------------
 
@@ -132,13 +132,16 @@ def check_kind(kind: str | None) -> None:
 @dataclass(frozen=True)
 class LedgerFilter:
     """Which transactions: a partner's, a household's, of one kind, between two local
-    days (Asia/Shanghai, both inclusive); ``None`` leaves that side open."""
+    days (Asia/Shanghai, both inclusive); ``None`` leaves that side open. ``grids``
+    keeps a scoped reader to the money that reached households on its grids."""
 
     partner_id: int | None = None
     household_id: int | None = None
     kind: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    # A scoped reader's grids: only transactions for households on them (None: all).
+    grids: frozenset[int] | None = None
 
     def statement(self) -> Select:
         """``SELECT`` the matching transactions (unordered). Raises :class:`Invalid` for an
@@ -149,6 +152,9 @@ class LedgerFilter:
             conds.append(LedgerTransaction.partner_id == self.partner_id)
         if self.household_id is not None:
             conds.append(LedgerTransaction.household_id == self.household_id)
+        if self.grids is not None:
+            on_grids = select(Household.id).where(Household.grid_id.in_(sorted(self.grids) or [-1]))
+            conds.append(LedgerTransaction.household_id.in_(on_grids.scalar_subquery()))
         if self.kind is not None:
             check_kind(self.kind)
             conds.append(LedgerTransaction.kind == self.kind)

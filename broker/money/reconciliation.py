@@ -19,7 +19,7 @@ from broker.money.report_basis import period_filter
 from broker.money.report_files import ExportFile
 from broker.platform import texts
 from broker.platform.texts import N_, define
-from models import Account, Disbursement, Offer, Partner, Receipt
+from models import Account, AidRequest, Disbursement, Offer, Partner, Receipt
 from models.base import utcnow
 
 TAKEN = ("accepted", "in-progress", "completed")
@@ -71,8 +71,24 @@ class Reconciliation:
         return {**{n: self.total(n) for n in names}, "unreceived_fen": self.total("unreceived_fen")}
 
 
+def _offers_on(grids: frozenset[int] | None) -> list:
+    """A scoped reader's offers: those for requests on its grids."""
+    if grids is None:
+        return []
+    return [Offer.request_id.in_(select(AidRequest.id).where(AidRequest.grid_id.in_(sorted(grids) or [-1])))]
+
+
+def _paid_on(grids: frozenset[int] | None) -> list:
+    return [] if grids is None else [Disbursement.grid_id.in_(sorted(grids) or [-1])]
+
+
 def reconciliation(
-    session: Session, date_from: date | None = None, date_to: date | None = None, *, now: datetime | None = None
+    session: Session,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    *,
+    now: datetime | None = None,
+    grids: frozenset[int] | None = None,
 ) -> Reconciliation:
     """Planned vs paid vs received per partner (and its fund) over the local days
     ``date_from``..``date_to`` (inclusive; either open); partners with nothing in the
@@ -92,7 +108,7 @@ def reconciliation(
     planned = session.execute(
         select(Partner.id, Partner.name, Partner.receipt_within_days, func.sum(Offer.accepted_fen))
         .join(Offer, Offer.partner_id == Partner.id)
-        .where(Offer.status.in_(TAKEN), period_filter(Offer.answered_at, date_from, date_to))
+        .where(Offer.status.in_(TAKEN), period_filter(Offer.answered_at, date_from, date_to), *_offers_on(grids))
         .group_by(Partner.id, Partner.name, Partner.receipt_within_days)
     )
     for pid, name, days, amount in planned:
@@ -108,7 +124,7 @@ def reconciliation(
         )
         .join(Disbursement, Disbursement.partner_id == Partner.id)
         .outerjoin(Receipt, Receipt.disbursement_id == Disbursement.id)
-        .where(period_filter(Disbursement.created_at, date_from, date_to))
+        .where(period_filter(Disbursement.created_at, date_from, date_to), *_paid_on(grids))
     )
     for pid, name, days, amount, created_at, receipt_id in paid:
         r = row(pid, name, days)
@@ -136,9 +152,11 @@ COLUMNS = [
 ]
 
 
-def export_reconciliation(session: Session, date_from: date | None = None, date_to: date | None = None) -> ExportFile:
+def export_reconciliation(
+    session: Session, date_from: date | None = None, date_to: date | None = None, grids: frozenset[int] | None = None
+) -> ExportFile:
     """The reconciliation as an XLSX workbook (headers in the reader's language, yuan)."""
-    report = reconciliation(session, date_from, date_to)
+    report = reconciliation(session, date_from, date_to, grids=grids)
     rows = [{c.key: getattr(r, c.key) for c in COLUMNS} for r in report.rows]
     totals = {"partner": texts.render("export.total"), "fund": "", **report.totals}
     period = f"{date_from or 'all'}_{date_to or 'all'}"

@@ -83,9 +83,11 @@ def export_disbursements(
     date_from: date | None = None,
     date_to: date | None = None,
     fmt: str = "csv",
+    grids: frozenset[int] | None = None,
 ) -> ExportFile:
-    """The disbursement report as a CSV or XLSX file, amounts in yuan."""
-    report = disbursement_report(session, group_by, date_from, date_to)
+    """The disbursement report as a CSV or XLSX file, amounts in yuan (``grids``: a
+    scoped reader's or a region's)."""
+    report = disbursement_report(session, group_by, date_from, date_to, grids)
     columns = [
         Column("label", GROUP_HEADERS[group_by], "text", 28),
         Column("count", "export.count", "int", 10),

@@ -6,11 +6,13 @@ A partner's fund is the sum of its parts: the unrestricted part (accounts ``fund
 and ``pledged:<partner>``) and one part per restriction (``fund:<partner>:r<id>``,
 ``pledged:<partner>:r<id>``). Money is moved between them only by :mod:`.fund_parts`;
 this module validates terms, keeps one restriction per set of terms, and says what fits.
-Region terms match grids exactly as routing matches the regions a partner serves
-(:func:`broker.registry.region_match.covers`)."""
+Region terms name nodes of the region tree (a district, street, community or grid code)
+and match a grid exactly as routing matches the regions a partner serves: through the
+tree, a node covering every grid below it (:func:`broker.registry.region_tree.serves`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,7 +24,7 @@ from broker import audit
 from broker.platform import actor, periods
 from broker.platform.errors import Invalid
 from broker.platform.texts import N_, define
-from broker.registry import grids, region_match
+from broker.registry import grids, region_tree
 from models import Account, FundRestriction
 from models.assessment import CATEGORIES
 from models.base import utcnow
@@ -34,7 +36,7 @@ define(
         "fund_part.numbered": N_("restricted fund no. %(id)s"),
         "fund_part.any_category": N_("any need"),
         "fund_part.any_region": N_("any grid"),
-        "fund_part.regions": N_("grids %(regions)s"),
+        "fund_part.regions": N_("regions %(regions)s"),
         "fund_part.no_expiry": N_("no end date"),
         "fund_part.expires": N_("until %(date)s"),
         "fund_part.expired": N_("expired on %(date)s"),
@@ -49,14 +51,15 @@ def today() -> date:
     return periods.to_local(utcnow()).date()
 
 
-def fits(restriction: FundRestriction | None, category: str, grid_code: str, on: date) -> bool:
+def fits(restriction: FundRestriction | None, category: str, grid_code: str, on: date, tree: region_tree.Tree) -> bool:
     """Whether money under ``restriction`` (``None``: unrestricted) may pay a ``category``
-    need of a household on ``grid_code`` on the day ``on``."""
+    need of a household on ``grid_code`` on the day ``on``; its regions are read through
+    ``tree``, so a restriction to a street covers every grid below it."""
     if restriction is None:
         return True
     if restriction.categories and category not in restriction.categories:
         return False
-    if restriction.regions and not region_match.covers(restriction.regions, grid_code):
+    if restriction.regions and region_tree.serves(tree, restriction.regions, grid_code) is None:
         return False
     return restriction.expires_on is None or restriction.expires_on >= on
 
@@ -139,18 +142,22 @@ def _categories(values: list[str]) -> list[str]:
 
 
 def _regions(session: Session, values: list[str]) -> list[str]:
+    """Codes of grids or of nodes of the region tree (a node covers every grid below it)."""
     wanted = sorted({v.strip() for v in values if v.strip()})
-    if region_match.ALL_REGIONS in wanted:
+    if region_tree.ALL_REGIONS in wanted:
         raise _invalid(
             "regions", "'*' is not a restriction", "Leave regions empty for money that may reach any grid, not '*'."
         )
     if len(wanted) > MAX_REGIONS:
-        raise _invalid("regions", f"at most {MAX_REGIONS}", f"A restriction names at most {MAX_REGIONS} grids.")
+        raise _invalid("regions", f"at most {MAX_REGIONS}", f"A restriction names at most {MAX_REGIONS} regions.")
     known = grids.grids_by_code(session, wanted)
-    unknown = [code for code in wanted if code not in known]
+    tree = region_tree.load(session) if any(code not in known for code in wanted) else None
+    unknown = [code for code in wanted if code not in known and (tree is None or code not in tree.by_code)]
     if unknown:
         raise _invalid(
-            "regions", f"unknown grid: {', '.join(unknown)}", f"Unknown grid codes in regions: {', '.join(unknown)}."
+            "regions",
+            f"unknown grid or region: {', '.join(unknown)}",
+            f"Unknown grid or region codes in regions: {', '.join(unknown)}.",
         )
     return wanted
 
@@ -165,7 +172,7 @@ class Terms:
 
 def check_terms(session: Session, data: dict[str, Any], on: date | None = None) -> Terms:
     """The terms of a restriction as given with a deposit, checked: known categories, grid
-    codes that exist, a programme of sane length, a last day not in the past, and at least
+    or region codes that exist, a programme of sane length, a last day not in the past, and at least
     one term (an empty restriction restricts nothing: leave it out instead)."""
     on = on or today()
     programme = " ".join(str(data.get("programme") or "").split())
@@ -226,6 +233,14 @@ def restriction_for(session: Session, partner_id: int, data: dict[str, Any]) -> 
     return row
 
 
+def tree_for(session: Session, parts: Iterable[FundRestriction | None]) -> region_tree.Tree:
+    """The region tree when one of these restrictions names regions (else an empty one:
+    nothing to look up, no query)."""
+    if any(r is not None and r.regions for r in parts):
+        return region_tree.load(session)
+    return region_tree.Tree()
+
+
 def of_accounts(session: Session, accts: list[Account]) -> dict[int, FundRestriction]:
     """The restrictions of these accounts' parts, by id."""
     ids = {a.restriction_id for a in accts if a.restriction_id is not None}
@@ -247,10 +262,17 @@ class Fitting:
 
 
 def fitting_funds(
-    session: Session, partner_ids: list[int], category: str, grid_code: str, on: date | None = None
+    session: Session,
+    partner_ids: list[int],
+    category: str,
+    grid_code: str,
+    on: date | None = None,
+    *,
+    tree: region_tree.Tree | None = None,
 ) -> dict[int, Fitting]:
     """Per partner, the money in its ``fund`` accounts that may pay for a ``category`` need
-    on ``grid_code`` today, and what may not (routing offers only the first)."""
+    on ``grid_code`` today, and what may not (routing offers only the first). ``tree``:
+    the region tree when the caller has it loaded already."""
     on = on or today()
     out = {pid: Fitting(parts=[]) for pid in partner_ids}
     if not partner_ids:
@@ -261,11 +283,12 @@ def fitting_funds(
         ).scalars()
     )
     terms = of_accounts(session, accts)
+    tree = tree if tree is not None else tree_for(session, terms.values())
     ordered = sorted(accts, key=lambda a: draw_order(terms.get(a.restriction_id) if a.restriction_id else None))
     for a in ordered:
         r = terms.get(a.restriction_id) if a.restriction_id is not None else None
         f = out[a.partner_id]
-        if fits(r, category, grid_code, on):
+        if fits(r, category, grid_code, on, tree):
             f.fitting_fen += a.balance_fen
             if a.balance_fen > 0:
                 f.parts.append({"part": describe(r, on), "available_fen": a.balance_fen})

@@ -7,6 +7,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,6 +31,7 @@ class FulfilmentReport:
     date_to: date | None
     rows: list[FulfilmentRow]
     overall: FulfilmentRow
+    by_region: Any = None  # a region_reports.Rollup, when a region was asked for
 
 
 def percentile(sorted_values: list[float], q: float) -> float | None:
@@ -53,19 +55,35 @@ def _row(category: str, label: str, hours: list[float]) -> FulfilmentRow:
     )
 
 
-def fulfilment(session: Session, date_from: date | None = None, date_to: date | None = None) -> FulfilmentReport:
+def completed_hours(
+    session: Session, date_from: date | None, date_to: date | None, grids: frozenset[int] | None
+) -> list[tuple[str, int, float]]:
+    """Category, grid and hours to completion of each request completed in the period."""
+    stmt = select(AidRequest.category, AidRequest.grid_id, AidRequest.created_at, AidRequest.completed_at).where(
+        AidRequest.status == "completed",
+        AidRequest.completed_at.is_not(None),
+        period_filter(AidRequest.completed_at, date_from, date_to),
+    )
+    if grids is not None:
+        stmt = stmt.where(AidRequest.grid_id.in_(sorted(grids) or [-1]))
+    return [
+        (r.category, r.grid_id, max(0.0, (r.completed_at - r.created_at).total_seconds() / 3600))
+        for r in session.execute(stmt)
+    ]
+
+
+def fulfilment(
+    session: Session,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    grids: frozenset[int] | None = None,
+) -> FulfilmentReport:
     """Hours from request to completion, per category: how many completed, the median
-    and the 90th percentile. The period selects requests by when they completed."""
-    rows = session.execute(
-        select(AidRequest.category, AidRequest.created_at, AidRequest.completed_at).where(
-            AidRequest.status == "completed",
-            AidRequest.completed_at.is_not(None),
-            period_filter(AidRequest.completed_at, date_from, date_to),
-        )
-    ).all()
+    and the 90th percentile. The period selects requests by when they completed;
+    ``grids`` limits it to requests of those grids (None: all)."""
     by_cat: dict[str, list[float]] = defaultdict(list)
-    for r in rows:
-        by_cat[r.category].append(max(0.0, (r.completed_at - r.created_at).total_seconds() / 3600))
+    for category, _grid, hours in completed_hours(session, date_from, date_to, grids):
+        by_cat[category].append(hours)
     everything = [h for hours in by_cat.values() for h in hours]
     return FulfilmentReport(
         date_from=date_from,

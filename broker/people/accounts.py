@@ -1,5 +1,5 @@
 """Looking after the people who sign in (admin): listing them, changing a role, a
-language, a caseworker's grids or a clerk's partner, deactivating and reactivating, and
+language, a caseworker's grids, a clerk's partner or an auditor's or admin's region, deactivating and reactivating, and
 setting a new password. The schemas here are the one definition of valid input for every
 way in (the portal's forms today), and the rules are those of
 :func:`broker.people.users.create_user`, so that an account cannot be edited into a
@@ -25,7 +25,7 @@ from broker.platform.input_schema import MAX_ID, InputSchema
 from broker.platform.pages import Page, paginate
 from broker.platform.scope import Principal
 from broker.platform.texts import N_, define
-from models import ApiToken, Grid, User, UserGrid
+from models import ApiToken, Grid, Region, User, UserGrid
 from models.users import ROLES
 
 USERNAME_PATTERN = r"^[^\s]+$"
@@ -41,6 +41,11 @@ class UserPatch(InputSchema):
     locale = fields.String(allow_none=True, validate=validate.Length(min=1, max=8))
     grid_codes = fields.List(fields.String(validate=validate.Length(min=1, max=40)), validate=validate.Length(max=200))
     partner_id = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
+    region = fields.String(
+        allow_none=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "An auditor's or admin's scope: a region node's code; empty for everything."},
+    )
 
 
 class UserIn(UserPatch):
@@ -77,6 +82,7 @@ def create(session: Session, principal: Principal, data: dict, *, allowed_locale
         grid_codes=list(data.get("grid_codes") or ()),
         display_name=(data.get("display_name") or "").strip(),
         locale=_check_locale(data.get("locale"), allowed_locales),
+        region=data.get("region") or None,
     )
 
 
@@ -91,6 +97,9 @@ def summary(session: Session, user: User) -> dict[str, Any]:
         "locale": user.locale,
         "partner_id": user.partner_id,
         "grids": sorted(codes),
+        "region": session.execute(select(Region.code).where(Region.id == user.region_id)).scalar_one_or_none()
+        if user.region_id
+        else None,
         "active": user.is_active,
     }
 
@@ -141,6 +150,10 @@ def update(
     if role != "caseworker" and "grid_codes" not in data:
         codes = []  # a caseworker moved to another role leaves the grids
     users.check_binding(session, role, partner_id, codes)
+    region = (data["region"] or None) if "region" in data else before["region"]
+    if role not in users.SCOPED_ROLES and "region" not in data:
+        region = None  # an auditor or admin moved to another role leaves the scope
+    user.region_id = users.region_scope(session, role, region)
     if "locale" in data:
         user.locale = _check_locale(data["locale"], allowed_locales)
     if "display_name" in data:

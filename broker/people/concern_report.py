@@ -75,11 +75,12 @@ def _row(kind: str, label: str, concerns: list[Concern]) -> KindRow:
     )
 
 
-def _totals(session: Session, date_from: date, date_to: date) -> PeriodTotals:
+def _totals(session: Session, date_from: date, date_to: date, grids: frozenset[int] | None) -> PeriodTotals:
     start, end = periods.bounds(date_from, date_to)
-    found = list(
-        session.execute(select(Concern).where(Concern.created_at >= start, Concern.created_at < end)).scalars()
-    )
+    stmt = select(Concern).where(Concern.created_at >= start, Concern.created_at < end)
+    if grids is not None:  # a reader scoped to a region: the concerns of its grids
+        stmt = stmt.where(Concern.grid_id.in_(sorted(grids) or [-1]))
+    found = list(session.execute(stmt).scalars())
     rows = [
         _row(kind, texts.render(f"concern_kind.{kind}"), [c for c in found if c.kind == kind])
         for kind in KINDS
@@ -88,15 +89,18 @@ def _totals(session: Session, date_from: date, date_to: date) -> PeriodTotals:
     return PeriodTotals(date_from, date_to, rows, _row("all", texts.render("concern_report.all"), found))
 
 
-def concern_report(session: Session, date_from: date | None = None, date_to: date | None = None) -> ConcernReport:
+def concern_report(
+    session: Session, date_from: date | None = None, date_to: date | None = None, grids: frozenset[int] | None = None
+) -> ConcernReport:
     """Concerns received in ``date_from``..``date_to`` (local days, both inclusive;
-    default the last 30 days), and the same for the period of equal length before."""
+    default the last 30 days), and the same for the period of equal length before;
+    ``grids`` keeps a scoped reader to the concerns of its grids."""
     date_to = date_to or periods.to_local(utcnow()).date()
     date_from = date_from or date_to - timedelta(days=DEFAULT_DAYS - 1)
     periods.bounds(date_from, date_to)  # a period running backwards is a 422
     length = (date_to - date_from).days + 1
-    current = _totals(session, date_from, date_to)
-    previous = _totals(session, date_from - timedelta(days=length), date_from - timedelta(days=1))
+    current = _totals(session, date_from, date_to, grids)
+    previous = _totals(session, date_from - timedelta(days=length), date_from - timedelta(days=1), grids)
     now, before = current.overall.median_days, previous.overall.median_days
     faster = round(100 * (before - now) / before, 1) if now is not None and before else None
     return ConcernReport(current, previous, faster)
@@ -133,10 +137,14 @@ def _file_rows(totals: PeriodTotals, which: str) -> list[dict]:
 
 
 def export_concern_report(
-    session: Session, date_from: date | None = None, date_to: date | None = None, fmt: str = "csv"
+    session: Session,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    fmt: str = "csv",
+    grids: frozenset[int] | None = None,
 ) -> ExportFile:
     """The report as CSV or XLSX: this period's rows, then the previous period's."""
-    report = concern_report(session, date_from, date_to)
+    report = concern_report(session, date_from, date_to, grids)
     rows = _file_rows(report.current, "concern_report.current") + _file_rows(report.previous, "concern_report.previous")
     stem = f"concerns-{report.current.date_from.isoformat()}_{report.current.date_to.isoformat()}"
     if fmt == "xlsx":

@@ -263,7 +263,7 @@ def _by_reference(session: Session, reference: str, *, lock: bool = False) -> Co
 
 def _scope(principal: Principal) -> Any:
     """The concerns a principal may read, as a filter (None: all)."""
-    if principal.role in ("admin", "auditor"):
+    if principal.role in ("admin", "auditor") and not principal.scoped:
         return None
     if principal.role == "partner":
         return Concern.partner_id == principal.partner_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from broker import audit
 from broker.platform import runtime, security
@@ -13,7 +13,8 @@ from broker.platform.errors import Conflict, Invalid, Unauthorized, found
 from broker.platform.input_schema import text_problem
 from broker.platform.scope import Principal
 from broker.platform.texts import N_, define
-from models import ApiToken, Grid, Partner, User, UserGrid
+from broker.registry import region_tree
+from models import ApiToken, Grid, Partner, Region, User, UserGrid
 from models.base import utcnow
 from models.users import ROLES
 
@@ -30,8 +31,10 @@ def create_user(
     grid_codes: list[str] | tuple[str, ...] = (),
     display_name: str = "",
     locale: str | None = None,
+    region: str | None = None,
 ) -> User:
-    """Create a user; a partner user is bound to one partner, a caseworker to grids."""
+    """Create a user; a partner user is bound to one partner, a caseworker to grids, and
+    an auditor or admin may be scoped to a region node (``region``, its code)."""
     check_password_rule(password)
     if session.execute(select(User.id).where(User.username == username)).first():
         raise Conflict(f"The username {username!r} is taken.", details={"username": username}, code="username_taken")
@@ -43,6 +46,7 @@ def create_user(
         partner_id=partner_id,
         display_name=display_name or username,
         locale=locale,
+        region_id=region_scope(session, role, region),
     )
     for grid in grids_named(session, grid_codes):
         user.grids.append(UserGrid(grid_id=grid.id))
@@ -58,6 +62,7 @@ def create_user(
             "partner_id": partner_id,
             "grids": list(grid_codes),
             **({"locale": locale} if locale else {}),
+            **({"region": region} if region else {}),
         },
     )
     return user
@@ -111,6 +116,22 @@ def check_binding(session: Session, role: str, partner_id: int | None, grid_code
     grids_named(session, grid_codes)
 
 
+SCOPED_ROLES = ("auditor", "admin")
+
+
+def region_scope(session: Session, role: str, code: str | None) -> int | None:
+    """The id of the region node an auditor or admin is scoped to (None: everything);
+    :class:`Invalid` for an unknown code or another role."""
+    if code is None:
+        return None
+    if role not in SCOPED_ROLES:
+        raise Invalid("only auditors and admins are scoped to a region", details={"region": ["not allowed"]})
+    region_id = session.execute(select(Region.id).where(Region.code == code)).scalar_one_or_none()
+    if region_id is None:
+        raise Invalid(f"no region with code {code!r}", details={"region": ["unknown region"]})
+    return region_id
+
+
 def grids_named(session: Session, grid_codes: list[str] | tuple[str, ...]) -> list[Grid]:
     """The grids with these codes, in order; :class:`Invalid` naming the first unknown one."""
     out = []
@@ -151,12 +172,19 @@ def principal_for_token(session: Session, token: str) -> Principal:
 
 
 def principal_of(user: User) -> Principal:
+    """Who the user is for the scope checks. An auditor or admin scoped to a node of the
+    region tree holds every grid below it (the tree is read once, in two queries)."""
+    grid_ids = frozenset(g.grid_id for g in user.grids)
+    region_id = user.region_id if user.role in ("admin", "auditor") else None
+    if region_id is not None:
+        grid_ids = region_tree.grids_below(object_session(user), region_id)
     return Principal(
         user_id=user.id,
         username=user.username,
         role=user.role,
         partner_id=user.partner_id,
-        grid_ids=frozenset(g.grid_id for g in user.grids),
+        grid_ids=grid_ids,
+        region_id=region_id,
     )
 
 

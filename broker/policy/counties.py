@@ -1,7 +1,8 @@
 """Per-county figures (区县救助标准): each county of the installation sets its own urban
 and rural minimum-living lines, its low-income multiplier, its asset limits and whether
 rigid medical spending is deducted from income (支出型贫困); a county that sets nothing
-uses the settings' defaults. A county is a grid's ``district`` (海淀区).
+uses the settings' defaults. A county is the name of the district or county node above
+a grid in the region tree (海淀区, 延庆区), see :mod:`broker.registry.region_tree`.
 
 The figures are the values of a rule's parameters (:data:`broker.policy.fields.PARAMETERS`)
 for one household, chosen by its county and its residence (urban or rural): in Python
@@ -16,9 +17,10 @@ from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ColumnElement, and_, case, literal, select
+from sqlalchemy import BigInteger, Boolean, ColumnElement, and_, case, literal
 
-from models import Grid, Household
+from broker.registry import region_tree
+from models import Household
 
 RURAL = "rural"
 
@@ -70,7 +72,7 @@ def defaults_from(settings: Mapping[str, Any]) -> Figures:
 
 def _in_county(name: str) -> ColumnElement[bool]:
     # An uncorrelated IN: the database reads the county's grids once per query.
-    return Household.grid_id.in_(select(Grid.id).where(Grid.district == name).scalar_subquery())
+    return region_tree.in_counties(Household.grid_id, [name])
 
 
 def _sql_value(value: Any) -> ColumnElement:
@@ -120,7 +122,7 @@ class Counties:
 
     def serving(self, names: tuple[str, ...]) -> ColumnElement[bool]:
         """Households whose grid is in one of these counties."""
-        return Household.grid_id.in_(select(Grid.id).where(Grid.district.in_(names)).scalar_subquery())
+        return region_tree.in_counties(Household.grid_id, names)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -8,8 +8,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import object_session
+
 from broker.policy.fields import BOOL, FIELDS, STR
 from broker.policy.syntax import Arith, BoolOp, Call, Compare, FieldRef, In, Literal, Neg, Node, Not, ParamRef
+from broker.registry import region_tree
+from models import Grid
 
 # --------------------------------------------------------------------------- facts
 
@@ -23,7 +27,7 @@ class Facts:
     values: Mapping[str, Any]
     benefits: frozenset[str] = field(default_factory=frozenset)
     conditions: frozenset[str] = field(default_factory=frozenset)
-    county: str | None = None  # the grid's district: whose figures and policies apply
+    county: str | None = None  # the grid's district or county in the region tree: whose figures and policies apply
 
     @classmethod
     def of(cls, household: Any, benefits: Any = None) -> Facts:
@@ -33,11 +37,10 @@ class Facts:
             benefits = [b.policy_code for b in household.benefits]
         conditions = {c for m in getattr(household, "members", None) or () for c in (m.conditions or [])}
         grid = getattr(household, "grid", None)
+        session = object_session(grid) if isinstance(grid, Grid) else None
+        county = region_tree.county_of(session, grid) if session is not None else getattr(grid, "district", None)
         return cls(
-            {name: getattr(household, name) for name in FIELDS},
-            frozenset(benefits),
-            frozenset(conditions),
-            getattr(grid, "district", None),
+            {name: getattr(household, name) for name in FIELDS}, frozenset(benefits), frozenset(conditions), county
         )
 
 

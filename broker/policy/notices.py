@@ -56,8 +56,8 @@ def today() -> date:
 def communities(session: Session, principal: Principal) -> list[str]:
     """The communities the principal may post or read notices for."""
     stmt = select(Grid.community).distinct().order_by(Grid.community)
-    if principal.role == "caseworker":
-        stmt = stmt.where(Grid.id.in_(principal.grid_ids))
+    if principal.grid_scope() is not None:
+        stmt = stmt.where(Grid.id.in_(principal.grid_scope()))
     return [c for c in session.execute(stmt).scalars() if c]
 
 

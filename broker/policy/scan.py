@@ -23,6 +23,7 @@ from broker.policy import catalogue
 from broker.policy.catalogue import Policy
 from broker.policy.evaluation import Facts
 from broker.policy.fields import FIELDS
+from broker.registry import region_tree
 from models import Application, Grid, Household, HouseholdBenefit
 
 FORMATS = ("csv", "xlsx")
@@ -135,6 +136,7 @@ def scan(session: Session, policies: Sequence[Policy]) -> Iterator[Hit]:
     # Grids are few: their codes are looked up here rather than joined (a join under the
     # scan's wide OR filter misleads PostgreSQL's planner into a nested loop).
     grids = {g.id: g for g in session.execute(select(Grid.id, Grid.code, Grid.district, Grid.street)).all()}
+    tree = region_tree.load(session)
     result = session.execute(scan_query(policies).execution_options(yield_per=CHUNK, stream_results=True))
     for rows in result.partitions(CHUNK):
         ids = [r.household_id for r in rows]
@@ -150,7 +152,7 @@ def scan(session: Session, policies: Sequence[Policy]) -> Iterator[Hit]:
             facts = Facts(
                 {name: getattr(row, name) for name in FIELDS},
                 frozenset(benefits[row.household_id]),
-                county=grid.district,
+                county=tree.county_of(grid.id),
             )
             for i, policy in enumerate(policies):
                 if not getattr(row, f"p{i}"):

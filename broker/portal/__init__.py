@@ -58,6 +58,7 @@ def init_app(app: Flask) -> None:
         admin_grids,
         admin_partners,
         admin_points,
+        admin_regions,
         admin_users,
         applications,
         auditor,

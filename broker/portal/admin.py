@@ -1,6 +1,6 @@
 """The operator's pages: the overview (grids with their caseworkers and coverage,
-partners with their funds) here, and setting things up — grids
-(:mod:`.admin_grids`), partners and their adapters and deposits (:mod:`.admin_partners`,
+partners with their funds) here, and setting things up — the region tree
+(:mod:`.admin_regions`), grids (:mod:`.admin_grids`), partners and their adapters and deposits (:mod:`.admin_partners`,
 :mod:`.admin_deposits`), users (:mod:`.admin_users`) — on the same blueprint. Each calls
 the domain function the admin API calls, checked by the same schema."""
 

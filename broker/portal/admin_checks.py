@@ -15,7 +15,14 @@ from broker.platform.errors import DomainError, Invalid
 from broker.portal.admin_messages import flatten, refusal, say
 
 # The field a conflict is about, by its code.
-CONFLICT_FIELDS = {"grid_exists": "code", "partner_exists": "name", "username_taken": "username"}
+CONFLICT_FIELDS = {
+    "grid_exists": "code",
+    "partner_exists": "name",
+    "username_taken": "username",
+    "region_exists": "code",
+    "region_cycle": "parent",
+    "region_level": "parent",
+}
 
 
 def _field_for(form: Any, key: str, names: dict[str, str]) -> Any:

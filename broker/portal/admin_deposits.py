@@ -21,7 +21,7 @@ from broker.portal.admin_forms import DepositForm
 from broker.portal.auth import current_principal, role_required
 from broker.portal.once import once
 from broker.referral import partners
-from broker.registry import grids
+from broker.registry import grids, region_tree
 
 FIELDS = {
     "amount_fen": "amount",
@@ -42,7 +42,11 @@ def deposit(partner_id: int) -> Response | tuple[str, int]:
     session = db.session()
     partner = partners.get_partner(session, current_principal(), partner_id)
     form = DepositForm()
-    form.set_grids([(g.code, g.name) for g in grids.list_grids(session, current_principal(), per_page=500).items])
+    tree = region_tree.load(session)
+    nodes = sorted(((n.code, tree.path_label(n)) for n in tree.nodes.values()), key=lambda item: item[1])
+    form.set_grids(
+        [(g.code, g.name) for g in grids.list_grids(session, current_principal(), per_page=500).items], nodes
+    )
     status = 200
     if form.validate_on_submit():
         data = admin_checks.load(DepositIn(), form.data_for(), form, FIELDS)

@@ -18,6 +18,7 @@ from broker.portal import i18n
 from broker.portal.forms import OnceForm, YuanField
 from models.assessment import CATEGORIES
 from models.partners import PARTNER_KINDS
+from models.regions import REGION_KINDS
 from models.users import ROLES
 
 # Volunteers and mobile grid members make their own light accounts when they sign up
@@ -66,6 +67,40 @@ class GridForm(OnceForm):
     def data_for(self, *, with_code: bool) -> dict[str, Any]:
         names = (("code",) if with_code else ()) + ("name", "district", "street", "community")
         return {name: text(getattr(self, name).data) for name in names}
+
+
+class RegionForm(OnceForm):
+    code = StringField(
+        _l("Region code"),
+        description=_l("Letters, digits and - _ . only, e.g. HD-ZGC. It cannot be changed later."),
+        render_kw={"autocapitalize": "none", "spellcheck": "false", "autocomplete": "off"},
+    )
+    name = StringField(_l("Region name"))
+    kind = SelectField(
+        _l("Kind"),
+        choices=[SelectChoice(code, i18n.REGION_KINDS[code]) for code in REGION_KINDS],
+        validate_choice=False,
+    )
+    parent = SelectField(
+        _l("Under"),
+        description=_l(
+            "A district or county is under nothing; a street or town under a district or county; "
+            "a community or village under a street or town."
+        ),
+        choices=[],
+        validate_choice=False,
+    )
+    submit = SubmitField(_l("Save region"))
+
+    def set_parents(self, nodes: list[tuple[str, str]]) -> None:
+        self.parent.choices = [
+            SelectChoice("", _l("— nothing (a district or county) —")),
+            *(SelectChoice(code, f"{path} ({code})") for code, path in nodes),
+        ]
+
+    def data_for(self, *, with_code: bool) -> dict[str, Any]:
+        data = {"name": text(self.name.data), "kind": text(self.kind.data), "parent": text(self.parent.data) or None}
+        return {"code": text(self.code.data), **data} if with_code else data
 
 
 class PartnerForm(OnceForm):
@@ -132,7 +167,7 @@ class DepositForm(OnceForm):
         _l("Only for these kinds of need"),
         choices=[SelectChoice(code, i18n.CATEGORIES[code]) for code in CATEGORIES],
     )
-    r_regions = CheckboxesField(_l("Only for households on these grids"), choices=[])
+    r_regions = CheckboxesField(_l("Only for households in these regions or on these grids"), choices=[])
     r_programme = StringField(_l("Programme (e.g. 大病救助专项基金)"))
     r_expires_on = StringField(
         _l("Last day it may be offered (YYYY-MM-DD, optional)"),
@@ -140,8 +175,12 @@ class DepositForm(OnceForm):
     )
     submit = SubmitField(_l("Record deposit"))
 
-    def set_grids(self, grids: list[tuple[str, str]]) -> None:
-        self.r_regions.choices = [SelectChoice(code, f"{name} ({code})") for code, name in grids]
+    def set_grids(self, grids: list[tuple[str, str]], regions: list[tuple[str, str]] = ()) -> None:
+        """Nodes of the region tree first (each covers every grid below it), then the grids."""
+        self.r_regions.choices = [
+            *(SelectChoice(code, f"{path} ({code})") for code, path in regions),
+            *(SelectChoice(code, f"{name} ({code})") for code, name in grids),
+        ]
 
     def data_for(self) -> dict[str, Any]:
         restriction = {
@@ -177,13 +216,25 @@ class UserForm(OnceForm):
     )
     grids = CheckboxesField(_l("Grids (caseworkers only)"), choices=[])
     partner = SelectField(_l("Partner (partner clerks only)"), choices=[], validate_choice=False)
+    region = SelectField(
+        _l("Region (auditors and admins only)"),
+        description=_l("They then see only the households, requests and money below it."),
+        choices=[],
+        validate_choice=False,
+    )
     submit = SubmitField(_l("Save account"))
 
-    def set_choices(self, grids: list[tuple[str, str]], partners: list[tuple[int, str]]) -> None:
+    def set_choices(
+        self, grids: list[tuple[str, str]], partners: list[tuple[int, str]], regions: list[tuple[str, str]] = ()
+    ) -> None:
         self.grids.choices = [SelectChoice(code, f"{name} ({code})") for code, name in grids]
         self.partner.choices = [
             SelectChoice(NO_PARTNER, _l("— none —")),
             *(SelectChoice(str(pid), name) for pid, name in partners),
+        ]
+        self.region.choices = [
+            SelectChoice("", _l("— everything —")),
+            *(SelectChoice(code, f"{path} ({code})") for code, path in regions),
         ]
 
     def data_for(self) -> dict[str, Any]:
@@ -193,6 +244,7 @@ class UserForm(OnceForm):
             "locale": text(self.locale.data) or None,
             "grid_codes": list(self.grids.data or []),
             "partner_id": whole_number(self.partner.data),
+            "region": text(self.region.data) or None,
         }
 
 

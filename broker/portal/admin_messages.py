@@ -76,6 +76,11 @@ PATTERNS: tuple[tuple[re.Pattern, _Say], ...] = (
     (re.compile(r"^unknown locale$"), lambda m, f: _("Choose one of the options given.")),
     (re.compile(r"^unknown grid$"), lambda m, f: _("There is no grid with this code.")),
     (re.compile(r"^unknown grid: (.+)$"), lambda m, f: _("There is no grid with the code %(code)s.", code=m[1])),
+    (
+        re.compile(r"^unknown grid or region: (.+)$"),
+        lambda m, f: _("There is no grid or region with the code %(code)s.", code=m[1]),
+    ),
+    (re.compile(r"^unknown region$"), lambda m, f: _("There is no region with this code.")),
     (re.compile(r"^unknown: "), lambda m, f: _("Choose one of the options given.")),
     (re.compile(r"^unknown partner kind$"), lambda m, f: _("Choose one of the options given.")),
     (re.compile(r"^unknown adapter"), lambda m, f: _("This adapter is not installed.")),

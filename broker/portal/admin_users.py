@@ -21,7 +21,7 @@ from broker.portal.admin_forms import ActiveForm, NewUserForm, PasswordForm, Use
 from broker.portal.auth import current_principal, role_required
 from broker.portal.once import once
 from broker.referral import partners
-from broker.registry import grids
+from broker.registry import grids, region_tree
 
 FIELDS = {
     "username": "username",
@@ -33,14 +33,17 @@ FIELDS = {
     "grid": "grids",
     "partner_id": "partner",
     "partner": "partner",
+    "region": "region",
 }
 
 
 def _with_choices(form: UserForm) -> UserForm:
     session, principal = db.session(), current_principal()
+    tree = region_tree.load(session)
     form.set_choices(
         [(g.code, g.name) for g in grids.list_grids(session, principal, per_page=500).items],
         [(p.id, p.name) for p in partners.list_partners(session, principal, per_page=500).items],
+        sorted(((n.code, tree.path_label(n)) for n in tree.nodes.values()), key=lambda item: item[1]),
     )
     return form
 
@@ -51,9 +54,15 @@ def user_list() -> str:
     session = db.session()
     listed = accounts.list_users(session, current_principal(), per_page=500).items
     codes = {user.id: accounts.grid_codes(session, user) for user in listed if user.role == "caseworker"}
+    scopes = {user.id: accounts.summary(session, user)["region"] for user in listed if user.region_id}
     names = {p.id: p.name for p in partners.list_partners(session, current_principal(), per_page=500).items}
     return render_template(
-        "portal/admin/users.html", users=listed, grid_codes=codes, partner_names=names, toggle_form=ActiveForm()
+        "portal/admin/users.html",
+        users=listed,
+        grid_codes=codes,
+        partner_names=names,
+        scopes=scopes,
+        toggle_form=ActiveForm(),
     )
 
 
@@ -79,13 +88,14 @@ def user_new() -> Response | tuple[str, int]:
     return render_template("portal/admin/user_form.html", form=form, user=None), status
 
 
-def _shown(user: Any, codes: list[str]) -> dict[str, Any]:
+def _shown(user: Any, codes: list[str], region: str | None = None) -> dict[str, Any]:
     return {
         "display_name": user.display_name,
         "role": user.role,
         "locale": user.locale or i18n.DEFAULT_LOCALE,
         "grids": codes,
         "partner": str(user.partner_id or ""),
+        "region": region or "",
     }
 
 
@@ -95,7 +105,8 @@ def _shown(user: Any, codes: list[str]) -> dict[str, Any]:
 def user_edit(user_id: int) -> Response | tuple[str, int]:
     session = db.session()
     user = accounts.get(session, current_principal(), user_id)
-    form = _with_choices(UserForm(data=_shown(user, accounts.grid_codes(session, user))))
+    shown = accounts.summary(session, user)
+    form = _with_choices(UserForm(data=_shown(user, shown["grids"], shown["region"])))
     status = 200
     if form.validate_on_submit():
         data = admin_checks.load(accounts.UserPatch(), form.data_for(), form, FIELDS)

@@ -19,7 +19,7 @@ from broker.money import disbursement_totals, duplicates, fund_balances, ledger_
 from broker.money.ledger_queries import LedgerFilter
 from broker.people import concern_report
 from broker.platform import db
-from broker.portal import charts, i18n, request_labels
+from broker.portal import charts, i18n, region_rollups, request_labels
 from broker.portal.auth import current_principal, role_required
 from broker.portal.forms import LedgerFilterForm
 from broker.portal.pages import page_arg
@@ -59,7 +59,13 @@ def ledger_page() -> str:
         form.until.errors = [*form.until.errors, _("Use the form YYYY-MM-DD.")]
     page = ledger_queries.transactions(
         db.session(),
-        LedgerFilter(partner_id=int(partner) if partner else None, kind=kind, date_from=since, date_to=until),
+        LedgerFilter(
+            partner_id=int(partner) if partner else None,
+            kind=kind,
+            date_from=since,
+            date_to=until,
+            grids=current_principal().grid_scope(),
+        ),
         page=page_arg(request.args.get("page")),
         per_page=PER_PAGE,
     )
@@ -126,17 +132,17 @@ def dashboard() -> str:
     """Where the money went — per month, category and partner — and how long help took,
     as charts with their numbers in tables; possible duplicate benefits; the books and
     the audit chain at a glance."""
-    session = db.session()
+    session, scope = db.session(), current_principal().grid_scope()
     since, until, args = _period()
     by = {
-        group: disbursement_totals.disbursement_report(session, group, since, until)
+        group: disbursement_totals.disbursement_report(session, group, since, until, scope)
         for group in ("month", "category", "partner")
     }
-    fulfilment = time_to_help.fulfilment(session, since, until)
-    voice = concern_report.concern_report(session, since, until)
-    responses = outcome_reports.response_times(session, _reportable(since), _reportable(until))
-    outcomes = outcome_reports.follow_up_outcomes(session, _reportable(since), _reportable(until))
-    restricted = fund_balances.restriction_report(session)
+    fulfilment = time_to_help.fulfilment(session, since, until, scope)
+    voice = concern_report.concern_report(session, since, until, scope)
+    responses = outcome_reports.response_times(session, _reportable(since), _reportable(until), grids=scope)
+    outcomes = outcome_reports.follow_up_outcomes(session, _reportable(since), _reportable(until), grids=scope)
+    restricted = fund_balances.restriction_report(session, region_id=_region())
     return render_template(
         "portal/auditor/dashboard.html",
         by=by,
@@ -147,7 +153,8 @@ def dashboard() -> str:
         responses=responses,
         outcomes=outcomes,
         fulfilment=fulfilment,
-        duplicates=duplicates.duplicate_benefits(session),
+        duplicates=duplicates.duplicate_benefits(session, grids=scope),
+        rollups=region_rollups.sections(session, current_principal(), since, until),
         reversals=reversals.queue_rows(session, current_principal(), "pending", limit=10),
         restricted=restricted,
         restricted_chart=_restriction_chart(restricted),
@@ -325,7 +332,7 @@ def export_concerns(fmt: str) -> Response:
     if fmt not in EXPORTS:
         abort(404)
     since, until, _args = _period()
-    file = concern_report.export_concern_report(db.session(), since, until, fmt=fmt)
+    file = concern_report.export_concern_report(db.session(), since, until, fmt=fmt, grids=_scope())
     return _download(file)
 
 
@@ -339,7 +346,11 @@ def export_ledger(fmt: str) -> Response:
     kind = request.args.get("kind") or None
     partner = request.args.get("partner")
     where = LedgerFilter(
-        partner_id=int(partner) if partner and partner.isdigit() else None, kind=kind, date_from=since, date_to=until
+        partner_id=int(partner) if partner and partner.isdigit() else None,
+        kind=kind,
+        date_from=since,
+        date_to=until,
+        grids=_scope(),
     )
     file = report_files.export_ledger(db.session(), where, fmt=fmt)
     return _download(file)
@@ -352,7 +363,7 @@ def export_disbursements(group: str, fmt: str) -> Response:
     if fmt not in EXPORTS or group not in disbursement_totals.GROUPINGS:
         abort(404)
     since, until, _args = _period()
-    return _download(report_files.export_disbursements(db.session(), group, since, until, fmt=fmt))
+    return _download(report_files.export_disbursements(db.session(), group, since, until, fmt=fmt, grids=_scope()))
 
 
 @bp.get("/exports/fund-restrictions.<fmt>")
@@ -361,7 +372,7 @@ def export_fund_restrictions(fmt: str) -> Response:
     """Balances and spending per restriction, every partner, as CSV or XLSX."""
     if fmt not in EXPORTS:
         abort(404)
-    return _download(fund_balances.export_restriction_report(db.session(), fmt=fmt))
+    return _download(fund_balances.export_restriction_report(db.session(), fmt=fmt, region_id=_region()))
 
 
 @bp.get("/exports/response-times.<fmt>")
@@ -382,7 +393,20 @@ def _loop_export(report: str, fmt: str) -> Response:
     if fmt not in EXPORTS:
         abort(404)
     since, until, _args = _period()
-    return _download(LOOP_EXPORTS[report](db.session(), _reportable(since), _reportable(until), fmt=fmt))
+    return _download(
+        LOOP_EXPORTS[report](db.session(), _reportable(since), _reportable(until), fmt=fmt, grids=_scope())
+    )
+
+
+def _scope() -> frozenset[int] | None:
+    """The grids the signed-in reader may see (None: all)."""
+    return current_principal().grid_scope()
+
+
+def _region() -> int | None:
+    """The node of a scoped reader (None: the whole installation)."""
+    principal = current_principal()
+    return principal.region_id if principal.scoped else None
 
 
 def _download(file: report_files.ExportFile) -> Response:

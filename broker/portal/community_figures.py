@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from broker.community import figures
 from broker.platform import db
 from broker.portal.auditor import Chart
-from broker.portal.auth import role_required
+from broker.portal.auth import current_principal, role_required
 
 bp = Blueprint("portal_community", __name__, url_prefix="/community")
 READERS = ("caseworker", "auditor", "admin")
@@ -38,7 +38,7 @@ def _period() -> tuple[date | None, date | None]:
 def page() -> str:
     """The figures for the period (``since``/``until``, local days; default: everything)."""
     since, until = _period()
-    found = figures.community_figures(db.session(), since, until)
+    found = figures.community_figures(db.session(), since, until, current_principal().region_scope())
     head = (_("Community"), _("Points"), _("Households earning"))
     charts = [
         Chart(
@@ -71,7 +71,9 @@ def page() -> str:
 def export() -> Response:
     """The same figures as an XLSX file."""
     since, until = _period()
-    file = figures.figures_file(figures.community_figures(db.session(), since, until))
+    file = figures.figures_file(
+        figures.community_figures(db.session(), since, until, current_principal().region_scope())
+    )
     response = Response(file.content, mimetype=file.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{file.filename}"'
     return response

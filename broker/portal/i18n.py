@@ -290,6 +290,15 @@ DUPLICATE_REASONS = {
     "several_sources": _l("helped from several sources"),
     "same_fund_again": _l("paid again by the same fund"),
 }
+REGION_KINDS = {
+    "district": _l("District"),
+    "county": _l("County"),
+    "street": _l("Street"),
+    "town": _l("Town"),
+    "community": _l("Community"),
+    "village": _l("Village"),
+}
+
 ROLES = {
     "caseworker": _l("Caseworker"),
     "partner": _l("Partner"),

@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 from broker.money import grant_caps, restrictions
 from broker.platform.amounts import yuan
 from broker.referral import lifecycle
-from broker.registry import region_match
+from broker.registry import region_tree
+from broker.registry.region_tree import Served
 from models import AidRequest, Offer, Partner
 
 AUTO_GRANT = "auto_grant"
-ALL_REGIONS = region_match.ALL_REGIONS
+ALL_REGIONS = region_tree.ALL_REGIONS
 # Whatever the figures, an offer never asks for less than this.
 MIN_SHARE_FEN = 1
 MANUAL = "manual"
@@ -47,6 +48,7 @@ class Candidate:
     restricted_fen: int = 0  # money restricted to other purposes (or expired): not offered
     parts: list[dict] = field(default_factory=list)  # the parts that fit, in draw order
     limit_note: str = ""
+    served: Served | None = None  # how its regions reach the grid: the grid, a node above it, or *
     rank: int = 0
     reasons: list[dict] = field(default_factory=list)
 
@@ -118,14 +120,17 @@ def candidates(
     """Every partner, either a candidate or excluded with the reason."""
     asked = asked_before(req)
     partners = session.execute(select(Partner).order_by(Partner.id)).scalars().all()
+    tree = region_tree.load(session)
     excluded: list[dict] = []
     eligible: list[Partner] = []
+    served: dict[int, Served] = {}
     for p in partners:
+        reach = region_tree.serves(tree, p.regions, grid_code)
         if not p.active:
             excluded.append(out(p, "inactive", "inactive"))
         elif req.category not in (p.categories or []):
             excluded.append(out(p, "category_not_served", "category not served", category=req.category))
-        elif not region_match.covers(p.regions, grid_code):
+        elif reach is None:
             excluded.append(out(p, "region_not_served", "region not served", grid=grid_code))
         elif p.id in asked:
             code = asked[p.id]
@@ -135,8 +140,9 @@ def candidates(
             excluded.append(out(p, "manual_referral", "referred to by hand only"))
         else:
             eligible.append(p)
+            served[p.id] = reach
     stats = _stats(session, [p.id for p in eligible])
-    money = restrictions.fitting_funds(session, [p.id for p in eligible], req.category, grid_code)
+    money = restrictions.fitting_funds(session, [p.id for p in eligible], req.category, grid_code, tree=tree)
     urgent_or_emergency = req.category == "emergency" or req.urgency == "critical"
     candidates: list[Candidate] = []
     for p in eligible:
@@ -150,6 +156,7 @@ def candidates(
             answered=s["answered"],
             restricted_fen=fit.other_fen,
             parts=fit.parts or [],
+            served=served[p.id],
         )
         if gap is not None:
             caps = [c.available_fen]

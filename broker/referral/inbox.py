@@ -58,6 +58,8 @@ def get_offer(session: Session, principal: Principal, offer_id: int) -> Offer:
     offer = session.get(Offer, offer_id)
     if offer is None or (principal.role == "partner" and offer.partner_id != principal.partner_id):
         raise NotFound("No such offer.")
+    if principal.scoped and not principal.can_see_grid(offer.request.grid_id):
+        raise NotFound("No such offer.")  # a reader scoped to a region: offers for requests below it
     return offer
 
 
@@ -129,6 +131,9 @@ def list_offers(
         stmt = stmt.where(Offer.partner_id == principal.partner_id)
     elif partner is not None:
         stmt = stmt.where(Offer.partner_id == partner)
+    if principal.scoped:  # a reader scoped to a region: offers for requests below it
+        grids = sorted(principal.grid_ids) or [-1]
+        stmt = stmt.where(Offer.request_id.in_(select(AidRequest.id).where(AidRequest.grid_id.in_(grids))))
     if status:
         stmt = stmt.where(Offer.status == status)
     if category:

@@ -76,10 +76,15 @@ def _pct(share: float | None) -> float | None:
 
 
 def export_response_times(
-    session: Session, date_from: date | None = None, date_to: date | None = None, *, fmt: str = "csv"
+    session: Session,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    *,
+    fmt: str = "csv",
+    grids: frozenset[int] | None = None,
 ) -> ExportFile:
     """Response time per partner as a file, each partner beside its previous period."""
-    report = outcome_reports.response_times(session, date_from, date_to)
+    report = outcome_reports.response_times(session, date_from, date_to, grids=grids)
     before = {r.partner_id: r for r in report.previous.rows}
 
     def line(row: outcome_reports.ResponseRow, earlier: outcome_reports.ResponseRow | None, name: str) -> dict:
@@ -101,10 +106,15 @@ def export_response_times(
 
 
 def export_follow_up_outcomes(
-    session: Session, date_from: date | None = None, date_to: date | None = None, *, fmt: str = "csv"
+    session: Session,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    *,
+    fmt: str = "csv",
+    grids: frozenset[int] | None = None,
 ) -> ExportFile:
     """Follow-up outcomes per category as a file, each beside its previous period."""
-    report = outcome_reports.follow_up_outcomes(session, date_from, date_to)
+    report = outcome_reports.follow_up_outcomes(session, date_from, date_to, grids=grids)
     before = {r.category: r for r in report.previous.rows}
 
     def line(row: outcome_reports.OutcomeRow, earlier: outcome_reports.OutcomeRow | None, name: str) -> dict:

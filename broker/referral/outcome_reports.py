@@ -20,14 +20,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from broker.money.report_basis import period_filter
 from broker.money.time_to_help import percentile
 from broker.platform import periods
 from broker.referral import lifecycle
-from models import FollowUp, Offer, Partner
+from models import AidRequest, FollowUp, Offer, Partner
 from models.base import utcnow
 
 DEFAULT_DAYS = 30
@@ -112,11 +112,18 @@ def _answered(offer_status: str, reason: str | None) -> bool:
     return not (offer_status == "cancelled" and reason == lifecycle.EXPIRED)
 
 
-def response_figures(session: Session, period: Period) -> ResponseFigures:
-    """Answer and fulfilment times per partner in one period."""
+def _offers_on(grids: frozenset[int] | None) -> ColumnElement[bool]:
+    """Offers for requests of ``grids`` (None: all)."""
+    if grids is None:
+        return true()
+    return Offer.request_id.in_(select(AidRequest.id).where(AidRequest.grid_id.in_(sorted(grids) or [-1])))
+
+
+def response_figures(session: Session, period: Period, grids: frozenset[int] | None = None) -> ResponseFigures:
+    """Answer and fulfilment times per partner in one period (for requests of ``grids``)."""
     asked = session.execute(
         select(Offer.partner_id, Offer.created_at, Offer.answered_at, Offer.status, Offer.status_reason).where(
-            period_filter(Offer.created_at, period.date_from, period.date_to)
+            period_filter(Offer.created_at, period.date_from, period.date_to), _offers_on(grids)
         )
     ).all()
     done = session.execute(
@@ -124,6 +131,7 @@ def response_figures(session: Session, period: Period) -> ResponseFigures:
             Offer.status == "completed",
             Offer.completed_at.is_not(None),
             period_filter(Offer.completed_at, period.date_from, period.date_to),
+            _offers_on(grids),
         )
     ).all()
     offers: dict[int, int] = defaultdict(int)
@@ -174,13 +182,17 @@ class ResponseReport:
 
 
 def response_times(
-    session: Session, date_from: date | None = None, date_to: date | None = None, today: date | None = None
+    session: Session,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    today: date | None = None,
+    grids: frozenset[int] | None = None,
 ) -> ResponseReport:
     """Response time per partner in the period and the one before it, with the change in
     the median hours to answer and to fulfil (positive: faster)."""
     current_period, previous_period = periods_of(date_from, date_to, today)
-    current = response_figures(session, current_period)
-    previous = response_figures(session, previous_period)
+    current = response_figures(session, current_period, grids)
+    previous = response_figures(session, previous_period, grids)
     return ResponseReport(
         current_period,
         previous_period,
@@ -226,11 +238,14 @@ class OutcomeFigures:
     overall: OutcomeRow
 
 
-def outcome_figures(session: Session, period: Period) -> OutcomeFigures:
-    """Follow-up visits recorded in one period, per need category and in all."""
+def outcome_figures(session: Session, period: Period, grids: frozenset[int] | None = None) -> OutcomeFigures:
+    """Follow-up visits recorded in one period, per need category and in all (on ``grids``)."""
+    on_grids = true() if grids is None else FollowUp.grid_id.in_(sorted(grids) or [-1])
     found = session.execute(
         select(FollowUp.category, FollowUp.need_met, FollowUp.satisfaction).where(
-            FollowUp.status == "recorded", period_filter(FollowUp.recorded_at, period.date_from, period.date_to)
+            FollowUp.status == "recorded",
+            period_filter(FollowUp.recorded_at, period.date_from, period.date_to),
+            on_grids,
         )
     ).all()
     by_category: dict[str, list[tuple[str, int]]] = defaultdict(list)
@@ -253,13 +268,17 @@ class OutcomeReport:
 
 
 def follow_up_outcomes(
-    session: Session, date_from: date | None = None, date_to: date | None = None, today: date | None = None
+    session: Session,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    today: date | None = None,
+    grids: frozenset[int] | None = None,
 ) -> OutcomeReport:
     """Follow-up outcomes in the period and the one before it, with the change in the
     share of needs met and in mean satisfaction (positive: better)."""
     current_period, previous_period = periods_of(date_from, date_to, today)
-    current = outcome_figures(session, current_period)
-    previous = outcome_figures(session, previous_period)
+    current = outcome_figures(session, current_period, grids)
+    previous = outcome_figures(session, previous_period, grids)
     return OutcomeReport(
         current_period,
         previous_period,

@@ -21,14 +21,14 @@ from broker.platform.errors import Conflict, Invalid, found
 from broker.platform.pages import Page, paginate
 from broker.platform.scope import Principal
 from broker.platform.texts import N_, define
-from broker.registry import grids, region_match
+from broker.registry import grids, region_tree
 from models import Partner
 from models.assessment import CATEGORIES
 from models.partners import PARTNER_KINDS
 
 define({"partner_exists": N_("A partner called %(name)s already exists.")})
 
-ALL_REGIONS = "*"
+ALL_REGIONS = region_tree.ALL_REGIONS
 SEALED_PREFIX = "enc:v1:"
 
 
@@ -73,16 +73,18 @@ def _check_categories(categories: list[str]) -> list[str]:
 
 
 def _check_regions(session: Session, regions: list[str]) -> list[str]:
-    """Grid codes that exist, or ``*`` for everywhere."""
+    """Grid codes and region codes (a node serves everything below it) that exist, or
+    ``*`` for everywhere."""
     wanted = sorted({r.strip() for r in regions if r.strip()})
     if ALL_REGIONS in wanted:
         return [ALL_REGIONS]
     found = grids.grids_by_code(session, wanted)
-    unknown = [code for code in wanted if code not in found]
+    tree = region_tree.load(session)
+    unknown = [code for code in wanted if code not in found and code not in tree.by_code]
     if unknown:
         raise Invalid(
-            f"Unknown grid codes in regions: {', '.join(unknown)}.",
-            details={"regions": [f"unknown grid: {code}" for code in unknown]},
+            f"Unknown grid or region codes in regions: {', '.join(unknown)}.",
+            details={"regions": [f"unknown grid or region: {code}" for code in unknown]},
         )
     return wanted
 
@@ -246,9 +248,14 @@ def partner_info(session: Session, partner: Partner) -> PartnerInfo:
     )
 
 
-def serves(partner: Partner, category: str, grid_code: str) -> bool:
-    """Whether an active partner takes ``category`` needs on ``grid_code``."""
-    return partner.active and category in (partner.categories or []) and region_match.covers(partner.regions, grid_code)
+def serves(partner: Partner, category: str, grid_code: str, tree: region_tree.Tree) -> bool:
+    """Whether an active partner takes ``category`` needs on ``grid_code`` (its regions
+    matched by :func:`broker.registry.region_tree.serves`, the one region check)."""
+    return (
+        partner.active
+        and category in (partner.categories or [])
+        and region_tree.serves(tree, partner.regions, grid_code) is not None
+    )
 
 
 def detail(session: Session, partner: Partner) -> dict[str, Any]:

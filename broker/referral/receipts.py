@@ -256,8 +256,8 @@ def unreceived(
     )
     if principal.role == "partner":
         stmt = stmt.where(Disbursement.partner_id == principal.partner_id)
-    elif principal.role == "caseworker":
-        stmt = stmt.where(Disbursement.grid_id.in_(principal.grid_ids or {-1}))
+    elif principal.grid_scope() is not None:
+        stmt = stmt.where(Disbursement.grid_id.in_(principal.grid_scope() or {-1}))
     if household_id is not None:
         stmt = stmt.where(Disbursement.household_id == household_id)
     out = []

@@ -51,8 +51,8 @@ def list_requests(
     could take (active and unmatched) first, then newest first."""
     _require_reader(principal)
     stmt = select(AidRequest)
-    if principal.role == "caseworker":
-        stmt = stmt.where(AidRequest.grid_id.in_(sorted(principal.grid_ids)))
+    if principal.grid_scope() is not None:
+        stmt = stmt.where(AidRequest.grid_id.in_(sorted(principal.grid_scope())))
     if status:
         stmt = stmt.where(AidRequest.status == status)
     if routing_state:

@@ -238,6 +238,8 @@ def queue_rows(
         stmt = stmt.where(Reversal.status == status)
     if principal.role == "partner":
         stmt = stmt.where(Disbursement.partner_id == principal.partner_id)
+    elif principal.scoped:  # an auditor or admin of a region: reversals of money paid below it
+        stmt = stmt.where(Disbursement.grid_id.in_(sorted(principal.grid_ids) or [-1]))
     order = (Reversal.proposed_at, Reversal.id) if status == "pending" else (Reversal.id.desc(),)
     rows = session.execute(stmt.order_by(*order).limit(limit)).all()
     return [QueueRow(rev, row, name, username) for rev, row, name, username in rows]

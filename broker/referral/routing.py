@@ -56,7 +56,6 @@ from broker.platform import adapter_registry, outbox
 from broker.platform.errors import Invalid
 from broker.referral import delivery, lifecycle, wording
 from broker.referral.candidates import (
-    ALL_REGIONS,
     Candidate,
     auto_grant_limit,
     later,
@@ -90,14 +89,16 @@ class Decision:
 def _why(c: Candidate, req: AidRequest, grid_code: str, urgent: bool, total: int) -> list[dict]:
     """Why this partner is asked, as codes with parameters (see :mod:`.wording`)."""
     p = c.partner
-    everywhere = ALL_REGIONS in (p.regions or []) and grid_code not in p.regions
-    reasons = [
-        wording.reason(
-            "routing.serves_all_regions" if everywhere else "routing.serves",
-            category=wording.category(req.category),
-            grid=grid_code,
-        )
-    ]
+    served, category = c.served, wording.category(req.category)
+    if served is not None and served.kind not in ("grid", "all"):
+        reasons = [wording.reason("routing.serves_region", category=category, region=served.name)]
+    else:
+        everywhere = served is not None and served.kind == "all"
+        reasons = [
+            wording.reason(
+                "routing.serves_all_regions" if everywhere else "routing.serves", category=category, grid=grid_code
+            )
+        ]
     if c.auto_grant_fit:
         reasons.append(wording.reason("routing.auto_grant", limit_fen=auto_grant_limit(p)))
     elif c.over_cap:

@@ -25,6 +25,7 @@ define(
     {
         "routing.serves": N_("serves %(category)s in %(grid)s"),
         "routing.serves_all_regions": N_("serves %(category)s in %(grid)s (all regions)"),
+        "routing.serves_region": N_("serves %(category)s in %(region)s"),
         "routing.auto_grant": N_("auto-grant fund: within its limit of %(limit_fen)s, paid at once"),
         "routing.over_cap": N_(
             "auto-grant fund, but over its cap of %(cap_fen)s per household in %(days)s days "

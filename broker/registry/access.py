@@ -19,8 +19,9 @@ def require_registry(principal: Principal, *, write: bool) -> None:
 
 
 def require_own_grid(principal: Principal, grid: Grid) -> None:
-    """For creating on a grid: a caseworker must hold it (the grid itself is no secret)."""
-    if principal.role == "caseworker" and grid.id not in principal.grid_ids:
+    """For creating on a grid: a caseworker must hold it, a scoped admin must have it below
+    its region (the grid itself is no secret)."""
+    if (principal.role == "caseworker" or principal.scoped) and grid.id not in principal.grid_ids:
         raise Forbidden(
             f"You can record households only on your own grids; {grid.code} is not one of them.",
             details={"grid": grid.code},
@@ -28,5 +29,5 @@ def require_own_grid(principal: Principal, grid: Grid) -> None:
 
 
 def visible_grid_ids(principal: Principal) -> frozenset[int] | None:
-    """None means all grids."""
-    return None if principal.role in ("admin", "auditor") else principal.grid_ids
+    """None means all grids; a scoped auditor or admin sees the grids below its node."""
+    return principal.grid_scope() if principal.role in ("admin", "auditor") else principal.grid_ids

@@ -101,6 +101,9 @@ def entries(
         stmt = stmt.where(AccessLog.household_id == household_id)
     if user_id is not None:
         stmt = stmt.where(AccessLog.user_id == user_id)
+    if principal.scoped:  # an auditor or admin of a region: reads of households below it
+        below = select(Household.id).where(Household.grid_id.in_(sorted(principal.grid_ids) or [-1]))
+        stmt = stmt.where(AccessLog.household_id.in_(below))
     result = paginate(session, stmt, page, per_page)
     users = _usernames(session, {e.user_id for e in result.items if e.user_id})
     items = [

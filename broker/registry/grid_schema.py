@@ -22,6 +22,10 @@ class GridIn(InputSchema):
     district = fields.String(required=True, validate=validate.Length(min=1, max=80), metadata={"example": "海淀区"})
     street = fields.String(required=True, validate=validate.Length(min=1, max=80), metadata={"example": "中关村街道"})
     community = fields.String(required=True, validate=validate.Length(min=1, max=80), metadata={"example": "科源社区"})
+    region = fields.String(
+        validate=[validate.Length(min=1, max=40), validate.Regexp(CODE_PATTERN)],
+        metadata={"description": "The community or village node it hangs under; its names then follow the node's."},
+    )
 
 
 class GridPatch(InputSchema):
@@ -31,3 +35,4 @@ class GridPatch(InputSchema):
     district = fields.String(validate=validate.Length(min=1, max=80))
     street = fields.String(validate=validate.Length(min=1, max=80))
     community = fields.String(validate=validate.Length(min=1, max=80))
+    region = fields.String(validate=[validate.Length(min=1, max=40), validate.Regexp(CODE_PATTERN)])

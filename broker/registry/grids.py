@@ -1,4 +1,6 @@
-"""Grids (网格): district → street → community → grid, the unit a caseworker holds.
+"""Grids (网格): district → street → community → grid, the unit a caseworker holds; each
+hangs under a community or village of the region tree (:mod:`.regions`), found by its
+names (missing nodes are made) or named by its ``region`` code.
 Creating and editing one is for admins; reading them is scoped like every registry read; and the
 caseworkers holding each grid are looked up here for the coverage view."""
 
@@ -14,6 +16,7 @@ from broker.platform.errors import Conflict, NotFound
 from broker.platform.pages import Page, paginate
 from broker.platform.scope import Principal
 from broker.platform.texts import N_, define
+from broker.registry import regions
 from broker.registry.access import require_registry, visible_grid_ids
 from models import Grid, User, UserGrid
 
@@ -24,7 +27,7 @@ def create_grid(session: Session, principal: Principal, data: dict) -> Grid:
     """Add a grid (admin). Codes are unique."""
     principal.require("admin")
     code = data["code"].strip()
-    if grid_by_code(session, code) is not None:
+    if grid_by_code(session, code) is not None or regions.region_by_code(session, code) is not None:
         raise Conflict(f"A grid with code {code} already exists.", details={"code": code}, code="grid_exists")
     grid = Grid(
         code=code,
@@ -35,6 +38,10 @@ def create_grid(session: Session, principal: Principal, data: dict) -> Grid:
     )
     session.add(grid)
     session.flush()
+    if data.get("region"):
+        regions.place_under(session, grid, data["region"])
+    else:
+        regions.place_by_names(session, grid)
     audit.record(session, "grid.created", grid, after=grid_summary(grid))
     return grid
 
@@ -51,6 +58,10 @@ def update_grid(session: Session, principal: Principal, code: str, data: dict) -
         if column in data:
             setattr(grid, column, data[column].strip())
     session.flush()
+    if data.get("region"):
+        regions.place_under(session, grid, data["region"])
+    elif any(getattr(grid, c) != before[c] for c in ("district", "street", "community")):
+        regions.place_by_names(session, grid)
     after = grid_summary(grid)
     changed = [k for k in after if after[k] != before[k]]
     if changed:

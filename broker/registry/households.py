@@ -285,7 +285,7 @@ def move_household(session: Session, principal: Principal, household_id: int, gr
     target = grid_by_code(session, grid_code)
     if target is None:
         raise Invalid(f"There is no grid with code {grid_code}.", details={"grid": ["unknown grid"]})
-    if principal.role == "caseworker" and target.id not in principal.grid_ids:
+    if (principal.role == "caseworker" or principal.scoped) and target.id not in principal.grid_ids:
         raise Forbidden(
             f"You hold only one of the two grids; ask an administrator or a caseworker of {target.code}.",
             details={"grid": target.code},

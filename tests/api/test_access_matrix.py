@@ -152,6 +152,15 @@ def _task_body() -> dict:
     }
 
 
+def _region_body(_s: Scenario) -> dict:
+    return {"code": unique("MX-R-"), "name": "矩阵区", "kind": "district"}
+
+
+def _region_edit_body(s: Scenario) -> dict:
+    # Its own name and place: the scenario's grids keep their community for the rows after.
+    return {"name": "科源社区", "kind": "community", "parent": s.region_parent}
+
+
 def _grid_body(_s: Scenario) -> dict:
     code = unique("MX-G-")
     return {"code": code, "name": "矩阵网格", "district": "海淀区", "street": "中关村街道", "community": "科源社区"}
@@ -234,6 +243,13 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", f"{API}/grids"): Row("/api/v1/grids", REGISTRY_LIST),
     ("POST", f"{API}/grids"): Row("/api/v1/grids", ADMIN_ONLY_CREATE, body=_grid_body),
     ("GET", f"{API}/grids/<string:code>"): Row("/api/v1/grids/{grid}", REGISTRY_READ),
+    # --- the region tree -----------------------------------------------------------------
+    ("GET", f"{API}/regions"): Row("/api/v1/regions", OVERSIGHT),
+    ("POST", f"{API}/regions"): Row("/api/v1/regions", ADMIN_ONLY_CREATE, body=_region_body),
+    ("GET", f"{API}/regions/<string:code>"): Row("/api/v1/regions/{region}", OVERSIGHT),
+    ("PATCH", f"{API}/regions/<string:code>"): Row(
+        "/api/v1/regions/{region}", S(401, 403, 403, 403, 403, 403, 200), body={"name": "科源社区"}
+    ),
     ("GET", f"{API}/households"): Row("/api/v1/households", REGISTRY_LIST),
     ("POST", f"{API}/households"): Row(
         "/api/v1/households", S(401, 201, 403, 403, 403, 403, 201), body=_household_body
@@ -547,6 +563,13 @@ TABLE: dict[tuple[str, str], Row] = {
         ADMIN_FORM,
         body={"name": "矩阵网格（改名）", "district": "海淀区", "street": "中关村街道", "community": "科源社区"},
         form=True,
+    ),
+    ("GET", "/admin/regions"): Row("/admin/regions", ADMIN_PAGE),
+    ("GET", "/admin/regions/new"): Row("/admin/regions/new", ADMIN_PAGE),
+    ("POST", "/admin/regions/new"): Row("/admin/regions/new", ADMIN_FORM, body=_region_body, form=True),
+    ("GET", "/admin/regions/<string:code>/edit"): Row("/admin/regions/{region}/edit", ADMIN_PAGE),
+    ("POST", "/admin/regions/<string:code>/edit"): Row(
+        "/admin/regions/{region}/edit", ADMIN_FORM, body=_region_edit_body, form=True
     ),
     ("GET", "/admin/partners"): Row("/admin/partners", ADMIN_PAGE),
     ("GET", "/admin/partners/new"): Row("/admin/partners/new", ADMIN_PAGE),
@@ -1420,6 +1443,8 @@ class Scenario:
     notice: int = 0  # a public notice of the community of grids A, B and C
     follow_up: int = 0  # the follow-up visit of the household's completed counselling request
     points_item: int = 0  # an item of the community's points shop the household can afford
+    region: str = ""  # the community node grid A hangs under
+    region_parent: str = ""  # and its street
     care_plan: int = 0  # the child's mentor plan, its mentor from partner P
     carer: int = 0  # that mentor
     special_group_record: int = 0  # the child's record as a left-behind child
@@ -1481,6 +1506,7 @@ class Scenario:
             "job_request": self.job_request,
             "job_member": self.head_member,
             "lead": self.lead,
+            "region": self.region,
         }
         if row.fresh:
             values["target"] = self.take(row.fresh) if succeeds else values[SHARED[row.fresh]]
@@ -1504,6 +1530,16 @@ def _need_request_ids(cw: ApiClient, household: int, needs: list[dict]) -> list[
 def _offer_of(partner: ApiClient, request_ids: list[int]) -> dict[int, int]:
     items = _ok(partner.get(f"{API}/offers?per_page=200"))["items"]
     return {o["request_id"]: o["id"] for o in items if o["request_id"] in request_ids}
+
+
+def _region_of(grid: str) -> tuple[str, str]:
+    """The codes of the community node a grid hangs under and of its street."""
+    from broker.registry import region_tree
+
+    tree = region_tree.load(db.session())
+    place = tree.place_of(tree.grid_ids[grid])
+    db.session.remove()
+    return place[-1].code, place[-2].code
 
 
 def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None = None) -> Scenario:
@@ -1653,6 +1689,8 @@ def build_scenario(app, make_user, login, as_role, worker, pools: Counter | None
         consent=consent,
         caseworker_id=_user_id(usernames["caseworker"]),
         disbursement=disbursement,
+        region=_region_of(grid_a)[0],
+        region_parent=_region_of(grid_a)[1],
     )
     scenario.reversal = _ok(
         partner.post(f"{API}/disbursements/{scenario.disbursement}/reversal", json={"reason": "待核"}), 201

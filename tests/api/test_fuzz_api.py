@@ -93,6 +93,8 @@ def real_path_parameters(s: Scenario, path: str) -> dict[str, Any]:
     if path.endswith("/job-matches"):
         values["request_id"] = s.job_request
     values["code"] = "temporary_aid" if path.startswith(f"{API}/policies") else s.grid_a
+    if path.startswith(f"{API}/regions"):
+        values["code"] = s.region
     return values
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from broker.money import fund_parts, ledger_queries, restrictions
 from broker.platform import db
+from broker.registry import region_tree
 from models import Account, AidRequest, FundRestriction, Offer, Partner
 from tests.platform.test_skeleton import assert_error_shape
 from tests.support.aid import YUAN, make_world, need
@@ -296,12 +297,46 @@ def test_funds_and_the_report_are_for_their_readers_only(world, as_role):
     assert_error_shape(auditor.get("/api/v1/reports/fund-restrictions?format=pdf"), 422)
 
 
+def _tree() -> region_tree.Tree:
+    """A district with two streets, a community under each and a grid under each community."""
+    tree = region_tree.Tree()
+    nodes = [
+        region_tree.Node(1, "HD", "海淀区", "district", None),
+        region_tree.Node(2, "HD-A", "甲街道", "street", 1),
+        region_tree.Node(3, "HD-A-1", "甲社区", "community", 2),
+        region_tree.Node(4, "HD-B", "乙街道", "street", 1),
+        region_tree.Node(5, "HD-B-1", "乙社区", "community", 4),
+    ]
+    for node in nodes:
+        tree.nodes[node.id] = node
+        tree.by_code[node.code] = node
+        tree.children.setdefault(node.parent_id, []).append(node)
+    for gid, code, node_id in ((10, "HD-1", 3), (11, "HD-2", 5)):
+        tree.grid_node[gid], tree.grid_ids[code] = node_id, gid
+        tree.grid_names[gid] = (code, code, "海淀区")
+    return tree
+
+
 def test_fits_uses_the_routing_region_rule():
-    """A restriction to grids matches as routing matches a partner's served regions."""
+    """A restriction to grids matches as routing matches a partner's served regions: through the tree."""
+    tree = _tree()
     r = FundRestriction(categories=[], regions=["HD-1"], programme="", expires_on=None)
     today = date(2026, 12, 3)
-    assert restrictions.fits(r, "living", "HD-1", today)
-    assert not restrictions.fits(r, "living", "HD-2", today)
+    assert restrictions.fits(r, "living", "HD-1", today, tree)
+    assert not restrictions.fits(r, "living", "HD-2", today, tree)
     r.expires_on = date(2026, 12, 3)
-    assert restrictions.fits(r, "living", "HD-1", today)
-    assert not restrictions.fits(r, "living", "HD-1", today + timedelta(days=1))
+    assert restrictions.fits(r, "living", "HD-1", today, tree)
+    assert not restrictions.fits(r, "living", "HD-1", today + timedelta(days=1), tree)
+
+
+def test_a_restriction_to_a_street_or_district_covers_the_grids_below_it():
+    """A restriction may name any node of the tree; it covers every grid below that node, none beside it."""
+    tree = _tree()
+    today = date(2026, 12, 3)
+    street = FundRestriction(categories=[], regions=["HD-A"], programme="", expires_on=None)
+    assert restrictions.fits(street, "living", "HD-1", today, tree)
+    assert not restrictions.fits(street, "living", "HD-2", today, tree)
+    assert not restrictions.fits(street, "living", "NOWHERE", today, tree)
+    district = FundRestriction(categories=[], regions=["HD"], programme="", expires_on=None)
+    assert restrictions.fits(district, "living", "HD-1", today, tree)
+    assert restrictions.fits(district, "living", "HD-2", today, tree)

@@ -45,8 +45,10 @@ def test_dashboard_charts_are_accessible_svg_with_tables(portal, paid):
     <text>) and repeats the numbers in a table; the disbursed amount is on the page."""
     html = portal.text("/auditor/")
     # Four on the money, one on balances per restriction, one on the families' voice, two
-    # on how the loop closes (answer times, needs met at follow-up).
-    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 8
+    # on how the loop closes (answer times, needs met at follow-up), two by region (per
+    # district, then the streets of the one district).
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 10
+    assert '<title id="by-region-title">各区县发放情况</title>' in html
     assert 'role="img"' in html
     assert 'aria-labelledby="by-category-title by-category-desc"' in html
     assert '<title id="by-partner-title">按合作方统计的发放</title>' in html

@@ -113,7 +113,7 @@ def test_unknown_adapter_and_unknown_grids_are_422_saying_what_is_known(admin):
     for name in ("portal", "webhook", "auto_grant", "example_echo"):
         assert name in err["message"]
     err = admin.post(f"{API}/partners", json=partner_body(regions=["HD-ZGC-01", "XX-99"])).get_json()["error"]
-    assert err["details"] == {"regions": ["unknown grid: XX-99"]}
+    assert err["details"] == {"regions": ["unknown grid or region: XX-99"]}
     resp = admin.post(f"{API}/partners", json=partner_body(categories=["housing"], kind="bank"))
     assert resp.status_code == 422
     assert {"categories", "kind"} <= set(resp.get_json()["error"]["details"])

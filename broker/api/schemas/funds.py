@@ -14,7 +14,10 @@ class FundPartOut(Schema):
     partner_name = fields.String()
     restriction_id = fields.Integer(allow_none=True, metadata={"description": "null: the unrestricted part"})
     categories = fields.List(fields.String(), metadata={"description": "empty: any need"})
-    regions = fields.List(fields.String(), metadata={"description": "grid codes; empty: any grid"})
+    regions = fields.List(
+        fields.String(),
+        metadata={"description": "grid or region codes (a node covers every grid below it); empty: any grid"},
+    )
     programme = fields.String()
     expires_on = fields.Date(allow_none=True, metadata={"description": "the last day it may be offered"})
     expired = fields.Boolean(metadata={"description": "past its last day: no longer offered"})

@@ -13,6 +13,7 @@ from broker.money.disbursement_totals import GROUPINGS
 from broker.money.ledger import TRANSACTION_KINDS
 from broker.money.report_files import FORMATS
 from broker.platform.input_schema import MAX_ID, InputSchema
+from broker.registry.grid_schema import CODE_PATTERN
 
 __all__ = ["DepositIn"]
 
@@ -29,6 +30,33 @@ class PeriodArgs(InputSchema):
     def _ordered(self, data: dict, **_kw: object) -> None:
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             raise ValidationError("must not be after to", field_name="from")
+
+
+class RegionArg(InputSchema):
+    region = fields.String(
+        validate=[validate.Length(min=1, max=40), validate.Regexp(CODE_PATTERN)],
+        metadata={
+            "example": "R01",
+            "description": "A region node's code: only what lies below it, with totals per child node "
+            "(a reader scoped to a node may name it or a node below it; another is a 404).",
+        },
+    )
+
+
+class RollupRowOut(Schema):
+    code = fields.String(required=True, metadata={"description": "The child node's code (a grid's, under a community)"})
+    name = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"description": "The child's kind, or `grid`"})
+    count = fields.Integer(required=True)
+    amount_fen = fields.Integer(required=True)
+
+
+class RollupOut(Schema):
+    code = fields.String(allow_none=True, metadata={"description": "The region rolled up; null: per district"})
+    name = fields.String(metadata={"description": "Its place, from the district down"})
+    rows = fields.List(fields.Nested(RollupRowOut), required=True)
+    count = fields.Integer(required=True, metadata={"description": "The sum of the rows"})
+    amount_fen = fields.Integer(required=True, metadata={"description": "The sum of the rows"})
 
 
 class FormatArg(InputSchema):
@@ -109,7 +137,7 @@ class FundHistoryOut(Schema):
     total = fields.Integer()
 
 
-class LedgerArgs(PageArgs, PeriodArgs, FormatArg):
+class LedgerArgs(PageArgs, PeriodArgs, FormatArg, RegionArg):
     partner_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     household_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     kind = fields.String(validate=validate.OneOf(TRANSACTION_KINDS))
@@ -124,7 +152,7 @@ class LedgerCheckOut(Schema):
     overdrawn = fields.List(fields.Integer(), metadata={"description": "non-external accounts below zero"})
 
 
-class DisbursementReportArgs(PeriodArgs, FormatArg):
+class DisbursementReportArgs(PeriodArgs, FormatArg, RegionArg):
     group_by = fields.String(load_default="partner", validate=validate.OneOf(GROUPINGS))
 
 
@@ -142,9 +170,14 @@ class DisbursementReportOut(Schema):
     rows = fields.List(fields.Nested(ReportRowOut))
     count = fields.Integer()
     amount_fen = fields.Integer()
+    by_region = fields.Nested(
+        RollupOut,
+        allow_none=True,
+        metadata={"description": "Totals per child node of `region` (null without)"},
+    )
 
 
-class DuplicateArgs(InputSchema):
+class DuplicateArgs(RegionArg):
     window_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=3660))
 
 
@@ -207,6 +240,15 @@ class FulfilmentOut(Schema):
     date_to = fields.Date(data_key="to", allow_none=True)
     rows = fields.List(fields.Nested(FulfilmentRowOut))
     overall = fields.Nested(FulfilmentRowOut)
+    by_region = fields.Nested(
+        RollupOut,
+        allow_none=True,
+        metadata={"description": "Completed per child node of `region` (null without)"},
+    )
+
+
+class FulfilmentArgs(PeriodArgs, RegionArg):
+    """``from``/``to`` and an optional ``region``."""
 
 
 class VerifyOut(Schema):
