@@ -17,14 +17,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import yaml
 
 from models.assessment import CATEGORIES
 
-if TYPE_CHECKING:
-    from broker.policy.policy_file import _FileReader
+
+class _Reader(Protocol):
+    """What this module needs of the policy file's reader (broker.policy.policy_file)."""
+
+    problems: list[str]
+
+    def problem(self, node: yaml.Node | None, reason: str, line: int | None = None) -> None: ...
+    def mapping(self, node: yaml.Node, keys: dict[str, bool], where: str) -> dict[str, yaml.Node] | None: ...
+    def text(self, node: yaml.Node | None, what: str) -> str: ...
+
 
 KEYS = {"category": False, "amount": False, "share": False, "cap": False}
 MAX_FEN = 10**10
@@ -55,7 +63,7 @@ class ExpectedCover:
         return {"category": self.category, "amount_fen": self.amount_fen, "share": self.share, "cap_fen": self.cap_fen}
 
 
-def _money(reader: _FileReader, node: yaml.Node, what: str) -> int | None:
+def _money(reader: _Reader, node: yaml.Node, what: str) -> int | None:
     if isinstance(node, yaml.ScalarNode):
         if node.tag.endswith(":int"):
             value = int(node.value.replace("_", ""))
@@ -69,7 +77,7 @@ def _money(reader: _FileReader, node: yaml.Node, what: str) -> int | None:
     return None
 
 
-def read(reader: _FileReader, node: yaml.Node | None, default_category: str | None) -> ExpectedCover | None:
+def read(reader: _Reader, node: yaml.Node | None, default_category: str | None) -> ExpectedCover | None:
     """The ``expected_cover`` of a policy file, checked; ``None`` when it has none (or,
     with the problem recorded on ``reader``, when it is wrong)."""
     if node is None:

@@ -205,7 +205,7 @@ def coverage(req: AidRequest) -> str:
         by_policy = policy_covered_fen(req)
         if req.funded_fen + by_policy >= req.amount_fen or (req.disbursed_fen + by_policy >= req.amount_fen):
             return "covered"
-        if req.funded_fen > 0 or req.disbursed_fen > 0 or policy_fen(req) > 0:
+        if req.funded_fen > 0 or req.disbursed_fen > 0 or by_policy > 0:
             return "partly-covered"
     elif taken:
         return "covered"

@@ -26,7 +26,8 @@ class Held:
 @pytest.fixture
 def held(as_role, make_user, login, worker) -> Held:
     """A family that qualifies for medical assistance and has not applied; its ¥30,000
-    medical gap routed: ¥15,000 held for the policy, the rest offered."""
+    medical gap routed: ¥15,000 held for the policy, the rest offered (the charity
+    federation answers fastest; the Red Cross is there for what an override releases)."""
     names: dict[str, str] = {}
 
     def remembering(role: str, **kw):
@@ -35,6 +36,7 @@ def held(as_role, make_user, login, worker) -> Held:
 
     world = make_world(as_role, remembering, login)
     world.partner("市慈善总会", categories=["medical"], fund_fen=100000 * YUAN)
+    world.partner("红十字会", kind="red_cross", categories=["medical"], respond_within_hours=72, fund_fen=100000 * YUAN)
     household = world.household(
         head="李秀英",
         members=[
