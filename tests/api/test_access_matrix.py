@@ -1820,12 +1820,12 @@ def _fill_pools(s: Scenario, wanted: Counter) -> None:
         request_ids += _need_request_ids(cw, s.household, needs[start : start + 20])
     plain_ids = request_ids[:plain]
     pools["policy_held_request"] = request_ids[plain:]
-    # Living needs of a family over the dibao line: nothing is held, partners are offered all.
-    living_home = _ok(admin.post(f"{API}/households", json=_household_body(s)), 201)["id"]
-    living_need = {"category": "living", "urgency": "normal", "amount_fen": 500 * YUAN, "description": "生活困难"}
+    # Money needs of a kind no policy is expected to cover (an emergency): partners are
+    # offered all of it, nothing is held.
+    money_need = {"category": "emergency", "urgency": "normal", "amount_fen": 500 * YUAN, "description": "生活困难"}
     living_ids: list[int] = []
     for start in range(0, living, 20):
-        living_ids += _need_request_ids(cw, living_home, [living_need] * min(20, living - start))
+        living_ids += _need_request_ids(cw, s.household, [money_need] * min(20, living - start))
     pools["request"] = plain_ids[: wanted["request"]]
     pools["held_request"] = plain_ids[wanted["request"] :]
     for rid in pools["held_request"]:
