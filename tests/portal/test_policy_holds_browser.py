@@ -52,7 +52,4 @@ def test_caseworker_overrides_a_policy_hold_on_a_phone(
     assert "社工已决定全额链接" in text
     assert "医院要求本周交化疗押金" in text
     assert page.locator(f"#policy-override-{held.request_id}").count() == 0
-    offers = page.locator(f"#request-{held.request_id} table").inner_text()
-    assert "市慈善总会" in offers
-    assert "红十字会" in offers
     caseworker.shoot("caseworker-policy-hold-overridden")
