@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from broker.platform import db
-from models import AuditEvent, PolicyHold
+from models import AuditEvent, Offer, PolicyHold
 from tests.portal.test_once import flashes, once_key
 from tests.support.aid import YUAN, make_world, need
 
@@ -98,6 +98,8 @@ def test_the_override_form_sent_twice_routes_the_whole_amount_once(portal, held,
     db.session.remove()
     hold = db.session().execute(select(PolicyHold)).scalar_one()
     assert (hold.status, hold.reason) == ("overridden", "医院要求本周交化疗押金")
+    offered = db.session().execute(select(Offer.amount_fen).where(Offer.request_id == held.request_id)).scalars()
+    assert sorted(offered) == [15000 * YUAN, 15000 * YUAN]  # the held half is offered too
     page = portal.text(f"/caseworker/households/{held.household_id}")
     assert "不再等待医疗救助，立即转向慈善组织：医院要求本周交化疗押金" in page
     assert "情况紧急？立即全额链接" not in page
