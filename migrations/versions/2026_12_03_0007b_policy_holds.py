@@ -2,7 +2,7 @@
 held back from the charities until the household's application is decided
 
 Revision ID: 0007b_policy_holds
-Revises: 0007e_volunteers
+Revises: 0007a_restricted_funds
 Create Date: 2026-12-03
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 import models.base
 
 revision = "0007b_policy_holds"
-down_revision = "0007e_volunteers"
+down_revision = "0007a_restricted_funds"
 branch_labels = None
 depends_on = None
 

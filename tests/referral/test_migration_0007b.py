@@ -47,7 +47,7 @@ def test_policy_holds_come_and_go_over_an_existing_request(engine):
     with engine.begin() as conn:
         for statement in SETUP:
             conn.execute(sa.text(statement), {"now": NOW})
-    command.upgrade(cfg, "0007e_volunteers")
+    command.upgrade(cfg, "0007a_restricted_funds")
     command.upgrade(cfg, "0007b_policy_holds")
     assert _differences(engine) == []
     with engine.begin() as conn:
@@ -57,7 +57,7 @@ def test_policy_holds_come_and_go_over_an_existing_request(engine):
     _refused(engine, code="medical_aid", amount=100, status="covered")
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT policy_code, status FROM policy_holds")).all() == [("medical_aid", "held")]
-    command.downgrade(cfg, "0007e_volunteers")
+    command.downgrade(cfg, "0007a_restricted_funds")
     assert "policy_holds" not in sa.inspect(engine).get_table_names()
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT status, amount_fen FROM aid_requests")).all() == [("completed", 500)]
