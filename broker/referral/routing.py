@@ -33,7 +33,10 @@ carry until it is covered. A service (no amount) is offered to one partner at a 
 **Policy before charity.** Before the candidates are asked, what a government policy is
 expected to pay of a money need (when the household qualifies and its application is
 not decided) is held back (:mod:`broker.referral.policy_holds`): charities are offered
-only the rest, and the decision and each offer carry the reason.
+only the rest, and the decision and each offer carry the reason. Restricted funds apply
+as well: a partner is offered at most the money of its fund whose restriction fits the
+need, so what charities are offered is the lesser of the policy's rest and the fitting
+money; an offer's reasons name both, and so do the reasons of a need left unmatched.
 
 **No candidate**, and no answer pending: the request is ``unmatched`` — it stays active
 and goes back to its caseworkers, who are notified, with the reasons stored on it as
@@ -243,6 +246,9 @@ def route(session: Session, request_id: int, now: datetime | None = None) -> Dec
             "code": code,
             "gap_fen": gap,
             "excluded": [{k: e.get(k) for k in ("partner_id", "partner", "code", "params")} for e in decision.excluded],
+            # both rules at once: what a policy holds back, beside the partners whose
+            # money fitting this need fell short of the rest
+            **({"held": decision.held} if decision.held else {}),
         },
         details={"notified_user_ids": notified},
     )

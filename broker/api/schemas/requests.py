@@ -84,7 +84,10 @@ class RequestSummaryOut(Schema):
     routing_state = fields.String(metadata={"description": "Where routing stands: " + ", ".join(ROUTING_STATES)})
     routing_reasons = fields.Dict(
         allow_none=True,
-        metadata={"description": "Why no partner could take it (unmatched): a code, the gap, each partner left out."},
+        metadata={
+            "description": "Why no partner could take it (unmatched): a code, the gap, each partner left out, "
+            "and what a policy holds back (held), if anything."
+        },
     )
     routing_note = Text(
         convert=wording.unmatched_text,
