@@ -26,7 +26,7 @@ from models.notifications import NotificationChannel, NotificationDelivery
 from models.outbox import IdempotencyKey, OutboxMessage
 from models.partners import Partner
 from models.points import PointsEarning, PointsRule, Redemption, ShopItem
-from models.policy import Application, ApplicationFile, ApplicationStep
+from models.policy import Application, ApplicationFile, ApplicationStep, PolicyHold
 from models.privacy import Erasure
 from models.receipts import FamilyMessage, Receipt, ReceiptCode
 from models.regions import Region
@@ -90,6 +90,7 @@ __all__ = [
     "PlacementFollowUp",
     "PointsEarning",
     "PointsRule",
+    "PolicyHold",
     "Receipt",
     "ReceiptCode",
     "Redemption",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, BigId, IdMixin, JsonDoc, TimestampMixin, utcnow
+from models.base import Base, BigId, Fen, IdMixin, JsonDoc, TimestampMixin, utcnow
 
 APPLICATION_STATUSES = (
     "documents-gathering",
@@ -70,3 +70,34 @@ class ApplicationFile(IdMixin, Base):
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# A policy hold: the part of a money request a government policy is expected to cover,
+# kept back from the charities while the household's application is undecided. ``held``
+# until the application is decided: ``covered`` (approved: the policy pays that part),
+# ``released`` (rejected or withdrawn: routed to charities at once) or ``overridden``
+# (the caseworker routed the whole need at once, with a recorded reason).
+POLICY_HOLD_STATUSES = ("held", "covered", "released", "overridden")
+
+
+class PolicyHold(IdMixin, TimestampMixin, Base):
+    __tablename__ = "policy_holds"
+    __table_args__ = (
+        CheckConstraint("status IN ('held','covered','released','overridden')", name="status"),
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        UniqueConstraint("request_id", "policy_code", name="uq_policy_holds_request_policy"),
+    )
+
+    request_id: Mapped[int] = mapped_column(BigId, ForeignKey("aid_requests.id"), index=True)
+    household_id: Mapped[int] = mapped_column(BigId, ForeignKey("households.id"), index=True)
+    policy_code: Mapped[str] = mapped_column(String(40))
+    policy_version: Mapped[str] = mapped_column(String(20))
+    # The application the hold waits for: the open one when the hold was made, or the one
+    # that decided it; none while nothing is filed.
+    application_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("applications.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(Fen)
+    status: Mapped[str] = mapped_column(String(16), default="held")
+    # The caseworker's reason for an override, in their own words.
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]

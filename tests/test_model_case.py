@@ -1,9 +1,11 @@
 """The model case, end to end over HTTP with real RQ workers: a street vendor's son has
-acute leukaemia; the caseworker assesses the family; the emergency grant is paid with no
-human in the loop, the medical gap is split between the charity federation and the Red
-Cross (over a signed webhook), a rejected schooling offer moves on, a volunteer team that
-never answers expires, and every request ends completed or failed, with reasons, and a
-trail the auditor can follow yuan by yuan."""
+acute leukaemia; the caseworker files for medical and education assistance first, then
+assesses the family; the emergency grant is paid with no human in the loop; policy
+before charity: the charities are offered only what the policies will not cover — the
+medical rest is split between the charity federation and the Red Cross (over a signed
+webhook), a rejected schooling offer moves on — and each request completes when its
+policy is approved; a volunteer team that never answers expires, and every request ends
+completed or failed, with reasons, and a trail the auditor can follow yuan by yuan."""
 
 from __future__ import annotations
 
@@ -27,6 +29,16 @@ SON_ID = identity.make("110108", date(2014, 3, 2), "211")
 MOTHER_ID = identity.make("110108", date(1984, 10, 12), "322")
 
 
+def approve(world, application: dict) -> None:
+    """The department approves: every document ticked, submitted, approved."""
+    cw = world.caseworker
+    ticked = {d["code"]: True for d in application["documents"]}
+    assert cw.post(f"/api/v1/applications/{application['id']}/documents", json={"documents": ticked}).status_code == 200
+    for status in ("submitted", "approved"):
+        step = cw.post(f"/api/v1/applications/{application['id']}/steps", json={"status": status})
+        assert step.status_code == 200, step.get_json()
+
+
 def test_the_model_case(as_role, make_user, login, worker):
     """The leukaemia household's five needs all end completed or failed, money traced in the ledger."""
     world = make_world(as_role, make_user, login, grid="HD-ZGC-01")
@@ -40,7 +52,7 @@ def test_the_model_case(as_role, make_user, login, worker):
             respond_within_hours=1,
             fund_fen=5000 * YUAN,
         )
-        federation = world.partner("市慈善总会", categories=["medical"], max_amount_fen=20000 * YUAN)
+        federation = world.partner("市慈善总会", categories=["medical"], max_amount_fen=10000 * YUAN)
         serious_illness = {"categories": ["medical"], "programme": "大病救助专项基金"}
         restricted = {"amount_fen": 200000 * YUAN, "reference": "CS-017", "restriction": serious_illness}
         assert world.admin.post(f"/api/v1/partners/{federation['id']}/deposits", json=restricted).status_code == 201
@@ -50,7 +62,7 @@ def test_the_model_case(as_role, make_user, login, worker):
             adapter="webhook",
             adapter_config={"url": red_cross_system.url, "secret": red_cross_system.secret},
             categories=["medical", "emergency"],
-            max_amount_fen=20000 * YUAN,
+            max_amount_fen=10000 * YUAN,
             respond_within_hours=24,
             fund_fen=100000 * YUAN,
         )
@@ -68,6 +80,12 @@ def test_the_model_case(as_role, make_user, login, worker):
                 {"name": "王小刚", "relation": "child", "birth_date": "2013-09-15", "schooling": "junior"},
             ],
         )
+        # (1) policy first: the caseworker files for medical and education assistance (代办).
+        applied = {}
+        for policy in ("medical_aid", "education_aid"):
+            filed = world.caseworker.post(f"/api/v1/households/{household}/applications", json={"policy": policy})
+            assert filed.status_code == 201, filed.get_json()
+            applied[policy] = filed.get_json()
         assessed = world.assess(
             household,
             need("emergency", "critical", 700 * YUAN, "母亲陪护在外地医院，家中断了收入"),
@@ -89,12 +107,20 @@ def test_the_model_case(as_role, make_user, login, worker):
         assert all(not a.startswith(("caseworker", "partner")) for a in humans), humans
         assert funds.balances(db.session(), fund["id"])["available_fen"] == 4300 * YUAN
 
-        # (3) the medical gap, split: the Red Cross (fastest) and the charity federation.
+        # (3) the medical gap: half is held for medical assistance (applied for, undecided);
+        # the rest is split between the Red Cross (fastest) and the charity federation.
         gap = world.request(medical)
-        assert [(o["partner"]["name"], o["amount_fen"]) for o in gap["offers"]] == [
-            ("红十字会", 20000 * YUAN),
-            ("市慈善总会", 10000 * YUAN),
+        assert [(h["policy"]["code"], h["status"], h["amount_fen"]) for h in gap["policy_holds"]] == [
+            ("medical_aid", "held", 15000 * YUAN)
         ]
+        assert gap["policy_holds"][0]["application"]["id"] == applied["medical_aid"]["id"]
+        assert [(o["partner"]["name"], o["amount_fen"]) for o in gap["offers"]] == [
+            ("红十字会", 10000 * YUAN),
+            ("市慈善总会", 5000 * YUAN),
+        ]
+        assert all(
+            any(r["code"] == "routing.policy_held_application" for r in o["reason_texts"]) for o in gap["offers"]
+        )
         (webhook,) = red_cross_system.events
         assert red_cross_system.rejected == []
         assert webhook["type"] == "offer.created"
@@ -105,7 +131,7 @@ def test_the_model_case(as_role, make_user, login, worker):
         paid = rc.client.post(
             f"/api/v1/offers/{offer_rc}/disbursements",
             data={
-                "amount_fen": str(20000 * YUAN),
+                "amount_fen": str(10000 * YUAN),
                 "kind": "cash",
                 "reference": "RC-2026-0042",
                 "evidence": (io.BytesIO("医院缴费收据".encode()), "receipt.pdf"),
@@ -117,18 +143,29 @@ def test_the_model_case(as_role, make_user, login, worker):
         (offer_cf,) = world.offers_of("市慈善总会")
         cf = world.partner_clients["市慈善总会"]
         assert cf.post(f"/api/v1/offers/{offer_cf['id']}/accept", json={}).status_code == 200
-        for part in (6000 * YUAN, 4000 * YUAN):
+        for part in (3000 * YUAN, 2000 * YUAN):
             assert (
                 cf.post(
                     f"/api/v1/offers/{offer_cf['id']}/disbursements", json={"amount_fen": part, "kind": "cash"}
                 ).status_code
                 == 201
             )
-        assert world.request(medical)["status"] == "completed"
+        worker()
+        assert (world.request(medical)["status"], world.request(medical)["disbursed_fen"]) == ("active", 15000 * YUAN)
+        # ... and completes when medical assistance is approved: the policy covers the held half.
+        approve(world, applied["medical_aid"])
+        worker()
+        done = world.request(medical)
+        assert (done["status"], done["status_reason"], done["policy_covered_fen"]) == (
+            "completed",
+            "fulfilled_with_policy",
+            15000 * YUAN,
+        )
         parts = world.admin.get(f"/api/v1/partners/{federation['id']}/funds").get_json()["parts"]
-        assert [(p["programme"], p["spent_fen"]) for p in parts] == [("大病救助专项基金", 10000 * YUAN), ("", 0)]
+        assert [(p["programme"], p["spent_fen"]) for p in parts] == [("大病救助专项基金", 5000 * YUAN), ("", 0)]
 
-        # (3) schooling: the company declines, the education-aid partner takes it.
+        # (3) schooling: education assistance is expected to pay ¥2,500 of it; the company
+        # declines the rest, the education-aid partner takes it; approval completes it.
         (offer_co,) = world.offers_of("爱心企业")
         declined = world.partner_clients["爱心企业"].post(
             f"/api/v1/offers/{offer_co['id']}/reject", json={"reason": "本学期助学名额已满"}
@@ -138,7 +175,12 @@ def test_the_model_case(as_role, make_user, login, worker):
         (offer_edu,) = world.offers_of("助学基金会")
         edu = world.partner_clients["助学基金会"]
         edu.post(f"/api/v1/offers/{offer_edu['id']}/accept", json={})
-        edu.post(f"/api/v1/offers/{offer_edu['id']}/disbursements", json={"amount_fen": 3000 * YUAN, "kind": "cash"})
+        assert offer_edu["amount_fen"] == 500 * YUAN
+        edu.post(f"/api/v1/offers/{offer_edu['id']}/disbursements", json={"amount_fen": 500 * YUAN, "kind": "cash"})
+        worker()
+        assert world.request(schooling)["status"] == "active"
+        approve(world, applied["education_aid"])
+        worker()
         assert world.request(schooling)["status"] == "completed"
 
         # (3) counselling: the volunteer team never answers; a day later it has expired.
@@ -194,7 +236,7 @@ def test_the_model_case(as_role, make_user, login, worker):
     auditor = as_role("auditor")
     assert auditor.get(f"/api/v1/requests/{medical}").status_code == 200
     beneficiary = db.session().execute(select(Account).where(Account.household_id == household)).scalar_one()
-    assert beneficiary.balance_fen == (700 + 30000 + 3000) * YUAN
+    assert beneficiary.balance_fen == (700 + 15000 + 500) * YUAN  # the policies pay the rest
     assert sum(r["disbursed_fen"] for r in finals.values()) == beneficiary.balance_fen
     for partner in world.partners.values():
         assert funds.balances(db.session(), partner["id"])["pledged_fen"] == 0
@@ -234,8 +276,8 @@ def test_demo_seed_is_the_model_case(app, worker, client):
     assert by_category["emergency"]["status"] == "completed"
     medical = client.get(f"/api/v1/requests/{by_category['medical']['id']}", headers=headers).get_json()
     assert [(o["partner"]["name"], o["amount_fen"]) for o in medical["offers"]] == [
-        ("区红十字会", 20000 * YUAN),
-        ("市慈善总会", 10000 * YUAN),
+        ("区红十字会", 10000 * YUAN),
+        ("市慈善总会", 5000 * YUAN),
     ]
     federation = next(o for o in medical["offers"] if o["partner"]["name"] == "市慈善总会")
     assert any("大病救助专项基金" in r["message"] for r in federation["reason_texts"])
@@ -245,8 +287,15 @@ def test_demo_seed_is_the_model_case(app, worker, client):
         headers={"Authorization": f"Bearer {admin.get_json()['token']}"},
     ).get_json()["parts"]
     assert [(p["categories"], p["deposited_fen"]) for p in parts] == [(["medical"], 500000 * YUAN), ([], 50000 * YUAN)]
+    (held,) = medical["policy_holds"]
+    assert (held["policy"]["code"], held["amount_fen"], held["application"]["status"]) == (
+        "medical_aid",
+        15000 * YUAN,
+        "documents-gathering",
+    )
     schooling = client.get(f"/api/v1/requests/{by_category['schooling']['id']}", headers=headers).get_json()
-    assert [o["partner"]["name"] for o in schooling["offers"]] == ["春蕾助学基金会"]
+    assert [(o["partner"]["name"], o["amount_fen"]) for o in schooling["offers"]] == [("春蕾助学基金会", 500 * YUAN)]
+    assert [(h["policy"]["code"], h["application"]) for h in schooling["policy_holds"]] == [("education_aid", None)]
     partner = client.post("/api/v1/auth/token", json={"username": "shegong", "password": seed.DEMO_PASSWORD})
     inbox = client.get("/api/v1/offers", headers={"Authorization": f"Bearer {partner.get_json()['token']}"})
     assert [o["category"] for o in inbox.get_json()["items"]] == ["counselling"]

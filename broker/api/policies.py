@@ -59,6 +59,13 @@ class PolicyOut(Schema):
     filed_with = fields.String(
         metadata={"description": "department, or street: filed with the household's street office or town government"}
     )
+    expected_cover = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "What the policy is expected to pay of a need of its category (category, amount_fen, "
+            "or share with cap_fen): routing holds that part back from charities while the application is undecided."
+        },
+    )
 
 
 class PolicyListOut(Schema):

@@ -8,10 +8,12 @@ from flask.views import MethodView
 
 from broker.api.auth import current_principal, require
 from broker.api.blueprint import Blueprint
+from broker.api.idempotency import idempotent
 from broker.api.schemas.common import page_of
 from broker.api.schemas.requests import (
     CompleteIn,
     HoldIn,
+    PolicyOverrideIn,
     ReferIn,
     ReferralOutcomeIn,
     RequestListArgs,
@@ -22,7 +24,7 @@ from broker.api.schemas.requests import (
     RevokeIn,
 )
 from broker.platform import db
-from broker.referral import referrals, requests
+from broker.referral import policy_holds, referrals, requests
 
 blp = Blueprint("requests", __name__, description="Aid requests: one per need, followed until fulfilled.")
 
@@ -150,6 +152,20 @@ class RequestHold(MethodView):
     def post(self, body: dict, request_id: int) -> dict[str, Any]:
         """Pause routing; offers already made stand."""
         return _steered(requests.hold(db.session(), current_principal(), request_id, body["reason"]))
+
+
+@blp.route("/requests/<int:request_id>/policy-override")
+class RequestPolicyOverride(MethodView):
+    @require(*STEERERS)
+    @idempotent
+    @blp.arguments(PolicyOverrideIn)
+    @blp.response(200, RequestOut)
+    @blp.alt_response(409, description="nothing_held: no part of the request is held for a policy; invalid_transition.")
+    def post(self, body: dict, request_id: int) -> dict[str, Any]:
+        """Route an urgent need in full now, not waiting for the policy's decision: what is
+        held for a government policy is released to routing, with the caseworker's reason
+        on the timeline and the audit chain."""
+        return _steered(policy_holds.override(db.session(), current_principal(), request_id, body["reason"]))
 
 
 @blp.route("/requests/<int:request_id>/resume")

@@ -20,6 +20,7 @@ from broker.money import funds
 from broker.people import concerns, users
 from broker.platform import actor, db
 from broker.platform.scope import Principal
+from broker.policy import applications
 from broker.referral import assessment, partners
 from broker.registry import grids, households, regions
 from broker.registry.household_schema import load_household
@@ -116,6 +117,8 @@ def _seed(session: Session, demo: dict[str, Any]) -> list[tuple[str, str, str]]:
 
     logins += _seed_reporters(session, demo.get("reporters") or [])
     household = households.create_household(session, caseworker, load_household(demo["household"]))
+    for policy in demo.get("applications") or []:  # policy first: filed before the needs are routed
+        applications.file_application(session, caseworker, household.id, policy)
     assessment.create_assessment(session, caseworker, household.id, demo["assessment"])
     seed_points(session, demo, caseworker, household)
     demo_care.seed_care(session, caseworker, demo.get("care") or [])

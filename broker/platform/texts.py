@@ -11,7 +11,9 @@ does.
 Parameters are data, never format strings: a value is inserted once and never looked
 into again, and the result is plain text for the page to escape. A parameter named
 ``…_fen`` is money and reads as yuan (``¥1,110``, ``¥1,110.50``); a parameter that is
-itself ``{"code": …, "params": …}`` is rendered first; a list reads as a list."""
+itself ``{"code": …, "params": …}`` is rendered first; a name given in each language
+(``{"zh_CN": "医疗救助", "en": "Medical assistance"}``) reads in the reader's; a list
+reads as a list."""
 
 from __future__ import annotations
 
@@ -154,6 +156,8 @@ class _Params(dict):
 def _value(key: str, value: Any, locale: str) -> str:
     if isinstance(value, Mapping) and "code" in value:
         return render(str(value["code"]), value.get("params"), locale)
+    if isinstance(value, Mapping) and "zh_CN" in value:  # a name given in each language (a policy's)
+        return str(value.get(locale) or value["zh_CN"])
     if isinstance(value, list | tuple):
         return _LIST_SEPARATORS.get(locale, ", ").join(_value("", item, locale) for item in value)
     if key.endswith("_fen"):

@@ -44,6 +44,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "under-review": ("approved", "rejected", "withdrawn"),
 }
 REMINDER_KIND = "application.reminder"
+# The referral domain settles what routing held back for the policy (broker.referral.policy_holds).
+DECIDED_KIND = "policy_decided"
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_BACKDATE = timedelta(days=366)
 REFERENCE_MAX = 80
@@ -338,6 +340,8 @@ def advance(
         after={"status": status, **{k: v for k, v in data.items() if k != "from"}},
         details={"note": note, "at": when.isoformat()},
     )
+    if status in TERMINAL:  # any part of a need held for this policy is settled (policy before charity)
+        outbox.add(session, DECIDED_KIND, {"application_id": app.id})
     if status in ("approved", "rejected"):
         family_messages.send_to_family(
             session,

@@ -20,6 +20,7 @@ from broker.platform.errors import NotFound
 from broker.policy import county_file
 from broker.policy import fields as policy_fields
 from broker.policy.counties import Counties
+from broker.policy.cover import ExpectedCover
 from broker.policy.evaluation import Facts
 from broker.policy.policy_file import Document, _FileReader, _rule_line
 from broker.policy.rule_sql import ReceivesSql, receives_exists
@@ -59,6 +60,7 @@ class Policy:
     figures: Counties | None = None  # each county's figures; None: the defaults everywhere
     counties: tuple[str, ...] = ()  # the counties the policy applies to; empty: all
     filed_with: str = "department"  # or "street": the household's street office or town government
+    expected_cover: ExpectedCover | None = None  # what it is expected to pay of a need, before charity
 
     def serves(self, county: str | None) -> bool:
         """Whether the policy applies in this county (a grid's district)."""
@@ -94,6 +96,10 @@ class Policy:
             return self.department
         return street_office(grid.street)
 
+    def covers(self, category: str) -> bool:
+        """Whether the policy is expected to pay part of a need of this category."""
+        return self.expected_cover is not None and self.expected_cover.category == category
+
     def document_codes(self) -> list[str]:
         return [d.code for d in self.documents]
 
@@ -113,6 +119,7 @@ class Policy:
             "documents": [d.as_dict() for d in self.documents],
             "counties": list(self.counties),
             "filed_with": self.filed_with,
+            "expected_cover": self.expected_cover.as_dict() if self.expected_cover else None,
         }
 
 
@@ -235,6 +242,7 @@ def load(directory: str | Path, params: Mapping[str, Any], figures: Counties | N
                 figures=figures,
                 counties=tuple(county for county, _item in data["counties"]),
                 filed_with=data["filed_with"],
+                expected_cover=data["expected_cover"],
             )
         )
     if problems:

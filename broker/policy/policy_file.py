@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from broker.policy import cover
 from broker.policy.rules import Rule, parse
 from broker.policy.syntax import RuleError
 from models.assessment import CATEGORIES
@@ -34,6 +35,7 @@ TOP_KEYS = {
     "category": False,
     "counties": False,
     "filed_with": False,
+    "expected_cover": False,
 }
 FILED_WITH = ("department", "street")
 BENEFIT_KEYS = {"description": True, "description_en": False, "amount_fen": False, "period": False}
@@ -153,6 +155,7 @@ class _FileReader:
             "counties": self.counties(top.get("counties")),
             "filed_with": self.filed_with(top.get("filed_with")),
         }
+        data["expected_cover"] = cover.read(self, top.get("expected_cover"), data["category"])
         data["rule"] = self.rule(top.get("rule"))
         return data
 

@@ -35,11 +35,12 @@ from broker.portal.request_forms import (
     CompleteRequestForm,
     HoldForm,
     OutcomeForm,
+    PolicyOverrideForm,
     ReferForm,
     RevokeForm,
 )
 from broker.portal.request_labels import assessment_outcome
-from broker.referral import assessment, followup_visits, lifecycle, receipts, referrals, requests
+from broker.referral import assessment, followup_visits, lifecycle, policy_holds, receipts, referrals, requests
 from broker.registry import grids, households, visits
 
 bp = Blueprint("portal_caseworker", __name__, url_prefix="/caseworker")
@@ -107,6 +108,7 @@ def action_forms(session: Any, principal: Any, back: str = "home") -> dict[str, 
         "refer_form": refer,
         "outcome_form": OutcomeForm(formdata=None, back=back),
         "complete_form": CompleteRequestForm(formdata=None, back=back),
+        "override_form": PolicyOverrideForm(formdata=None, back=back),
     }
 
 
@@ -270,6 +272,21 @@ def resume(request_id: int) -> Response:
         ActionForm(),
         lambda s, p: requests.resume(s, p, request_id),
         _("Request %(id)s is active again.", id=request_id),
+    )
+
+
+@bp.post("/requests/<int:request_id>/policy-override")
+@role_required("caseworker", "admin")
+@once
+def policy_override(request_id: int) -> Response:
+    """Route an urgent need in full now, not waiting for the policy: the held amount goes
+    to routing, with the caseworker's reason on the timeline."""
+    form = PolicyOverrideForm()
+    return _steer(
+        request_id,
+        form,
+        lambda s, p: policy_holds.override(s, p, request_id, form.reason.data or ""),
+        _("Request %(id)s is routed in full: the held amount is offered to partners.", id=request_id),
     )
 
 

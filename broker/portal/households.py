@@ -61,6 +61,7 @@ def _household_context(household_id: int) -> dict[str, Any]:
         "open_requests": [r for r in reqs if r.status not in lifecycle.TERMINAL_REQUEST],
         "closed_requests": [r for r in reqs if r.status in lifecycle.TERMINAL_REQUEST],
         "timelines": {r.id: timeline.events(session, r.id) for r in reqs},
+        "policy_holds": {r.id: requests.policy_holds_of(session, r) for r in reqs},
         "partner_names": requests.partner_names(session, reqs),
         "package": policy_package.policy_package(session, principal, household.id),
         "applications": apps,

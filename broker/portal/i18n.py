@@ -315,6 +315,7 @@ LABELS = {
     "offer_status": OFFER_STATUSES,
     "request_status": REQUEST_STATUSES,
     "routing_state": request_labels.ROUTING_STATES,
+    "policy_hold_status": request_labels.POLICY_HOLD_STATUSES,
     "revoke_reason": request_labels.REVOKE_REASONS,
     "application_status": APPLICATION_STATUSES,
     "channel": VISIT_CHANNELS,

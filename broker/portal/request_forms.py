@@ -1,5 +1,6 @@
 """The caseworker's forms for steering a request: retry routing, refer by hand, hold,
-resume, withdraw, complete as it is, retry automatically, and the outcome of a referral.
+resume, withdraw, complete as it is, retry automatically, route in full what is held for
+a policy (the override), and the outcome of a referral.
 Each page gives every one of these forms its own one-time key (``once_key()`` in the
 templates), so that a second tap does the work once."""
 
@@ -28,6 +29,14 @@ class ActionForm(FlaskForm):
 class HoldForm(ActionForm):
     reason = StringField(_l("Why put it on hold (optional)"), validators=[Optional(), Length(max=500)])
     submit = SubmitField(_l("Put on hold"))
+
+
+class PolicyOverrideForm(ActionForm):
+    reason = TextAreaField(
+        _l("Why the need cannot wait for the policy's decision"),
+        validators=[DataRequired(_l("Say why the need cannot wait for the policy's decision.")), Length(max=500)],
+    )
+    submit = SubmitField(_l("Route the whole amount now"))
 
 
 class RevokeForm(ActionForm):

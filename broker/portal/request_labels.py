@@ -19,6 +19,13 @@ ROUTING_STATES = {
     "covered": _l("Covered"),
     "unmatched": _l("No partner could take it"),
 }
+# Policy before charity: where a part held for a government policy stands.
+POLICY_HOLD_STATUSES = {
+    "held": _l("Held for the policy"),
+    "covered": _l("Covered by the policy"),
+    "released": _l("Released to partners"),
+    "overridden": _l("Routed in full by the caseworker"),
+}
 REVOKE_REASONS = {
     "need_met_elsewhere": _l("The need was met elsewhere"),
     "family_declined": _l("The family declined the help"),

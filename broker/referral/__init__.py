@@ -5,10 +5,13 @@ and its candidates (:mod:`.routing`, :mod:`.candidates`), the two state machines
 (:mod:`.offers`) and record what they paid out (:mod:`.payments`), delivery through
 adapters (:mod:`.delivery`), referrals made by hand (:mod:`.referrals`), partner
 organisations (:mod:`.partners`), the request's timeline (:mod:`.timeline`), the
-reconciler that keeps the loop closed (:mod:`.reconcile`) and the family's receipt of
-what was disbursed (:mod:`.receipts`).
+reconciler that keeps the loop closed (:mod:`.reconcile`), the family's receipt of
+what was disbursed (:mod:`.receipts`), and policy before charity: what a government
+policy is expected to pay, held back from charities until its application is decided
+(:mod:`.policy_holds`, :mod:`.policy_amounts`).
 
-May import: ``broker.registry``, ``broker.money`` (pledges and payments),
+May import: ``broker.registry``, ``broker.policy`` (which policy covers a need, and
+whether the household qualifies), ``broker.money`` (pledges and payments),
 ``broker.people`` (telling caseworkers and families), ``broker.audit``, the platform,
 ``models`` and ``adapters.base``.
 """

@@ -33,6 +33,7 @@ from broker.people import notify
 from broker.platform import outbox
 from broker.platform.errors import InvalidTransition, NotFound
 from broker.referral import followups, wording
+from broker.referral.policy_amounts import policy_covered_fen, policy_fen
 from models import AidRequest, Offer, Partner
 from models.base import utcnow
 
@@ -72,7 +73,7 @@ def lock_request(session: Session, request_id: int) -> AidRequest:
     req = session.execute(_for_update(session, select(AidRequest).where(AidRequest.id == request_id))).scalar()
     if req is None:
         raise NotFound("No such request.")
-    session.expire(req, ["offers"])  # the offers as they are now, not as first loaded
+    session.expire(req, ["offers", "policy_holds"])  # as they are now, not as first loaded
     return req
 
 
@@ -201,9 +202,10 @@ def coverage(req: AidRequest) -> str:
     it yet, ``routing`` when nobody is asked yet."""
     taken = any(o.status in (*TAKEN, "completed") for o in req.offers)
     if is_money(req):
-        if req.funded_fen >= req.amount_fen or (req.disbursed_fen >= req.amount_fen):
+        by_policy = policy_covered_fen(req)
+        if req.funded_fen + by_policy >= req.amount_fen or (req.disbursed_fen + by_policy >= req.amount_fen):
             return "covered"
-        if req.funded_fen > 0 or req.disbursed_fen > 0:
+        if req.funded_fen > 0 or req.disbursed_fen > 0 or by_policy > 0:
             return "partly-covered"
     elif taken:
         return "covered"
@@ -261,10 +263,11 @@ def unanswered_fen(req: AidRequest) -> int:
 
 
 def gap_fen(req: AidRequest) -> int:
-    """Money still to find: the amount less what is accepted and what is on offer."""
+    """Money still to find: the amount less what is accepted, what is on offer and what a
+    policy is expected to pay."""
     if not is_money(req):
         return 0
-    return max(0, req.amount_fen - req.funded_fen - unanswered_fen(req))
+    return max(0, req.amount_fen - req.funded_fen - unanswered_fen(req) - policy_fen(req))
 
 
 def needs_routing(req: AidRequest) -> bool:
@@ -319,7 +322,7 @@ def settle(session: Session, req: AidRequest, *, reopen: bool = False) -> str:
     if reopen and req.routing_state == UNMATCHED:
         set_routing_state(session, req, coverage(req), action="reopened", details={"by": "settle"})
     if is_money(req):
-        fulfilled = req.disbursed_fen >= req.amount_fen
+        fulfilled = req.disbursed_fen + policy_covered_fen(req) >= req.amount_fen
     else:
         fulfilled = any(o.status == "completed" for o in req.offers) and not any(o.status in LIVE for o in req.offers)
     if fulfilled:
@@ -332,8 +335,14 @@ def settle(session: Session, req: AidRequest, *, reopen: bool = False) -> str:
             req,
             "completed",
             action="completed",
-            reason=wording.FULFILLED_DISBURSED if is_money(req) else wording.FULFILLED_BY_PARTNER,
-            details={"disbursed_fen": req.disbursed_fen, "amount_fen": req.amount_fen},
+            reason=(wording.FULFILLED_WITH_POLICY if policy_covered_fen(req) else wording.FULFILLED_DISBURSED)
+            if is_money(req)
+            else wording.FULFILLED_BY_PARTNER,
+            details={
+                "disbursed_fen": req.disbursed_fen,
+                "amount_fen": req.amount_fen,
+                **({"policy_covered_fen": policy_covered_fen(req)} if is_money(req) and req.policy_holds else {}),
+            },
         )
         return "completed"
     refresh_coverage(session, req)

@@ -16,6 +16,7 @@ from broker import audit
 from broker.platform.errors import Conflict, Invalid, NotFound
 from broker.platform.scope import Principal
 from broker.referral import candidates, lifecycle, offers, payments, requests, routing, wording
+from broker.referral.policy_amounts import policy_fen
 from models import AidRequest, Grid, Offer, Partner
 from models.base import utcnow
 from models.partners import PARTNER_KINDS
@@ -98,7 +99,7 @@ def refer(session: Session, principal: Principal, request_id: int, data: dict[st
         )
     amount = None
     if lifecycle.is_money(req):
-        left = req.amount_fen - req.funded_fen
+        left = req.amount_fen - req.funded_fen - policy_fen(req)  # not what a policy holds or covers
         amount = data.get("amount_fen") or left
         if not 0 < amount <= left:
             raise Invalid(

@@ -14,8 +14,10 @@ from broker import audit
 from broker.platform.errors import Conflict, Forbidden, Invalid, found
 from broker.platform.pages import Page, paginate
 from broker.platform.scope import Principal
+from broker.policy import package
 from broker.referral import lifecycle, timeline, wording
-from models import AidRequest, Grid, Partner
+from broker.referral.policy_amounts import policy_covered_fen
+from models import AidRequest, Application, Grid, Partner
 from models.requests import REVOKE_REASONS
 
 READERS = ("caseworker", "admin", "auditor")
@@ -235,6 +237,8 @@ def detail(session: Session, req: AidRequest) -> dict[str, Any]:
     names = partner_names(session, [req])
     return {
         **{name: getattr(req, name) for name in SUMMARY_FIELDS},
+        "policy_held_fen": sum(h.amount_fen for h in req.policy_holds if h.status == "held"),
+        "policy_covered_fen": policy_covered_fen(req),
         "offers": [
             {
                 "id": o.id,
@@ -252,8 +256,51 @@ def detail(session: Session, req: AidRequest) -> dict[str, Any]:
             }
             for o in req.offers
         ],
+        "policy_holds": policy_holds_of(session, req),
         "timeline": timeline.events(session, req.id),
     }
+
+
+def policy_holds_of(session: Session, req: AidRequest) -> list[dict[str, Any]]:
+    """What government policies hold, or have covered, of the request: the amount, the
+    policy, the application it waits for (filed after the hold was made: the household's
+    open one) and what it means now, as a text code."""
+    rows = list(req.policy_holds)
+    if not rows:
+        return []
+    open_apps = {
+        a.policy_code: a
+        for a in session.execute(
+            select(Application).where(
+                Application.household_id == req.household_id, Application.status.in_(package.OPEN_STATUSES)
+            )
+        ).scalars()
+    }
+    out = []
+    for h in rows:
+        names = wording.policy_name(h.policy_code)
+        app = session.get(Application, h.application_id) if h.application_id else None
+        if app is None and h.status == "held":
+            app = open_apps.get(h.policy_code)
+        out.append(
+            {
+                "id": h.id,
+                "policy": {
+                    "code": h.policy_code,
+                    "version": h.policy_version,
+                    "name": names["zh_CN"],
+                    "name_en": names["en"],
+                },
+                "amount_fen": h.amount_fen,
+                "status": h.status,
+                "application": None if app is None else {"id": app.id, "status": app.status},
+                "reason": h.reason,
+                "decided_at": h.decided_at,
+                "created_at": h.created_at,
+                "note": wording.hold_note(h.status, h.policy_code, h.amount_fen, app.id if app else None, h.reason),
+            }
+        )
+    return out
 
 
 def get_detail(session: Session, principal: Principal, request_id: int) -> dict[str, Any]:

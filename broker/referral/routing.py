@@ -30,6 +30,14 @@ fund, by its auto-grant limit).
 When none can, the gap is split: candidates in rank order are offered what they can
 carry until it is covered. A service (no amount) is offered to one partner at a time.
 
+**Policy before charity.** Before the candidates are asked, what a government policy is
+expected to pay of a money need (when the household qualifies and its application is
+not decided) is held back (:mod:`broker.referral.policy_holds`): charities are offered
+only the rest, and the decision and each offer carry the reason. Restricted funds apply
+as well: a partner is offered at most the money of its fund whose restriction fits the
+need, so what charities are offered is the lesser of the policy's rest and the fitting
+money; an offer's reasons name both, and so do the reasons of a need left unmatched.
+
 **No candidate**, and no answer pending: the request is ``unmatched`` — it stays active
 and goes back to its caseworkers, who are notified, with the reasons stored on it as
 codes (``routing_reasons``); a request already partly covered is unmatched for the rest
@@ -54,7 +62,7 @@ from broker import audit
 from broker.people import notify
 from broker.platform import adapter_registry, outbox
 from broker.platform.errors import Invalid
-from broker.referral import delivery, lifecycle, wording
+from broker.referral import delivery, lifecycle, policy_holds, wording
 from broker.referral.candidates import (
     Candidate,
     auto_grant_limit,
@@ -78,12 +86,15 @@ class Decision:
 
     request_id: int
     # routed: offers made; waiting: nobody new to ask, answers still pending; short: partly
-    # covered and nobody left; unmatched: nobody at all; nothing: nothing was missing.
+    # covered and nobody left; unmatched: nobody at all; nothing: nothing was missing;
+    # held: what was missing is all held for a government policy.
     outcome: str
     gap_fen: int | None = None
     chosen: list[dict] = field(default_factory=list)
     excluded: list[dict] = field(default_factory=list)
     offer_ids: list[int] = field(default_factory=list)
+    # What is held back for government policies (policy before charity), as text codes.
+    held: list[dict] = field(default_factory=list)
 
 
 def _why(c: Candidate, req: AidRequest, grid_code: str, urgent: bool, total: int) -> list[dict]:
@@ -174,12 +185,20 @@ def route(session: Session, request_id: int, now: datetime | None = None) -> Dec
     req = lifecycle.lock_request(session, request_id)
     if not lifecycle.needs_routing(req):
         return Decision(request_id=req.id, outcome="nothing")
+    held = policy_holds.hold(session, req)
+    if not lifecycle.needs_routing(req):  # a policy is expected to pay all that was missing
+        decision = Decision(request_id=req.id, outcome="held", gap_fen=0, held=held)
+        _record(session, req, decision)
+        lifecycle.refresh_coverage(session, req)
+        return decision
     picks, decision, reasons_out = plan(session, req)
+    decision.held = held
     if picks:
         req.routing_round += 1
         made: list[Offer] = []
         for c, amount, why in picks:
-            offer = new_offer(session, req, c.partner, amount, now=now, rank=c.rank, reasons=[*c.reasons, why])
+            reasons = [*c.reasons, *held, why]
+            offer = new_offer(session, req, c.partner, amount, now=now, rank=c.rank, reasons=reasons)
             made.append(offer)
             decision.offer_ids.append(offer.id)
             decision.chosen.append(
@@ -228,6 +247,9 @@ def route(session: Session, request_id: int, now: datetime | None = None) -> Dec
             "code": code,
             "gap_fen": gap,
             "excluded": [{k: e.get(k) for k in ("partner_id", "partner", "code", "params")} for e in decision.excluded],
+            # both rules at once: what a policy holds back, beside the partners whose
+            # money fitting this need fell short of the rest
+            **({"held": decision.held} if decision.held else {}),
         },
         details={"notified_user_ids": notified},
     )
@@ -311,6 +333,7 @@ def _record(session: Session, req: AidRequest, decision: Decision) -> None:
             "gap_fen": decision.gap_fen,
             "chosen": decision.chosen,
             "excluded": decision.excluded,
+            **({"held": decision.held} if decision.held else {}),
         },
         household_id=req.household_id,
         request_id=req.id,

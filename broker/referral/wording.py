@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from broker.money import report_basis
+from broker.platform.errors import NotFound
 from broker.platform.texts import N_, define, render
+from broker.policy import catalogue
 
 # How urgent a need is, as a parameter of the sentences below (the kinds of need are
 # registered with the reports: ``category.<code>``, see broker.money.report_basis).
@@ -43,8 +45,52 @@ define(
         "routing.whole": N_("can carry the whole %(amount_fen)s"),
         "routing.share": N_("offered %(share_fen)s of the %(gap_fen)s gap: no single partner can carry it"),
         "routing.by_hand": N_("referred by hand"),
+        # Policy before charity: what a government policy is expected to pay is held back.
+        "routing.policy_held": N_(
+            "%(held_fen)s held for %(policy)s, which the household qualifies for: "
+            "charities are offered only the rest until it applies and the application is decided"
+        ),
+        "routing.policy_held_application": N_(
+            "%(held_fen)s held for %(policy)s: charities are offered only the rest until "
+            "application #%(application)s is decided"
+        ),
     }
 )
+
+# A policy hold as the request's page shows it (policy before charity).
+define(
+    {
+        "hold.held": N_("%(held_fen)s held for %(policy)s: waiting for the household to apply"),
+        "hold.held_application": N_("%(held_fen)s held for %(policy)s: waiting for application #%(application)s"),
+        "hold.covered": N_("%(held_fen)s covered by %(policy)s: application #%(application)s approved"),
+        "hold.released": N_(
+            "%(held_fen)s released to charities: the %(policy)s application #%(application)s was not approved"
+        ),
+        "hold.overridden": N_("%(held_fen)s routed to charities at once, not waiting for %(policy)s: %(reason)s"),
+    }
+)
+
+
+def policy_name(code: str) -> dict[str, str]:
+    """A policy's name as a text parameter, said in the reader's language."""
+    try:
+        policy = catalogue.current().get(code)
+    except NotFound:  # a policy file removed since: its code is all there is
+        return {"zh_CN": code, "en": code}
+    return {"zh_CN": policy.name, "en": policy.name_en}
+
+
+def hold_note(status: str, policy_code: str, amount_fen: int, application_id: int | None, reason_text: str) -> dict:
+    """What a policy hold means now, as one text code."""
+    params: dict[str, Any] = {"policy": policy_name(policy_code), "held_fen": amount_fen}
+    if application_id is not None:
+        params["application"] = application_id
+    if status == "held":
+        return reason("hold.held_application" if application_id is not None else "hold.held", **params)
+    if status == "overridden":
+        params["reason"] = reason_text
+    return reason(f"hold.{status}", **params)
+
 
 # Why one partner was left out (``excluded`` of a routing decision).
 EXCLUSIONS = {
@@ -101,6 +147,7 @@ REVOKE_REASONS = {
 REQUEST_FULFILLED = "request_fulfilled"
 FULFILLED_DISBURSED = "fulfilled_disbursed"
 FULFILLED_BY_PARTNER = "fulfilled_by_partner"
+FULFILLED_WITH_POLICY = "fulfilled_with_policy"
 REQUEST_WITHDRAWN = "request_withdrawn"
 REQUEST_IN_ERROR = "request_entered_in_error"
 CONFIRMED_BY_CASEWORKER = "confirmed_by_caseworker"
@@ -116,6 +163,7 @@ STATUS_NOTES = {
     REQUEST_FULFILLED: N_("the request is fulfilled"),
     FULFILLED_DISBURSED: N_("fulfilled: the disbursements cover the amount"),
     FULFILLED_BY_PARTNER: N_("fulfilled by the partner"),
+    FULFILLED_WITH_POLICY: N_("fulfilled: the disbursements and the approved policy cover the amount"),
     REQUEST_WITHDRAWN: N_("the request was withdrawn"),
     REQUEST_IN_ERROR: N_("the request was entered in error"),
     CONFIRMED_BY_CASEWORKER: N_("confirmed fulfilled by the caseworker"),
@@ -170,6 +218,10 @@ EVENTS = {
     "follow_up.cancelled": N_("Follow-up visit cancelled"),
     "receipt.recorded": N_("The family confirmed receipt"),
     "receipt.code_sent": N_("Receipt code sent to the family's phone"),
+    "policy_hold.held": N_("Part held for a government policy"),
+    "policy_hold.covered": N_("Held part covered by the approved policy"),
+    "policy_hold.released": N_("Held part released to charities: the application was not approved"),
+    "policy_hold.overridden": N_("Caseworker routed the need in full without waiting for the policy"),
 }
 define({f"event.{action}": msgid for action, msgid in EVENTS.items()})
 

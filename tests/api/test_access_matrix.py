@@ -484,6 +484,12 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", f"{API}/requests/<int:request_id>/hold"): Row(
         "/api/v1/requests/{target}/hold", REGISTRY_WRITE, body={"reason": "家属外出"}, fresh="request"
     ),
+    ("POST", f"{API}/requests/<int:request_id>/policy-override"): Row(
+        "/api/v1/requests/{target}/policy-override",
+        REGISTRY_WRITE,
+        body={"reason": "化疗押金本周要交"},
+        fresh="policy_held_request",
+    ),
     ("POST", f"{API}/requests/<int:request_id>/resume"): Row(
         "/api/v1/requests/{target}/resume", REGISTRY_WRITE, fresh="held_request"
     ),
@@ -920,6 +926,13 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "/caseworker/requests/<int:request_id>/hold"): Row(
         "/caseworker/requests/{target}/hold", PORTAL_CASEWORKER_ACT, body={"reason": "外出"}, form=True, fresh="request"
     ),
+    ("POST", "/caseworker/requests/<int:request_id>/policy-override"): Row(
+        "/caseworker/requests/{target}/policy-override",
+        PORTAL_CASEWORKER_ACT,
+        body={"reason": "化疗押金本周要交"},
+        form=True,
+        fresh="policy_held_request",
+    ),
     ("POST", "/caseworker/requests/<int:request_id>/resume"): Row(
         "/caseworker/requests/{target}/resume", PORTAL_CASEWORKER_ACT, body={}, form=True, fresh="held_request"
     ),
@@ -1325,6 +1338,7 @@ SHARED = {
     "held_request": "request",
     "in_progress_request": "request",
     "unmatched_request": "request",
+    "policy_held_request": "request",
     "referral": "offer",
     "received_offer": "offer",
     "accepted_offer": "offer",
@@ -1839,11 +1853,20 @@ def _fill_pools(s: Scenario, wanted: Counter) -> None:
         + wanted["follow_up"]
     )
     needs = [{"category": "counselling", "urgency": "normal", "description": "待办"}] * plain
-    needs += [{"category": "living", "urgency": "normal", "amount_fen": 500 * YUAN, "description": "生活困难"}] * living
+    # Part of a medical need of the scenario's family (it qualifies for medical assistance
+    # and has not applied) is held for the policy: the caseworker may override the hold.
+    needs += [{"category": "medical", "urgency": "high", "amount_fen": 3000 * YUAN}] * wanted["policy_held_request"]
     request_ids: list[int] = []
     for start in range(0, len(needs), 20):
         request_ids += _need_request_ids(cw, s.household, needs[start : start + 20])
-    plain_ids, living_ids = request_ids[:plain], request_ids[plain:]
+    plain_ids = request_ids[:plain]
+    pools["policy_held_request"] = request_ids[plain:]
+    # Money needs of a kind no policy is expected to cover (an emergency): partners are
+    # offered all of it, nothing is held.
+    money_need = {"category": "emergency", "urgency": "normal", "amount_fen": 500 * YUAN, "description": "生活困难"}
+    living_ids: list[int] = []
+    for start in range(0, living, 20):
+        living_ids += _need_request_ids(cw, s.household, [money_need] * min(20, living - start))
     pools["request"] = plain_ids[: wanted["request"]]
     pools["held_request"] = plain_ids[wanted["request"] :]
     for rid in pools["held_request"]:

@@ -263,7 +263,7 @@ def test_identity_numbers_and_names_stay_private(world, worker):
     mother_id = identity.make("110108", date(1985, 7, 9), "246")
     members = [
         {"name": "王秀兰", "relation": "head", "id_number": mother_id},
-        {"name": "王小明", "relation": "child", "id_number": son_id, "conditions": ["leukaemia"]},
+        {"name": "王小明", "relation": "child", "id_number": son_id},  # no condition recorded: routed in full
     ]
     private = world.household(head="王秀兰", members=members)
     shared = world.household(head="刘德华", consent=True)

@@ -84,7 +84,10 @@ class RequestSummaryOut(Schema):
     routing_state = fields.String(metadata={"description": "Where routing stands: " + ", ".join(ROUTING_STATES)})
     routing_reasons = fields.Dict(
         allow_none=True,
-        metadata={"description": "Why no partner could take it (unmatched): a code, the gap, each partner left out."},
+        metadata={
+            "description": "Why no partner could take it (unmatched): a code, the gap, each partner left out, "
+            "and what a policy holds back (held), if anything."
+        },
     )
     routing_note = Text(
         convert=wording.unmatched_text,
@@ -103,8 +106,49 @@ class RequestSummaryOut(Schema):
     completed_at = fields.DateTime(allow_none=True)
 
 
+class HoldPolicyRef(Schema):
+    code = fields.String(metadata={"example": "medical_aid"})
+    version = fields.String()
+    name = fields.String(metadata={"example": "医疗救助"})
+    name_en = fields.String(metadata={"example": "Medical assistance"})
+
+
+class HoldApplicationRef(Schema):
+    id = fields.Integer()
+    status = fields.String()
+
+
+class PolicyHoldOut(Schema):
+    id = fields.Integer()
+    policy = fields.Nested(HoldPolicyRef)
+    amount_fen = fields.Integer(metadata={"description": "What the policy is expected to pay of the need, fen"})
+    status = fields.String(
+        metadata={
+            "description": "held (charities are not offered it while the application is undecided), covered "
+            "(the application was approved), released (rejected or withdrawn: routed to charities), overridden "
+            "(the caseworker routed the need in full)"
+        }
+    )
+    application = fields.Nested(
+        HoldApplicationRef,
+        allow_none=True,
+        metadata={"description": "The application it waits for, or that decided it"},
+    )
+    reason = fields.String(metadata={"description": "The caseworker's reason for an override"})
+    decided_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    note = Text(metadata={"description": "What the hold means now"})
+
+
 class RequestOut(RequestSummaryOut):
     held_from = fields.String(allow_none=True)
+    policy_held_fen = fields.Integer(
+        metadata={"description": "Held back for government policies while their applications are undecided"}
+    )
+    policy_covered_fen = fields.Integer(metadata={"description": "Covered by approved government policies"})
+    policy_holds = fields.List(
+        fields.Nested(PolicyHoldOut), metadata={"description": "Policy before charity: what policies hold or cover"}
+    )
     offers = fields.List(fields.Nested(RequestOfferOut))
     timeline = fields.List(fields.Nested(TimelineEventOut))
 
@@ -171,6 +215,17 @@ class ReferralOutcomeIn(InputSchema):
 
 class HoldIn(InputSchema):
     reason = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class PolicyOverrideIn(InputSchema):
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={
+            "description": "Why the need cannot wait for the policy's decision (recorded on the timeline).",
+            "example": "化疗下周开始，医院要求先交押金",
+        },
+    )
 
 
 class CompleteIn(InputSchema):
