@@ -6,12 +6,10 @@ by someone else, is in :mod:`broker.portal.reversals`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
-from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from broker import audit
@@ -19,7 +17,7 @@ from broker.money import disbursement_totals, duplicates, fund_balances, ledger_
 from broker.money.ledger_queries import LedgerFilter
 from broker.people import concern_report
 from broker.platform import db
-from broker.portal import charts, i18n, region_rollups, request_labels
+from broker.portal import dashboard_charts, region_rollups
 from broker.portal.auth import current_principal, role_required
 from broker.portal.forms import LedgerFilterForm
 from broker.portal.pages import page_arg
@@ -146,10 +144,10 @@ def dashboard() -> str:
     return render_template(
         "portal/auditor/dashboard.html",
         by=by,
-        charts=_charts(by, fulfilment),
+        charts=dashboard_charts.money_charts(by, fulfilment),
         voice=voice,
-        voice_chart=_voice_chart(voice),
-        loop_charts=_loop_charts(responses, outcomes),
+        voice_chart=dashboard_charts.voice_chart(voice),
+        loop_charts=dashboard_charts.loop_charts(responses, outcomes),
         responses=responses,
         outcomes=outcomes,
         fulfilment=fulfilment,
@@ -157,7 +155,7 @@ def dashboard() -> str:
         rollups=region_rollups.sections(session, current_principal(), since, until),
         reversals=reversals.queue_rows(session, current_principal(), "pending", limit=10),
         restricted=restricted,
-        restricted_chart=_restriction_chart(restricted),
+        restricted_chart=dashboard_charts.restriction_chart(restricted),
         books=ledger_queries.check(session),
         chain_ok=audit.verify(session).ok,
         since=since,
@@ -166,156 +164,9 @@ def dashboard() -> str:
     )
 
 
-@dataclass(frozen=True)
-class Chart:
-    """One chart of the dashboard and the table that carries the same numbers."""
-
-    id: str
-    title: str
-    desc: str
-    head: tuple[str, str, str]
-    rows: list[tuple[str, float, str, int]]  # label, value drawn, value written, count
-
-    @property
-    def svg(self) -> Markup:
-        return charts.bar_chart(
-            [(label, value, written) for label, value, written, _count in self.rows],
-            chart_id=self.id,
-            title=self.title,
-            desc=self.desc,
-            empty=_("Nothing to show for this period."),
-        )
-
-
-def _money_rows(
-    report: disbursement_totals.DisbursementReport, *, by_code: bool = False
-) -> list[tuple[str, float, str, int]]:
-    return [
-        (
-            i18n.label(row.key, "category") if by_code else row.label,
-            row.amount_fen,
-            i18n.format_yuan(row.amount_fen),
-            row.count,
-        )
-        for row in report.rows
-    ]
-
-
-def _charts(
-    by: dict[str, disbursement_totals.DisbursementReport], fulfilment: time_to_help.FulfilmentReport
-) -> list[Chart]:
-    total = i18n.format_yuan(by["month"].amount_fen)
-    amount, count = _("Amount"), _("Disbursements")
-    money = [
-        (
-            "month",
-            _("Disbursed per month"),
-            _("Money, goods and services that reached families, per month: %(total)s in all.", total=total),
-            _("Month"),
-        ),
-        (
-            "category",
-            _("Disbursed per category"),
-            _("Disbursements per need category: %(total)s in all.", total=total),
-            _("Category"),
-        ),
-        (
-            "partner",
-            _("Disbursed per partner"),
-            _("Disbursements per partner organisation: %(total)s in all.", total=total),
-            _("Partner"),
-        ),
-    ]
-    return [
-        *(
-            Chart(f"by-{key}", title, blurb, (label, amount, count), _money_rows(by[key], by_code=key == "category"))
-            for key, title, blurb, label in money
-        ),
-        Chart(
-            "fulfilment",
-            _("Time to fulfilment"),
-            _("Median hours from request to completion, per category."),
-            (_("Category"), _("Median hours"), _("Completed")),
-            [
-                (
-                    i18n.label(row.category, "category"),
-                    row.median_hours,
-                    _("%(h)s h", h=row.median_hours),
-                    str(row.completed),
-                )
-                for row in fulfilment.rows
-                if row.median_hours is not None
-            ],
-        ),
-    ]
-
-
-def _voice_chart(report: concern_report.ConcernReport) -> Chart:
-    """Concerns received per kind this period; the table adds how many were closed."""
-    return Chart(
-        "concerns",
-        _("Concerns by kind"),
-        _("Concerns and complaints received in the period, per kind, and how many were closed."),
-        (_("Kind"), _("Received"), _("Closed")),
-        [(row.label, row.received, str(row.received), row.closed) for row in report.current.rows],
-    )
-
-
-def _restriction_chart(report: dict) -> Chart:
-    """What each part of each fund still has to offer; the table adds what it spent."""
-    return Chart(
-        "fund-parts",
-        _("Available per restriction"),
-        _("Money not yet promised, per partner and part of its fund (restricted and unrestricted)."),
-        (_("Part of the fund"), _("Available"), _("Spent")),
-        [
-            (
-                f"{part.partner_name} · {request_labels.say(part.short)}",
-                part.available_fen,
-                i18n.format_yuan(part.available_fen),
-                i18n.format_yuan(part.spent_fen),
-            )
-            for part in report["parts"]
-        ],
-    )
-
-
 def _reportable(day: date | None) -> date | None:
     """A day the loop reports can compare (the previous period must exist): else the default."""
     return day if day and date(2000, 1, 1) <= day <= date(2099, 12, 31) else None
-
-
-def _loop_charts(responses: outcome_reports.ResponseReport, outcomes: outcome_reports.OutcomeReport) -> list[Chart]:
-    """How the loop closes: hours to answer per partner, and needs met per category."""
-    return [
-        Chart(
-            "answer-hours",
-            _("Median hours to answer, per partner"),
-            _("Hours from an offer to the partner's answer (accepted or declined); fewer is better."),
-            (_("Partner"), _("Median hours"), _("Answered")),
-            [
-                (row.partner, row.median_answer_hours, _("%(h)s h", h=row.median_answer_hours), str(row.answered))
-                for row in responses.current.rows
-                if row.median_answer_hours is not None
-            ],
-        ),
-        Chart(
-            "need-met",
-            _("Needs met at the follow-up visit, per category"),
-            _("Share of follow-up visits that found the need met; more is better."),
-            (_("Category"), _("Share met"), _("Visits recorded")),
-            [
-                (
-                    i18n.label(row.category, "category"),
-                    100 * row.met_share,
-                    f"{100 * row.met_share:.1f}%",
-                    str(row.recorded),
-                )
-                for row in outcomes.current.rows
-                if row.met_share is not None
-            ],
-        ),
-    ]
 
 
 EXPORTS = {"csv", "xlsx"}

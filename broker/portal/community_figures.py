@@ -12,8 +12,8 @@ from flask_babel import gettext as _
 
 from broker.community import figures
 from broker.platform import db
-from broker.portal.auditor import Chart
 from broker.portal.auth import current_principal, role_required
+from broker.portal.dashboard_charts import Chart
 
 bp = Blueprint("portal_community", __name__, url_prefix="/community")
 READERS = ("caseworker", "auditor", "admin")
