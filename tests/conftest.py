@@ -7,6 +7,7 @@ in as any role.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import sys
@@ -16,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import profiles
 from rq import SimpleWorker
 from sqlalchemy import text
 
 from broker.audit import anchor
 from broker.factory import create_app
-from broker.platform import db, migrate, outbox, queue
+from broker.platform import db, migrate, outbox, queue, security
 from models import Base
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -39,8 +41,16 @@ def _reset_schema(url: str) -> None:
             conn.execute(text("CREATE SCHEMA public"))
 
 
+# argon2 at its recommended cost (64 MiB, three passes, four lanes) takes a good fraction of
+# a second per hash and per sign-in on a busy machine, and the suite makes and signs in
+# thousands of users: the tests hash at the lowest cost (still argon2id, same hash and salt
+# lengths). The servers the suite starts in processes of their own keep the real cost.
+CHEAP_PASSWORDS = dataclasses.replace(profiles.get_default_parameters(), time_cost=1, memory_cost=1024, parallelism=1)
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory):
+    security.set_password_cost(CHEAP_PASSWORDS)
     instance = tmp_path_factory.mktemp("instance")
     url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{instance / 'test.sqlite3'}"
     application = create_app(

@@ -138,13 +138,21 @@ def fuzz(schema: Any, s: Scenario, role: str) -> list[str]:
     return failures
 
 
+@pytest.fixture(scope="module")
+def api_schema(app) -> Any:
+    """The API's OpenAPI document as schemathesis reads it, loaded once for the roles: the
+    document does not depend on the data, and loading it (with the strategies schemathesis
+    derives and caches per operation) is a good part of each role's run."""
+    return schemathesis.openapi.from_wsgi(f"{API}/openapi.json", app)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("role", FUZZ_ROLES)
-def test_no_operation_fails_or_strays_from_the_document(app, make_user, login, as_role, worker, role):
+def test_no_operation_fails_or_strays_from_the_document(app, make_user, login, as_role, worker, api_schema, role):
     """Every operation, fuzzed as this role with valid and invalid input on real and made-up
     ids: never a 5xx, and status, content type and body as the OpenAPI document says."""
     s = build_scenario(app, make_user, login, as_role, worker)
-    schema = schemathesis.openapi.from_wsgi(f"{API}/openapi.json", app)
+    schema = api_schema
     operations = [r.ok() for r in schema.get_all_operations()]
     assert len(operations) >= 50, "the document should describe the whole API"
     failures = fuzz(schema, s, role)
