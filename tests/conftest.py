@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -225,7 +226,12 @@ def run_worker(max_rounds: int = 50) -> int:
         if not pending:
             return ran
         worker = SimpleWorker(queues, connection=conn)
-        worker.work(burst=True, with_scheduler=False)
+        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            worker.work(burst=True, with_scheduler=False)
+        finally:  # the worker installs its own: give the suite back its SIGTERM (CI's timeout)
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
         ran += pending
         db.session.remove()
     raise AssertionError("the outbox did not drain")
