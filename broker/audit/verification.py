@@ -91,6 +91,7 @@ class VerifyResult:
     unchained_since: datetime | None = None  # when the oldest of them was recorded
     from_seq: int | None = None  # walked on from this verified checkpoint (None: from the start)
     checked_at: datetime | None = None
+    checkpoint: Checkpoint | None = None  # as it stands after this verify: when last verified in full
 
     @property
     def unchained_seconds(self) -> float | None:
@@ -245,6 +246,7 @@ def verify(session: Session) -> VerifyResult:
     _check_anchor(session, result, anchor)
     _report_tail(session, result)
     _keep_checkpoint(session, result, full=True)
+    result.checkpoint = read_checkpoint(session)
     return result
 
 
@@ -269,6 +271,7 @@ def verify_since_checkpoint(session: Session) -> VerifyResult:
     _check_anchor(session, result, anchor)
     _report_tail(session, result)
     _keep_checkpoint(session, result, full=False)
+    result.checkpoint = read_checkpoint(session)
     return result
 
 
@@ -344,6 +347,8 @@ class Checkpoint:
     at: datetime | None
     full_at: datetime | None
     full_seq: int | None
+    full_id: int | None = None  # the event at full_seq, as people name it
+    full_ok: bool | None = None  # whether that full verify found the chain intact
 
 
 def checkpoint_key(session: Session) -> str:
@@ -372,6 +377,8 @@ def read_checkpoint(session: Session) -> Checkpoint | None:
         when("at"),
         when("full_at"),
         int(data["full_seq"]) if data.get("full_seq") else None,
+        int(data["full_id"]) if data.get("full_id") else None,
+        None if not data.get("full_ok") else data["full_ok"] == "1",
     )
 
 
@@ -387,13 +394,13 @@ def _keep_checkpoint(session: Session, result: VerifyResult, *, full: bool) -> N
         if not result.ok:
             conn.hdel(key, "seq", "hash", "events", "at")
             if full:
-                conn.hset(key, mapping={"full_at": now, "full_seq": "", "full_ok": "0"})
+                conn.hset(key, mapping={"full_at": now, "full_seq": "", "full_id": "", "full_ok": "0"})
             return
         mapping = {"at": now, "events": result.events}
         if result.head_seq is not None and result.head_hash is not None:
             mapping.update(seq=result.head_seq, hash=result.head_hash)
         if full:
-            mapping.update(full_at=now, full_seq=result.head_seq or 0, full_ok="1")
+            mapping.update(full_at=now, full_seq=result.head_seq or 0, full_id=result.head_id or 0, full_ok="1")
         conn.hset(key, mapping=mapping)
     except (redis.RedisError, OSError):
         return
