@@ -1,7 +1,7 @@
 """The audit log: the hash chain every state change is recorded in, written unchained
 and linked in batches by the chainer (:mod:`.chain`), its head anchored in Redis
 (:mod:`.anchor`), the fast parallel walk (:mod:`.walk`), verifying, in full or on from
-the last checkpoint, and re-anchoring (:mod:`.verification`), and reading the trail
+the last checkpoint (:mod:`.checkpoint`), and re-anchoring (:mod:`.verification`), and reading the trail
 (:mod:`.trail`).
 
 It knows no household; every domain imports it.
@@ -28,13 +28,12 @@ from broker.audit.chain import (
     digest_of,
     record,
 )
+from broker.audit.checkpoint import Checkpoint, read_checkpoint
 from broker.audit.trail import count, events, loads
 from broker.audit.verification import (
     TAIL_STALE_SECONDS,
-    Checkpoint,
     VerifyResult,
     iter_rows,
-    read_checkpoint,
     reset_anchor,
     verify,
     verify_chain,

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -28,6 +27,7 @@ from broker.audit.chain import (
     content_of,
     digest_of,
 )
+from broker.audit.checkpoint import Checkpoint, keep_checkpoint, read_checkpoint
 from broker.audit.walk import _id_at, _id_of, _id_span, verify_processes, walk_chain
 from broker.platform.errors import Conflict
 from broker.platform.texts import N_, define
@@ -37,7 +37,6 @@ from models.base import utcnow
 # An unchained tail older than this means no chainer is running (workers down): verify
 # says so. While the workers run, events are chained within a second or two.
 TAIL_STALE_SECONDS = 60
-CHECKPOINT_PREFIX = "aidbroker:audit:checkpoint:"
 
 define(
     {
@@ -245,7 +244,7 @@ def verify(session: Session) -> VerifyResult:
     result = verify_chain(session)
     _check_anchor(session, result, anchor)
     _report_tail(session, result)
-    _keep_checkpoint(session, result, full=True)
+    keep_checkpoint(session, result, full=True)
     result.checkpoint = read_checkpoint(session)
     return result
 
@@ -270,7 +269,7 @@ def verify_since_checkpoint(session: Session) -> VerifyResult:
         ).scalar_one()
     _check_anchor(session, result, anchor)
     _report_tail(session, result)
-    _keep_checkpoint(session, result, full=False)
+    keep_checkpoint(session, result, full=False)
     result.checkpoint = read_checkpoint(session)
     return result
 
@@ -331,79 +330,6 @@ def _report_tail(session: Session, result: VerifyResult) -> None:
         select(func.count(), func.min(AuditEvent.at)).where(AuditEvent.chain_seq.is_(None))
     ).one()
     result.unchained, result.unchained_since, result.checked_at = n, oldest, utcnow()
-
-
-# --- the verified checkpoint ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """How far the chain was last verified (position, hash, events up to it, when), and
-    when it was last verified in full and up to where."""
-
-    seq: int | None
-    hash: str | None
-    events: int
-    at: datetime | None
-    full_at: datetime | None
-    full_seq: int | None
-    full_id: int | None = None  # the event at full_seq, as people name it
-    full_ok: bool | None = None  # whether that full verify found the chain intact
-
-
-def checkpoint_key(session: Session) -> str:
-    return CHECKPOINT_PREFIX + anchor_key(session)[-16:]
-
-
-def read_checkpoint(session: Session) -> Checkpoint | None:
-    """The last verified checkpoint (None: never verified, or Redis unreachable)."""
-    conn = _redis()
-    if conn is None:
-        return None
-    try:
-        data = {k.decode(): v.decode() for k, v in conn.hgetall(checkpoint_key(session)).items()}
-    except (redis.RedisError, OSError):
-        return None
-    if not data:
-        return None
-
-    def when(name: str) -> datetime | None:
-        return datetime.fromisoformat(data[name]) if data.get(name) else None
-
-    return Checkpoint(
-        int(data["seq"]) if data.get("seq") else None,
-        data.get("hash") or None,
-        int(data.get("events") or 0),
-        when("at"),
-        when("full_at"),
-        int(data["full_seq"]) if data.get("full_seq") else None,
-        int(data["full_id"]) if data.get("full_id") else None,
-        None if not data.get("full_ok") else data["full_ok"] == "1",
-    )
-
-
-def _keep_checkpoint(session: Session, result: VerifyResult, *, full: bool) -> None:
-    """Move the checkpoint to the head just verified; a chain found broken clears it
-    (the next verify walks from the start again). Best effort: Redis may be away."""
-    conn = _redis()
-    if conn is None:
-        return
-    key = checkpoint_key(session)
-    now = (result.checked_at or utcnow()).isoformat()
-    try:
-        if not result.ok:
-            conn.hdel(key, "seq", "hash", "events", "at")
-            if full:
-                conn.hset(key, mapping={"full_at": now, "full_seq": "", "full_id": "", "full_ok": "0"})
-            return
-        mapping = {"at": now, "events": result.events}
-        if result.head_seq is not None and result.head_hash is not None:
-            mapping.update(seq=result.head_seq, hash=result.head_hash)
-        if full:
-            mapping.update(full_at=now, full_seq=result.head_seq or 0, full_id=result.head_id or 0, full_ok="1")
-        conn.hset(key, mapping=mapping)
-    except (redis.RedisError, OSError):
-        return
 
 
 def _rechained_from(session: Session, anchor: Anchor) -> bool:
