@@ -96,11 +96,11 @@ def _differences(engine: sa.Engine) -> list:
 
 def test_old_events_take_their_ids_as_positions_and_verify(engine):
     cfg = alembic_config(engine)
-    command.upgrade(cfg, "0007e_volunteers")
+    command.upgrade(cfg, "0007a_restricted_funds")
     head_hash = _old_chain(engine)
     with Session(engine) as s:  # the head as commits anchored it before: by id only
         queue.connection().hset(audit.anchor_key(s), mapping={"id": IDS[-1], "hash": head_hash})
-    command.upgrade(cfg, "0007k_chain_batches")
+    command.upgrade(cfg, "head")
     assert _differences(engine) == []
     with engine.connect() as conn:
         positions = dict(conn.execute(sa.text("SELECT id, chain_seq FROM audit_events")).all())
@@ -122,14 +122,14 @@ def test_old_events_take_their_ids_as_positions_and_verify(engine):
         assert audit.read_anchor(s).seq == 8
     _unchained(engine, 9)
     with pytest.raises(RuntimeError, match="unchained"):
-        command.downgrade(cfg, "0007e_volunteers")
+        command.downgrade(cfg, "0007a_restricted_funds")
     with Session(engine) as s:
         assert audit.chain_pending(s) == 1
-    command.downgrade(cfg, "0007e_volunteers")
+    command.downgrade(cfg, "0007a_restricted_funds")
     columns = {c["name"]: c for c in sa.inspect(engine).get_columns("audit_events")}
     assert "chain_seq" not in columns
     assert columns["hash"]["nullable"] is False
     with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
         conn.execute(sa.text("UPDATE audit_events SET actor = 'mallory' WHERE id = 2"))
-    command.upgrade(cfg, "0007k_chain_batches")
+    command.upgrade(cfg, "head")
     assert _differences(engine) == []
