@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     CheckConstraint,
@@ -14,6 +15,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, BigId, Fen, IdMixin, JsonDoc, TimestampMixin
+
+if TYPE_CHECKING:
+    from models.assessment import Need
 
 # A request's status, as a FHIR ServiceRequest's: ``active`` while help is being found or
 # given, ``on-hold``, ``completed``, ``revoked`` (withdrawn, with a coded reason) and
@@ -108,6 +112,8 @@ class AidRequest(IdMixin, TimestampMixin, Base):
     completed_at: Mapped[datetime | None]
 
     offers: Mapped[list[Offer]] = relationship(back_populates="request", order_by="Offer.id")
+    # The need it was made for: a new need and its request are written in one flush.
+    need: Mapped[Need] = relationship()
 
     @property
     def kind(self) -> str:

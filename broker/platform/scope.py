@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from broker.platform.errors import Forbidden, NotFound
 
+UNKNOWN_LOCALE = "?"
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -19,6 +21,9 @@ class Principal:
     role: str
     partner_id: int | None = None
     grid_ids: frozenset[int] = field(default_factory=frozenset)
+    # The language the user chose to read in, when it was read with the principal
+    # (``UNKNOWN_LOCALE``: not read; ask the database if it matters).
+    locale: str | None = UNKNOWN_LOCALE
 
     @property
     def actor(self) -> str:
