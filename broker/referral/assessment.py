@@ -89,16 +89,17 @@ def possible_duplicates(session: Session, household_id: int, needs: list[dict]) 
     return _duplicates_among(earlier, needs)
 
 
-def _household_and_recent(session: Session, household_id: int) -> list[Any]:
-    """The household (into the session, where the scope check finds it) and its requests
-    within the duplicate window, in one round trip: a submission reads nothing twice."""
+def _household_and_recent(session: Session, household_id: int) -> tuple[Household | None, list[Any]]:
+    """The household (held in the session, where the scope check then finds it without
+    a read) and its requests within the duplicate window, in one round trip: a
+    submission reads nothing twice."""
     rows = session.execute(
         select(Household, *_EARLIER)
         .outerjoin(AidRequest, _recent(household_id))
         .where(Household.id == household_id)
         .order_by(AidRequest.id)
     ).all()
-    return [tuple(r)[1:] for r in rows if r.id is not None]
+    return (rows[0][0] if rows else None), [tuple(r)[1:] for r in rows if r.id is not None]
 
 
 def create_assessment(session: Session, principal: Principal, household_id: int, data: dict[str, Any]) -> Assessment:
@@ -127,10 +128,9 @@ def _create(
     events and routing jobs, which go out with the commit."""
     if principal.role not in ("caseworker", "admin"):
         raise Forbidden("Only caseworkers and admins record needs assessments.")
-    if data.get("confirm_duplicate"):
-        earlier: list[Any] = []
-    else:
-        earlier = _household_and_recent(session, household_id)
+    earlier: list[Any] = []
+    if not data.get("confirm_duplicate"):
+        _loaded, earlier = _household_and_recent(session, household_id)  # kept referenced: the session's map is weak
     household = households.get_household(session, principal, household_id, write=True)
     household_states.require_active(household)
     needs = data.get("needs") or []
