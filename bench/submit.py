@@ -281,7 +281,11 @@ def main() -> int:
         urls = ["sqlite", *([DEFAULT_PG_URL] if ensure_database(DEFAULT_PG_URL) else [])]
         base = [sys.executable, "-m", "bench.submit", "--submissions", str(args.submissions)]
         return max(subprocess.run([*base, "--database-url", url], cwd=ROOT).returncode for url in urls)
-    emit(run(None if args.database_url == "sqlite" else args.database_url, args.submissions))
+    url = None if args.database_url == "sqlite" else args.database_url
+    if url and not ensure_database(url):
+        print(f"no PostgreSQL answers at {url}", file=sys.stderr)
+        return 2
+    emit(run(url, args.submissions))
     return 0
 
 
