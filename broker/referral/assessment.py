@@ -71,6 +71,9 @@ _EARLIER = (AidRequest.id, AidRequest.category, AidRequest.amount_fen, AidReques
 
 
 def _duplicates_among(earlier: list[Any], needs: list[dict]) -> list[dict[str, Any]]:
+    """Needs identical (category, amount, description) to a request recorded for this
+    household within the window: the same form sent twice, or the same need typed in
+    again by a colleague. One entry per such need, naming the earlier request."""
     found = []
     for i, need in enumerate(needs):
         description = (need.get("description") or "").strip()
@@ -79,14 +82,6 @@ def _duplicates_among(earlier: list[Any], needs: list[dict]) -> list[dict[str, A
                 found.append({"need": i, "request_id": rid, "category": category, "created_at": created_at.isoformat()})
                 break
     return found
-
-
-def possible_duplicates(session: Session, household_id: int, needs: list[dict]) -> list[dict[str, Any]]:
-    """Needs identical (category, amount, description) to a request recorded for this
-    household within the window: the same form sent twice, or the same need typed in
-    again by a colleague. One entry per such need, naming the earlier request."""
-    earlier = session.execute(select(*_EARLIER).where(_recent(household_id)).order_by(AidRequest.id)).all()
-    return _duplicates_among(earlier, needs)
 
 
 def _household_and_recent(session: Session, household_id: int) -> tuple[Household | None, list[Any]]:
