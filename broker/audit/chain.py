@@ -53,7 +53,8 @@ from datetime import datetime
 from typing import Any
 
 import redis
-from sqlalchemy import bindparam, delete, event, insert, select, text, update
+from sqlalchemy import bindparam, event, insert, select, text, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from broker.audit.anchor import _push_anchor, _redis, anchor_key
@@ -216,20 +217,47 @@ def _write_pending(session: Session) -> None:
             }
         )
     events = [{k: v for k, v in r.items() if k not in DETAIL_COLUMNS} for r in rows]
-    ids = (
-        session.execute(insert(AuditEvent).returning(AuditEvent.id, sort_by_parameter_order=True), events)
-        .scalars()
-        .all()
-    )
-    if session.get_bind().dialect.name == "sqlite":
-        # SQLite reuses the ids of rows cut off the end of the log; a detail row left at
-        # one of them is stale (the anchor reports the cut). A sequence never reuses ids.
-        session.execute(delete(AuditDetail).where(AuditDetail.id.in_(ids)))
-    session.execute(
-        insert(AuditDetail),
-        [{"id": i, **{c: r[c] for c in DETAIL_COLUMNS}} for i, r in zip(ids, rows, strict=True)],
-    )
+    ids = _insert_events(session, events)
+    details = [
+        {"id": i, **{c: r[c] for c in DETAIL_COLUMNS}, "erased_at": None, "erasure_id": None}
+        for i, r in zip(ids, rows, strict=True)
+    ]
+    session.execute(_details_insert(session), details)
     session.info["audit_written"] = True
+
+
+# Rows per INSERT on SQLite: 9 columns each, well under its limit of bound parameters.
+_SQLITE_ROWS_PER_INSERT = 500
+
+
+def _insert_events(session: Session, events: list[dict]) -> list[int]:
+    """Insert the events (every row with every column, so that they go as one statement)
+    and return their ids in the rows' order. PostgreSQL matches RETURNING rows to the
+    parameters itself; SQLite cannot, but it numbers the rows of one multi-row INSERT in
+    their order, consecutively, under the write lock this transaction holds: so each
+    chunk is one INSERT, and its ids sorted are the rows' ids in order."""
+    table = AuditEvent.__table__
+    if session.get_bind().dialect.name != "sqlite":
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(session.execute(stmt, events).scalars())
+    ids: list[int] = []
+    for start in range(0, len(events), _SQLITE_ROWS_PER_INSERT):
+        chunk = events[start : start + _SQLITE_ROWS_PER_INSERT]
+        ids += sorted(session.execute(insert(table).values(chunk).returning(table.c.id)).scalars())
+    return ids
+
+
+def _details_insert(session: Session) -> Any:
+    """The INSERT of detail rows, every column in each (one statement for them all). On
+    SQLite an upsert: SQLite reuses the ids of rows cut off the end of the log, and a
+    detail row left at one of them is stale (the anchor reports the cut); a sequence never
+    reuses ids."""
+    table = AuditDetail.__table__
+    if session.get_bind().dialect.name != "sqlite":
+        return insert(table)
+    stmt = sqlite_insert(table)
+    kept = ("before", "after", "details", "erased_at", "erasure_id")
+    return stmt.on_conflict_do_update(index_elements=[table.c.id], set_={c: stmt.excluded[c] for c in kept})
 
 
 @event.listens_for(Session, "after_commit")
