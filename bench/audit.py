@@ -1,12 +1,13 @@
 """Audit-chain verification against raw SHA-256.
 
 Loads ``--events`` audit events (default 1,000,000) into a scratch database with bulk
-inserts, chaining them exactly as the commit hook does, then times
+inserts, chaining them exactly as the chainer does (position = id), then times
 ``broker.audit.verify`` over the whole chain (reading every row from the database,
 hashing it, checking every link and the anchor) against raw ``hashlib.sha256`` over
-the very same bytes, already in memory. The figure is events verified per second; the
-target is at least a third of the raw hashing rate. Verify uses one process per CPU,
-as an auditor's run of it does; the raw baseline hashes in one process.
+the very same bytes, read in the same way (the same query on the same server-side
+cursor, reading timed too). The figure is events verified per second; the target is
+at least half the raw rate. Verify uses one process per CPU, as an auditor's run of it
+does; the raw baseline reads and hashes in one process.
 
     python -m bench.audit [--events N] [--database-url URL [--reset]] [--repeat N]
 """
@@ -54,7 +55,7 @@ def load(session, n: int, batch: int = 20_000) -> None:
     engine = session.get_bind()
     pg = engine.dialect.name == "postgresql"
     cols = ("id", "at", "actor", "action", "object_type", "object_id", "household_id", "request_id")
-    cols += ("digest", "prev_hash", "hash")
+    cols += ("digest", "chain_seq", "prev_hash", "hash")
     detail_cols = ("id", "before", "after", "details")
     raw = engine.raw_connection()
     try:
@@ -63,7 +64,9 @@ def load(session, n: int, batch: int = 20_000) -> None:
         prev = audit.GENESIS
         start = datetime(2026, 1, 1, tzinfo=UTC)
         for lo in range(0, n, batch):
-            rows = audit.chain_rows([{"id": i + 1, **_event(i, start)} for i in range(lo, min(n, lo + batch))], prev)
+            rows = audit.chain_rows(
+                [{"id": i + 1, "chain_seq": i + 1, **_event(i, start)} for i in range(lo, min(n, lo + batch))], prev
+            )
             prev = rows[-1]["hash"]
             if pg:
                 with cur.copy(f"COPY audit_events ({', '.join(cols)}) FROM STDIN") as copy:
@@ -96,20 +99,21 @@ def load(session, n: int, batch: int = 20_000) -> None:
 
 
 def raw_hash_seconds(session) -> tuple[float, int]:
-    """Raw SHA-256 over the same bytes, timed batch by batch once they are in memory
-    (reading them is not counted): the fastest any verification could be."""
+    """Raw SHA-256 over the same bytes, read in the same way: the same query on the same
+    server-side cursor, every payload and every detail text hashed once in one process,
+    the reading timed with the hashing. The fastest a verification could be that reads
+    what it hashes; verify adds the comparisons, the links and the anchor."""
     from broker import audit
 
     sha256 = hashlib.sha256
-    total, rows = 0.0, 0
+    rows = 0
+    t = time.perf_counter()
     for batch in audit.payload_batches(session):
-        payloads = [r[1] for r in batch]
-        t = time.perf_counter()
-        for p in payloads:
-            sha256(p).hexdigest()
-        total += time.perf_counter() - t
-        rows += len(payloads)
-    return total, rows
+        for row in batch:
+            sha256(row[1]).digest()
+            sha256(row[3]).digest()
+        rows += len(batch)
+    return time.perf_counter() - t, rows
 
 
 def main() -> None:
@@ -163,10 +167,10 @@ def main() -> None:
                 args.events / verify_s,
                 args.events / raw_s,
                 "events/s",
-                target=1 / 3,
+                target=1 / 2,
                 notes=(
                     f"verify {verify_s:.2f}s in {processes} processes incl. reading every row, "
-                    f"raw sha256 {raw_s:.2f}s in 1 process; "
+                    f"raw read+sha256 {raw_s:.2f}s in 1 process; "
                     f"peak RSS {peak_rss_mb():.0f} MiB; "
                     + json.dumps({"database": settings["DATABASE_URL"].split("@")[-1].split("/")[0] or "sqlite"})
                 ),

@@ -285,6 +285,9 @@ def check(
     print(f"money offers paid {len(load.paid)} ({paid_yuan:,.0f} yuan), sessions {len(load.sessions)}")
     print(f"reads {load.reads}; offers made twice {twice_offered}; offers paid twice {twice_paid}")
     print(f"ledger balanced: {ledger['ok']}; audit chain verifies: {chain['ok']}; fund {balance['balance_fen']} fen")
+    # Events commit unchained and the chainer links them within seconds: a tail is fine,
+    # one left waiting past the stale bound means no chainer ran (nothing vouches for it).
+    print(f"unchained tail: {chain['unchained']} events, oldest {chain['unchained_oldest_seconds']} s")
     refused = sum(len(c.refusals) for c in (fund, auditor))
     print(f"calls refused with a 503 and retried (partner, reader): {refused}")
 
@@ -315,6 +318,7 @@ def check(
         )
     )
     sound = not lost and extra == 0 and twice_offered == 0 and twice_paid == 0 and ledger["ok"] and chain["ok"]
+    sound = sound and not chain["unchained_stale"]
     if not sound:
         print("SOAK FAILED: something was lost, doubled or does not verify", flush=True)
     return 0 if sound else 1

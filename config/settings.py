@@ -41,6 +41,9 @@ class Defaults:
     SQLITE_LOCK_TIMEOUT = 30.0  # seconds a SQLite writer queues for the others before a 503
     RELAY_BATCH = 500
     RELAY_INLINE = True  # relay a request's outbox rows right after its commit
+    # Chain a commit's audit events right after it in the same process, instead of by an
+    # RQ job (unset: only when TESTING; see broker.audit.chain).
+    AUDIT_CHAIN_INLINE: bool | None = None
     APPLICATION_REMINDER_DAYS = 14
     # Notifications by email and work-messenger robots (sent through Apprise by a job).
     # The broker's own mail server, as an Apprise URL: mailtos://user:pass@smtp.example.org?from=aid@example.org

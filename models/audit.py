@@ -14,8 +14,11 @@ from models.base import Base, BigId, IdMixin
 class AuditEvent(IdMixin, Base):
     """One state change. ``hash`` = SHA-256(prev_hash + canonical content); the content
     names people only by id and carries ``digest``, a keyed HMAC of the readable details
-    (:class:`AuditDetail`), never the details themselves. The database refuses UPDATE
-    and DELETE on this table (triggers in the migrations)."""
+    (:class:`AuditDetail`), never the details themselves. A transaction writes its events
+    unchained (no position, no hashes); the chainer gives them ``chain_seq``, their place
+    in the chain (commit order, which ids do not follow), with ``prev_hash`` and ``hash``.
+    The database refuses DELETE, and every UPDATE but that one (triggers in the
+    migrations)."""
 
     __tablename__ = "audit_events"
     __table_args__ = (
@@ -33,8 +36,10 @@ class AuditEvent(IdMixin, Base):
     request_id: Mapped[int | None] = mapped_column(BigId)
     # HMAC-SHA256 (hex) of the details' canonical before, after and details.
     digest: Mapped[str] = mapped_column(String(64))
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Set once, by the chainer; NULL while the event is in the unchained tail.
+    chain_seq: Mapped[int | None] = mapped_column(BigId, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class AuditDetail(Base):

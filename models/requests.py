@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import Base, BigId, Fen, IdMixin, JsonDoc, TimestampMixin
 
 if TYPE_CHECKING:
+    from models.assessment import Need
     from models.policy import PolicyHold
 
 # A request's status, as a FHIR ServiceRequest's: ``active`` while help is being found or
@@ -114,6 +115,8 @@ class AidRequest(IdMixin, TimestampMixin, Base):
     offers: Mapped[list[Offer]] = relationship(back_populates="request", order_by="Offer.id")
     # What government policies are expected to cover of it (see models.policy.PolicyHold).
     policy_holds: Mapped[list[PolicyHold]] = relationship(order_by="PolicyHold.id", viewonly=True)
+    # The need it was made for: a new need and its request are written in one flush.
+    need: Mapped[Need] = relationship()
 
     @property
     def kind(self) -> str:

@@ -38,7 +38,6 @@ class Assessments(MethodView):
     def post(self, body: dict, household_id: int) -> dict[str, Any]:
         """Record an assessment: one aid request per need, routed to partners at once."""
         session = db.session()
-        created = assessment.create_assessment(session, current_principal(), household_id, body)
-        result = assessment.view(session, [created])[0]
+        result = assessment.record(session, current_principal(), household_id, body)
         db.commit()
         return result

@@ -8,7 +8,7 @@ from flask import Flask, request
 
 from broker.people import users
 from broker.platform import db, texts
-from broker.platform.scope import Principal
+from broker.platform.scope import UNKNOWN_LOCALE, Principal
 
 # Accept-Language tags → our locales; werkzeug picks the client's best by its q-values.
 _TAGS = {"zh-CN": "zh_CN", "zh": "zh_CN", "zh-Hans": "zh_CN", "en": "en", "en-US": "en", "en-GB": "en"}
@@ -23,7 +23,9 @@ def choose(principal: Principal | None = None) -> None:
     """Set the request's text locale: the header first, else the principal's preference."""
     chosen = from_header()
     if chosen is None and principal is not None:
-        stored = users.stored_locale(db.session(), principal.user_id)
+        stored = principal.locale
+        if stored == UNKNOWN_LOCALE:  # not read with the principal
+            stored = users.stored_locale(db.session(), principal.user_id)
         chosen = stored if stored in texts.LOCALES else None
     texts.set_request_locale(chosen or texts.DEFAULT_LOCALE)
 

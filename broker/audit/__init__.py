@@ -1,6 +1,8 @@
-"""The audit log: the hash chain every state change is recorded in (:mod:`.chain`), its
-head anchored in Redis (:mod:`.anchor`), the fast parallel walk (:mod:`.walk`), verifying
-and re-anchoring (:mod:`.verification`), and reading the trail (:mod:`.trail`).
+"""The audit log: the hash chain every state change is recorded in, written unchained
+and linked in batches by the chainer (:mod:`.chain`), its head anchored in Redis
+(:mod:`.anchor`), the fast parallel walk (:mod:`.walk`), verifying, in full or on from
+the last checkpoint (:mod:`.checkpoint`), and re-anchoring (:mod:`.verification`), and reading the trail
+(:mod:`.trail`).
 
 It knows no household; every domain imports it.
 
@@ -15,25 +17,45 @@ from broker.audit.chain import (
     GENESIS,
     RECHAINED,
     SEP,
+    Chained,
+    answer_bell,
     canonical_json,
+    chain_batch,
+    chain_pending,
     chain_rows,
     content_of,
     details_text,
     digest_of,
     record,
 )
+from broker.audit.checkpoint import Checkpoint, read_checkpoint
 from broker.audit.trail import count, events, loads
-from broker.audit.verification import VerifyResult, iter_rows, reset_anchor, verify, verify_chain, verify_rows
+from broker.audit.verification import (
+    TAIL_STALE_SECONDS,
+    VerifyResult,
+    iter_rows,
+    reset_anchor,
+    verify,
+    verify_chain,
+    verify_rows,
+    verify_since_checkpoint,
+)
 from broker.audit.walk import join_walks, payload_batches, verify_processes, walk_payloads
 
 __all__ = [
     "GENESIS",
     "RECHAINED",
     "SEP",
+    "TAIL_STALE_SECONDS",
+    "Chained",
+    "Checkpoint",
     "VerifyResult",
     "_push_anchor",
     "anchor_key",
+    "answer_bell",
     "canonical_json",
+    "chain_batch",
+    "chain_pending",
     "chain_rows",
     "content_of",
     "count",
@@ -45,11 +67,13 @@ __all__ = [
     "loads",
     "payload_batches",
     "read_anchor",
+    "read_checkpoint",
     "record",
     "reset_anchor",
     "verify",
     "verify_chain",
     "verify_processes",
     "verify_rows",
+    "verify_since_checkpoint",
     "walk_payloads",
 ]

@@ -1,9 +1,14 @@
-"""The hash-chained audit log: what a row hashes to, and how rows are chained and written.
+"""The hash-chained audit log: what a row hashes to, how events are written, and how the
+chainer links them.
 
-Domain code calls :func:`record` for every state change; the rows are chained and
-inserted in the same transaction, just before it commits, under one lock (an advisory
-lock on PostgreSQL, the write lock on SQLite), taken last so it never waits on a row
-lock another writer holds. Ids therefore grow in chain order.
+Domain code calls :func:`record` for every state change; the events are inserted in the
+same transaction, just before it commits, *unchained*: no lock, no read of the chain's
+head, so no write waits on another. After the commit the chainer (:func:`chain_pending`:
+an RQ job rung after each commit, the periodic job in ``broker.cron``, or inline when
+testing) links committed events in batches, in id order, each event taking the next
+position (``chain_seq``) with its ``prev_hash`` and ``hash``. Only the chainer takes the
+chain lock, for one short transaction per batch. On PostgreSQL ids are drawn at insert
+and commits land in any order, so the chain is walked by position, never by id.
 
 What the chain proves, and what it does not:
 
@@ -11,12 +16,15 @@ What the chain proves, and what it does not:
   link (``prev_hash``) of the row after it. :func:`~broker.audit.verification.verify`
   names the first bad row.
 * Deleting rows at the *end* leaves a shorter chain that is still internally valid. So
-  the head of the chain (last id and hash) is also kept outside the database, in Redis,
-  after every commit (monotonically: only a later id replaces it; see
-  :mod:`broker.audit.anchor`). Verifying then requires the anchored row to be there with
-  the anchored hash, which also catches a chain rewritten from some row onwards with
-  recomputed hashes; and a commit that goes on from a row before the anchored head marks
-  the anchor broken for good, so new events written on top of a cut tail do not hide it.
+  the head of the chain (position, id and hash) is also kept outside the database, in
+  Redis, after every chaining step (monotonically: only a later position replaces it;
+  see :mod:`broker.audit.anchor`). Verifying then requires the anchored row to be there
+  with the anchored hash, which also catches a chain rewritten from some row onwards with
+  recomputed hashes; and a step that goes on from a row before the anchored head marks
+  the anchor broken for good, so new events chained on top of a cut tail do not hide it.
+* An event is protected from the moment it is chained (seconds after its commit while
+  the workers run). Before that it is in the *unchained tail*, which verifying reports
+  (how many events, and the age of the oldest) but cannot vouch for.
 * The chain holds no personal data: a row names people only by id and carries
   ``digest``, an HMAC (keyed with ``AUDIT_KEY``) of what changed. The readable before,
   after and details live in ``audit_details``, one row per event, where erasing a
@@ -25,8 +33,8 @@ What the chain proves, and what it does not:
   counts the erased ones. The key keeps a digest from being guessed back: without it,
   a known name could be tried against the digest of an erased detail.
 * Limits: someone able to write both the database and Redis can still cut the tail
-  unseen; events committed while Redis was unreachable are anchored only by the next
-  commit that reaches it, so the very last of them could be cut unseen until then; and
+  unseen; heads chained while Redis was unreachable are anchored only by the next
+  step that reaches it, so the very last of them could be cut unseen until then; and
   rows *appended* with correctly computed hashes are indistinguishable from real ones
   (the chain is unkeyed: it proves integrity, not authorship). Restoring the database
   from a backup reads as a truncation until the anchor is reset on purpose
@@ -38,19 +46,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, event, insert, select, text
+import redis
+from sqlalchemy import bindparam, event, insert, select, text, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from broker.audit.anchor import _push_anchor
+from broker.audit.anchor import _push_anchor, _redis, anchor_key
 from broker.platform import actor as actor_ctx
-from broker.platform import runtime
+from broker.platform import queue, runtime
 from models import AuditDetail, AuditEvent
 from models.base import utcnow
+
+log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 SEP = "\x1f"
@@ -157,23 +170,11 @@ def record(
     )
 
 
-def _lock_chain(session: Session) -> tuple[int, str]:
-    """Take the chain lock; return the head (id, hash) to chain onto ((0, GENESIS) if empty)."""
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
-    head = select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    if bind.dialect.name != "postgresql":
-        head = head.with_for_update()  # SQLite: read the head inside the write window
-    last = session.execute(head).first()
-    return (last.id, last.hash) if last else (0, GENESIS)
-
-
 def chain_rows(pending: Sequence[dict], prev: str, key: bytes | None = None) -> list[dict]:
     """Give each row (dict of AuditEvent columns and the detail columns ``before``,
     ``after``, ``details`` as canonical JSON text) its ``digest`` (unless it has one),
-    ``prev_hash`` and ``hash``, continuing from ``prev``. Used by the commit hook, the
-    migration and bulk loaders (the benchmark), so that all write what :func:`verify` reads."""
+    ``prev_hash`` and ``hash``, continuing from ``prev``. Used by the chainer, the
+    migrations and bulk loaders (the benchmark), so that all write what :func:`verify` reads."""
     out = []
     key = key or audit_key()
     for row in pending:
@@ -187,17 +188,20 @@ def chain_rows(pending: Sequence[dict], prev: str, key: bytes | None = None) -> 
 
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
-    # SQLAlchemy fires commit hooks when a savepoint is released too: the chain is
-    # written only by the real, outermost commit.
+    # SQLAlchemy fires commit hooks when a savepoint is released too: the events are
+    # written only by the real, outermost commit. They are written unchained: no lock,
+    # no read of the chain's head; the chainer links them once they are committed.
     if session.in_nested_transaction():
         return
     pending: list[_Pending] = session.info.pop("audit", [])
     if not pending:
         return
     session.flush()
-    base_id, base_hash = _lock_chain(session)
-    rows = chain_rows(
-        [
+    key = audit_key()
+    rows = []
+    for p in pending:
+        before, after, details = canonical_json(p.before), canonical_json(p.after), canonical_json(p.details)
+        rows.append(
             {
                 "at": p.at,
                 "actor": p.actor,
@@ -206,37 +210,62 @@ def _write_pending(session: Session) -> None:
                 "object_id": p.object_id if p.object_id is not None else getattr(p.obj, "id", None),
                 "household_id": p.household_id,
                 "request_id": p.request_id,
-                "before": canonical_json(p.before),
-                "after": canonical_json(p.after),
-                "details": canonical_json(p.details),
+                "digest": digest_of(before, after, details, key),
+                "before": before,
+                "after": after,
+                "details": details,
             }
-            for p in pending
-        ],
-        base_hash,
-    )
+        )
     events = [{k: v for k, v in r.items() if k not in DETAIL_COLUMNS} for r in rows]
-    ids = (
-        session.execute(insert(AuditEvent).returning(AuditEvent.id, sort_by_parameter_order=True), events)
-        .scalars()
-        .all()
-    )
-    # A detail row at a new id can only be left from events cut off the end of the chain
-    # (ids are reused after that on SQLite): the anchor reports the cut; writing goes on.
-    session.execute(delete(AuditDetail).where(AuditDetail.id >= ids[0]))
-    session.execute(
-        insert(AuditDetail),
-        [{"id": i, **{c: r[c] for c in DETAIL_COLUMNS}} for i, r in zip(ids, rows, strict=True)],
-    )
-    session.info["audit_head"] = (ids[-1], rows[-1]["hash"], base_id, base_hash)
+    ids = _insert_events(session, events)
+    details = [
+        {"id": i, **{c: r[c] for c in DETAIL_COLUMNS}, "erased_at": None, "erasure_id": None}
+        for i, r in zip(ids, rows, strict=True)
+    ]
+    session.execute(_details_insert(session), details)
+    session.info["audit_written"] = True
+
+
+# Rows per INSERT on SQLite: 9 columns each, well under its limit of bound parameters.
+_SQLITE_ROWS_PER_INSERT = 500
+
+
+def _insert_events(session: Session, events: list[dict]) -> list[int]:
+    """Insert the events (every row with every column, so that they go as one statement)
+    and return their ids in the rows' order. PostgreSQL matches RETURNING rows to the
+    parameters itself; SQLite cannot, but it numbers the rows of one multi-row INSERT in
+    their order, consecutively, under the write lock this transaction holds: so each
+    chunk is one INSERT, and its ids sorted are the rows' ids in order."""
+    table = AuditEvent.__table__
+    if session.get_bind().dialect.name != "sqlite":
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(session.execute(stmt, events).scalars())
+    ids: list[int] = []
+    for start in range(0, len(events), _SQLITE_ROWS_PER_INSERT):
+        chunk = events[start : start + _SQLITE_ROWS_PER_INSERT]
+        ids += sorted(session.execute(insert(table).values(chunk).returning(table.c.id)).scalars())
+    return ids
+
+
+def _details_insert(session: Session) -> Any:
+    """The INSERT of detail rows, every column in each (one statement for them all). On
+    SQLite an upsert: SQLite reuses the ids of rows cut off the end of the log, and a
+    detail row left at one of them is stale (the anchor reports the cut); a sequence never
+    reuses ids."""
+    table = AuditDetail.__table__
+    if session.get_bind().dialect.name != "sqlite":
+        return insert(table)
+    stmt = sqlite_insert(table)
+    kept = ("before", "after", "details", "erased_at", "erasure_id")
+    return stmt.on_conflict_do_update(index_elements=[table.c.id], set_={c: stmt.excluded[c] for c in kept})
 
 
 @event.listens_for(Session, "after_commit")
-def _anchor_committed(session: Session) -> None:
+def _chain_committed(session: Session) -> None:
     if session.in_nested_transaction():
         return
-    head = session.info.pop("audit_head", None)
-    if head is not None:
-        _push_anchor(session, *head)
+    if session.info.pop("audit_written", None):
+        _kick(session)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -245,7 +274,133 @@ def _drop_pending(session: Session, previous_transaction: Any) -> None:
     if previous_transaction.nested:
         return
     session.info.pop("audit", None)
-    session.info.pop("audit_head", None)
+    session.info.pop("audit_written", None)
+
+
+# --- the chainer ---------------------------------------------------------------------------------
+
+CHAIN_BATCH = 5_000
+CHAIN_JOB = "broker.jobs.chain_audit"
+CHAIN_BELL = "aidbroker:audit:chain:bell:"
+CHAIN_BELL_SECONDS = 10  # a bell whose job was lost rings again after this (the cron covers it too)
+_HEAD = (AuditEvent.chain_seq, AuditEvent.id, AuditEvent.hash)
+_CONTENT = (
+    AuditEvent.id,
+    AuditEvent.at,
+    AuditEvent.actor,
+    AuditEvent.action,
+    AuditEvent.object_type,
+    AuditEvent.object_id,
+    AuditEvent.household_id,
+    AuditEvent.request_id,
+    AuditEvent.digest,
+)
+
+
+@dataclass(frozen=True)
+class Chained:
+    """What one chaining step linked: how many events, and the chain's head after it."""
+
+    events: int
+    head_seq: int | None = None
+    head_id: int | None = None
+
+
+def _chain_inline() -> bool:
+    """Whether a commit chains its own events right after it (setting
+    ``AUDIT_CHAIN_INLINE``; unset: only when testing), rather than by an RQ job."""
+    settings = runtime.settings()
+    inline = settings.get("AUDIT_CHAIN_INLINE")
+    return bool(settings.get("TESTING")) if inline is None else bool(inline)
+
+
+def _kick(session: Session) -> None:
+    """After a commit that wrote events: have them chained. Here and now in a session of
+    its own (inline), or by a job: one waiting job at a time, a bell rung with NX and
+    cleared by the job as it starts. Never raises for Redis: the periodic chainer picks
+    up whatever a lost bell or job leaves."""
+    if _chain_inline():
+        with Session(bind=session.get_bind()) as own:
+            chain_pending(own)
+        return
+    conn = _redis()
+    if conn is None:
+        return
+    try:
+        if conn.set(CHAIN_BELL + anchor_key(session)[-16:], b"1", nx=True, ex=CHAIN_BELL_SECONDS):
+            queue.queue("default").enqueue(CHAIN_JOB, result_ttl=60, failure_ttl=3600)
+    except (redis.RedisError, OSError) as exc:
+        log.warning("audit chaining job not enqueued, Redis unavailable: %s", exc)
+
+
+def answer_bell(session: Session) -> None:
+    """Clear the chain bell as a chaining job starts, before it reads the tail, so that
+    events committed after this ring again (never raises)."""
+    conn = _redis()
+    if conn is None:
+        return
+    try:
+        conn.delete(CHAIN_BELL + anchor_key(session)[-16:])
+    except (redis.RedisError, OSError) as exc:
+        log.warning("cannot clear the audit chain bell: %s", exc)
+
+
+def _lock_head(session: Session) -> tuple[int, int | None, str]:
+    """Take the chain lock (an advisory lock on PostgreSQL, the write lock on SQLite)
+    and return the head (position, id, hash) to chain onto ((0, None, GENESIS) if empty).
+    Only the chainer takes it, for the few milliseconds of one batch."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
+    head = select(*_HEAD).where(AuditEvent.chain_seq.is_not(None)).order_by(AuditEvent.chain_seq.desc()).limit(1)
+    if bind.dialect.name != "postgresql":
+        head = head.with_for_update()  # SQLite: read the head inside the write window
+    last = session.execute(head).first()
+    return (last.chain_seq, last.id, last.hash) if last else (0, None, GENESIS)
+
+
+def chain_batch(session: Session, limit: int = CHAIN_BATCH) -> Chained:
+    """Link up to ``limit`` committed unchained events, in id order, onto the head, in
+    one short transaction (committed here), then anchor the new head. Safe to run twice
+    and concurrently: the lock orders chainers, and each reads the tail after taking it,
+    so an event is chained exactly once. On PostgreSQL an event whose transaction commits
+    late (a lower id than events already chained) simply takes a later position."""
+    base_seq, _, base_hash = _lock_head(session)
+    rows = session.execute(
+        select(*_CONTENT)
+        .where(AuditEvent.chain_seq.is_(None), AuditEvent.hash.is_(None))
+        .order_by(AuditEvent.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        session.rollback()
+        return Chained(0)
+    prev, seq, params = base_hash, base_seq, []
+    for row in rows:
+        seq += 1
+        h = chain_hash(prev, content_of(row))
+        params.append({"b_id": row.id, "b_seq": seq, "b_prev": prev, "b_hash": h})
+        prev = h
+    table = AuditEvent.__table__
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.chain_seq.is_(None), table.c.hash.is_(None))
+        .values(chain_seq=bindparam("b_seq"), prev_hash=bindparam("b_prev"), hash=bindparam("b_hash")),
+        params,
+    )
+    session.commit()
+    _push_anchor(session, seq, prev, base_seq, base_hash, event_id=rows[-1].id)
+    return Chained(len(rows), seq, rows[-1].id)
+
+
+def chain_pending(session: Session, limit: int = CHAIN_BATCH) -> int:
+    """Chain every committed unchained event, a batch at a time; how many were chained."""
+    total = 0
+    while True:
+        done = chain_batch(session, limit)
+        total += done.events
+        if done.events < limit:
+            return total
 
 
 class _Row:

@@ -1,14 +1,17 @@
 """Verifying the chain: the reference walk row by row, the whole chain (by the fast
-walk), and that it still reaches the anchored head; re-anchoring after a restore."""
+walk), and that it still reaches the anchored head; the unchained tail reported beside
+it; verifying on from the last verified checkpoint (the auditor's dashboard);
+re-anchoring after a restore."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broker.audit.anchor import Anchor, _push_anchor, _redis, anchor_key, read_anchor
@@ -24,10 +27,16 @@ from broker.audit.chain import (
     content_of,
     digest_of,
 )
-from broker.audit.walk import _id_at, _id_span, verify_processes, walk_chain
+from broker.audit.checkpoint import Checkpoint, keep_checkpoint, read_checkpoint
+from broker.audit.walk import _id_at, _id_of, _id_span, verify_processes, walk_chain
 from broker.platform.errors import Conflict
 from broker.platform.texts import N_, define
 from models import AuditDetail, AuditEvent
+from models.base import utcnow
+
+# An unchained tail older than this means no chainer is running (workers down): verify
+# says so. While the workers run, events are chained within a second or two.
+TAIL_STALE_SECONDS = 60
 
 define(
     {
@@ -48,6 +57,9 @@ define(
         "audit.end_deleted": N_(
             "The chain ends at record %(head)s but record %(anchored)s was written and anchored: records at the "
             "end were deleted."
+        ),
+        "audit.outside_chain": N_(
+            "Record %(id)s carries a hash but has no place in the chain: it was forged, or cut out of the chain."
         ),
         "audit.rewritten": N_(
             "Record %(anchored)s is missing or differs from the anchored one: the chain was rewritten."
@@ -73,6 +85,25 @@ class VerifyResult:
     head_hash: str | None = None
     reason_params: dict | None = None  # for the anchor checks' reasons (see reason_text)
     erased: int = 0  # events whose readable details were erased (not tampering)
+    head_seq: int | None = None  # the head's position in the chain
+    unchained: int = 0  # events committed but not chained yet (the tail)
+    unchained_since: datetime | None = None  # when the oldest of them was recorded
+    from_seq: int | None = None  # walked on from this verified checkpoint (None: from the start)
+    checked_at: datetime | None = None
+    checkpoint: Checkpoint | None = None  # as it stands after this verify: when last verified in full
+
+    @property
+    def unchained_seconds(self) -> float | None:
+        """How long the oldest unchained event has waited (None: no tail)."""
+        if self.unchained_since is None:
+            return None
+        return max(0.0, ((self.checked_at or utcnow()) - self.unchained_since).total_seconds())
+
+    @property
+    def unchained_stale(self) -> bool:
+        """Whether the tail is older than chaining takes while workers run."""
+        age = self.unchained_seconds
+        return age is not None and age > TAIL_STALE_SECONDS
 
     @property
     def reason_text(self) -> dict | None:
@@ -87,19 +118,25 @@ class VerifyResult:
         return {"code": code, "params": {k: v for k, v in (self.reason_params or {}).items() if k != "code"}}
 
     def as_dict(self) -> dict:
+        age = self.unchained_seconds
         return {
             "ok": self.ok,
             "events": self.events,
             "first_bad": self.first_bad,
             "reason": self.reason,
             "head_id": self.head_id,
+            "head_seq": self.head_seq,
             "anchored_id": self.anchored_id,
             "erased": self.erased,
+            "unchained": self.unchained,
+            "unchained_oldest_seconds": None if age is None else round(age, 3),
+            "unchained_stale": self.unchained_stale,
         }
 
 
 _COLUMNS = (
     AuditEvent.id,
+    AuditEvent.chain_seq,
     AuditEvent.at,
     AuditEvent.actor,
     AuditEvent.action,
@@ -119,11 +156,13 @@ _COLUMNS = (
 
 
 def iter_rows(session: Session, batch: int = 5000) -> Iterator[Any]:
-    """Stream the chain in id order, each event with its detail row, without loading it whole."""
+    """Stream the chain in chain order, each event with its detail row, without loading
+    it whole (the unchained tail is not part of it yet)."""
     result = session.execute(
         select(*_COLUMNS)
         .outerjoin(AuditDetail, AuditDetail.id == AuditEvent.id)
-        .order_by(AuditEvent.id)
+        .where(AuditEvent.chain_seq.is_not(None))
+        .order_by(AuditEvent.chain_seq)
         .execution_options(yield_per=batch, stream_results=True)
     )
     yield from result
@@ -136,7 +175,7 @@ def verify_rows(rows: Iterable[Any], key: bytes | None = None) -> VerifyResult:
     key = key or audit_key()
     prev = GENESIS
     n = erased = 0
-    last_id = None
+    last_id = last_seq = None
     for row in rows:
         n += 1
         if row.prev_hash != prev:
@@ -150,40 +189,102 @@ def verify_rows(rows: Iterable[Any], key: bytes | None = None) -> VerifyResult:
             erased += 1
         elif digest_of(row.before, row.after, row.details, key) != row.digest:
             return VerifyResult(False, n, row.id, DETAIL_BROKEN)
-        last_id = row.id
-    return VerifyResult(True, n, None, head_id=last_id, head_hash=None if last_id is None else prev, erased=erased)
+        last_id, last_seq = row.id, row.chain_seq
+    head_hash = None if last_id is None else prev
+    return VerifyResult(True, n, None, head_id=last_id, head_hash=head_hash, erased=erased, head_seq=last_seq)
 
 
 def verify_chain(session: Session, processes: int | None = None) -> VerifyResult:
-    """The chain alone (no anchor): every link and every hash, first bad row by id. The
-    rows are read and hashed in ``processes`` processes (default :func:`verify_processes`)."""
+    """The chain alone (no anchor): every link and every hash, first bad row by chain
+    order. The rows are read and hashed in ``processes`` processes (default
+    :func:`verify_processes`)."""
+    return _walk_from(session, None, processes)
+
+
+def _walk_from(session: Session, checkpoint: Checkpoint | None, processes: int | None = None) -> VerifyResult:
+    """Walk the chain after ``checkpoint`` (None: from the start) up to its head."""
     engine = session.get_bind()
-    span = _id_span(engine)
+    after, events = (checkpoint.seq, checkpoint.events) if checkpoint else (0, 0)
+    span = _id_span(engine, after)
     if span is None:
-        return VerifyResult(True, 0, None)
-    walk = walk_chain(engine, span, processes or verify_processes(engine, span[1] - span[0] + 1))
+        if checkpoint is None:
+            return VerifyResult(True, 0, None)
+        return VerifyResult(
+            True, events, None, head_id=_id_of(engine, after), head_hash=checkpoint.hash, head_seq=after, from_seq=after
+        )
+    start = checkpoint.hash.encode() if checkpoint else None
+    walk = walk_chain(engine, span, processes or verify_processes(engine, span[1] - span[0] + 1), start)
+    from_seq = after if checkpoint else None
     if not walk.ok:
-        return VerifyResult(False, walk.events, _id_at(engine, walk.bad_at), walk.reason)
+        return VerifyResult(
+            False, events + walk.events, _id_at(engine, walk.bad_at, after), walk.reason, from_seq=from_seq
+        )
     if walk.head_hash is None:
         return VerifyResult(True, 0, None)
-    # The walk read every row up to span[1], the last id there was: its hash is the head.
-    return VerifyResult(True, walk.events, None, head_id=span[1], head_hash=walk.head_hash.decode(), erased=walk.erased)
+    # The walk read every row up to span[1], the last position there was: its hash is the head.
+    return VerifyResult(
+        True,
+        events + walk.events,
+        None,
+        head_id=_id_of(engine, span[1]),
+        head_hash=walk.head_hash.decode(),
+        erased=walk.erased,
+        head_seq=span[1],
+        from_seq=from_seq,
+    )
 
 
 def verify(session: Session) -> VerifyResult:
-    """Verify the whole chain and that it still reaches the anchored head. The anchor is
-    read first, so every row it names was committed before the chain is read. A chain
-    with no anchor yet (a fresh Redis) is anchored at its verified head."""
+    """Verify the whole chain and that it still reaches the anchored head, and report the
+    unchained tail. The anchor is read first, so every row it names was committed before
+    the chain is read. A chain with no anchor yet (a fresh Redis) is anchored at its
+    verified head. A chain verified intact becomes the checkpoint the dashboard verifies
+    on from, marked as verified in full."""
     anchor = read_anchor(session)
     result = verify_chain(session)
+    _check_anchor(session, result, anchor)
+    _report_tail(session, result)
+    keep_checkpoint(session, result, full=True)
+    result.checkpoint = read_checkpoint(session)
+    return result
+
+
+def verify_since_checkpoint(session: Session) -> VerifyResult:
+    """Verify the chain on from the last verified checkpoint (its row must still be there
+    with the same hash), the anchor and the tail as :func:`verify` does: what the
+    auditor's dashboard runs on every load. A row edited below the checkpoint is found by
+    the full :func:`verify` (``audit verify``, the API, and the periodic full verify).
+    With no checkpoint, or one whose row changed, this is the full verify."""
+    checkpoint = read_checkpoint(session)
+    if checkpoint is None or checkpoint.seq is None or checkpoint.hash is None:
+        return verify(session)
+    row = session.execute(select(AuditEvent.hash).where(AuditEvent.chain_seq == checkpoint.seq)).first()
+    if row is None or row.hash != checkpoint.hash:
+        return verify(session)
+    anchor = read_anchor(session)
+    result = _walk_from(session, checkpoint)
+    if result.ok:
+        result.erased = session.execute(
+            select(func.count()).select_from(AuditDetail).where(AuditDetail.erased_at.is_not(None))
+        ).scalar_one()
+    _check_anchor(session, result, anchor)
+    _report_tail(session, result)
+    keep_checkpoint(session, result, full=False)
+    result.checkpoint = read_checkpoint(session)
+    return result
+
+
+def _check_anchor(session: Session, result: VerifyResult, anchor: Anchor | None) -> None:
+    """That the chain verified still reaches the anchored head (``result`` amended)."""
     result.anchored_id = anchor.id if anchor else None
     if not result.ok:
-        return result
+        return
     if anchor is None:
-        head = (result.head_id, result.head_hash)
-        if result.head_id is not None and result.head_hash is not None and _push_anchor(session, *head, *head):
-            result.anchored_id = result.head_id
-        return result
+        if result.head_seq is not None and result.head_hash is not None:
+            head = (result.head_seq, result.head_hash)
+            if _push_anchor(session, *head, *head, event_id=result.head_id):
+                result.anchored_id = result.head_id
+        return
     if anchor.broken_base is not None:
         result.ok, result.first_bad = False, anchor.id
         result.reason = (
@@ -191,14 +292,15 @@ def verify(session: Session) -> VerifyResult:
             f"{anchor.broken_base}: the events after it were deleted or rewritten"
         )
         result.reason_params = {"code": "audit.continued_from", "anchored": anchor.id, "base": anchor.broken_base}
-        return result
-    found = _hash_of(session, anchor.id)
+        return
+    found = _hash_at(session, anchor.position)
     if found != anchor.hash and _rechained_from(session, anchor):
         # The anchor names the head of the chain as it was before the migration re-chained
         # it in the present format; the marker event records that head: move on from it.
-        _push_anchor(session, result.head_id, result.head_hash, result.head_id, result.head_hash)
-        return result
-    if found is None and (result.head_id is None or result.head_id < anchor.id):
+        head = (result.head_seq, result.head_hash)
+        _push_anchor(session, *head, *head, event_id=result.head_id)
+        return
+    if found is None and (result.head_seq is None or result.head_seq < anchor.position):
         result.ok, result.first_bad = False, anchor.id
         result.reason = (
             f"the chain ends at event {result.head_id or 0} but event {anchor.id} was written and anchored: "
@@ -209,7 +311,25 @@ def verify(session: Session) -> VerifyResult:
         result.ok, result.first_bad = False, anchor.id
         result.reason = f"event {anchor.id} is missing or differs from the anchored one: the chain was rewritten"
         result.reason_params = {"code": "audit.rewritten", "anchored": anchor.id}
-    return result
+
+
+OUTSIDE_CHAIN = "row carries a hash but has no place in the chain (forged, or cut out of the chain)"
+
+
+def _report_tail(session: Session, result: VerifyResult) -> None:
+    """The unchained tail beside the result: how many events, and since when. An event
+    the chainer has not reached has no hash yet; one with a hash but no position was
+    forged, or had its position taken away: that is tampering."""
+    stray = session.execute(
+        select(func.min(AuditEvent.id)).where(AuditEvent.chain_seq.is_(None), AuditEvent.hash.is_not(None))
+    ).scalar()
+    if stray is not None and result.ok:
+        result.ok, result.first_bad, result.reason = False, stray, OUTSIDE_CHAIN
+        result.reason_params = {"code": "audit.outside_chain", "id": stray}
+    n, oldest = session.execute(
+        select(func.count(), func.min(AuditEvent.at)).where(AuditEvent.chain_seq.is_(None))
+    ).one()
+    result.unchained, result.unchained_since, result.checked_at = n, oldest, utcnow()
 
 
 def _rechained_from(session: Session, anchor: Anchor) -> bool:
@@ -225,8 +345,8 @@ def _rechained_from(session: Session, anchor: Anchor) -> bool:
     return False
 
 
-def _hash_of(session: Session, event_id: int) -> str | None:
-    return session.execute(select(AuditEvent.hash).where(AuditEvent.id == event_id)).scalar()
+def _hash_at(session: Session, seq: int) -> str | None:
+    return session.execute(select(AuditEvent.hash).where(AuditEvent.chain_seq == seq)).scalar()
 
 
 def reset_anchor(session: Session) -> Anchor | None:
@@ -244,7 +364,8 @@ def reset_anchor(session: Session) -> Anchor | None:
         return None
     key = anchor_key(session)
     conn.delete(key)
-    if result.head_id is None or result.head_hash is None:
+    if result.head_seq is None or result.head_hash is None:
         return None
-    _push_anchor(session, result.head_id, result.head_hash, result.head_id, result.head_hash)
-    return Anchor(result.head_id, result.head_hash)
+    head = (result.head_seq, result.head_hash)
+    _push_anchor(session, *head, *head, event_id=result.head_id)
+    return Anchor(result.head_id or result.head_seq, result.head_hash, seq=result.head_seq)

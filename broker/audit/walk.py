@@ -1,6 +1,8 @@
 """The fast walk of the chain: the database builds each row's hashed bytes, this process
 hashes them a batch at a time and compares whole batches at once; a long chain is cut
-into runs of ids walked in parallel by workers from a fork server, then joined."""
+into runs of positions walked in parallel by workers from a fork server, then joined.
+The chain is walked by position (``chain_seq``), the order the chainer linked it in;
+unchained events are not part of it yet."""
 
 from __future__ import annotations
 
@@ -8,17 +10,24 @@ import hashlib
 import hmac
 import itertools
 import multiprocessing
+import operator
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+try:  # OpenSSL's HMAC object: copying a keyed one is three times cheaper than hmac.digest()
+    from _hashlib import hmac_new as _hmac_new
+except ImportError:  # pragma: no cover - CPython without OpenSSL
+    _hmac_new = partial(hmac.new)
+
 from broker.audit.chain import DETAIL_BROKEN, DETAIL_MISSING, GENESIS, HASH_BROKEN, LINK_BROKEN, audit_key
 
-VERIFY_BATCH = 2_000
+VERIFY_BATCH = 10_000
 PARALLEL_MIN_EVENTS = 100_000
 RUNS_PER_PROCESS = 4
 MAX_VERIFY_PROCESSES = 8
@@ -28,8 +37,8 @@ MAX_VERIFY_PROCESSES = 8
 # Letting the database build them keeps Python's per-row work to one hash, one HMAC and a
 # few comparisons (SQLite's printf, and PostgreSQL's ||, are the cheapest spellings; both
 # turn NULL into ''). tests/audit/test_audit.py proves both agree with content_of(). Rows
-# come as (hash, payload, digest, details, state) for the ids in one closed range: the
-# details are details_text() of the row's audit_details, state b"p" (present), b"e"
+# come as (hash, payload, digest, details, state) for the positions in one closed range:
+# the details are details_text() of the row's audit_details, state b"p" (present), b"e"
 # (erased) or b"m" (missing); ids are looked up only when needed.
 _PAYLOAD_SQL = {
     "postgresql": """
@@ -45,7 +54,7 @@ _PAYLOAD_SQL = {
             coalesce(d.before, '') || chr(31) || coalesce(d.after, '') || chr(31) || coalesce(d.details, ''),
             CASE WHEN d.id IS NULL THEN 'm' WHEN d.erased_at IS NOT NULL THEN 'e' ELSE 'p' END
         FROM audit_events e LEFT JOIN audit_details d ON d.id = e.id
-        WHERE e.id BETWEEN %s AND %s ORDER BY e.id""",
+        WHERE e.chain_seq BETWEEN %s AND %s ORDER BY e.chain_seq""",
     "sqlite": """
         SELECT CAST(e.hash AS BLOB), CAST(printf(
             '%s' || char(31) || '%s+00:00' || char(31) || '%s' || char(31) || '%s' || char(31) || '%s'
@@ -56,7 +65,7 @@ _PAYLOAD_SQL = {
             CAST(printf('%s' || char(31) || '%s' || char(31) || '%s', d.before, d.after, d.details) AS BLOB),
             CAST(CASE WHEN d.id IS NULL THEN 'm' WHEN d.erased_at IS NOT NULL THEN 'e' ELSE 'p' END AS BLOB)
         FROM audit_events e LEFT JOIN audit_details d ON d.id = e.id
-        WHERE e.id BETWEEN ? AND ? ORDER BY e.id""",
+        WHERE e.chain_seq BETWEEN ? AND ? ORDER BY e.chain_seq""",
 }
 Span = tuple[int, int]
 Payloads = list[tuple[bytes, bytes, bytes, bytes, bytes]]
@@ -110,7 +119,7 @@ def _pg_batches(conn: Any, span: Span, batch: int) -> Iterator[Payloads]:
 
 
 def _batches(engine: Engine, span: Span, batch: int = VERIFY_BATCH) -> Iterator[Payloads]:
-    """The ``(hash, payload)`` rows of the ids in ``span``, in id order, in batches."""
+    """The payload rows of the positions in ``span``, in chain order, in batches."""
     raw = engine.raw_connection()
     try:
         read = _pg_batches if engine.dialect.name == "postgresql" else _sqlite_batches
@@ -119,22 +128,32 @@ def _batches(engine: Engine, span: Span, batch: int = VERIFY_BATCH) -> Iterator[
         raw.close()
 
 
-def _id_span(engine: Engine) -> Span | None:
-    """The lowest and highest id (None: empty log). Rows are only appended, under the
-    chain lock, so the rows up to the highest id read here no longer change."""
-    lo, hi = _fetch(engine, "SELECT min(id), max(id) FROM audit_events")
+def _id_span(engine: Engine, after: int = 0) -> Span | None:
+    """The lowest and highest position chained (after ``after``; None: nothing there).
+    Positions are only ever added, under the chain lock, above the head: the rows up to
+    the highest one read here no longer change (unless tampered with)."""
+    lo, hi = _fetch(engine, f"SELECT min(chain_seq), max(chain_seq) FROM audit_events WHERE chain_seq > {int(after)}")
     return None if lo is None else (lo, hi)
 
 
-def _id_at(engine: Engine, position: int) -> int:
-    """The id of the row at 0-based ``position`` in id order."""
-    return _fetch(engine, f"SELECT id FROM audit_events ORDER BY id LIMIT 1 OFFSET {int(position)}")[0]
+def _id_at(engine: Engine, position: int, after: int = 0) -> int:
+    """The id of the row at 0-based ``position`` in chain order (counted after ``after``)."""
+    return _fetch(
+        engine,
+        f"SELECT id FROM audit_events WHERE chain_seq > {int(after)} ORDER BY chain_seq LIMIT 1 OFFSET {int(position)}",
+    )[0]
+
+
+def _id_of(engine: Engine, seq: int) -> int | None:
+    """The id of the event at chain position ``seq`` (None: no such position)."""
+    row = _fetch(engine, f"SELECT id FROM audit_events WHERE chain_seq = {int(seq)}")
+    return None if row is None else row[0]
 
 
 def payload_batches(session: Session, batch: int = VERIFY_BATCH) -> Iterator[Payloads]:
     """The whole chain as ``(hash, payload, digest, details, state)`` rows (all bytes; the
-    payload starts with the row's prev_hash), in id order, in batches: what :func:`verify`
-    hashes and digests."""
+    payload starts with the row's prev_hash), in chain order, in batches: what
+    :func:`verify` hashes and digests."""
     engine = session.get_bind()
     span = _id_span(engine)
     if span is not None:
@@ -160,53 +179,71 @@ class Walk:
         return self.bad_at is None
 
 
+_PREFIX = operator.itemgetter(slice(0, 64))  # a payload's leading prev_hash
+_PRESENT = b"p".__eq__
+
+
 def walk_payloads(batches: Iterable[Sequence[tuple[bytes, ...]]], key: bytes | None = None) -> Walk:
-    """Walk a run of rows a batch at a time with as little per-row Python as possible:
-    hash every payload and digest every detail still present, then compare whole batches
-    at once in C — the joined hex digests with the joined stored hashes, the joined
-    leading prev_hashes of the payloads with the joined hashes before them, the joined
-    HMACs with the joined stored digests. Only a batch with a fault is walked row by row.
-    The first row's link is not judged here but returned (:func:`join_walks` judges it)."""
+    """Walk a run of rows a batch at a time with as little Python per row as possible:
+    the columns are transposed, every payload hashed by C functions mapped over them,
+    every detail still present digested by a copy of one keyed HMAC (no key set-up per
+    row), and whole batches compared at once — the joined raw digests (turned to hex
+    once per batch) with the joined stored hashes, the joined leading prev_hashes of the
+    payloads with the joined hashes before them, the joined HMACs with the joined stored
+    digests. Only a batch with a fault is walked row by row. The first row's link is not
+    judged here but returned (:func:`join_walks` judges it)."""
     sha256 = hashlib.sha256
-    mac = hmac.digest
     key = key or audit_key()
+    keyed = _hmac_new(key, digestmod="sha256")
+    compress, join = itertools.compress, b"".join
     first = prev = None
     n = erased = 0
     for rows in batches:
-        stored = [r[0] for r in rows]
-        computed = [sha256(r[1]).hexdigest() for r in rows]
-        links = [r[1][:64] for r in rows]
-        present = [r for r in rows if r[4] == b"p"]
-        macs = "".join(mac(key, r[3], "sha256").hex() for r in present).encode()
+        stored, payloads, digests, details, states = zip(*rows, strict=True)
         if prev is None:
-            first = prev = links[0]
+            first = prev = payloads[0][:64]
+        present = list(map(_PRESENT, states))
+        macs = []
+        append, copy = macs.append, keyed.copy
+        for text_ in compress(details, present):
+            h = copy()
+            h.update(text_)
+            append(h.digest())
+        stored_joined = join(stored)
         if (
-            b"".join(links) != prev + b"".join(stored[:-1])
-            or "".join(computed).encode() != b"".join(stored)
-            or macs != b"".join(r[2] for r in present)
-            or len(present) + sum(r[4] == b"e" for r in rows) != len(rows)
+            join([sha256(p).digest() for p in payloads]).hex().encode() != stored_joined
+            or join(map(_PREFIX, payloads)) != prev + stored_joined[:-64]
+            or join(macs).hex().encode() != join(compress(digests, present))
+            or b"m" in states
         ):
-            for i, row in enumerate(rows):
-                if links[i] != prev:
-                    return Walk(n + i + 1, n + i, LINK_BROKEN, first)
-                if computed[i].encode() != stored[i]:
-                    return Walk(n + i + 1, n + i, HASH_BROKEN, first)
-                if row[4] == b"m":
-                    return Walk(n + i + 1, n + i, DETAIL_MISSING, first)
-                if row[4] == b"p" and mac(key, row[3], "sha256").hex().encode() != row[2]:
-                    return Walk(n + i + 1, n + i, DETAIL_BROKEN, first)
-                prev = stored[i]
+            return _fault(rows, n, first, prev, key)
         n += len(rows)
-        erased += len(rows) - len(present)
+        erased += states.count(b"e")
         prev = stored[-1]
     return Walk(n, first_link=first, head_hash=prev, erased=erased)
 
 
-def join_walks(walks: Iterable[Walk]) -> Walk:
-    """Runs walked apart, joined in id order into the walk of the whole chain: each run's
-    first row must link to the hash the run before ends on (the first run to GENESIS), and
-    the first fault in that order is the one a single walk from the start would find."""
-    prev, n, erased = GENESIS.encode(), 0, 0
+def _fault(rows: Sequence[tuple[bytes, ...]], n: int, first: bytes | None, prev: bytes, key: bytes) -> Walk:
+    """Walk a batch known to hold a fault row by row: the first bad row and why."""
+    for i, (stored, payload, digest, details, state) in enumerate(rows):
+        if payload[:64] != prev:
+            return Walk(n + i + 1, n + i, LINK_BROKEN, first)
+        if hashlib.sha256(payload).hexdigest().encode() != stored:
+            return Walk(n + i + 1, n + i, HASH_BROKEN, first)
+        if state == b"m":
+            return Walk(n + i + 1, n + i, DETAIL_MISSING, first)
+        if state == b"p" and hmac.digest(key, details, "sha256").hex().encode() != digest:
+            return Walk(n + i + 1, n + i, DETAIL_BROKEN, first)
+        prev = stored
+    raise AssertionError("a batch compared unequal but no row in it is at fault")
+
+
+def join_walks(walks: Iterable[Walk], start: bytes | None = None) -> Walk:
+    """Runs walked apart, joined in chain order into the walk of the whole chain (or of
+    the part after a verified checkpoint whose hash is ``start``): each run's first row
+    must link to the hash the run before ends on (the first run to ``start``, by default
+    GENESIS), and the first fault in that order is the one a single walk would find."""
+    prev, n, erased = start or GENESIS.encode(), 0, 0
     for walk in walks:
         if not walk.events:
             continue
@@ -235,7 +272,7 @@ def verify_processes(engine: Engine, events: int) -> int:
 
 
 def _split(span: Span, parts: int) -> list[Span]:
-    """``span`` cut into at most ``parts`` consecutive ranges of ids."""
+    """``span`` cut into at most ``parts`` consecutive ranges of positions."""
     lo, hi = span
     step = -(-(hi - lo + 1) // parts)
     return [(start, min(start + step - 1, hi)) for start in range(lo, hi + 1, step)]
@@ -264,14 +301,15 @@ def _context() -> Any:
     return ctx
 
 
-def walk_chain(engine: Engine, span: Span, processes: int = 1) -> Walk:
-    """Walk the ids in ``span``: in this process, or in ``processes`` workers, each on
-    its own connection, walking a few runs each (so that one slowed by other work holds
-    the rest up less); the runs are joined in id order."""
+def walk_chain(engine: Engine, span: Span, processes: int = 1, start: bytes | None = None) -> Walk:
+    """Walk the positions in ``span`` (the first linking to ``start``, by default GENESIS):
+    in this process, or in ``processes`` workers, each on its own connection, walking a
+    few runs each (so that one slowed by other work holds the rest up less); the runs
+    are joined in chain order."""
     key = audit_key()
     if processes <= 1:
-        return join_walks([walk_payloads(_batches(engine, span), key)])
+        return join_walks([walk_payloads(_batches(engine, span), key)], start)
     runs = _split(span, processes * RUNS_PER_PROCESS)
     url = engine.url.render_as_string(hide_password=False)
     with _context().Pool(processes, _start_worker, (url, key)) as pool:
-        return join_walks(pool.imap(_walk_span, runs))
+        return join_walks(pool.imap(_walk_span, runs), start)

@@ -100,14 +100,27 @@ def audit_cli() -> None:
 
 @audit_cli.command("verify")
 def audit_verify() -> None:
-    """Walk the chain; exit 1 and name the first bad row if anything was changed."""
+    """Walk the chain; exit 1 and name the first bad row if anything was changed. The
+    unchained tail (events committed, not chained yet) is reported beside it."""
     result = audit.verify(db.session())
+    tail = ""
+    if result.unchained:
+        tail = f"; {result.unchained} event(s) not chained yet, the oldest for {result.unchained_seconds:.0f}s"
+        if result.unchained_stale:
+            tail += " (is the worker running?)"
     if result.ok:
         erased = f" ({result.erased} with details erased)" if result.erased else ""
-        click.secho(f"audit chain intact: {result.events} events{erased}", fg="green")
+        click.secho(f"audit chain intact: {result.events} events{erased}{tail}", fg="yellow" if tail else "green")
         return
-    click.secho(f"audit chain BROKEN at event {result.first_bad}: {result.reason}", fg="red", err=True)
+    click.secho(f"audit chain BROKEN at event {result.first_bad}: {result.reason}{tail}", fg="red", err=True)
     sys.exit(1)
+
+
+@audit_cli.command("chain")
+def audit_chain() -> None:
+    """Chain the events committed but not chained yet (what the worker does after each commit)."""
+    done = audit.chain_pending(db.session())
+    click.echo(f"{done} event(s) chained")
 
 
 @audit_cli.command("reanchor")

@@ -160,22 +160,53 @@ def issue_token(session: Session, user: User) -> str:
 
 
 def principal_for_token(session: Session, token: str) -> Principal:
-    row = session.execute(
-        select(ApiToken).where(ApiToken.token_hash == security.token_hash(token))
-    ).scalar_one_or_none()
-    if row is None or row.expires_at < utcnow() or not row.user.is_active:
+    """The principal a bearer token stands for, read in one round trip: the token joined
+    to its user and, outer-joined, the user's grids (one row per grid). Read afresh on
+    every request, so a revoked or expired token, a deactivated user and a changed grid
+    assignment take effect with the next request. An auditor or admin scoped to a node of
+    the region tree holds every grid below it (two more reads, for those readers only)."""
+    rows = session.execute(
+        select(
+            ApiToken.expires_at,
+            User.id,
+            User.username,
+            User.role,
+            User.partner_id,
+            User.locale,
+            User.is_active,
+            User.region_id,
+            UserGrid.grid_id,
+        )
+        .join(User, User.id == ApiToken.user_id)
+        .outerjoin(UserGrid, UserGrid.user_id == User.id)
+        .where(ApiToken.token_hash == security.token_hash(token))
+    ).all()
+    if not rows or rows[0].expires_at < utcnow() or not rows[0].is_active:
         raise Unauthorized(
             "The token is unknown or has expired; ask for a new one at /api/v1/auth/token.",
             code="invalid_token",
         )
-    return principal_of(row.user)
+    first = rows[0]
+    grid_ids = frozenset(r.grid_id for r in rows if r.grid_id is not None)
+    region_id = first.region_id if first.role in SCOPED_ROLES else None
+    if region_id is not None:
+        grid_ids = region_tree.grids_below(session, region_id)
+    return Principal(
+        user_id=first.id,
+        username=first.username,
+        role=first.role,
+        partner_id=first.partner_id,
+        grid_ids=grid_ids,
+        region_id=region_id,
+        locale=first.locale,
+    )
 
 
 def principal_of(user: User) -> Principal:
     """Who the user is for the scope checks. An auditor or admin scoped to a node of the
     region tree holds every grid below it (the tree is read once, in two queries)."""
     grid_ids = frozenset(g.grid_id for g in user.grids)
-    region_id = user.region_id if user.role in ("admin", "auditor") else None
+    region_id = user.region_id if user.role in SCOPED_ROLES else None
     if region_id is not None:
         grid_ids = region_tree.grids_below(object_session(user), region_id)
     return Principal(
@@ -185,6 +216,7 @@ def principal_of(user: User) -> Principal:
         partner_id=user.partner_id,
         grid_ids=grid_ids,
         region_id=region_id,
+        locale=user.locale,
     )
 
 

@@ -6,12 +6,15 @@ the response in that same transaction, so the key, the work and the stored respo
 commit together or not at all. A unique ``(user_id, key)`` does the rest:
 
 * PostgreSQL: a concurrent duplicate's insert waits on the first transaction's
-  uncommitted row; when that commits, the insert fails, and the duplicate reads the
-  committed row and replays it. If the first rolls back, the duplicate's insert
+  uncommitted row; when that commits, the insert does nothing, and the duplicate reads
+  the committed row and replays it. If the first rolls back, the duplicate's insert
   succeeds and it does the work itself. There is no moment at which two can succeed.
-* SQLite: the savepoint opens the write window (``BEGIN IMMEDIATE`` on a fresh
-  snapshot), so a duplicate inserts only after the first has committed, fails, and
-  finds its row.
+* SQLite: the insert opens the write window (``BEGIN IMMEDIATE`` on a fresh
+  snapshot), so a duplicate inserts only after the first has committed, inserts
+  nothing, and finds its row.
+
+The claim is one statement, ``INSERT … ON CONFLICT DO NOTHING RETURNING``: the new row
+comes back, or nothing when the key is taken (then one SELECT reads what to replay).
 
 The portal's forms use the same keys (a one-time key in a hidden field, generated when
 the form is shown): their "response" is where the browser was sent and what it was told.
@@ -30,7 +33,8 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from broker.platform.errors import Conflict, Invalid
@@ -86,6 +90,12 @@ def validate_key(key: str) -> str:
     return key
 
 
+def _insert_for(session: Session) -> Any:
+    """The dialect's INSERT, which knows ``ON CONFLICT DO NOTHING`` (PostgreSQL, and
+    SQLite from 3.35 on)."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
 def _find(session: Session, user_id: int, key: str) -> IdempotencyKey | None:
     return session.execute(
         select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
@@ -100,9 +110,9 @@ def claim(
     response to replay. Raises 422 ``idempotency_key_reused`` when the key was used for
     a different request."""
     validate_key(key)
-    row = _find(session, user_id, key)
-    if row is None:
-        mine = IdempotencyKey(
+    mine = session.scalars(
+        _insert_for(session)(IdempotencyKey)
+        .values(
             user_id=user_id,
             key=key,
             method=method.upper(),
@@ -111,18 +121,17 @@ def claim(
             status_code=_IN_FLIGHT,
             response=None,
         )
-        try:
-            with session.begin_nested():
-                session.add(mine)  # waits here while a concurrent twin is uncommitted
-        except IntegrityError:
-            row = _find(session, user_id, key)
-            if row is None:  # the twin's row vanished (purged) between the two reads
-                raise Conflict(
-                    "A request with this Idempotency-Key was being processed; send it again.",
-                    code="idempotency_key_in_flight",
-                ) from None
-        else:
-            return mine
+        .on_conflict_do_nothing(index_elements=["user_id", "key"])  # waits here while a twin is uncommitted
+        .returning(IdempotencyKey)
+    ).one_or_none()
+    if mine is not None:
+        return mine
+    row = _find(session, user_id, key)
+    if row is None:  # the twin's row vanished between the two statements (purged)
+        raise Conflict(
+            "A request with this Idempotency-Key was being processed; send it again.",
+            code="idempotency_key_in_flight",
+        )
     if row.body_hash != fingerprint or row.method != method.upper() or row.path != path[:255]:
         raise Invalid(
             "This Idempotency-Key was already used for a different request. Use a new key for a new request.",

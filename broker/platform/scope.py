@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from broker.platform.errors import Forbidden, NotFound
 
+UNKNOWN_LOCALE = "?"
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -22,6 +24,9 @@ class Principal:
     partner_id: int | None = None
     grid_ids: frozenset[int] = field(default_factory=frozenset)
     region_id: int | None = None  # an auditor's or admin's node; None: the whole installation
+    # The language the user chose to read in, when it was read with the principal
+    # (``UNKNOWN_LOCALE``: not read; ask the database if it matters).
+    locale: str | None = UNKNOWN_LOCALE
 
     @property
     def actor(self) -> str:

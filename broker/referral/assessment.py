@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, selectinload
 
 from broker import audit
@@ -17,7 +17,7 @@ from broker.platform.errors import Conflict, Forbidden, Invalid
 from broker.platform.scope import Principal
 from broker.referral import lifecycle, routing
 from broker.registry import household_states, households, privacy
-from models import AidRequest, Assessment, Need
+from models import AidRequest, Assessment, Household, Need
 from models.assessment import CATEGORIES, URGENCIES
 from models.base import utcnow
 
@@ -62,16 +62,18 @@ def _window() -> timedelta:
     return timedelta(hours=float(runtime.settings().get("DUPLICATE_NEED_WINDOW_HOURS", 24)))
 
 
-def possible_duplicates(session: Session, household_id: int, needs: list[dict]) -> list[dict[str, Any]]:
+def _recent(household_id: int) -> Any:
+    """The household's requests recorded within the window (what a duplicate is checked against)."""
+    return and_(AidRequest.household_id == household_id, AidRequest.created_at >= utcnow() - _window())
+
+
+_EARLIER = (AidRequest.id, AidRequest.category, AidRequest.amount_fen, AidRequest.description, AidRequest.created_at)
+
+
+def _duplicates_among(earlier: list[Any], needs: list[dict]) -> list[dict[str, Any]]:
     """Needs identical (category, amount, description) to a request recorded for this
     household within the window: the same form sent twice, or the same need typed in
     again by a colleague. One entry per such need, naming the earlier request."""
-    since = utcnow() - _window()
-    earlier = session.execute(
-        select(AidRequest.id, AidRequest.category, AidRequest.amount_fen, AidRequest.description, AidRequest.created_at)
-        .where(AidRequest.household_id == household_id, AidRequest.created_at >= since)
-        .order_by(AidRequest.id)
-    ).all()
     found = []
     for i, need in enumerate(needs):
         description = (need.get("description") or "").strip()
@@ -82,6 +84,19 @@ def possible_duplicates(session: Session, household_id: int, needs: list[dict]) 
     return found
 
 
+def _household_and_recent(session: Session, household_id: int) -> tuple[Household | None, list[Any]]:
+    """The household (held in the session, where the scope check then finds it without
+    a read) and its requests within the duplicate window, in one round trip: a
+    submission reads nothing twice."""
+    rows = session.execute(
+        select(Household, *_EARLIER)
+        .outerjoin(AidRequest, _recent(household_id))
+        .where(Household.id == household_id)
+        .order_by(AidRequest.id)
+    ).all()
+    return (rows[0][0] if rows else None), [tuple(r)[1:] for r in rows if r.id is not None]
+
+
 def create_assessment(session: Session, principal: Principal, household_id: int, data: dict[str, Any]) -> Assessment:
     """Record an assessment of a household on one's own grid: its needs, one aid request
     per need (``active``, ``routing``), and a routing job per request — all in one transaction.
@@ -90,8 +105,27 @@ def create_assessment(session: Session, principal: Principal, household_id: int,
     (409 ``possible_duplicate``, naming the earlier request) unless the caller says
     ``confirm_duplicate``: going back and sending a form again must not route a family's
     need twice. A household that left the active lists (moved away, …) takes no new need."""
+    return _create(session, principal, household_id, data)[0]
+
+
+def record(session: Session, principal: Principal, household_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    """:func:`create_assessment`, answered as :func:`view` shows it, from the rows just
+    written (nothing is read back)."""
+    created, requests = _create(session, principal, household_id, data)
+    return _view_one(created, {r.need.id: (r.id, r.status, r.routing_state) for r in requests})
+
+
+def _create(
+    session: Session, principal: Principal, household_id: int, data: dict[str, Any]
+) -> tuple[Assessment, list[AidRequest]]:
+    """The work of :func:`create_assessment`: one read (the household and its recent
+    requests), one flush (the assessment, its needs and their requests), and the audit
+    events and routing jobs, which go out with the commit."""
     if principal.role not in ("caseworker", "admin"):
         raise Forbidden("Only caseworkers and admins record needs assessments.")
+    earlier: list[Any] = []
+    if not data.get("confirm_duplicate"):
+        _loaded, earlier = _household_and_recent(session, household_id)  # kept referenced: the session's map is weak
     household = households.get_household(session, principal, household_id, write=True)
     household_states.require_active(household)
     needs = data.get("needs") or []
@@ -101,7 +135,7 @@ def create_assessment(session: Session, principal: Principal, household_id: int,
         raise Invalid(f"At most {MAX_NEEDS} needs per assessment.", details={"needs": [f"at most {MAX_NEEDS}"]})
     for i, need in enumerate(needs):
         _check_need(i, need)
-    duplicates = [] if data.get("confirm_duplicate") else possible_duplicates(session, household.id, needs)
+    duplicates = _duplicates_among(earlier, needs)
     if duplicates:
         first = duplicates[0]
         raise Conflict(
@@ -114,15 +148,7 @@ def create_assessment(session: Session, principal: Principal, household_id: int,
     assessment = Assessment(
         household_id=household.id, assessed_by_id=principal.user_id, summary=(data.get("summary") or "").strip()
     )
-    session.add(assessment)
-    session.flush()
-    audit.record(
-        session,
-        "assessment.created",
-        assessment,
-        after={"needs": len(needs), "summary": privacy.redact(assessment.summary)},
-        household_id=household.id,
-    )
+    requests = []
     for spec in needs:
         need = Need(
             assessment=assessment,
@@ -132,22 +158,31 @@ def create_assessment(session: Session, principal: Principal, household_id: int,
             amount_fen=spec.get("amount_fen"),
             description=(spec.get("description") or "").strip(),
         )
-        session.add(need)
-        session.flush()
-        req = AidRequest(
-            need_id=need.id,
-            household_id=household.id,
-            grid_id=household.grid_id,
-            category=need.category,
-            urgency=need.urgency,
-            amount_fen=need.amount_fen,
-            description=need.description,
-            status="active",
-            routing_state="routing",
-            created_by_id=principal.user_id,
+        requests.append(
+            AidRequest(
+                need=need,
+                household_id=household.id,
+                grid_id=household.grid_id,
+                category=need.category,
+                urgency=need.urgency,
+                amount_fen=need.amount_fen,
+                description=need.description,
+                status="active",
+                routing_state="routing",
+                created_by_id=principal.user_id,
+            )
         )
-        session.add(req)
-        session.flush()
+    session.add(assessment)
+    session.add_all(requests)
+    session.flush()
+    audit.record(
+        session,
+        "assessment.created",
+        assessment,
+        after={"needs": len(needs), "summary": privacy.redact(assessment.summary)},
+        household_id=household.id,
+    )
+    for req in requests:
         audit.record(
             session,
             "request.created",
@@ -155,7 +190,7 @@ def create_assessment(session: Session, principal: Principal, household_id: int,
             after={
                 "status": "active",
                 "routing_state": "routing",
-                "need_id": need.id,
+                "need_id": req.need_id,
                 "assessment_id": assessment.id,
                 "category": req.category,
                 "urgency": req.urgency,
@@ -166,7 +201,7 @@ def create_assessment(session: Session, principal: Principal, household_id: int,
             request_id=req.id,
         )
         lifecycle.request_route(session, req)
-    return assessment
+    return assessment, requests
 
 
 def create_and_route(
@@ -176,10 +211,9 @@ def create_and_route(
     that the caseworker is told truthfully, need by need, what happened: offered to
     partners (how many), taken at once (an auto-grant), or unmatched — back with them.
     The routing job written for each stays as a backstop (routing twice does nothing)."""
-    assessment = create_assessment(session, principal, household_id, data)
+    assessment, requests = _create(session, principal, household_id, data)
     outcomes = []
-    for need in assessment.needs:
-        req = session.execute(select(AidRequest).where(AidRequest.need_id == need.id)).scalar_one()
+    for req in requests:
         decision = routing.route(session, req.id)
         outcomes.append(
             {
@@ -221,26 +255,28 @@ def list_assessments(session: Session, principal: Principal, household_id: int) 
 def view(session: Session, assessments: list[Assessment]) -> list[dict[str, Any]]:
     """Assessments as the API shows them: each need with the request it became."""
     reqs = request_ids(session, [n.id for a in assessments for n in a.needs])
-    return [
-        {
-            "id": a.id,
-            "household_id": a.household_id,
-            "assessed_by_id": a.assessed_by_id,
-            "summary": a.summary,
-            "created_at": a.created_at,
-            "needs": [
-                {
-                    "id": n.id,
-                    "category": n.category,
-                    "urgency": n.urgency,
-                    "amount_fen": n.amount_fen,
-                    "description": n.description,
-                    "request_id": reqs.get(n.id, (None, None, None))[0],
-                    "request_status": reqs.get(n.id, (None, None, None))[1],
-                    "routing_state": reqs.get(n.id, (None, None, None))[2],
-                }
-                for n in a.needs
-            ],
-        }
-        for a in assessments
-    ]
+    return [_view_one(a, reqs) for a in assessments]
+
+
+def _view_one(a: Assessment, reqs: dict[int, tuple[int, str, str]]) -> dict[str, Any]:
+    none = (None, None, None)
+    return {
+        "id": a.id,
+        "household_id": a.household_id,
+        "assessed_by_id": a.assessed_by_id,
+        "summary": a.summary,
+        "created_at": a.created_at,
+        "needs": [
+            {
+                "id": n.id,
+                "category": n.category,
+                "urgency": n.urgency,
+                "amount_fen": n.amount_fen,
+                "description": n.description,
+                "request_id": reqs.get(n.id, none)[0],
+                "request_status": reqs.get(n.id, none)[1],
+                "routing_state": reqs.get(n.id, none)[2],
+            }
+            for n in a.needs
+        ],
+    }

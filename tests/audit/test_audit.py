@@ -162,7 +162,9 @@ def test_a_deleted_row_breaks_the_next_link():
 
 def test_an_inserted_row_is_found():
     """A forged row slipped in between two real ones (with a hash computed correctly
-    for itself) breaks the next real row's link."""
+    for itself, at the next place in the chain, the places and ids after it shifted)
+    breaks the next real row's link; one slipped in by id alone, with no place in the
+    chain, carries a hash no unchained event has, and is named too."""
     ids = _events()
     s = db.session()
     row = s.execute(select(AuditEvent).where(AuditEvent.id == ids[2])).scalar_one()
@@ -180,24 +182,40 @@ def test_an_inserted_row_is_found():
     }
     [chained] = audit.chain_rows([forged], row.hash)
     gap = 1000
-    tamper(
-        f"UPDATE audit_events SET id = id + {gap} WHERE id > {ids[2]}",
-        f"UPDATE audit_details SET id = id + {gap} WHERE id > {ids[2]}",
-        "INSERT INTO audit_events (id, at, actor, action, object_type, object_id, digest, prev_hash, hash) "
-        f"VALUES ({ids[2] + 1}, :at, :actor, :action, :object_type, :object_id, :digest, :prev_hash, :hash)",
-        f"INSERT INTO audit_details (id, after) VALUES ({ids[2] + 1}, :after)",
-        params={
-            **{
-                k: chained[k]
-                for k in ("actor", "action", "object_type", "object_id", "after", "digest", "prev_hash", "hash")
-            },
-            # as each database stores a UTC timestamp
-            "at": chained["at"] if db.is_postgres() else chained["at"].strftime("%Y-%m-%d %H:%M:%S.%f"),
+    params = {
+        **{
+            k: chained[k]
+            for k in ("actor", "action", "object_type", "object_id", "after", "digest", "prev_hash", "hash")
         },
+        # as each database stores a UTC timestamp
+        "at": chained["at"] if db.is_postgres() else chained["at"].strftime("%Y-%m-%d %H:%M:%S.%f"),
+    }
+    insert = (
+        "INSERT INTO audit_events (id, at, actor, action, object_type, object_id, digest, prev_hash, hash{seq}) "
+        "VALUES ({id}, :at, :actor, :action, :object_type, :object_id, :digest, :prev_hash, :hash{at_seq})"
+    )
+    tamper(
+        f"UPDATE audit_events SET id = id + {gap}, chain_seq = chain_seq + {gap} WHERE id > {ids[2]}",
+        f"UPDATE audit_details SET id = id + {gap} WHERE id > {ids[2]}",
+        insert.format(seq=", chain_seq", id=ids[2] + 1, at_seq=f", {row.chain_seq + 1}"),
+        f"INSERT INTO audit_details (id, after) VALUES ({ids[2] + 1}, :after)",
+        params=params,
     )
     result = _verify()
     assert (result.ok, result.first_bad) == (False, ids[3] + gap)
     assert "link" in result.reason
+    tamper(
+        f"DELETE FROM audit_events WHERE id = {ids[2] + 1}",
+        f"UPDATE audit_events SET chain_seq = chain_seq - {gap} WHERE id > {ids[2]}",
+        insert.format(seq="", id=ids[2] + 1, at_seq=""),
+        params=params,
+    )
+    assert audit.verify_chain(db.session()).ok  # the chain itself is whole again
+    result = _verify()
+    assert (result.ok, result.first_bad) == (False, ids[2] + 1)
+    assert result.reason_text["code"] == "audit.outside_chain"
+    assert audit.chain_pending(db.session()) == 0  # the chainer leaves it alone
+    db.session.remove()
 
 
 def test_cutting_the_tail_is_found_through_the_anchor(as_role):

@@ -25,6 +25,8 @@ def test_idle_periodic_passes_log_nothing(app, caplog):
     assert not any(jobs.reconcile().values())
     assert jobs.sweep_overdue_applications() == 0
     assert jobs.purge_idempotency_keys() == 0
+    assert jobs.chain_audit_periodic() == 0
+    assert jobs.verify_audit_chain() is True
     assert _lines(caplog) == []
 
 

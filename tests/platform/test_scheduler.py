@@ -53,3 +53,21 @@ def test_the_scheduler_keeps_enqueueing_after_redis_restarts(tmp_path: Path):
     finally:
         scheduler.stop()
         server.close()
+
+
+def test_the_audit_chainer_and_the_full_verify_are_jobs_of_the_cron_process(app):
+    """Events are chained by a job rung after each commit; what a lost bell or job left is
+    chained by the cron process every few seconds, and the whole chain verified every few
+    hours (below the dashboard's checkpoint): both are scheduled by ``broker.cron``."""
+    from broker import jobs
+    from broker.platform import queue
+    from broker.scheduler import SteadyCronScheduler
+
+    for _ in range(2):  # loading twice (the module already imported) registers the same jobs
+        scheduler = SteadyCronScheduler(connection=queue.connection())
+        scheduler.load_config_from_file("broker.cron")
+        scheduled = {job.name: job for job in scheduler.get_jobs()}
+        assert scheduled["chain-audit"].func is jobs.chain_audit_periodic
+        assert scheduled["chain-audit"].interval <= 10
+        assert scheduled["verify-audit-chain"].func is jobs.verify_audit_chain
+        assert "relay-outbox" in scheduled

@@ -185,8 +185,15 @@ def token_for(base_url: str, username: str) -> str:
 # --- tampering, as someone with database access would -----------------------------------------
 
 SQLITE_GUARDS = {
-    "audit_events_no_update": "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
-    "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: UPDATE refused'); END",
+    "audit_events_no_update": (
+        "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events WHEN NOT ("
+        "OLD.chain_seq IS NULL AND OLD.prev_hash IS NULL AND OLD.hash IS NULL "
+        "AND NEW.chain_seq IS NOT NULL AND NEW.prev_hash IS NOT NULL AND NEW.hash IS NOT NULL "
+        "AND NEW.id IS OLD.id AND NEW.at IS OLD.at AND NEW.actor IS OLD.actor AND NEW.action IS OLD.action "
+        "AND NEW.object_type IS OLD.object_type AND NEW.object_id IS OLD.object_id "
+        "AND NEW.household_id IS OLD.household_id AND NEW.request_id IS OLD.request_id AND NEW.digest IS OLD.digest"
+        ") BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: UPDATE refused'); END"
+    ),
     "audit_events_no_delete": "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
     "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: DELETE refused'); END",
 }

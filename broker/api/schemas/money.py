@@ -261,6 +261,16 @@ class VerifyOut(Schema):
         allow_none=True, metadata={"description": "the head kept outside the database (guards the tail)"}
     )
     erased = fields.Integer(metadata={"description": "events whose readable details were erased (not tampering)"})
+    head_seq = fields.Integer(allow_none=True, metadata={"description": "the head's position in the chain"})
+    unchained = fields.Integer(
+        metadata={"description": "events committed but not chained yet (the tail; chained within seconds)"}
+    )
+    unchained_oldest_seconds = fields.Float(
+        allow_none=True, metadata={"description": "how long the oldest unchained event has waited"}
+    )
+    unchained_stale = fields.Boolean(
+        metadata={"description": "the tail is older than chaining takes while workers run (are they?)"}
+    )
 
 
 class AuditEventArgs(PageArgs):
