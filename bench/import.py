@@ -169,6 +169,7 @@ def phase_core(path: Path, database_url: str | None) -> dict:
 
         grid_ids = _add_grids()
         engine = db.engine()
+        sqlite = engine.dialect.name == "sqlite"
         start = time.perf_counter()
         rows = iter_sheet(path)
         next(rows)  # the header
@@ -178,10 +179,13 @@ def phase_core(path: Path, database_url: str | None) -> dict:
         def flush() -> None:
             now = utcnow()
             with engine.begin() as conn:
-                ids = conn.execute(
-                    insert(Household).returning(Household.id, sort_by_parameter_order=True),
-                    [{**h, "created_at": now, "updated_at": now} for h, _m in chunk],
-                ).scalars()
+                households = [{**h, "created_at": now, "updated_at": now} for h, _m in chunk]
+                if sqlite:  # ids in insert order: see broker.registry.survey_batch.inserted_ids
+                    ids = sorted(conn.execute(insert(Household).returning(Household.id), households).scalars())
+                else:
+                    ids = conn.execute(
+                        insert(Household).returning(Household.id, sort_by_parameter_order=True), households
+                    ).scalars()
                 conn.execute(
                     insert(Member),
                     [

@@ -193,24 +193,16 @@ def insert_new(session: Session, actor: str, chunk: list[Ready]) -> bool:
     plans = [_new_household(item, today) for item in chunk]
     try:
         with session.begin_nested():
-            ids = session.scalars(
-                insert(Household).returning(Household.id, sort_by_parameter_order=True), [p[0] for p in plans]
-            ).all()
+            ids = inserted_ids(session, Household, [p[0] for p in plans])
             member_rows = [
                 {**m, "household_id": hid} for hid, (_h, members) in zip(ids, plans, strict=True) for m in members
             ]
-            member_ids = iter(
-                session.scalars(insert(Member).returning(Member.id, sort_by_parameter_order=True), member_rows).all()
-            )
+            member_ids = iter(inserted_ids(session, Member, member_rows))
             for hid, (_h, members) in zip(ids, plans, strict=True):
                 for m in members:
                     m["id"], m["household_id"] = next(member_ids), hid
             consents = [_consent_row(h, members, actor, now) for h, members in plans if h["consent_to_share"]]
-            consent_ids = (
-                session.scalars(insert(Consent).returning(Consent.id, sort_by_parameter_order=True), consents).all()
-                if consents
-                else []
-            )
+            consent_ids = inserted_ids(session, Consent, consents)
             group_rows = [
                 {"household_id": m["household_id"], "member_id": m["id"], "grid_id": item.grid.id, "group": group,
                  "source": "survey", "known_on": date.today(), "recorded_by_id": None}
@@ -218,14 +210,7 @@ def insert_new(session: Session, actor: str, chunk: list[Ready]) -> bool:
                 for m in members
                 for group in item.groups.get(m["name"], [])
             ]  # fmt: skip
-            group_ids = (
-                session.scalars(
-                    insert(SpecialGroupMember).returning(SpecialGroupMember.id, sort_by_parameter_order=True),
-                    group_rows,
-                ).all()
-                if group_rows
-                else []
-            )
+            group_ids = inserted_ids(session, SpecialGroupMember, group_rows)
     except IntegrityError:
         return False
     consent_by_household = {c["household_id"]: (cid, c) for cid, c in zip(consent_ids, consents, strict=True)}
@@ -265,6 +250,20 @@ def insert_new(session: Session, actor: str, chunk: list[Ready]) -> bool:
                 actor=actor,
             )  # fmt: skip
     return True
+
+
+def inserted_ids(session: Session, model: type, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` (one statement, or a few for many rows) and return their new ids
+    in the rows' order. SQLite numbers the rows of an INSERT in order, each one larger
+    than the largest before it, so its ids sorted are in the rows' order; asked to keep
+    RETURNING in order itself, SQLAlchemy would send SQLite one row per statement.
+    PostgreSQL keeps the order in the statement."""
+    if not rows:
+        return []
+    table = model.__table__  # Core: the ORM's bulk insert would go row by row to return ids
+    if session.get_bind().dialect.name == "sqlite":
+        return sorted(session.scalars(insert(table).returning(table.c.id), rows).all())
+    return list(session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).all())
 
 
 _DEFAULTS = {key: Household.__table__.c[key].default.arg for key in ASSET_FIELDS}
