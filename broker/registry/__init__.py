@@ -10,7 +10,8 @@ whether a list of regions covers a grid (:mod:`.region_match`),
 whether the family agreed to a purpose (:mod:`.consents`) and its consent records
 (:mod:`.consent_records`), and the door-to-door survey import: the sheet
 and its columns (:mod:`.survey_sheet`), a row to a member and errors back to rows
-(:mod:`.survey_rows`), the import loop and its report (:mod:`.importer`).
+(:mod:`.survey_rows`), the import loop and its report (:mod:`.importer`), and how a
+chunk of it is written set-based (:mod:`.survey_batch`).
 
 May import: ``broker.audit``, the platform and ``models``.
 """
