@@ -60,12 +60,6 @@ class Ready:
     all_hashes: list[str] = field(default_factory=list)  # every number's hash under every valid key
 
 
-@dataclass
-class Outcome:
-    created: bool = False
-    error: DomainError | None = None
-
-
 def plan(session: Session, chunk: list[Ready]) -> None:
     """Validate each household and choose its way, with one read per kind of row."""
     for item in chunk:
@@ -102,9 +96,8 @@ def plan(session: Session, chunk: list[Ready]) -> None:
             item.way = SAME
         else:
             item.way = ONE_BY_ONE
-            for m in item.existing.members:  # what a changed household lets go of
-                if m.id_hash and m.id_hash not in item.all_hashes and claims.get(m.id_hash) == mine:
-                    del claims[m.id_hash]
+        # A person a changed household lets go of stays claimed by it: a household taking
+        # them later in the chunk waits its turn after it, one by one.
         for h in item.all_hashes:
             claims.setdefault(h, mine)
 

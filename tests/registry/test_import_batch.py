@@ -169,6 +169,21 @@ def test_a_person_moves_between_two_households_of_one_sheet(tmp_path):
     assert audit.verify(db.session()).ok
 
 
+def test_a_person_leaves_for_a_new_household_of_the_same_sheet(tmp_path):
+    """The wife leaves the vendor's household for a new one further down the sheet: the
+    new household waits until the vendor's has let her go; the other new one goes in
+    with its chunk."""
+    _run(write_xlsx(tmp_path / "v1.xlsx", ZH, VENDOR))
+    own = ["HD-ZGC-01", "A-003", "海淀区中关村东路20号院1号楼101", *VENDOR[1][3:6], "户主", *VENDOR[1][7:11], "800",
+           "否"]  # fmt: skip
+    moved = [VENDOR[0], *VENDOR[2:], *GRANNY, own]
+    result = _run(write_xlsx(tmp_path / "v2.xlsx", ZH, moved))
+    assert (result.households_created, result.households_updated, result.errors) == (2, 1, [])
+    wife = db.session().execute(select(Member).where(Member.name == "李秀兰")).scalar_one()
+    assert db.session().get(Household, wife.household_id).survey_ref == "A-003"
+    assert audit.verify(db.session()).ok
+
+
 def test_new_and_known_households_mix_in_one_chunk(tmp_path):
     """A chunk holding a new household, an unchanged one and a changed one writes each its way."""
     _run(write_xlsx(tmp_path / "v1.xlsx", ZH, VENDOR))
