@@ -62,9 +62,10 @@ class Ready:
 
 def plan(session: Session, chunk: list[Ready]) -> None:
     """Validate each household and choose its way, with one read per kind of row."""
+    schema = HouseholdIn()
     for item in chunk:
         try:
-            item.data = load_household({**item.row, "grid": item.grid.code}, schema=HouseholdIn)
+            item.data = load_household({**item.row, "grid": item.grid.code}, schema=schema)
         except DomainError:
             item.way = ONE_BY_ONE  # the registry explains it, as for a single household
     valid = [i for i in chunk if i.data is not None]
