@@ -11,7 +11,8 @@ sensitive fields (:mod:`.access_log`), rotating the data key (:mod:`.key_rotatio
 whether the family agreed to a purpose (:mod:`.consents`) and its consent records
 (:mod:`.consent_records`), and the door-to-door survey import: the sheet
 and its columns (:mod:`.survey_sheet`), a row to a member and errors back to rows
-(:mod:`.survey_rows`), the import loop and its report (:mod:`.importer`).
+(:mod:`.survey_rows`), the import loop and its report (:mod:`.importer`), and how a
+chunk of it is written set-based (:mod:`.survey_batch`).
 
 May import: ``broker.audit``, the platform and ``models``.
 """

@@ -236,16 +236,22 @@ def compute(
     }
 
 
-def refresh(household: Household, today: date | None = None) -> dict[str, Any]:
-    """Recompute and set the household's fact columns; return them."""
+def facts_for(household: Household, today: date | None = None) -> dict[str, Any]:
+    """The household's fact columns as they should be now, without setting them (to
+    tell whether a re-imported household changed)."""
     living = [m for m in household.members if getattr(m, "deceased_on", None) is None]
-    facts = compute(
+    return compute(
         living,
         household.monthly_income_fen or 0,
         today or local_today(),
         financial_assets_fen=household.financial_assets_fen or 0,
         medical_monthly_fen=monthly_spending(household.medical_spending_fen or 0, household.medical_spending_period),
     )
+
+
+def refresh(household: Household, today: date | None = None) -> dict[str, Any]:
+    """Recompute and set the household's fact columns; return them."""
+    facts = facts_for(household, today)
     for key, value in facts.items():
         setattr(household, key, value)
     return facts

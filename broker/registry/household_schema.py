@@ -258,11 +258,13 @@ class HouseholdPatch(HouseholdFields):
         _no_repeated_person(data.get("members") or [])
 
 
-def load_household(row: dict, *, schema: type[Schema] = HouseholdIn) -> dict:
+def load_household(row: dict, *, schema: type[Schema] | Schema = HouseholdIn) -> dict:
     """Validate a raw record (a survey row, say) and return the clean data; raise
-    :class:`Invalid` with the field errors (``members.0.id_number`` …) otherwise."""
+    :class:`Invalid` with the field errors (``members.0.id_number`` …) otherwise.
+    ``schema`` may be an instance, for a caller loading many records (the survey
+    import): making one costs more than loading a household with it."""
     try:
-        return schema().load(row)
+        return (schema if isinstance(schema, Schema) else schema()).load(row)
     except ValidationError as exc:
         details = flatten(exc.messages)
         raise Invalid(

@@ -8,7 +8,11 @@ Cells left empty under a household's grid code or survey number (merged cells, a
 survey sheets often have them) repeat the value above. A bad cell rejects its household
 only (never the rest of the sheet); every problem is reported with its row number,
 column and reason. Importing the same sheet again updates the households (keyed by grid
-and survey number) instead of adding them twice."""
+and survey number) instead of adding them twice.
+
+Households are written a chunk (``batch``) at a time by :mod:`.survey_batch`: new ones
+in a few set-based statements, unchanged ones not at all, changed or refused ones one by
+one through the registry's upsert; each chunk is committed."""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from broker import audit
 from broker.platform.errors import DomainError, Invalid
-from broker.registry import grids, households, special_groups
+from broker.registry import grids, households, special_groups, survey_batch
 from broker.registry.survey_rows import (
     CellError,
     HouseholdRows,
@@ -102,7 +106,7 @@ class _Importer:
         self.index: dict[str, int] = {}
         self.grids: dict[str, Grid | None] = {}
         self.seen: dict[tuple[str, str], int] = {}
-        self.pending = 0
+        self.ready: list[tuple[HouseholdRows, survey_batch.Ready]] = []
 
     def column(self, key: str) -> str:
         return self.headers.get(key) or next(c.zh for c in COLUMNS if c.key == key)
@@ -179,6 +183,7 @@ class _Importer:
         if group is not None:
             self.finish(group)
         self.flush_batch(final=True)
+        self.result.errors.sort(key=lambda e: e.row)  # chunk by chunk, a household's errors come late
         return self.result
 
     def reject_row(self, number: int, key: str, ref: str, reason: str) -> None:
@@ -237,14 +242,11 @@ class _Importer:
                         f"there is no grid {group.grid}; an administrator creates grids first, or correct the code",
                     )
                 )
-        if not group.errors:
-            self.save(group, grid)
         if group.errors:
             self.reject(group)
             return
-        self.result.rows_imported += len(group.rows)
-        self.pending += 1
-        if self.pending >= self.batch:
+        self.ready.append((group, survey_batch.Ready(grid, self.record(group), group.groups)))
+        if len(self.ready) >= self.batch:
             self.flush_batch()
 
     def grid(self, code: str) -> Grid | None:
@@ -252,7 +254,8 @@ class _Importer:
             self.grids[code] = grids.grid_by_code(self.session, code)
         return self.grids[code]
 
-    def save(self, group: HouseholdRows, grid: Grid) -> None:
+    def record(self, group: HouseholdRows) -> dict[str, Any]:
+        """The household's raw record, as the registry's upsert takes it."""
         h = group.household
         row: dict[str, Any] = {
             "survey_ref": group.survey_ref,
@@ -269,6 +272,38 @@ class _Importer:
             row["phone"] = h["phone"]
         if h.get("notes"):
             row["notes"] = h["notes"]
+        return row
+
+    def write_chunk(self) -> None:
+        """Write the households made ready since the last commit (see :mod:`.survey_batch`)."""
+        chunk, self.ready = self.ready, []
+        if not chunk:
+            return
+        items = [item for _group, item in chunk]
+        survey_batch.plan(self.session, items)
+        new = [item for item in items if item.way == survey_batch.NEW]
+        if not survey_batch.insert_new(self.session, self.actor, new):
+            for item in new:
+                item.way = survey_batch.ONE_BY_ONE
+        for group, item in chunk:
+            if item.way == survey_batch.ONE_BY_ONE:
+                self.save(group, item.grid, item.row)
+                if group.errors:
+                    self.reject(group)
+                continue
+            if item.way == survey_batch.SAME:
+                survey_batch.record_unchanged(self.session, self.actor, item)
+            self.imported(group, created=item.way == survey_batch.NEW)
+
+    def imported(self, group: HouseholdRows, *, created: bool) -> None:
+        self.result.rows_imported += len(group.rows)
+        if created:
+            self.result.households_created += 1
+        else:
+            self.result.households_updated += 1
+
+    def save(self, group: HouseholdRows, grid: Grid, row: dict[str, Any]) -> None:
+        """One household through the registry's upsert (changed, or to be explained)."""
         # One household, all or nothing: a savepoint. SQLAlchemy fires the commit hooks on
         # a savepoint's release too, and the audit log writes and anchors its chain on
         # them; so this batch's audit events are held aside around the savepoint and
@@ -288,10 +323,7 @@ class _Importer:
             group.errors += explain(group, exc, self.column)
             return
         self.session.info[AUDIT_PENDING] = held + mine
-        if created:
-            self.result.households_created += 1
-        else:
-            self.result.households_updated += 1
+        self.imported(group, created=created)
 
     def reject(self, group: HouseholdRows) -> None:
         span = f"row {group.rows[0]}" if len(group.rows) == 1 else f"rows {group.rows[0]}–{group.rows[-1]}"
@@ -301,6 +333,7 @@ class _Importer:
         self.result.rows_rejected += len(group.rows)
 
     def flush_batch(self, *, final: bool = False) -> None:
+        self.write_chunk()
         if final:
             audit.record(
                 self.session,
@@ -318,7 +351,6 @@ class _Importer:
         self.commit()
         self.session.expunge_all()
         self.grids.clear()
-        self.pending = 0
 
 
 def import_households(
