@@ -59,7 +59,12 @@ class CallOut:
 
 
 Handler = Callable[[Session, dict], "CallOut | None"]
+# A batch runner carries out a claimed row and the other due rows of its kind that it can
+# (up to ``limit``), each in its own transaction, sharing what they all read; it adds the
+# rows it gives up on to ``failed`` and returns how many it carried out.
+Batcher = Callable[[Session, "OutboxMessage", set[int], int], int]
 _handlers: dict[str, Handler] = {}
+_batchers: dict[str, Batcher] = {}
 _relay_after_commit = {"on": False}
 REDRIVE_AFTER = timedelta(minutes=5)
 JOB_FUNC = "broker.jobs.run_outbox"
@@ -102,6 +107,17 @@ def add(
     session.add(msg)
     session.info.setdefault("outbox", []).append(msg)
     return msg
+
+
+def batched(kind: str) -> Callable[[Batcher], Batcher]:
+    """Register the runner that drains rows of ``kind`` in batches (see :data:`Batcher`):
+    a draining job hands it each such row it claims."""
+
+    def register(fn: Batcher) -> Batcher:
+        _batchers[kind] = fn
+        return fn
+
+    return register
 
 
 def relay_after_commit() -> None:
@@ -265,6 +281,10 @@ def drain(session: Session, queue_name: str, rows: int = DRAIN_ROWS, seconds: fl
             return done
         _call_for_help(queue_name)
         msg_id = msg.id
+        batch = _batchers.get(msg.kind)
+        if batch is not None:
+            done += batch(session, msg, failed, rows - done)
+            continue
         try:
             outcome = _apply(session, msg)
         except Exception:
@@ -309,19 +329,38 @@ def _call_for_help(queue_name: str) -> None:
         log.warning("cannot call for help draining %s: %s", queue_name, exc)
 
 
-def _apply(session: Session, msg: OutboxMessage) -> str:
+def lock_due(session: Session, msg_id: int) -> OutboxMessage | None:
+    """Lock row ``msg_id`` if it is still unprocessed and no other job holds it (a batch
+    listed it before, unlocked: another job may have carried it out meanwhile)."""
+    stmt = (
+        select(OutboxMessage)
+        .where(OutboxMessage.id == msg_id, OutboxMessage.processed_at.is_(None))
+        .execution_options(populate_existing=True)
+        .with_for_update(skip_locked=True)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def apply_with(session: Session, msg: OutboxMessage, fn: Handler) -> str:
+    """Carry out a locked, unprocessed row with ``fn`` instead of its registered handler
+    (a batch runner's, sharing the batch's reads) and mark it processed, in one transaction."""
+    return _apply(session, msg, fn)
+
+
+def _apply(session: Session, msg: OutboxMessage, fn: Handler | None = None) -> str:
     """Apply a locked, unprocessed row's handler and mark it processed, in one transaction."""
     msg_id = msg.id
-    fn = _handlers.get(msg.kind)
+    fn = fn or _handlers.get(msg.kind)
     if fn is None:
         raise LookupError(f"no outbox handler for {msg.kind!r}")
-    msg.attempts += 1
     try:
         out = fn(session, dict(msg.payload))
     except Exception as exc:
         session.rollback()
         _note_failure(session, msg_id, exc)
         raise
+    # Counted after the handler, so that the count and the mark go out as one UPDATE.
+    msg.attempts += 1
     if isinstance(out, CallOut):
         return _call_out(session, msg_id, out)
     msg.processed_at = utcnow()

@@ -16,7 +16,7 @@ from broker.money import grant_caps, restrictions
 from broker.platform.amounts import yuan
 from broker.referral import lifecycle
 from broker.registry import region_match
-from models import AidRequest, Offer, Partner
+from models import AidRequest, Grid, Offer, Partner
 
 AUTO_GRANT = "auto_grant"
 ALL_REGIONS = region_match.ALL_REGIONS
@@ -89,6 +89,30 @@ def _stats(session: Session, partner_ids: list[int]) -> dict[int, dict[str, int]
     return stats
 
 
+class Reads:
+    """The reads candidate selection shares between requests: every partner, their offer
+    figures, and the money that fits a need. Each call reads the database as it is now;
+    a batch of routings passes a cache instead (:mod:`broker.referral.route_batch`), so
+    that a hundred requests do not read the same partners a hundred times."""
+
+    def grid_code(self, session: Session, grid_id: int) -> str:
+        return session.execute(select(Grid.code).where(Grid.id == grid_id)).scalar_one()
+
+    def partners(self, session: Session) -> list[Partner]:
+        return list(session.execute(select(Partner).order_by(Partner.id)).scalars())
+
+    def stats(self, session: Session, partner_ids: list[int]) -> dict[int, dict[str, int]]:
+        return _stats(session, partner_ids)
+
+    def fitting_funds(
+        self, session: Session, partner_ids: list[int], category: str, grid_code: str
+    ) -> dict[int, restrictions.Fitting]:
+        return restrictions.fitting_funds(session, partner_ids, category, grid_code)
+
+
+DIRECT = Reads()
+
+
 def out(p: Partner, code: str, reason: str, **params: object) -> dict:
     """An exclusion: the partner, the English reason, and its code with parameters."""
     return {"partner_id": p.id, "partner": p.name, "reason": reason, "code": code, "params": params}
@@ -113,11 +137,11 @@ def asked_before(req: AidRequest) -> dict[int, str]:
 
 
 def candidates(
-    session: Session, req: AidRequest, grid_code: str, gap: int | None
+    session: Session, req: AidRequest, grid_code: str, gap: int | None, reads: Reads = DIRECT
 ) -> tuple[list[Candidate], list[dict]]:
     """Every partner, either a candidate or excluded with the reason."""
     asked = asked_before(req)
-    partners = session.execute(select(Partner).order_by(Partner.id)).scalars().all()
+    partners = reads.partners(session)
     excluded: list[dict] = []
     eligible: list[Partner] = []
     for p in partners:
@@ -135,8 +159,8 @@ def candidates(
             excluded.append(out(p, "manual_referral", "referred to by hand only"))
         else:
             eligible.append(p)
-    stats = _stats(session, [p.id for p in eligible])
-    money = restrictions.fitting_funds(session, [p.id for p in eligible], req.category, grid_code)
+    stats = reads.stats(session, [p.id for p in eligible])
+    money = reads.fitting_funds(session, [p.id for p in eligible], req.category, grid_code)
     urgent_or_emergency = req.category == "emergency" or req.urgency == "critical"
     candidates: list[Candidate] = []
     for p in eligible:
