@@ -59,9 +59,8 @@ class CallOut:
 
 
 Handler = Callable[[Session, dict], "CallOut | None"]
-# A batch runner carries out a claimed row and the other due rows of its kind that it can
-# (up to ``limit``), each in its own transaction, sharing what they all read; it adds the
-# rows it gives up on to ``failed`` and returns how many it carried out.
+# Carries out a claimed row and up to ``limit`` - 1 other due rows of its kind, each in
+# its own transaction; adds those it gives up on to ``failed``; returns how many it did.
 Batcher = Callable[[Session, "OutboxMessage", set[int], int], int]
 _handlers: dict[str, Handler] = {}
 _batchers: dict[str, Batcher] = {}
@@ -110,8 +109,7 @@ def add(
 
 
 def batched(kind: str) -> Callable[[Batcher], Batcher]:
-    """Register the runner that drains rows of ``kind`` in batches (see :data:`Batcher`):
-    a draining job hands it each such row it claims."""
+    """Register the runner a draining job hands each row of ``kind`` it claims."""
 
     def register(fn: Batcher) -> Batcher:
         _batchers[kind] = fn
@@ -251,7 +249,7 @@ def run(session: Session, msg_id: int) -> str:
     if msg.processed_at is not None:
         session.rollback()
         return "already processed"
-    return _apply(session, msg)
+    return apply(session, msg)
 
 
 def work(session: Session, msg_id: int, queue_name: str | None) -> str:
@@ -281,12 +279,11 @@ def drain(session: Session, queue_name: str, rows: int = DRAIN_ROWS, seconds: fl
             return done
         _call_for_help(queue_name)
         msg_id = msg.id
-        batch = _batchers.get(msg.kind)
-        if batch is not None:
+        if (batch := _batchers.get(msg.kind)) is not None:
             done += batch(session, msg, failed, rows - done)
             continue
         try:
-            outcome = _apply(session, msg)
+            outcome = apply(session, msg)
         except Exception:
             log.exception("outbox row %s (%s) failed while draining %s", msg_id, msg.kind, queue_name)
             failed.add(msg_id)
@@ -329,26 +326,9 @@ def _call_for_help(queue_name: str) -> None:
         log.warning("cannot call for help draining %s: %s", queue_name, exc)
 
 
-def lock_due(session: Session, msg_id: int) -> OutboxMessage | None:
-    """Lock row ``msg_id`` if it is still unprocessed and no other job holds it (a batch
-    listed it before, unlocked: another job may have carried it out meanwhile)."""
-    stmt = (
-        select(OutboxMessage)
-        .where(OutboxMessage.id == msg_id, OutboxMessage.processed_at.is_(None))
-        .execution_options(populate_existing=True)
-        .with_for_update(skip_locked=True)
-    )
-    return session.execute(stmt).scalar_one_or_none()
-
-
-def apply_with(session: Session, msg: OutboxMessage, fn: Handler) -> str:
-    """Carry out a locked, unprocessed row with ``fn`` instead of its registered handler
-    (a batch runner's, sharing the batch's reads) and mark it processed, in one transaction."""
-    return _apply(session, msg, fn)
-
-
-def _apply(session: Session, msg: OutboxMessage, fn: Handler | None = None) -> str:
-    """Apply a locked, unprocessed row's handler and mark it processed, in one transaction."""
+def apply(session: Session, msg: OutboxMessage, fn: Handler | None = None) -> str:
+    """Apply a locked, unprocessed row's handler (or ``fn``: a batch runner's, sharing the
+    batch's reads) and mark it processed, in one transaction."""
     msg_id = msg.id
     fn = fn or _handlers.get(msg.kind)
     if fn is None:

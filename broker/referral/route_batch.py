@@ -128,7 +128,7 @@ def route_rows(session: Session, first: OutboxMessage, failed: set[int], limit: 
     for msg_id in [first.id, *waiting]:
         if msg is None:
             reads.refresh_if_old()
-            msg = outbox.lock_due(session, msg_id)
+            msg = _lock_due(session, msg_id)
             if msg is None:  # carried out, or held, by another job
                 session.rollback()
                 reads.forget()  # a rollback expired the partners read
@@ -137,6 +137,18 @@ def route_rows(session: Session, first: OutboxMessage, failed: set[int], limit: 
             done += 1
         msg = None
     return done
+
+
+def _lock_due(session: Session, msg_id: int) -> OutboxMessage | None:
+    """Lock row ``msg_id`` if it is still unprocessed and no other job holds it (the batch
+    listed it unlocked: another job may have carried it out meanwhile)."""
+    stmt = (
+        select(OutboxMessage)
+        .where(OutboxMessage.id == msg_id, OutboxMessage.processed_at.is_(None))
+        .execution_options(populate_existing=True)
+        .with_for_update(skip_locked=True)
+    )
+    return session.execute(stmt).scalar_one_or_none()
 
 
 def _route_one(session: Session, msg: OutboxMessage, reads: SharedReads, failed: set[int]) -> bool:
@@ -151,7 +163,7 @@ def _route_one(session: Session, msg: OutboxMessage, reads: SharedReads, failed:
     # nothing in it changes a consent, so the answer is read once.
     session.info[consents.PERMITS_MEMO] = {}
     try:
-        outbox.apply_with(session, msg, handle)
+        outbox.apply(session, msg, handle)
     except Exception:
         log.exception("outbox row %s (%s) failed in a routing batch", msg_id, KIND)
         failed.add(msg_id)
