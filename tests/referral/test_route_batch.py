@@ -27,7 +27,7 @@ def statements() -> Iterator[list[str]]:
     """The SQL statements sent while the block runs."""
     sent: list[str] = []
 
-    def note(conn, cursor, statement, *args) -> None:  # noqa: ANN001 - SQLAlchemy's event signature
+    def note(conn, cursor, statement, *args) -> None:
         sent.append(" ".join(statement.split()))
 
     engine = db.engine()
@@ -46,7 +46,8 @@ def test_one_job_routes_every_waiting_request_reading_the_partners_once(world):
     fast = world.partner("甲 快速基金", categories=["medical"], respond_within_hours=1, fund_fen=1000 * YUAN)
     large = world.partner("乙 大基金", categories=["medical"], respond_within_hours=72, fund_fen=100000 * YUAN)
     ids = [
-        world.assess(world.household(), need("medical", "high", 400 * YUAN))["needs"][0]["request_id"] for _ in range(12)
+        world.assess(world.household(), need("medical", "high", 400 * YUAN))["needs"][0]["request_id"]
+        for _ in range(12)
     ]
     db.session.remove()
     with statements() as sent:
@@ -77,7 +78,7 @@ def test_a_batch_skips_rows_carried_out_meanwhile(world, monkeypatch):
     db.session.remove()
     real_lock = route_batch._lock_due
 
-    def meanwhile(session, msg_id):  # noqa: ANN001, ANN202 - the batch's own signature
+    def meanwhile(session, msg_id):
         if msg_id == rows[-1]:
             # Another job (a thread: a session of its own) routes the last row between the
             # batch's listing and its turn.
