@@ -220,9 +220,10 @@ def run(database_url: str | None, n: int, workers: int, clients: int) -> Result:
         figure,
         baseline,
         "per s",
-        target=0.5,
-        notes=f"{n} requests over HTTP (all answered 201 in {posted:.1f}s), routed and delivered to portal "
-        f"partners by outbox jobs, vs {n} RQ no-op jobs before ({n / raw_before:.0f}/s) and after "
+        target=1.0,
+        notes=f"{n} requests over HTTP (all answered 201 in {posted:.1f}s; the last received "
+        f"{ours - posted:.1f}s later), routed in batches and delivered to portal partners by outbox jobs, "
+        f"vs {n} RQ no-op jobs before ({n / raw_before:.0f}/s) and after "
         f"({n / raw_after:.0f}/s); {workers} workers",
     )
 

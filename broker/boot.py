@@ -15,6 +15,7 @@ from broker.policy import catalogue as policy_catalogue
 HANDLER_MODULES: tuple[str, ...] = (
     "broker.referral.routing",
     "broker.referral.policy_holds",
+    "broker.referral.route_batch",  # drains route_request rows in batches
     "broker.referral.delivery",
     "broker.referral.offers",
     "broker.policy.reminders",

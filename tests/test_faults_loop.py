@@ -9,16 +9,18 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
 import pytest
 from rq.job import Job
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from broker.platform import db, outbox, queue, runtime
 from broker.referral import reconcile
 from models import AidRequest, Offer, OutboxMessage
+from models.base import utcnow
 from tests.conftest import wait_for
 from tests.support.aid import YUAN, make_world, need
 from tests.support.partner_server import PartnerServer
@@ -196,3 +198,56 @@ def test_one_job_run_twice_by_two_workers_is_applied_once(world):
     offers = db.session().get(AidRequest, rid).offers
     assert len(offers) == 1
     assert offers[0].status == "received"
+
+
+def test_a_worker_killed_mid_batch_loses_no_request_and_routes_none_twice(world, worker, private_redis):
+    """SIGKILL the worker's job process while it routes a batch of waiting requests, then
+    empty Redis as a restart without its data would: the requests routed before the kill
+    keep their one offer, the rest wait in the outbox (the database is the truth), and
+    once the periodic relay re-drives them every request has exactly one offer."""
+    world.partner("甲 基金", categories=["medical"], fund_fen=10**6 * YUAN)
+    ids = [
+        world.assess(world.household(), need("medical", "high", (100 + i) * YUAN))["needs"][0]["request_id"]
+        for i in range(30)
+    ]
+    routes = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "route_request")
+    done = routes.where(OutboxMessage.processed_at.is_not(None))
+
+    def routed() -> int:
+        db.session.remove()
+        return db.session().execute(done).scalar_one()
+
+    proc = start_worker()
+    blocker = db.engine().connect()
+    try:
+        wait_for(lambda: routed() >= 3, timeout=120)
+        # Hold the last request (on SQLite: every write) so that the batch stops mid-way.
+        tx = blocker.begin()
+        blocker.execute(update(AidRequest).where(AidRequest.id == ids[-1]).values(auto_retry=False))
+        time.sleep(0.5)
+        for horse in psutil.Process(proc.pid).children(recursive=True):
+            horse.send_signal(signal.SIGKILL)
+        tx.rollback()
+    finally:
+        blocker.close()
+        stop_worker(proc)
+    killed_at = routed()
+    assert 3 <= killed_at < len(ids), "the kill came in the middle of the batch"
+    assert count(Offer) == killed_at, "what the kill interrupted was rolled back"
+
+    queue.connection().flushall()  # Redis back, empty: no job, no bell
+    db.session.remove()
+    session = db.session()
+    # Five minutes on: the periodic relay takes the rows whose jobs were lost.
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.processed_at.is_(None))
+        .values(enqueued_at=utcnow() - outbox.REDRIVE_AFTER * 2)
+    )
+    db.commit()
+    worker()
+    db.session.remove()
+    assert routed() == len(ids)
+    for rid in ids:
+        assert [o.status for o in db.session().get(AidRequest, rid).offers] == ["received"], rid
+    assert count(Offer) == len(ids)

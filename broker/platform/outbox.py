@@ -59,7 +59,11 @@ class CallOut:
 
 
 Handler = Callable[[Session, dict], "CallOut | None"]
+# Carries out a claimed row and up to ``limit`` - 1 other due rows of its kind, each in
+# its own transaction; adds those it gives up on to ``failed``; returns how many it did.
+Batcher = Callable[[Session, "OutboxMessage", set[int], int], int]
 _handlers: dict[str, Handler] = {}
+_batchers: dict[str, Batcher] = {}
 _relay_after_commit = {"on": False}
 REDRIVE_AFTER = timedelta(minutes=5)
 JOB_FUNC = "broker.jobs.run_outbox"
@@ -102,6 +106,16 @@ def add(
     session.add(msg)
     session.info.setdefault("outbox", []).append(msg)
     return msg
+
+
+def batched(kind: str) -> Callable[[Batcher], Batcher]:
+    """Register the runner a draining job hands each row of ``kind`` it claims."""
+
+    def register(fn: Batcher) -> Batcher:
+        _batchers[kind] = fn
+        return fn
+
+    return register
 
 
 def relay_after_commit() -> None:
@@ -235,7 +249,7 @@ def run(session: Session, msg_id: int) -> str:
     if msg.processed_at is not None:
         session.rollback()
         return "already processed"
-    return _apply(session, msg)
+    return apply(session, msg)
 
 
 def work(session: Session, msg_id: int, queue_name: str | None) -> str:
@@ -265,8 +279,11 @@ def drain(session: Session, queue_name: str, rows: int = DRAIN_ROWS, seconds: fl
             return done
         _call_for_help(queue_name)
         msg_id = msg.id
+        if (batch := _batchers.get(msg.kind)) is not None:
+            done += batch(session, msg, failed, rows - done)
+            continue
         try:
-            outcome = _apply(session, msg)
+            outcome = apply(session, msg)
         except Exception:
             log.exception("outbox row %s (%s) failed while draining %s", msg_id, msg.kind, queue_name)
             failed.add(msg_id)
@@ -309,19 +326,21 @@ def _call_for_help(queue_name: str) -> None:
         log.warning("cannot call for help draining %s: %s", queue_name, exc)
 
 
-def _apply(session: Session, msg: OutboxMessage) -> str:
-    """Apply a locked, unprocessed row's handler and mark it processed, in one transaction."""
+def apply(session: Session, msg: OutboxMessage, fn: Handler | None = None) -> str:
+    """Apply a locked, unprocessed row's handler (or ``fn``: a batch runner's, sharing the
+    batch's reads) and mark it processed, in one transaction."""
     msg_id = msg.id
-    fn = _handlers.get(msg.kind)
+    fn = fn or _handlers.get(msg.kind)
     if fn is None:
         raise LookupError(f"no outbox handler for {msg.kind!r}")
-    msg.attempts += 1
     try:
         out = fn(session, dict(msg.payload))
     except Exception as exc:
         session.rollback()
         _note_failure(session, msg_id, exc)
         raise
+    # Counted after the handler, so that the count and the mark go out as one UPDATE.
+    msg.attempts += 1
     if isinstance(out, CallOut):
         return _call_out(session, msg_id, out)
     msg.processed_at = utcnow()

@@ -17,7 +17,7 @@ from broker.platform.amounts import yuan
 from broker.referral import lifecycle
 from broker.registry import region_tree
 from broker.registry.region_tree import Served
-from models import AidRequest, Offer, Partner
+from models import AidRequest, Grid, Offer, Partner
 
 AUTO_GRANT = "auto_grant"
 ALL_REGIONS = region_tree.ALL_REGIONS
@@ -91,6 +91,33 @@ def _stats(session: Session, partner_ids: list[int]) -> dict[int, dict[str, int]
     return stats
 
 
+class Reads:
+    """The reads candidate selection shares between requests: every partner, the region
+    tree, their offer figures, and the money that fits a need. Each call reads the database as it is now;
+    a batch of routings passes a cache instead (:mod:`broker.referral.route_batch`), so
+    that a hundred requests do not read the same partners a hundred times."""
+
+    def grid_code(self, session: Session, grid_id: int) -> str:
+        return session.execute(select(Grid.code).where(Grid.id == grid_id)).scalar_one()
+
+    def partners(self, session: Session) -> list[Partner]:
+        return list(session.execute(select(Partner).order_by(Partner.id)).scalars())
+
+    def tree(self, session: Session) -> region_tree.Tree:
+        return region_tree.load(session)
+
+    def stats(self, session: Session, partner_ids: list[int]) -> dict[int, dict[str, int]]:
+        return _stats(session, partner_ids)
+
+    def fitting_funds(
+        self, session: Session, partner_ids: list[int], category: str, grid_code: str, tree: region_tree.Tree
+    ) -> dict[int, restrictions.Fitting]:
+        return restrictions.fitting_funds(session, partner_ids, category, grid_code, tree=tree)
+
+
+DIRECT = Reads()
+
+
 def out(p: Partner, code: str, reason: str, **params: object) -> dict:
     """An exclusion: the partner, the English reason, and its code with parameters."""
     return {"partner_id": p.id, "partner": p.name, "reason": reason, "code": code, "params": params}
@@ -115,12 +142,12 @@ def asked_before(req: AidRequest) -> dict[int, str]:
 
 
 def candidates(
-    session: Session, req: AidRequest, grid_code: str, gap: int | None
+    session: Session, req: AidRequest, grid_code: str, gap: int | None, reads: Reads = DIRECT
 ) -> tuple[list[Candidate], list[dict]]:
     """Every partner, either a candidate or excluded with the reason."""
     asked = asked_before(req)
-    partners = session.execute(select(Partner).order_by(Partner.id)).scalars().all()
-    tree = region_tree.load(session)
+    partners = reads.partners(session)
+    tree = reads.tree(session)
     excluded: list[dict] = []
     eligible: list[Partner] = []
     served: dict[int, Served] = {}
@@ -141,8 +168,8 @@ def candidates(
         else:
             eligible.append(p)
             served[p.id] = reach
-    stats = _stats(session, [p.id for p in eligible])
-    money = restrictions.fitting_funds(session, [p.id for p in eligible], req.category, grid_code, tree=tree)
+    stats = reads.stats(session, [p.id for p in eligible])
+    money = reads.fitting_funds(session, [p.id for p in eligible], req.category, grid_code, tree)
     urgent_or_emergency = req.category == "emergency" or req.urgency == "critical"
     candidates: list[Candidate] = []
     for p in eligible:

@@ -64,14 +64,16 @@ from broker.platform import adapter_registry, outbox
 from broker.platform.errors import Invalid
 from broker.referral import delivery, lifecycle, policy_holds, wording
 from broker.referral.candidates import (
+    DIRECT,
     Candidate,
+    Reads,
     auto_grant_limit,
     later,
     short,
 )
 from broker.referral.candidates import candidates as find_candidates
 from broker.registry import consents
-from models import AidRequest, Grid, Offer, Partner
+from models import AidRequest, Offer, Partner
 from models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -131,14 +133,17 @@ def _why(c: Candidate, req: AidRequest, grid_code: str, urgent: bool, total: int
     return reasons
 
 
-def plan(session: Session, req: AidRequest) -> tuple[list[tuple[Candidate, int | None, dict]], Decision, list[str]]:
+def plan(
+    session: Session, req: AidRequest, reads: Reads = DIRECT
+) -> tuple[list[tuple[Candidate, int | None, dict]], Decision, list[str]]:
     """Decide, without changing anything, whom to ask for how much. Returns the picks
-    (candidate, amount, why this amount), the decision record, and the reasons left out."""
-    grid_code = session.execute(select(Grid.code).where(Grid.id == req.grid_id)).scalar_one()
+    (candidate, amount, why this amount), the decision record, and the reasons left out.
+    ``reads`` is where the partners and their figures come from (a batch's cache)."""
+    grid_code = reads.grid_code(session, req.grid_id)
     money = lifecycle.is_money(req)
     gap = lifecycle.gap_fen(req) if money else None
     decision = Decision(request_id=req.id, outcome="nothing", gap_fen=gap)
-    candidates, excluded = find_candidates(session, req, grid_code, gap)
+    candidates, excluded = find_candidates(session, req, grid_code, gap, reads)
     urgent = req.urgency in ("critical", "high")
     candidates.sort(key=lambda c: c.key(urgent))
     for i, c in enumerate(candidates, start=1):
@@ -176,11 +181,12 @@ def plan(session: Session, req: AidRequest) -> tuple[list[tuple[Candidate, int |
     return picks, decision, reasons_out
 
 
-def route(session: Session, request_id: int, now: datetime | None = None) -> Decision:
+def route(session: Session, request_id: int, now: datetime | None = None, reads: Reads = DIRECT) -> Decision:
     """One routing round for a request: make the offers it still needs, or — when no
     partner can take it — mark it unmatched with the reasons and tell its caseworkers.
     Does nothing for a request that needs nothing more (or is already unmatched), so it
-    is safe to run twice."""
+    is safe to run twice. ``reads``: the partners and their figures, read once for a
+    batch (:mod:`broker.referral.route_batch`) or, by default, now."""
     now = now or utcnow()
     req = lifecycle.lock_request(session, request_id)
     if not lifecycle.needs_routing(req):
@@ -191,7 +197,7 @@ def route(session: Session, request_id: int, now: datetime | None = None) -> Dec
         _record(session, req, decision)
         lifecycle.refresh_coverage(session, req)
         return decision
-    picks, decision, reasons_out = plan(session, req)
+    picks, decision, reasons_out = plan(session, req, reads)
     decision.held = held
     if picks:
         req.routing_round += 1

@@ -33,6 +33,9 @@ PURPOSES: tuple[str, ...] = CONSENT_PURPOSES
 
 ADULT_AGE = 18
 HEAD_RELATIONS = ("head", "户主")
+# Key of ``session.info`` under which a unit of work that changes no consent (one routing
+# of a batch) keeps the answers of :func:`permits`, asked several times per offer.
+PERMITS_MEMO = "consents.permits_memo"
 
 
 def is_minor(member: Member, today: date | None = None) -> bool:
@@ -91,6 +94,23 @@ def permits(
     ``partner_kind`` (when sharing with partners). ``at`` asks about a past moment."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown consent purpose: {purpose}")
+    memo = session.info.get(PERMITS_MEMO)
+    if memo is None:
+        return _permits(session, household_id, purpose, member_id, partner_kind, at)
+    key = (household_id, purpose, member_id, partner_kind, at)
+    if key not in memo:
+        memo[key] = _permits(session, household_id, purpose, member_id, partner_kind, at)
+    return memo[key]
+
+
+def _permits(
+    session: Session,
+    household_id: int,
+    purpose: str,
+    member_id: int | None,
+    partner_kind: str | None,
+    at: datetime | None,
+) -> bool:
     head = head_member(session, household_id)
     subject_id = member_id if member_id is not None else (head.id if head else None)
     subject = session.get(Member, subject_id) if subject_id is not None else None

@@ -1,0 +1,102 @@
+"""Routing in batches: one draining job routes every waiting request, reading the
+partners once, and counts the offers it makes as it goes (a partner's unanswered money
+is never offered twice within a batch)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, select
+
+from broker.platform import db, outbox
+from broker.referral import route_batch
+from models import AidRequest, Offer, OutboxMessage
+from tests.support.aid import YUAN, make_world, need
+
+
+@pytest.fixture
+def world(as_role, make_user, login):
+    return make_world(as_role, make_user, login)
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL statements sent while the block runs."""
+    sent: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        sent.append(" ".join(statement.split()))
+
+    engine = db.engine()
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def test_one_job_routes_every_waiting_request_reading_the_partners_once(world):
+    """Twelve requests waiting: one drain routes them all in one batch, reads the partners
+    and their figures once, and keeps the fast fund's unanswered money current — it is
+    offered two needs of ¥400 from its ¥1,000 and the rest goes to the larger fund, as
+    routing them one by one would."""
+    fast = world.partner("甲 快速基金", categories=["medical"], respond_within_hours=1, fund_fen=1000 * YUAN)
+    large = world.partner("乙 大基金", categories=["medical"], respond_within_hours=72, fund_fen=100000 * YUAN)
+    ids = [
+        world.assess(world.household(), need("medical", "high", 400 * YUAN))["needs"][0]["request_id"]
+        for _ in range(12)
+    ]
+    db.session.remove()
+    with statements() as sent:
+        done = outbox.drain(db.session(), "default")
+    db.session.remove()
+    assert done == 12
+    partner_reads = [s for s in sent if s.startswith("SELECT") and " FROM partners" in s and "WHERE" not in s]
+    assert len(partner_reads) == 1, partner_reads
+    assert sum(1 for s in sent if "count(*)" in s and "GROUP BY offers.partner_id" in s) == 1
+    session = db.session()
+    offers = session.execute(select(Offer).order_by(Offer.id)).scalars().all()
+    assert sorted(o.request_id for o in offers) == sorted(ids), "one offer per request"
+    assert all(o.status == "received" for o in offers)
+    assert [o.partner_id for o in offers] == [fast["id"]] * 2 + [large["id"]] * 10
+    rows = session.execute(select(OutboxMessage).where(OutboxMessage.kind == "route_request")).scalars().all()
+    assert all(r.processed_at is not None and r.attempts == 1 for r in rows)
+    assert all(session.get(AidRequest, rid).routing_state == "offered" for rid in ids)
+
+
+def test_a_batch_skips_rows_carried_out_meanwhile(world, monkeypatch):
+    """A row the batch listed but another job carried out before the batch reached it is
+    left alone: its request is routed once."""
+    world.partner("甲 基金", categories=["medical"], fund_fen=100000 * YUAN)
+    for _ in range(3):
+        world.assess(world.household(), need("medical", "high", 100 * YUAN))
+    db.session.remove()
+    rows = db.session().execute(select(OutboxMessage.id).where(OutboxMessage.kind == "route_request")).scalars().all()
+    db.session.remove()
+    real_lock = route_batch._lock_due
+
+    def meanwhile(session, msg_id):
+        if msg_id == rows[-1]:
+            # Another job (a thread: a session of its own) routes the last row between the
+            # batch's listing and its turn.
+            outcome: list[str] = []
+
+            def other_job() -> None:
+                try:
+                    outcome.append(outbox.run(db.session(), msg_id))
+                finally:
+                    db.session.remove()
+
+            thread = threading.Thread(target=other_job)
+            thread.start()
+            thread.join(timeout=60)
+            assert outcome == ["done"]
+        return real_lock(session, msg_id)
+
+    monkeypatch.setattr(route_batch, "_lock_due", meanwhile)
+    assert outbox.drain(db.session(), "default") == 2
+    db.session.remove()
+    assert len(db.session().execute(select(Offer)).scalars().all()) == 3
