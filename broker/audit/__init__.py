@@ -1,8 +1,8 @@
 """The audit log: the hash chain every state change is recorded in, written unchained
-and linked in batches by the chainer (:mod:`.chain`), its head anchored in Redis
-(:mod:`.anchor`), the fast parallel walk (:mod:`.walk`), verifying, in full or on from
-the last checkpoint (:mod:`.checkpoint`), and re-anchoring (:mod:`.verification`), and reading the trail
-(:mod:`.trail`).
+and linked in batches by the chainer (:mod:`.chain`), what a row hashes to
+(:mod:`.hashing`), its head anchored in Redis (:mod:`.anchor`), the fast parallel walk
+(:mod:`.walk`), verifying, in full or on from the last checkpoint (:mod:`.checkpoint`),
+and re-anchoring (:mod:`.verification`), and reading the trail (:mod:`.trail`).
 
 It knows no household; every domain imports it.
 
@@ -13,22 +13,9 @@ import from each other's modules.
 """
 
 from broker.audit.anchor import _push_anchor, anchor_key, read_anchor
-from broker.audit.chain import (
-    GENESIS,
-    RECHAINED,
-    SEP,
-    Chained,
-    answer_bell,
-    canonical_json,
-    chain_batch,
-    chain_pending,
-    chain_rows,
-    content_of,
-    details_text,
-    digest_of,
-    record,
-)
+from broker.audit.chain import Chained, answer_bell, chain_batch, chain_pending, chain_rows, record
 from broker.audit.checkpoint import Checkpoint, read_checkpoint
+from broker.audit.hashing import GENESIS, RECHAINED, SEP, canonical_json, content_of, details_text, digest_of
 from broker.audit.trail import count, events, loads
 from broker.audit.verification import (
     TAIL_STALE_SECONDS,

@@ -43,9 +43,6 @@ What the chain proves, and what it does not:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,6 +55,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from broker.audit.anchor import _push_anchor, _redis, anchor_key
+from broker.audit.hashing import (
+    DETAIL_COLUMNS,
+    GENESIS,
+    _Row,
+    audit_key,
+    canonical_json,
+    chain_hash,
+    content_of,
+    digest_of,
+)
 from broker.platform import actor as actor_ctx
 from broker.platform import queue, runtime
 from models import AuditDetail, AuditEvent
@@ -65,61 +72,7 @@ from models.base import utcnow
 
 log = logging.getLogger(__name__)
 
-GENESIS = "0" * 64
-SEP = "\x1f"
 _LOCK_ID = 0x41494442  # "AIDB"
-
-# Why a row breaks the chain, as both walks (the reference one and the fast one) report it.
-LINK_BROKEN = "link to the previous row is broken (a row before it was deleted or inserted, or this one forged)"
-HASH_BROKEN = "row content does not match its hash (row edited)"
-DETAIL_BROKEN = "row details do not match their digest (details edited)"
-DETAIL_MISSING = "row details are missing and were not erased (details deleted)"
-DETAIL_COLUMNS = ("before", "after", "details")
-# The marker event a migration writes when it re-chains the log in the present format.
-RECHAINED = "audit.rechained"
-
-
-def canonical_json(value: Any) -> str | None:
-    """The one JSON spelling that is hashed: sorted keys, no spaces, UTF-8 kept."""
-    if value is None:
-        return None
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def audit_key() -> bytes:
-    """The HMAC key of the digests (setting ``AUDIT_KEY``)."""
-    return runtime.settings()["AUDIT_KEY"].encode()
-
-
-def details_text(before: str | None, after: str | None, details: str | None) -> str:
-    """The digested spelling of a detail row: its three canonical JSON texts, NULL as ''."""
-    return SEP.join((before or "", after or "", details or ""))
-
-
-def digest_of(before: str | None, after: str | None, details: str | None, key: bytes | None = None) -> str:
-    """The keyed digest of a detail row's canonical texts, as the event carries it."""
-    return hmac.digest(key or audit_key(), details_text(before, after, details).encode(), "sha256").hex()
-
-
-def content_of(row: Any) -> str:
-    """The canonical content of an audit row (an ORM row or a Core row of the same
-    columns): ids, the action, and the digest of its details — no readable details."""
-    return SEP.join(
-        (
-            row.at.isoformat(timespec="microseconds"),
-            row.actor,
-            row.action,
-            row.object_type,
-            "" if row.object_id is None else str(row.object_id),
-            "" if row.household_id is None else str(row.household_id),
-            "" if row.request_id is None else str(row.request_id),
-            row.digest,
-        )
-    )
-
-
-def chain_hash(prev_hash: str, content: str) -> str:
-    return hashlib.sha256((prev_hash + SEP + content).encode()).hexdigest()
 
 
 @dataclass
@@ -401,15 +354,3 @@ def chain_pending(session: Session, limit: int = CHAIN_BATCH) -> int:
         total += done.events
         if done.events < limit:
             return total
-
-
-class _Row:
-    """Attribute access over a dict, so that :func:`content_of` serves both sides."""
-
-    __slots__ = ("_d",)
-
-    def __init__(self, d: dict) -> None:
-        self._d = d
-
-    def __getattr__(self, name: str) -> Any:
-        return self._d[name]

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broker.audit.anchor import Anchor, _push_anchor, _redis, anchor_key, read_anchor
-from broker.audit.chain import (
+from broker.audit.checkpoint import Checkpoint, keep_checkpoint, read_checkpoint
+from broker.audit.hashing import (
     DETAIL_BROKEN,
     DETAIL_MISSING,
     GENESIS,
@@ -27,7 +28,6 @@ from broker.audit.chain import (
     content_of,
     digest_of,
 )
-from broker.audit.checkpoint import Checkpoint, keep_checkpoint, read_checkpoint
 from broker.audit.walk import _id_at, _id_of, _id_span, verify_processes, walk_chain
 from broker.platform.errors import Conflict
 from broker.platform.texts import N_, define

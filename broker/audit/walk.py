@@ -25,7 +25,7 @@ try:  # OpenSSL's HMAC object: copying a keyed one is three times cheaper than h
 except ImportError:  # pragma: no cover - CPython without OpenSSL
     _hmac_new = partial(hmac.new)
 
-from broker.audit.chain import DETAIL_BROKEN, DETAIL_MISSING, GENESIS, HASH_BROKEN, LINK_BROKEN, audit_key
+from broker.audit.hashing import DETAIL_BROKEN, DETAIL_MISSING, GENESIS, HASH_BROKEN, LINK_BROKEN, audit_key
 
 VERIFY_BATCH = 10_000
 PARALLEL_MIN_EVENTS = 100_000
