@@ -98,7 +98,9 @@ def tree_rss_mb(pid: int, *, children: bool = True) -> float:
 @contextmanager
 def scratch_instance(database_url: str | None = None) -> Iterator[dict[str, Any]]:
     """A throwaway instance folder (and SQLite database unless ``database_url`` is given)
-    with the schema migrated; yields the settings."""
+    with the schema migrated; yields the settings. ``BENCH_REDIS_URL`` names a Redis
+    database the benchmark empties first (jobs left by an earlier run would share ids
+    with this one's); without it the broker's own embedded Redis is used."""
     from broker import boot
     from broker.platform import migrate
 
@@ -109,6 +111,10 @@ def scratch_instance(database_url: str | None = None) -> Iterator[dict[str, Any]
             "REDIS_URL": os.environ.get("BENCH_REDIS_URL") or None,
         }
         settings = boot.init(override)
+        if override["REDIS_URL"]:
+            from broker.platform import queue
+
+            queue.connection().flushdb()
         migrate.upgrade()
         yield settings
 
