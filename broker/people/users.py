@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
@@ -187,28 +188,21 @@ def principal_for_token(session: Session, token: str) -> Principal:
             code="invalid_token",
         )
     first = rows[0]
-    grid_ids = frozenset(r.grid_id for r in rows if r.grid_id is not None)
-    region_id = first.region_id if first.role in SCOPED_ROLES else None
-    if region_id is not None:
-        grid_ids = region_tree.grids_below(session, region_id)
-    return Principal(
-        user_id=first.id,
-        username=first.username,
-        role=first.role,
-        partner_id=first.partner_id,
-        grid_ids=grid_ids,
-        region_id=region_id,
-        locale=first.locale,
-    )
+    return _principal(session, first, frozenset(r.grid_id for r in rows if r.grid_id is not None))
 
 
 def principal_of(user: User) -> Principal:
     """Who the user is for the scope checks. An auditor or admin scoped to a node of the
     region tree holds every grid below it (the tree is read once, in two queries)."""
-    grid_ids = frozenset(g.grid_id for g in user.grids)
+    return _principal(object_session(user), user, frozenset(g.grid_id for g in user.grids))
+
+
+def _principal(session: Session, user: Any, grid_ids: frozenset[int]) -> Principal:
+    """The principal of ``user`` (a User or a row with its columns) holding ``grid_ids``,
+    or, for a reader scoped to a region, every grid below that region."""
     region_id = user.region_id if user.role in SCOPED_ROLES else None
     if region_id is not None:
-        grid_ids = region_tree.grids_below(object_session(user), region_id)
+        grid_ids = region_tree.grids_below(session, region_id)
     return Principal(
         user_id=user.id,
         username=user.username,
