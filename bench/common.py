@@ -136,3 +136,42 @@ def ensure_database(url: str) -> bool:
     except psycopg.OperationalError:
         return False
     return True
+
+
+@dataclass
+class Grid:
+    """A benchmark's grid with its admin and caseworker (principals) and households."""
+
+    admin: Any
+    caseworker: Any
+    households: list[int]
+
+
+def grid_with_households(code: str, password: str, n: int) -> Grid:
+    """An admin, a grid ``code``, its caseworker and ``n`` one-person households, made
+    through the broker's own functions in the current session (not committed)."""
+    from broker.people import users
+    from broker.platform import actor, db
+    from broker.registry import grids, households
+    from broker.registry.household_schema import load_household
+
+    session = db.session()
+    actor.set_actor("system:bench")
+    admin = users.principal_of(users.create_user(session, username="admin", password=password, role="admin"))
+    grid = {"code": code, "name": "基准网格", "district": "海淀区", "street": "中关村街道", "community": "基准社区"}
+    grids.create_grid(session, admin, grid)
+    caseworker = users.principal_of(
+        users.create_user(session, username="caseworker", password=password, role="caseworker", grid_codes=[code])
+    )
+    ids = []
+    for i in range(n):
+        data = load_household(
+            {
+                "grid": code,
+                "address": f"海淀区中关村东路{i + 1}号",
+                "monthly_income_fen": 100000,
+                "members": [{"name": f"户主{i}", "relation": "head", "birth_date": "1980-01-01", "sex": "M"}],
+            }
+        )
+        ids.append(households.create_household(session, caseworker, data).id)
+    return Grid(admin, caseworker, ids)

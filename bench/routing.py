@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
-from bench.common import Result, emit, ensure_database, scratch_instance
+from bench.common import Result, emit, ensure_database, grid_with_households, scratch_instance
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-1"
@@ -52,40 +52,19 @@ def env_for(settings: dict) -> dict[str, str]:
 def setup() -> list[int]:
     """An admin, a grid with its caseworker, three portal partners with money, households."""
     from broker.money import funds
-    from broker.people import users
-    from broker.platform import actor, db
+    from broker.platform import db
     from broker.referral import partners
-    from broker.registry import grids, households
-    from broker.registry.household_schema import load_household
 
-    session = db.session()
-    actor.set_actor("system:bench")
-    admin = users.principal_of(users.create_user(session, username="admin", password=PASSWORD, role="admin"))
-    grid = {"code": GRID, "name": "基准网格", "district": "海淀区", "street": "中关村街道", "community": "基准社区"}
-    grids.create_grid(session, admin, grid)
-    caseworker = users.principal_of(
-        users.create_user(session, username="caseworker", password=PASSWORD, role="caseworker", grid_codes=[GRID])
-    )
+    made = grid_with_households(GRID, PASSWORD, HOUSEHOLDS)
     for i in range(3):
         partner = partners.create_partner(
-            session,
-            admin,
+            db.session(),
+            made.admin,
             {"name": f"基金{i}", "kind": "charity", "adapter": "portal", "categories": ["medical"], "regions": [GRID]},
         )
-        funds.record_deposit(session, partner.id, amount_fen=10**10, reference=f"B-{i}")
-    ids = []
-    for i in range(HOUSEHOLDS):
-        data = load_household(
-            {
-                "grid": GRID,
-                "address": f"海淀区中关村东路{i + 1}号",
-                "monthly_income_fen": 100000,
-                "members": [{"name": f"户主{i}", "relation": "head", "birth_date": "1980-01-01", "sex": "M"}],
-            }
-        )
-        ids.append(households.create_household(session, caseworker, data).id)
+        funds.record_deposit(db.session(), partner.id, amount_fen=10**10, reference=f"B-{i}")
     db.commit()
-    return ids
+    return made.households
 
 
 def start(cmd: list[str], env: dict[str, str]) -> subprocess.Popen:

@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import event, func, insert, select, text
 
-from bench.common import Result, emit, ensure_database
+from bench.common import Result, emit, ensure_database, grid_with_households
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_submit"
@@ -54,34 +54,13 @@ def _reset_postgres(url: str) -> None:
 
 def setup() -> tuple[int, int, list[int]]:
     """An admin, a grid, its caseworker and households; returns (caseworker id, grid id, households)."""
-    from broker.people import users
-    from broker.platform import actor, db
-    from broker.registry import grids, households
-    from broker.registry.household_schema import load_household
+    from broker.platform import db
 
-    session = db.session()
-    actor.set_actor("system:bench")
-    admin = users.principal_of(users.create_user(session, username="admin", password=PASSWORD, role="admin"))
-    grid = {"code": GRID, "name": "基准网格", "district": "海淀区", "street": "中关村街道", "community": "基准社区"}
-    grids.create_grid(session, admin, grid)
-    caseworker = users.principal_of(
-        users.create_user(session, username="caseworker", password=PASSWORD, role="caseworker", grid_codes=[GRID])
-    )
-    ids = []
-    for i in range(HOUSEHOLDS):
-        data = load_household(
-            {
-                "grid": GRID,
-                "address": f"海淀区中关村东路{i + 1}号",
-                "monthly_income_fen": 100000,
-                "members": [{"name": f"户主{i}", "relation": "head", "birth_date": "1980-01-01", "sex": "M"}],
-            }
-        )
-        ids.append(households.create_household(session, caseworker, data).id)
+    made = grid_with_households(GRID, PASSWORD, HOUSEHOLDS)
     db.commit()
     grid_id = db.session().execute(text("SELECT id FROM grids WHERE code = :c"), {"c": GRID}).scalar_one()
     db.session.remove()
-    return caseworker.user_id, grid_id, ids
+    return made.caseworker.user_id, grid_id, made.households
 
 
 def bare_app(engine: Any, user_id: int, grid_id: int) -> Any:
