@@ -21,19 +21,44 @@ from bench.common import Result, emit, scratch_instance
 
 SEED = 20260501
 GRIDS = 200
+# The grids' counties: the three with figures of their own, and one on the defaults.
+DISTRICTS = ("海淀区", "朝阳区", "延庆区", "东城区")
 
 
 POLICY_CODES = ("dibao", "tekun", "medical_aid", "education_aid", "temporary_aid", "disability_subsidies")
 
 
-def hand_written_sql(params: dict[str, int]) -> str:
-    """The shipped policies, written by hand (keep in step with config/policies)."""
-    dibao, low = params["dibao_line"], params["low_income_line"]
+def _figures_table(figures) -> str:
+    """One row per (county, residence) with the figures the rules compare against; the
+    row with the empty county holds the defaults."""
+    rows = []
+    for county in [None, *figures.names()]:
+        for residence in ("urban", "rural"):
+            p = figures.params_for(county, residence)
+            name = f"'{county or ''}'"
+            rows.append(
+                f"({name}, '{residence}', {p['dibao_line']}, {p['low_income_line']}, "
+                f"{p['financial_assets_limit']}, {p['motor_vehicle_limit']}, {1 if p['medical_deducted'] else 0})"
+            )
+    return ",\n        ".join(rows)
+
+
+def hand_written_sql(figures) -> str:
+    """The shipped policies, written by hand (keep in step with config/policies): each
+    grid's county read once, the county's figures joined once per household."""
     flags = ",\n           ".join(
         f"MAX(CASE WHEN policy_code = '{code}' THEN 1 ELSE 0 END) AS {code}" for code in POLICY_CODES
     )
     return f"""
-WITH b AS (
+WITH gc AS (
+    SELECT g.id AS grid_id, COALESCE(r3.name, CASE WHEN g.region_id IS NULL THEN g.district END, '') AS county
+    FROM grids g
+    LEFT JOIN regions r1 ON r1.id = g.region_id
+    LEFT JOIN regions r2 ON r2.id = r1.parent_id
+    LEFT JOIN regions r3 ON r3.id = r2.parent_id
+), c(county, residence, dibao, low, fa, mv, med) AS (
+    VALUES {_figures_table(figures)}
+), b AS (
     SELECT household_id,
            {flags}
     FROM household_benefits GROUP BY household_id
@@ -47,26 +72,33 @@ SELECT * FROM (
         h.member_count, h.monthly_income_fen, h.income_per_capita_fen, h.school_age_children,
         h.elderly_count, h.disabled_count, h.unemployed_count, h.serious_illness, h.sudden_hardship,
         h.consent_to_share,
-        (h.member_count > 0 AND h.income_per_capita_fen < {dibao} AND COALESCE(b.tekun, 0) = 0
-            AND COALESCE(b.dibao, 0) = 0 AND COALESCE(a.dibao, 0) = 0) AS p0,
-        (h.disabled_count > 0 AND (COALESCE(b.dibao, 0) = 1 OR h.income_per_capita_fen < {dibao})
+        (h.member_count > 0 AND (h.income_per_capita_fen < f.dibao
+                OR (f.med = 1 AND h.income_after_medical_per_capita_fen < f.dibao))
+            AND h.financial_assets_per_capita_fen <= f.fa AND h.motor_vehicles <= f.mv AND NOT h.surplus_housing
+            AND COALESCE(b.tekun, 0) = 0 AND COALESCE(b.dibao, 0) = 0 AND COALESCE(a.dibao, 0) = 0) AS p0,
+        (h.disabled_count > 0
+            AND (h.severe_disabled_count > 0 OR COALESCE(b.dibao, 0) = 1 OR h.income_per_capita_fen < f.dibao)
             AND COALESCE(b.disability_subsidies, 0) = 0 AND COALESCE(a.disability_subsidies, 0) = 0) AS p1,
-        (h.school_age_children > 0
-            AND (COALESCE(b.dibao, 0) = 1 OR COALESCE(b.tekun, 0) = 1 OR h.income_per_capita_fen < {low})
+        (h.students_count > 0
+            AND (COALESCE(b.dibao, 0) = 1 OR COALESCE(b.tekun, 0) = 1 OR h.income_per_capita_fen < f.low)
             AND COALESCE(b.education_aid, 0) = 0 AND COALESCE(a.education_aid, 0) = 0) AS p2,
         (h.serious_illness
-            AND (COALESCE(b.dibao, 0) = 1 OR COALESCE(b.tekun, 0) = 1 OR h.income_per_capita_fen < {low})
+            AND (COALESCE(b.dibao, 0) = 1 OR COALESCE(b.tekun, 0) = 1 OR h.income_per_capita_fen < f.low
+                OR h.income_after_medical_per_capita_fen < f.low)
             AND COALESCE(b.medical_aid, 0) = 0 AND COALESCE(a.medical_aid, 0) = 0) AS p3,
-        (h.member_count = 1 AND h.income_per_capita_fen < {dibao} AND (h.elderly_count > 0 OR h.disabled_count > 0)
+        (h.unsupported_count > 0 AND h.income_per_capita_fen < f.dibao
             AND COALESCE(b.tekun, 0) = 0 AND COALESCE(a.tekun, 0) = 0) AS p4,
-        (h.sudden_hardship AND h.income_per_capita_fen < {low * 2}
+        (h.sudden_hardship AND h.income_per_capita_fen < f.low * 2
             AND COALESCE(b.temporary_aid, 0) = 0 AND COALESCE(a.temporary_aid, 0) = 0) AS p5
     FROM households h
+    JOIN gc ON gc.grid_id = h.grid_id
+    JOIN c AS f ON f.residence = h.residence
+        AND f.county = CASE WHEN gc.county IN (SELECT county FROM c) THEN gc.county ELSE '' END
     LEFT JOIN b ON b.household_id = h.id
     LEFT JOIN a ON a.household_id = h.id
-) f
-WHERE f.p0 OR f.p1 OR f.p2 OR f.p3 OR f.p4 OR f.p5
-ORDER BY f.grid_id, f.household_id
+) x
+WHERE x.p0 OR x.p1 OR x.p2 OR x.p3 OR x.p4 OR x.p5
+ORDER BY x.grid_id, x.household_id
 """
 
 
@@ -97,6 +129,14 @@ def _households(n: int, rng: random.Random, now) -> list[dict]:
                 "disabled_count": 1 if rng.random() < 0.06 else 0,
                 "serious_illness": rng.random() < 0.05,
                 "unemployed_count": rng.choice((0, 0, 0, 1)),
+                "students_count": rng.choice((0, 0, 0, 1, 1, 2)) if members > 1 else 0,
+                "severe_disabled_count": 1 if rng.random() < 0.02 else 0,
+                "unsupported_count": 1 if rng.random() < 0.03 else 0,
+                "income_after_medical_per_capita_fen": max(0, per_capita - rng.choice((0, 0, 0, 40_000, 90_000))),
+                "financial_assets_per_capita_fen": rng.choice((0, 0, 500_000, 2_000_000, 4_000_000)),
+                "motor_vehicles": rng.choice((0, 0, 0, 1)),
+                "surplus_housing": rng.random() < 0.05,
+                "residence": "rural" if rng.random() < 0.3 else "urban",
                 "created_at": now,
                 "updated_at": now,
             }
@@ -118,8 +158,8 @@ def populate(engine, n: int, batch: int = 20_000) -> None:
         conn.execute(
             insert(Grid),
             [
-                {"code": f"G{g:04d}", "name": f"网格{g}", "district": "区", "street": "街道", "community": "社区",
-                 "created_at": now, "updated_at": now}
+                {"code": f"G{g:04d}", "name": f"网格{g}", "district": DISTRICTS[g % len(DISTRICTS)], "street": "街道",
+                 "community": "社区", "created_at": now, "updated_at": now}
                 for g in range(1, GRIDS + 1)
             ],
         )  # fmt: skip
@@ -199,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             print("the shipped policies changed: update hand_written_sql()", file=sys.stderr)
             return 2
         compiled = policy_scan.scan_query(policies)
-        manual = text(hand_written_sql(catalogue.current().params))
+        manual = text(hand_written_sql(catalogue.current().figures))
 
         def run(stmt) -> tuple[float, list]:
             with engine.connect() as conn:
