@@ -1,5 +1,5 @@
 """In a real Chromium on a phone, in Chinese and in English: a caseworker opens a family
-with a sick child, and the auditor finds that read under "who looked" (谁查看过), filters
+with a child, and the auditor finds that read under "who looked" (谁查看过), filters
 by the caseworker and by the household, and follows the links — screenshots at 375 and
 1280 px, no page wider than the phone."""
 
@@ -14,13 +14,19 @@ from tests.portal.test_browser import visitors  # noqa: F401 - the fixture, shar
 pytestmark = pytest.mark.browser
 
 WORDS = {
-    "zh": {"nav": "谁查看过", "user": "用户（登录名）", "filter": "筛选", "household": "家庭编号", "health": "健康"},
+    "zh": {
+        "nav": "谁查看过",
+        "user": "用户（登录名）",
+        "filter": "筛选",
+        "household": "家庭编号",
+        "minors": "未成年人信息",
+    },
     "en": {
         "nav": "Who looked",
         "user": "User (sign-in name)",
         "filter": "Filter",
         "household": "Household no.",
-        "health": "Health",
+        "minors": "Children's details",
     },
 }
 
@@ -53,7 +59,7 @@ def test_the_auditor_sees_who_looked_at_a_family_on_a_phone(
     page.wait_for_url(f"**/auditor/access-log?*user={loop.caseworker}*")
     main = page.locator("main").inner_text()
     assert loop.caseworker in main
-    assert words["health"] in main
+    assert words["minors"] in main  # the son's details were shown
     assert f"/caseworker/households/{loop.household_id}" in main
     assert auditor.fits_phone()
     auditor.shoot("auditor-access-log")

@@ -65,9 +65,17 @@ def test_caseworker_records_follow_ups_from_the_home_page(
     assert "需求已解决 · 满意度 5 分（满分5分）" in page.locator(f"#follow-up-{first}").inner_text()
     caseworker.shoot("caseworker-follow-up-recorded")
 
-    # The schooling need paid too: its visit, and a new need found on it.
-    partner = next(iter(loop.world.partner_clients.values()))
-    offer = loop.offer_ids[1]
+    # The schooling need paid too: its visit, and a new need found on it. Education aid is
+    # expected to cover the fees, so routing holds them for the policy; the school will not
+    # wait, and the caseworker routes the need in full (policy before charity has its own tests).
+    schooling = loop.request_ids[1]
+    overridden = loop.world.caseworker.post(
+        f"/api/v1/requests/{schooling}/policy-override", json={"reason": "学校本周要求缴清学杂费"}
+    )
+    assert overridden.status_code == 200, overridden.get_json()
+    worker()
+    (partner_name, partner) = next(iter(loop.world.partner_clients.items()))
+    (offer,) = [o["id"] for o in loop.world.offers_of(partner_name) if o["request_id"] == schooling]
     assert partner.post(f"/api/v1/offers/{offer}/accept", json={}).status_code == 200
     paid = partner.post(f"/api/v1/offers/{offer}/disbursements", json={"amount_fen": 80000, "kind": "cash"})
     assert paid.status_code == 201
