@@ -4,44 +4,22 @@ the same numbers in tables. Each row is the sum of the grids below it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from broker.money import region_reports
 from broker.platform.scope import Principal
-from broker.portal import charts, i18n
+from broker.portal import i18n
+from broker.portal.dashboard_charts import Chart
 from broker.registry import region_tree
 
 MAX_SECTIONS = 12
 
 
-@dataclass(frozen=True)
-class RollupChart:
-    """A roll-up as the dashboard's chart macro draws it (title, bars, and a table)."""
-
-    id: str
-    title: str
-    desc: str
-    head: tuple[str, str, str]
-    rows: list[tuple[str, float, str, int]]
-
-    @property
-    def svg(self) -> Markup:
-        return charts.bar_chart(
-            [(label, value, written) for label, value, written, _count in self.rows],
-            chart_id=self.id,
-            title=self.title,
-            desc=self.desc,
-            empty=_("Nothing to show for this period."),
-        )
-
-
-def _chart(chart_id: str, title: str, rollup: region_reports.Rollup) -> RollupChart:
-    return RollupChart(
+def _chart(chart_id: str, title: str, rollup: region_reports.Rollup) -> Chart:
+    return Chart(
         chart_id,
         title,
         _("Disbursed to families below it: %(total)s in all.", total=i18n.format_yuan(rollup.amount_fen)),
@@ -50,7 +28,7 @@ def _chart(chart_id: str, title: str, rollup: region_reports.Rollup) -> RollupCh
     )
 
 
-def sections(session: Session, principal: Principal, since: date | None, until: date | None) -> list[RollupChart]:
+def sections(session: Session, principal: Principal, since: date | None, until: date | None) -> list[Chart]:
     """The reader's top level (districts, or its own node's children), then one chart per
     child of each of those (streets within each district)."""
     tree = region_tree.load(session)
