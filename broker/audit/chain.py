@@ -56,6 +56,7 @@ from sqlalchemy.orm import Session
 
 from broker.audit.anchor import _push_anchor, _redis, anchor_key
 from broker.audit.hashing import (
+    CONTENT_COLUMNS,
     DETAIL_COLUMNS,
     GENESIS,
     _Row,
@@ -237,17 +238,7 @@ CHAIN_JOB = "broker.jobs.chain_audit"
 CHAIN_BELL = "aidbroker:audit:chain:bell:"
 CHAIN_BELL_SECONDS = 10  # a bell whose job was lost rings again after this (the cron covers it too)
 _HEAD = (AuditEvent.chain_seq, AuditEvent.id, AuditEvent.hash)
-_CONTENT = (
-    AuditEvent.id,
-    AuditEvent.at,
-    AuditEvent.actor,
-    AuditEvent.action,
-    AuditEvent.object_type,
-    AuditEvent.object_id,
-    AuditEvent.household_id,
-    AuditEvent.request_id,
-    AuditEvent.digest,
-)
+_CONTENT = (AuditEvent.id, *CONTENT_COLUMNS)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from broker.platform import runtime
+from models import AuditEvent
 
 GENESIS = "0" * 64
 SEP = "\x1f"
@@ -44,6 +45,19 @@ def details_text(before: str | None, after: str | None, details: str | None) -> 
 def digest_of(before: str | None, after: str | None, details: str | None, key: bytes | None = None) -> str:
     """The keyed digest of a detail row's canonical texts, as the event carries it."""
     return hmac.digest(key or audit_key(), details_text(before, after, details).encode(), "sha256").hex()
+
+
+# The columns :func:`content_of` reads, in its order: select them (with the id) to hash rows.
+CONTENT_COLUMNS = (
+    AuditEvent.at,
+    AuditEvent.actor,
+    AuditEvent.action,
+    AuditEvent.object_type,
+    AuditEvent.object_id,
+    AuditEvent.household_id,
+    AuditEvent.request_id,
+    AuditEvent.digest,
+)
 
 
 def content_of(row: Any) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from broker.audit.anchor import Anchor, _push_anchor, _redis, anchor_key, read_anchor
 from broker.audit.checkpoint import Checkpoint, keep_checkpoint, read_checkpoint
 from broker.audit.hashing import (
+    CONTENT_COLUMNS,
     DETAIL_BROKEN,
     DETAIL_MISSING,
     GENESIS,
@@ -137,14 +138,7 @@ class VerifyResult:
 _COLUMNS = (
     AuditEvent.id,
     AuditEvent.chain_seq,
-    AuditEvent.at,
-    AuditEvent.actor,
-    AuditEvent.action,
-    AuditEvent.object_type,
-    AuditEvent.object_id,
-    AuditEvent.household_id,
-    AuditEvent.request_id,
-    AuditEvent.digest,
+    *CONTENT_COLUMNS,
     AuditEvent.prev_hash,
     AuditEvent.hash,
     AuditDetail.id.label("detail_id"),
