@@ -180,25 +180,15 @@ def _write_pending(session: Session) -> None:
     session.info["audit_written"] = True
 
 
-# Rows per INSERT on SQLite: 9 columns each, well under its limit of bound parameters.
-_SQLITE_ROWS_PER_INSERT = 500
-
-
 def _insert_events(session: Session, events: list[dict]) -> list[int]:
     """Insert the events (every row with every column, so that they go as one statement)
     and return their ids in the rows' order. PostgreSQL matches RETURNING rows to the
-    parameters itself; SQLite cannot, but it numbers the rows of one multi-row INSERT in
-    their order, consecutively, under the write lock this transaction holds: so each
-    chunk is one INSERT, and its ids sorted are the rows' ids in order."""
-    table = AuditEvent.__table__
+    parameters itself; SQLite cannot, but it numbers the rows of a multi-row INSERT in
+    their order, consecutively, under the write lock this transaction holds, and each
+    later batch above the one before: so the ids sorted are the rows' ids in order."""
     if session.get_bind().dialect.name != "sqlite":
-        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        return list(session.execute(stmt, events).scalars())
-    ids: list[int] = []
-    for start in range(0, len(events), _SQLITE_ROWS_PER_INSERT):
-        chunk = events[start : start + _SQLITE_ROWS_PER_INSERT]
-        ids += sorted(session.execute(insert(table).values(chunk).returning(table.c.id)).scalars())
-    return ids
+        return list(session.execute(_EVENTS_INSERT_ORDERED, events).scalars())
+    return sorted(session.execute(_EVENTS_INSERT, events).scalars())
 
 
 def _details_insert(session: Session) -> Any:
@@ -206,12 +196,22 @@ def _details_insert(session: Session) -> Any:
     SQLite an upsert: SQLite reuses the ids of rows cut off the end of the log, and a
     detail row left at one of them is stale (the anchor reports the cut); a sequence never
     reuses ids."""
-    table = AuditDetail.__table__
-    if session.get_bind().dialect.name != "sqlite":
-        return insert(table)
-    stmt = sqlite_insert(table)
+    return _DETAILS_UPSERT if session.get_bind().dialect.name == "sqlite" else _DETAILS_INSERT
+
+
+def _details_upsert() -> Any:
+    stmt = sqlite_insert(AuditDetail.__table__)
     kept = ("before", "after", "details", "erased_at", "erasure_id")
-    return stmt.on_conflict_do_update(index_elements=[table.c.id], set_={c: stmt.excluded[c] for c in kept})
+    return stmt.on_conflict_do_update(index_elements=[stmt.table.c.id], set_={c: stmt.excluded[c] for c in kept})
+
+
+# Built once: every audited transaction runs them.
+_EVENTS_INSERT = insert(AuditEvent.__table__).returning(AuditEvent.__table__.c.id)
+_EVENTS_INSERT_ORDERED = insert(AuditEvent.__table__).returning(
+    AuditEvent.__table__.c.id, sort_by_parameter_order=True
+)
+_DETAILS_INSERT = insert(AuditDetail.__table__)
+_DETAILS_UPSERT = _details_upsert()
 
 
 @event.listens_for(Session, "after_commit")

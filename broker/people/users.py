@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, object_session
 
 from broker import audit
@@ -160,28 +160,32 @@ def issue_token(session: Session, user: User) -> str:
     return token
 
 
+# Built once: every API request runs it, and building a statement costs more than sending it.
+_BY_TOKEN = (
+    select(
+        ApiToken.expires_at,
+        User.id,
+        User.username,
+        User.role,
+        User.partner_id,
+        User.locale,
+        User.is_active,
+        User.region_id,
+        UserGrid.grid_id,
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(UserGrid, UserGrid.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def principal_for_token(session: Session, token: str) -> Principal:
     """The principal a bearer token stands for, read in one round trip: the token joined
     to its user and, outer-joined, the user's grids (one row per grid). Read afresh on
     every request, so a revoked or expired token, a deactivated user and a changed grid
     assignment take effect with the next request. An auditor or admin scoped to a node of
     the region tree holds every grid below it (two more reads, for those readers only)."""
-    rows = session.execute(
-        select(
-            ApiToken.expires_at,
-            User.id,
-            User.username,
-            User.role,
-            User.partner_id,
-            User.locale,
-            User.is_active,
-            User.region_id,
-            UserGrid.grid_id,
-        )
-        .join(User, User.id == ApiToken.user_id)
-        .outerjoin(UserGrid, UserGrid.user_id == User.id)
-        .where(ApiToken.token_hash == security.token_hash(token))
-    ).all()
+    rows = session.execute(_BY_TOKEN, {"token_hash": security.token_hash(token)}).all()
     if not rows or rows[0].expires_at < utcnow() or not rows[0].is_active:
         raise Unauthorized(
             "The token is unknown or has expired; ask for a new one at /api/v1/auth/token.",

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -45,6 +45,13 @@ MAX_KEY_LENGTH = 120
 HEADER = "Idempotency-Key"
 KEEP_FOR = timedelta(days=7)
 _IN_FLIGHT = 0
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A key this request holds: its row, to be completed with the response."""
+
+    id: int
 
 
 @dataclass(frozen=True)
@@ -90,10 +97,25 @@ def validate_key(key: str) -> str:
     return key
 
 
-def _insert_for(session: Session) -> Any:
-    """The dialect's INSERT, which knows ``ON CONFLICT DO NOTHING`` (PostgreSQL, and
-    SQLite from 3.35 on)."""
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+def _claim_statement(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING id`` in the dialect's spelling
+    (PostgreSQL, and SQLite from 3.35 on), built once: a submission pays for executing
+    it, not for building it."""
+    table = IdempotencyKey.__table__
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["user_id", "key"])  # waits here while a twin is uncommitted
+        .returning(table.c.id)
+    )
+
+
+_CLAIM = {dialect: _claim_statement(dialect) for dialect in ("postgresql", "sqlite")}
+_COMPLETE = (
+    update(IdempotencyKey.__table__)
+    .where(IdempotencyKey.__table__.c.id == bindparam("claim_id"))
+    .values(status_code=bindparam("status_code"), response=bindparam("response"))
+)
 
 
 def _find(session: Session, user_id: int, key: str) -> IdempotencyKey | None:
@@ -104,28 +126,27 @@ def _find(session: Session, user_id: int, key: str) -> IdempotencyKey | None:
 
 def claim(
     session: Session, user_id: int, key: str, *, method: str, path: str, fingerprint: str
-) -> IdempotencyKey | StoredResponse:
-    """Claim ``key`` for this request, first thing in its transaction. Returns the new
-    key row (do the work, then :func:`complete` it before the commit), or the stored
+) -> Claim | StoredResponse:
+    """Claim ``key`` for this request, first thing in its transaction. Returns the
+    :class:`Claim` (do the work, then :func:`complete` it before the commit), or the stored
     response to replay. Raises 422 ``idempotency_key_reused`` when the key was used for
     a different request."""
     validate_key(key)
-    mine = session.scalars(
-        _insert_for(session)(IdempotencyKey)
-        .values(
-            user_id=user_id,
-            key=key,
-            method=method.upper(),
-            path=path[:255],
-            body_hash=fingerprint,
-            status_code=_IN_FLIGHT,
-            response=None,
-        )
-        .on_conflict_do_nothing(index_elements=["user_id", "key"])  # waits here while a twin is uncommitted
-        .returning(IdempotencyKey)
-    ).one_or_none()
+    mine = session.execute(
+        _CLAIM[session.get_bind().dialect.name],
+        {
+            "user_id": user_id,
+            "key": key,
+            "method": method.upper(),
+            "path": path[:255],
+            "body_hash": fingerprint,
+            "status_code": _IN_FLIGHT,
+            "response": None,
+            "created_at": utcnow(),
+        },
+    ).scalar_one_or_none()
     if mine is not None:
-        return mine
+        return Claim(mine)
     row = _find(session, user_id, key)
     if row is None:  # the twin's row vanished between the two statements (purged)
         raise Conflict(
@@ -158,17 +179,14 @@ def stored(session: Session, user_id: int, key: str) -> StoredResponse | None:
     return StoredResponse(row.status_code, row.response)
 
 
-def complete(session: Session, row: IdempotencyKey, status_code: int, body: Any) -> None:
+def complete(session: Session, claim: Claim, status_code: int, body: Any) -> None:
     """Store the response on the claimed key, in the same transaction as the work."""
-    row.status_code = status_code
-    row.response = body
-    session.flush()
+    session.execute(_COMPLETE, {"claim_id": claim.id, "status_code": status_code, "response": body})
 
 
-def abandon(session: Session, row: IdempotencyKey) -> None:
+def abandon(session: Session, claim: Claim) -> None:
     """Give the key up (the request did not succeed but its transaction still commits)."""
-    session.delete(row)
-    session.flush()
+    session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == claim.id))
 
 
 def purge(session: Session, older_than: timedelta = KEEP_FOR) -> int:

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from rq import SimpleWorker
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from broker.money import funds, ledger
 from broker.platform import db, idempotency, queue
@@ -239,7 +239,7 @@ def test_a_concurrent_twin_waits_for_the_first_then_replays(make_user):
     row = idempotency.claim(
         first, user_id, "twin", method="POST", path="/x", fingerprint=idempotency.fingerprint("POST", "/x", b"{}")
     )
-    assert isinstance(row, IdempotencyKey)
+    assert isinstance(row, idempotency.Claim)
     results: list = []
     thread = _claim_in_thread(user_id, results)
     observer = db.engine().connect()
@@ -295,6 +295,7 @@ def test_old_keys_are_purged(make_user):
     from datetime import timedelta
 
     from models import User
+    from models.base import utcnow
 
     user_id = db.session().execute(select(User.id).where(User.username == make_user("admin"))).scalar_one()
     s = db.session()
@@ -302,7 +303,11 @@ def test_old_keys_are_purged(make_user):
         row = idempotency.claim(s, user_id, key, method="POST", path="/x", fingerprint="f")
         idempotency.complete(s, row, 201, {})
         if key == "old":
-            row.created_at = row.created_at - timedelta(days=8)
+            s.execute(
+                update(IdempotencyKey)
+                .where(IdempotencyKey.id == row.id)
+                .values(created_at=utcnow() - timedelta(days=8))
+            )
     db.commit()
     db.session.remove()
     job = queue.queue().enqueue("broker.jobs.purge_idempotency_keys")  # as rq cron does hourly
