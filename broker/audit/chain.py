@@ -207,9 +207,7 @@ def _details_upsert() -> Any:
 
 # Built once: every audited transaction runs them.
 _EVENTS_INSERT = insert(AuditEvent.__table__).returning(AuditEvent.__table__.c.id)
-_EVENTS_INSERT_ORDERED = insert(AuditEvent.__table__).returning(
-    AuditEvent.__table__.c.id, sort_by_parameter_order=True
-)
+_EVENTS_INSERT_ORDERED = insert(AuditEvent.__table__).returning(AuditEvent.__table__.c.id, sort_by_parameter_order=True)
 _DETAILS_INSERT = insert(AuditDetail.__table__)
 _DETAILS_UPSERT = _details_upsert()
 
