@@ -180,7 +180,7 @@ def phase_core(path: Path, database_url: str | None) -> dict:
             now = utcnow()
             with engine.begin() as conn:
                 households = [{**h, "created_at": now, "updated_at": now} for h, _m in chunk]
-                if sqlite:  # ids in insert order: see broker.registry.survey_batch.inserted_ids
+                if sqlite:  # ids in insert order: see broker.platform.inserts.insert_ids
                     ids = sorted(conn.execute(insert(Household).returning(Household.id), households).scalars())
                 else:
                     ids = conn.execute(

@@ -28,12 +28,12 @@ from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from broker import audit
-from broker.platform import security
+from broker.platform import inserts, security
 from broker.platform.errors import DomainError
 from broker.registry import consent_records, household_facts, households, identity, privacy
 from broker.registry.consents import HEAD_RELATIONS, SHARE_WITH_PARTNERS
@@ -187,16 +187,16 @@ def insert_new(session: Session, actor: str, chunk: list[Ready]) -> bool:
     plans = [_new_household(item, today) for item in chunk]
     try:
         with session.begin_nested():
-            ids = inserted_ids(session, Household, [p[0] for p in plans])
+            ids = inserts.insert_ids(session, Household.__table__, [p[0] for p in plans])
             member_rows = [
                 {**m, "household_id": hid} for hid, (_h, members) in zip(ids, plans, strict=True) for m in members
             ]
-            member_ids = iter(inserted_ids(session, Member, member_rows))
+            member_ids = iter(inserts.insert_ids(session, Member.__table__, member_rows))
             for hid, (_h, members) in zip(ids, plans, strict=True):
                 for m in members:
                     m["id"], m["household_id"] = next(member_ids), hid
             consents = [_consent_row(h, members, actor, now) for h, members in plans if h["consent_to_share"]]
-            consent_ids = inserted_ids(session, Consent, consents)
+            consent_ids = inserts.insert_ids(session, Consent.__table__, consents)
             group_rows = [
                 {"household_id": m["household_id"], "member_id": m["id"], "grid_id": item.grid.id, "group": group,
                  "source": "survey", "known_on": date.today(), "recorded_by_id": None}
@@ -204,7 +204,7 @@ def insert_new(session: Session, actor: str, chunk: list[Ready]) -> bool:
                 for m in members
                 for group in item.groups.get(m["name"], [])
             ]  # fmt: skip
-            group_ids = inserted_ids(session, SpecialGroupMember, group_rows)
+            group_ids = inserts.insert_ids(session, SpecialGroupMember.__table__, group_rows)
     except IntegrityError:
         return False
     consent_by_household = {c["household_id"]: (cid, c) for cid, c in zip(consent_ids, consents, strict=True)}
@@ -244,20 +244,6 @@ def insert_new(session: Session, actor: str, chunk: list[Ready]) -> bool:
                 actor=actor,
             )  # fmt: skip
     return True
-
-
-def inserted_ids(session: Session, model: type, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert ``rows`` (one statement, or a few for many rows) and return their new ids
-    in the rows' order. SQLite numbers the rows of an INSERT in order, each one larger
-    than the largest before it, so its ids sorted are in the rows' order; asked to keep
-    RETURNING in order itself, SQLAlchemy would send SQLite one row per statement.
-    PostgreSQL keeps the order in the statement."""
-    if not rows:
-        return []
-    table = model.__table__  # Core: the ORM's bulk insert would go row by row to return ids
-    if session.get_bind().dialect.name == "sqlite":
-        return sorted(session.scalars(insert(table).returning(table.c.id), rows).all())
-    return list(session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).all())
 
 
 _DEFAULTS = {key: Household.__table__.c[key].default.arg for key in ASSET_FIELDS}
