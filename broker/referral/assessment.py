@@ -5,14 +5,15 @@ queue is down at that moment."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from broker import audit
-from broker.platform import runtime
+from broker.platform import inserts, runtime
 from broker.platform.errors import Conflict, Forbidden, Invalid
 from broker.platform.scope import Principal
 from broker.referral import lifecycle, routing
@@ -62,12 +63,15 @@ def _window() -> timedelta:
     return timedelta(hours=float(runtime.settings().get("DUPLICATE_NEED_WINDOW_HOURS", 24)))
 
 
-def _recent(household_id: int) -> Any:
-    """The household's requests recorded within the window (what a duplicate is checked against)."""
-    return and_(AidRequest.household_id == household_id, AidRequest.created_at >= utcnow() - _window())
-
-
 _EARLIER = (AidRequest.id, AidRequest.category, AidRequest.amount_fen, AidRequest.description, AidRequest.created_at)
+# The household's grid and state, and its requests recorded since ``since`` (one row each,
+# or one row of NULLs): what a submission checks, in one round trip, built once.
+_HOUSEHOLD_AND_RECENT = (
+    select(Household.grid_id, Household.state, *_EARLIER)
+    .outerjoin(AidRequest, and_(AidRequest.household_id == Household.id, AidRequest.created_at >= bindparam("since")))
+    .where(Household.id == bindparam("household_id"))
+    .order_by(AidRequest.id)
+)
 
 
 def _duplicates_among(earlier: list[Any], needs: list[dict]) -> list[dict[str, Any]]:
@@ -84,17 +88,18 @@ def _duplicates_among(earlier: list[Any], needs: list[dict]) -> list[dict[str, A
     return found
 
 
-def _household_and_recent(session: Session, household_id: int) -> tuple[Household | None, list[Any]]:
-    """The household (held in the session, where the scope check then finds it without
-    a read) and its requests within the duplicate window, in one round trip: a
-    submission reads nothing twice."""
-    rows = session.execute(
-        select(Household, *_EARLIER)
-        .outerjoin(AidRequest, _recent(household_id))
-        .where(Household.id == household_id)
-        .order_by(AidRequest.id)
-    ).all()
-    return (rows[0][0] if rows else None), [tuple(r)[1:] for r in rows if r.id is not None]
+@dataclass(frozen=True)
+class Recorded:
+    """An assessment as written: its row's values, and per need the need's and the
+    request's ids (in the needs' order)."""
+
+    id: int
+    household_id: int
+    assessed_by_id: int
+    summary: str
+    created_at: datetime
+    needs: list[dict[str, Any]]
+    request_ids: list[int]
 
 
 def create_assessment(session: Session, principal: Principal, household_id: int, data: dict[str, Any]) -> Assessment:
@@ -105,29 +110,34 @@ def create_assessment(session: Session, principal: Principal, household_id: int,
     (409 ``possible_duplicate``, naming the earlier request) unless the caller says
     ``confirm_duplicate``: going back and sending a form again must not route a family's
     need twice. A household that left the active lists (moved away, …) takes no new need."""
-    return _create(session, principal, household_id, data)[0]
+    return session.get(Assessment, _create(session, principal, household_id, data).id)
 
 
 def record(session: Session, principal: Principal, household_id: int, data: dict[str, Any]) -> dict[str, Any]:
-    """:func:`create_assessment`, answered as :func:`view` shows it, from the rows just
+    """:func:`create_assessment`, answered as :func:`view` shows it, from the values just
     written (nothing is read back)."""
-    created, requests = _create(session, principal, household_id, data)
-    return _view_one(created, {r.need.id: (r.id, r.status, r.routing_state) for r in requests})
+    made = _create(session, principal, household_id, data)
+    return {
+        "id": made.id,
+        "household_id": made.household_id,
+        "assessed_by_id": made.assessed_by_id,
+        "summary": made.summary,
+        "created_at": made.created_at,
+        "needs": [
+            {**need, "request_id": rid, "request_status": "active", "routing_state": "routing"}
+            for need, rid in zip(made.needs, made.request_ids, strict=True)
+        ],
+    }
 
 
-def _create(
-    session: Session, principal: Principal, household_id: int, data: dict[str, Any]
-) -> tuple[Assessment, list[AidRequest]]:
-    """The work of :func:`create_assessment`: one read (the household and its recent
-    requests), one flush (the assessment, its needs and their requests), and the audit
-    events and routing jobs, which go out with the commit."""
+def _checked(session: Session, principal: Principal, household_id: int, data: dict[str, Any]) -> tuple[int, list]:
+    """The household's grid, once the principal may write there, the household is on the
+    active lists and the needs are valid and not a duplicate; and the needs."""
     if principal.role not in ("caseworker", "admin"):
         raise Forbidden("Only caseworkers and admins record needs assessments.")
-    earlier: list[Any] = []
-    if not data.get("confirm_duplicate"):
-        _loaded, earlier = _household_and_recent(session, household_id)  # kept referenced: the session's map is weak
-    household = households.get_household(session, principal, household_id, write=True)
-    household_states.require_active(household)
+    rows = session.execute(_HOUSEHOLD_AND_RECENT, {"household_id": household_id, "since": utcnow() - _window()}).all()
+    households.require_household_scope(principal, rows[0].grid_id if rows else None, write=True)
+    household_states.require_active(rows[0])
     needs = data.get("needs") or []
     if not needs:
         raise Invalid("An assessment names at least one need.", details={"needs": ["at least one need"]})
@@ -135,7 +145,8 @@ def _create(
         raise Invalid(f"At most {MAX_NEEDS} needs per assessment.", details={"needs": [f"at most {MAX_NEEDS}"]})
     for i, need in enumerate(needs):
         _check_need(i, need)
-    duplicates = _duplicates_among(earlier, needs)
+    earlier = [tuple(r)[2:] for r in rows if r.id is not None]
+    duplicates = [] if data.get("confirm_duplicate") else _duplicates_among(earlier, needs)
     if duplicates:
         first = duplicates[0]
         raise Conflict(
@@ -145,63 +156,91 @@ def _create(
             code="possible_duplicate",
             details={"duplicates": duplicates, "confirm_with": {"confirm_duplicate": True}},
         )
-    assessment = Assessment(
-        household_id=household.id, assessed_by_id=principal.user_id, summary=(data.get("summary") or "").strip()
+    return rows[0].grid_id, needs
+
+
+def _create(session: Session, principal: Principal, household_id: int, data: dict[str, Any]) -> Recorded:
+    """The work of :func:`create_assessment`: one read (the household's grid and state
+    and its recent requests), three INSERTs (the assessment, its needs, their requests;
+    Core, as a submission is the hottest write there is), and the audit events and
+    routing jobs, which go out with the commit."""
+    grid_id, needs = _checked(session, principal, household_id, data)
+    now = utcnow()
+    summary = (data.get("summary") or "").strip()
+    assessment_id = inserts.insert_ids(
+        session,
+        Assessment.__table__,
+        [{"household_id": household_id, "assessed_by_id": principal.user_id, "summary": summary, "created_at": now}],
+    )[0]
+    written = [
+        {
+            "category": spec["category"],
+            "urgency": spec["urgency"],
+            "amount_fen": spec.get("amount_fen"),
+            "description": (spec.get("description") or "").strip(),
+        }
+        for spec in needs
+    ]
+    need_ids = inserts.insert_ids(
+        session,
+        Need.__table__,
+        [{"assessment_id": assessment_id, "household_id": household_id, **need} for need in written],
     )
-    requests = []
-    for spec in needs:
-        need = Need(
-            assessment=assessment,
-            household_id=household.id,
-            category=spec["category"],
-            urgency=spec["urgency"],
-            amount_fen=spec.get("amount_fen"),
-            description=(spec.get("description") or "").strip(),
-        )
-        requests.append(
-            AidRequest(
-                need=need,
-                household_id=household.id,
-                grid_id=household.grid_id,
-                category=need.category,
-                urgency=need.urgency,
-                amount_fen=need.amount_fen,
-                description=need.description,
-                status="active",
-                routing_state="routing",
-                created_by_id=principal.user_id,
-            )
-        )
-    session.add(assessment)
-    session.add_all(requests)
-    session.flush()
+    request_ids = inserts.insert_ids(
+        session,
+        AidRequest.__table__,
+        [
+            {
+                **need,
+                "need_id": need_id,
+                "household_id": household_id,
+                "grid_id": grid_id,
+                "status": "active",
+                "routing_state": "routing",
+                "created_by_id": principal.user_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for need, need_id in zip(written, need_ids, strict=True)
+        ],
+    )
     audit.record(
         session,
         "assessment.created",
-        assessment,
-        after={"needs": len(needs), "summary": privacy.redact(assessment.summary)},
-        household_id=household.id,
+        object_type="assessments",
+        object_id=assessment_id,
+        after={"needs": len(needs), "summary": privacy.redact(summary)},
+        household_id=household_id,
     )
-    for req in requests:
+    for need, need_id, request_id in zip(written, need_ids, request_ids, strict=True):
         audit.record(
             session,
             "request.created",
-            req,
+            object_type="aid_requests",
+            object_id=request_id,
             after={
                 "status": "active",
                 "routing_state": "routing",
-                "need_id": req.need_id,
-                "assessment_id": assessment.id,
-                "category": req.category,
-                "urgency": req.urgency,
-                "amount_fen": req.amount_fen,
-                "description": privacy.redact(req.description),
+                "need_id": need_id,
+                "assessment_id": assessment_id,
+                "category": need["category"],
+                "urgency": need["urgency"],
+                "amount_fen": need["amount_fen"],
+                "description": privacy.redact(need["description"]),
             },
-            household_id=household.id,
-            request_id=req.id,
+            household_id=household_id,
+            request_id=request_id,
         )
-        lifecycle.request_route(session, req)
-    return assessment, requests
+        lifecycle.request_route(session, request_id)
+    return Recorded(
+        id=assessment_id,
+        household_id=household_id,
+        assessed_by_id=principal.user_id,
+        summary=summary,
+        created_at=now,
+        needs=[{"id": need_id, **need} for need, need_id in zip(written, need_ids, strict=True)],
+        request_ids=request_ids,
+    )
 
 
 def create_and_route(
@@ -211,20 +250,21 @@ def create_and_route(
     that the caseworker is told truthfully, need by need, what happened: offered to
     partners (how many), taken at once (an auto-grant), or unmatched — back with them.
     The routing job written for each stays as a backstop (routing twice does nothing)."""
-    assessment, requests = _create(session, principal, household_id, data)
+    made = _create(session, principal, household_id, data)
     outcomes = []
-    for req in requests:
-        decision = routing.route(session, req.id)
+    for request_id, need in zip(made.request_ids, made.needs, strict=True):
+        decision = routing.route(session, request_id)
+        req = session.get(AidRequest, request_id)  # routing read it: no second read
         outcomes.append(
             {
-                "request_id": req.id,
-                "category": req.category,
+                "request_id": request_id,
+                "category": need["category"],
                 "routing_state": req.routing_state,
                 "status": req.status,
                 "partners": len(decision.offer_ids),
             }
         )
-    return assessment, outcomes
+    return session.get(Assessment, made.id), outcomes
 
 
 def request_ids(session: Session, need_ids: list[int]) -> dict[int, tuple[int, str, str]]:

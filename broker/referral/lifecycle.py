@@ -308,9 +308,9 @@ def withdraw(session: Session, offer: Offer, req: AidRequest, reason: str, *, ac
     outbox.add(session, "withdraw_offer", {"offer_id": offer.id, "reason": reason})
 
 
-def request_route(session: Session, req: AidRequest) -> None:
-    """Ask for (more) routing once this transaction commits."""
-    outbox.add(session, "route_request", {"request_id": req.id})
+def request_route(session: Session, request_id: int) -> None:
+    """Ask for (more) routing of the request once this transaction commits."""
+    outbox.add(session, "route_request", {"request_id": request_id})
 
 
 def settle(session: Session, req: AidRequest, *, reopen: bool = False) -> str:
@@ -347,7 +347,7 @@ def settle(session: Session, req: AidRequest, *, reopen: bool = False) -> str:
         return "completed"
     refresh_coverage(session, req)
     if needs_routing(req):
-        request_route(session, req)
+        request_route(session, req.id)
         return "routing"
     return "unmatched" if req.routing_state == UNMATCHED else "waiting"
 
@@ -369,4 +369,4 @@ def reopen(session: Session, req: AidRequest, *, by: str) -> None:
     """Put the locked, unmatched ``req`` back to routing (by its caseworker, or by the
     reconciler when they chose to retry automatically), audited as ``request.reopened``."""
     set_routing_state(session, req, coverage(req), action="reopened", details={"by": by})
-    request_route(session, req)
+    request_route(session, req.id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from broker import audit
@@ -48,8 +48,9 @@ def living(household: Household) -> list[Member]:
     return [m for m in household.members if m.deceased_on is None]
 
 
-def require_active(household: Household) -> None:
-    """New needs are recorded only for a household on the active lists (409 otherwise)."""
+def require_active(household: Household | Row) -> None:
+    """New needs are recorded only for a household on the active lists (409 otherwise).
+    ``household`` may be a row of the columns a caller read (it has a ``state``)."""
     if household.state != ACTIVE:
         raise Conflict(
             "This household is no longer on the active lists; take it back first.",

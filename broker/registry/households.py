@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from broker import audit
 from broker.platform import security
-from broker.platform.errors import Conflict, Forbidden, Invalid, NotFound, found
+from broker.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from broker.platform.pages import Page, paginate
 from broker.platform.scope import Principal
 from broker.registry import access_log, consent_records, household_facts, identity, privacy
@@ -125,19 +125,25 @@ def _by_survey_ref(session: Session, grid_id: int, survey_ref: str) -> Household
     ).scalar_one_or_none()
 
 
-def _scoped_household(session: Session, principal: Principal, household_id: int, *, write: bool) -> Household:
+def require_household_scope(principal: Principal, grid_id: int | None, *, write: bool = False) -> None:
+    """The principal may see (and change, with ``write``) a household on ``grid_id``
+    (``None``: there is no such household): 404 outside a caseworker's grids and for
+    partners, 403 for auditors writing. For callers that read only the columns they
+    need (a submission); :func:`get_household` is the usual way in."""
+    if principal.role == "partner":
+        raise NotFound("No such household.")
     require_registry(principal, write=write)
-    household = found(session.get(Household, household_id), "household")
-    principal.require_grid(household.grid_id, write=write)
-    return household
+    if grid_id is None:
+        raise NotFound("No such household.")
+    principal.require_grid(grid_id, write=write)
 
 
 def get_household(session: Session, principal: Principal, household_id: int, *, write: bool = False) -> Household:
     """The household, if the principal may see it (and change it, with ``write``):
-    404 outside a caseworker's grids, 403 for auditors writing and for partners."""
-    if principal.role == "partner":
-        raise NotFound("No such household.")
-    return _scoped_household(session, principal, household_id, write=write)
+    404 outside a caseworker's grids and for partners, 403 for auditors writing."""
+    household = session.get(Household, household_id)
+    require_household_scope(principal, None if household is None else household.grid_id, write=write)
+    return household
 
 
 def read_household(session: Session, principal: Principal, household_id: int, *, reason: str) -> Household:
