@@ -10,7 +10,7 @@ from sqlalchemy import text
 from werkzeug.routing import IntegerConverter
 
 from broker import boot
-from broker.platform import actor, db, logs, outbox, queue
+from broker.platform import actor, db, logs, outbox_relay, queue
 
 
 class DatabaseId(IntegerConverter):
@@ -44,7 +44,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
         db.session.remove()
 
     if settings["RELAY_INLINE"]:
-        outbox.relay_after_commit()
+        outbox_relay.relay_after_commit()
 
     from broker import api, cli, portal
     from broker.api.errors import page_handlers

@@ -11,7 +11,7 @@ from rq import get_current_job
 from sqlalchemy.orm import Session
 
 from broker import boot
-from broker.platform import actor, db, outbox, runtime
+from broker.platform import actor, db, outbox, outbox_relay, runtime
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +39,14 @@ def run_outbox(msg_id: int) -> str:
 def drain_outbox(queue_name: str) -> int:
     """Carry out the due rows of ``queue_name``: a helper called in by a busy job."""
     with _session() as session:
-        outbox.answer(queue_name)
+        outbox_relay.answer(queue_name)
         return outbox.drain(session, queue_name)
 
 
 def relay_outbox() -> int:
     """Periodic: move due outbox rows onto RQ (drains the backlog after a Redis outage)."""
     with _session() as session:
-        return outbox.relay(session, runtime.settings()["RELAY_BATCH"])
+        return outbox_relay.relay(session, runtime.settings()["RELAY_BATCH"])
 
 
 def chain_audit() -> int:

@@ -19,7 +19,7 @@ import httpx
 import psutil
 
 from broker import boot
-from broker.platform import db, logs, migrate, outbox, queue
+from broker.platform import db, logs, migrate, outbox_relay, queue
 
 STOP_GRACE_SECONDS = 10.0  # what the children get to finish their work after Ctrl-C
 TICK_SECONDS = 0.3
@@ -97,7 +97,7 @@ def _prepare(signals: _Signals) -> list[tuple[str, str, str]]:
         from broker.cli import demo as seed
 
         # The demo's routing goes to RQ as it commits, for the worker to take at once.
-        outbox.relay_after_commit()
+        outbox_relay.relay_after_commit()
 
         return seed.seed_demo_if_empty().logins
     finally:

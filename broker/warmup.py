@@ -68,6 +68,7 @@ def _rehearse(session: Session) -> None:
     made = assessment.create_assessment(
         session, caseworker, household.id, {"needs": [{"category": "medical", "urgency": "high", "amount_fen": 100}]}
     )
+    outbox.write_queued(session)
     outbox.claim(session, "default")
     for need in made.needs:
         routing.route(session, _request_id(session, need.id))

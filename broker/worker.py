@@ -8,7 +8,7 @@ from rq import Worker as _RQWorker
 from sqlalchemy.orm import configure_mappers
 
 from broker import boot, warmup
-from broker.platform import db, logs, outbox, queue
+from broker.platform import db, logs, outbox_relay, queue
 
 
 class Worker(_RQWorker):
@@ -18,7 +18,7 @@ class Worker(_RQWorker):
         if settings["RELAY_INLINE"]:
             # Work a job writes (a delivery after routing) goes to RQ right after its commit,
             # as it does from the web app, instead of waiting for the periodic relay.
-            outbox.relay_after_commit()
+            outbox_relay.relay_after_commit()
         # Configure the ORM mappers once here, not again in every forked job.
         configure_mappers()
         warmup.warm_up()

@@ -24,7 +24,7 @@ from sqlalchemy import text
 
 from broker.audit import anchor
 from broker.factory import create_app
-from broker.platform import db, migrate, outbox, queue, security
+from broker.platform import db, migrate, outbox_relay, queue, security
 from models import Base
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -219,7 +219,7 @@ def run_worker(max_rounds: int = 50) -> int:
     conn = queue.connection()
     ran = 0
     for _ in range(max_rounds):
-        outbox.relay(db.session())
+        outbox_relay.relay(db.session())
         db.session.remove()
         queues = [queue.queue(name) for name in queue.QUEUES]
         pending = sum(q.count for q in queues)

@@ -17,7 +17,7 @@ import pytest
 from rq.job import Job
 from sqlalchemy import func, select, update
 
-from broker.platform import db, outbox, queue, runtime
+from broker.platform import db, outbox, outbox_relay, queue, runtime
 from broker.referral import reconcile
 from models import AidRequest, Offer, OutboxMessage
 from models.base import utcnow
@@ -154,7 +154,7 @@ def test_a_worker_killed_mid_delivery_is_redriven_without_duplicates(private_red
             result = reconcile.sweep(db.session())
             db.commit()
             assert result.redriven == 1
-            assert outbox.relay(db.session()) >= 1
+            assert outbox_relay.relay(db.session()) >= 1
 
             def delivered() -> bool:
                 db.session.remove()
@@ -242,7 +242,7 @@ def test_a_worker_killed_mid_batch_loses_no_request_and_routes_none_twice(world,
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.processed_at.is_(None))
-        .values(enqueued_at=utcnow() - outbox.REDRIVE_AFTER * 2)
+        .values(enqueued_at=utcnow() - outbox_relay.REDRIVE_AFTER * 2)
     )
     db.commit()
     worker()

@@ -67,7 +67,7 @@ from broker.audit.hashing import (
     digest_of,
 )
 from broker.platform import actor as actor_ctx
-from broker.platform import queue, runtime
+from broker.platform import inserts, pending, queue, runtime
 from models import AuditDetail, AuditEvent
 from models.base import utcnow
 
@@ -107,7 +107,9 @@ def record(
 ) -> None:
     """Queue an audit event for this transaction. ``obj`` may still lack an id; it is
     read after the final flush."""
-    session.info.setdefault("audit", []).append(
+    pending.queue(
+        session,
+        "audit",
         _Pending(
             action=action,
             object_type=object_type or (obj.__tablename__ if obj is not None else "system"),
@@ -120,18 +122,18 @@ def record(
             household_id=household_id,
             request_id=request_id,
             at=utcnow(),
-        )
+        ),
     )
 
 
-def chain_rows(pending: Sequence[dict], prev: str, key: bytes | None = None) -> list[dict]:
+def chain_rows(unchained: Sequence[dict], prev: str, key: bytes | None = None) -> list[dict]:
     """Give each row (dict of AuditEvent columns and the detail columns ``before``,
     ``after``, ``details`` as canonical JSON text) its ``digest`` (unless it has one),
     ``prev_hash`` and ``hash``, continuing from ``prev``. Used by the chainer, the
     migrations and bulk loaders (the benchmark), so that all write what :func:`verify` reads."""
     out = []
     key = key or audit_key()
-    for row in pending:
+    for row in unchained:
         row = {**row, "prev_hash": prev}
         if row.get("digest") is None:
             row["digest"] = digest_of(row.get("before"), row.get("after"), row.get("details"), key)
@@ -147,13 +149,13 @@ def _write_pending(session: Session) -> None:
     # no read of the chain's head; the chainer links them once they are committed.
     if session.in_nested_transaction():
         return
-    pending: list[_Pending] = session.info.pop("audit", [])
-    if not pending:
+    queued: list[_Pending] = pending.take(session, "audit")
+    if not queued:
         return
     session.flush()
     key = audit_key()
     rows = []
-    for p in pending:
+    for p in queued:
         before, after, details = canonical_json(p.before), canonical_json(p.after), canonical_json(p.details)
         rows.append(
             {
@@ -171,24 +173,13 @@ def _write_pending(session: Session) -> None:
             }
         )
     events = [{k: v for k, v in r.items() if k not in DETAIL_COLUMNS} for r in rows]
-    ids = _insert_events(session, events)
+    ids = inserts.insert_ids(session, AuditEvent.__table__, events)
     details = [
         {"id": i, **{c: r[c] for c in DETAIL_COLUMNS}, "erased_at": None, "erasure_id": None}
         for i, r in zip(ids, rows, strict=True)
     ]
     session.execute(_details_insert(session), details)
     session.info["audit_written"] = True
-
-
-def _insert_events(session: Session, events: list[dict]) -> list[int]:
-    """Insert the events (every row with every column, so that they go as one statement)
-    and return their ids in the rows' order. PostgreSQL matches RETURNING rows to the
-    parameters itself; SQLite cannot, but it numbers the rows of a multi-row INSERT in
-    their order, consecutively, under the write lock this transaction holds, and each
-    later batch above the one before: so the ids sorted are the rows' ids in order."""
-    if session.get_bind().dialect.name != "sqlite":
-        return list(session.execute(_EVENTS_INSERT_ORDERED, events).scalars())
-    return sorted(session.execute(_EVENTS_INSERT, events).scalars())
 
 
 def _details_insert(session: Session) -> Any:
@@ -218,15 +209,6 @@ def _chain_committed(session: Session) -> None:
         return
     if session.info.pop("audit_written", None):
         _kick(session)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_pending(session: Session, previous_transaction: Any) -> None:
-    # A savepoint rolled back leaves the outer transaction, and its pending events, alive.
-    if previous_transaction.nested:
-        return
-    session.info.pop("audit", None)
-    session.info.pop("audit_written", None)
 
 
 # --- the chainer ---------------------------------------------------------------------------------

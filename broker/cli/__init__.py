@@ -13,7 +13,7 @@ from broker.cli import privacy as cli_privacy
 from broker.cli import registry as cli_registry
 from broker.cli import seed as cli_seed
 from broker.people import users
-from broker.platform import db, migrate, outbox
+from broker.platform import db, migrate, outbox, outbox_relay
 from broker.platform.errors import DomainError
 
 
@@ -142,9 +142,9 @@ def outbox_cli() -> None:
 
 
 @outbox_cli.command("relay")
-def outbox_relay() -> None:
+def relay_command() -> None:
     """Move every pending outbox row onto RQ now."""
     total = 0
-    while n := outbox.relay(db.session()):
+    while n := outbox_relay.relay(db.session()):
         total += n
     click.echo(f"relayed {total} rows; {outbox.pending_count(db.session())} not yet processed")

@@ -1,9 +1,9 @@
 """The transactional outbox.
 
 A state change and the work it triggers are written in one transaction (:func:`add`).
-After the commit, :func:`relay_committed` copies the new rows onto RQ; if Redis is down
-the API call still succeeds and the periodic :func:`relay` drains the backlog later.
-Jobs are enqueued with the deterministic id ``outbox-<id>`` and ``unique=True``, and
+After the commit, :mod:`broker.platform.outbox_relay` copies the new rows onto RQ; if
+Redis is down the API call still succeeds and its periodic relay drains the backlog
+later. Jobs are enqueued with the deterministic id ``outbox-<id>`` and ``unique=True``, and
 :func:`run` marks a row processed in the same transaction as its work, so a row is
 applied at most once however often it is delivered.
 
@@ -29,16 +29,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import redis
-from rq.exceptions import DuplicateJobError, NoSuchJobError
-from rq.job import Job, JobStatus
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from broker.platform import db, leases, queue
+from broker.platform import db, inserts, leases, outbox_relay, pending, queue
 from models import OutboxMessage
 from models.base import utcnow
 
@@ -64,12 +62,7 @@ Handler = Callable[[Session, dict], "CallOut | None"]
 Batcher = Callable[[Session, "OutboxMessage", set[int], int], int]
 _handlers: dict[str, Handler] = {}
 _batchers: dict[str, Batcher] = {}
-_relay_after_commit = {"on": False}
-REDRIVE_AFTER = timedelta(minutes=5)
-JOB_FUNC = "broker.jobs.run_outbox"
 DRAIN_FUNC = "broker.jobs.drain_outbox"
-BELL_PREFIX = "aidbroker:outbox:bell:"
-BELL_SECONDS = 30  # a bell whose job was lost rings again after this
 DRAIN_ROWS = 500  # one job carries out at most this many rows …
 DRAIN_SECONDS = 20.0  # … for at most this long, then hands over to a fresh job
 IN_PROGRESS = "in progress elsewhere"
@@ -92,20 +85,38 @@ def add(
     *,
     due_at: datetime | None = None,
     queue_name: str = "default",
-) -> OutboxMessage:
-    """Write work to do once this transaction commits."""
+) -> None:
+    """Queue work to do once this transaction commits: the row is written just before
+    the commit, with the transaction's other rows in one statement (:func:`write_queued`)."""
     # Stamped as relayed in this same transaction when the after-commit relay is on, so
     # that a commit costs no second write; the stamp is taken back if the relay fails.
-    msg = OutboxMessage(
-        kind=kind,
-        payload=payload,
-        queue=queue_name,
-        due_at=due_at or utcnow(),
-        enqueued_at=utcnow() if _relay_after_commit["on"] else None,
+    now = utcnow()
+    pending.queue(
+        session,
+        "outbox",
+        {
+            "kind": kind,
+            "payload": payload,
+            "queue": queue_name,
+            "created_at": now,
+            "due_at": due_at or now,
+            "enqueued_at": now if outbox_relay.is_on() else None,
+        },
     )
-    session.add(msg)
-    session.info.setdefault("outbox", []).append(msg)
-    return msg
+
+
+@event.listens_for(Session, "before_commit")
+def write_queued(session: Session) -> None:
+    """Write the rows this transaction queued (also called directly where the rows must
+    be in the table before the commit). SQLAlchemy fires commit hooks when a savepoint
+    is released too: the rows are written only by the real, outermost commit."""
+    if session.in_nested_transaction():
+        return
+    rows = pending.take(session, "outbox")
+    if rows:
+        ids = inserts.insert_ids(session, OutboxMessage.__table__, rows)
+        written = [outbox_relay.Written(i, r["queue"], r["due_at"]) for i, r in zip(ids, rows, strict=True)]
+        session.info.setdefault(outbox_relay.WRITTEN, []).extend(written)
 
 
 def batched(kind: str) -> Callable[[Batcher], Batcher]:
@@ -116,125 +127,6 @@ def batched(kind: str) -> Callable[[Batcher], Batcher]:
         return fn
 
     return register
-
-
-def relay_after_commit() -> None:
-    """Relay each unit of work's rows to RQ right after its commit, in this process (the
-    web app and the workers); without it, only the periodic :func:`relay` moves them."""
-    db.on_after_commit(relay_committed)
-    _relay_after_commit["on"] = True
-
-
-def _enqueue(msg_id: int, queue_name: str, due_at: datetime, *, redrive: bool = False) -> bool:
-    """Put one row on RQ; True if it is (now or already) there. On a re-drive, a job
-    that RQ has given up on (failed, stopped, or lost with a killed worker) is replaced."""
-    q = queue.queue(queue_name)
-    job_id = f"outbox-{msg_id}"
-    kwargs = {"job_id": job_id, "unique": True, "result_ttl": 600, "failure_ttl": 86400}
-    for _ in range(2):
-        try:
-            if due_at > utcnow() + timedelta(seconds=1):
-                q.enqueue_at(due_at, JOB_FUNC, msg_id, **kwargs)
-            else:
-                q.enqueue(JOB_FUNC, msg_id, **kwargs)
-            return True
-        except DuplicateJobError:
-            if not redrive:
-                return True
-            try:
-                job = Job.fetch(job_id, connection=q.connection)
-            except NoSuchJobError:
-                continue
-            if job.get_status(refresh=True) in (
-                JobStatus.QUEUED,
-                JobStatus.SCHEDULED,
-                JobStatus.DEFERRED,
-            ):
-                return True
-            job.delete()
-    return True
-
-
-def ring(queue_name: str) -> bool:
-    """Ring the queue's bell: True if nobody had, so the caller must enqueue a job."""
-    return bool(queue.connection().set(BELL_PREFIX + queue_name, b"1", nx=True, ex=BELL_SECONDS))
-
-
-def answer(queue_name: str) -> None:
-    """Clear the bell as a job starts, before it reads the table (never raises)."""
-    try:
-        queue.connection().delete(BELL_PREFIX + queue_name)
-    except (redis.RedisError, OSError) as exc:
-        log.warning("cannot clear the outbox bell of %s: %s", queue_name, exc)
-
-
-def relay_committed(session: Session) -> None:
-    """After-commit hook: relay the rows this unit of work wrote — a job for a row due
-    now only if no job for its queue is already waiting. Never raises for Redis."""
-    msgs: list[OutboxMessage] = session.info.pop("outbox", [])
-    if not msgs:
-        return
-    done = set()
-    soon = utcnow() + timedelta(seconds=1)
-    try:
-        for m in msgs:
-            if m.due_at > soon or ring(m.queue):
-                _enqueue(m.id, m.queue, m.due_at)
-            done.add(m.id)
-    except (redis.RedisError, OSError) as exc:
-        log.warning("outbox relay deferred, Redis unavailable: %s", exc)
-    # add() stamped every row as relayed (the hook and the stamp are switched on together).
-    if missed := [m.id for m in msgs if m.id not in done]:
-        _unmark(session, missed)
-
-
-def _unmark(session: Session, ids: list[int]) -> None:
-    """Leave rows the relay could not hand over to the periodic relay (best effort: if
-    the database is gone too, the reconciler finds them without a job)."""
-    try:
-        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(enqueued_at=None))
-        session.commit()
-    except Exception:
-        session.rollback()
-        log.exception("could not mark outbox rows %s as not relayed", ids)
-
-
-def _mark_enqueued(session: Session, ids: list[int]) -> None:
-    session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(enqueued_at=utcnow()))
-    session.commit()
-
-
-def relay(session: Session, limit: int = 500) -> int:
-    """Enqueue rows never enqueued, or enqueued long ago and still not processed (a lost
-    job). Returns how many were put on RQ. Raises if Redis is down."""
-    now = utcnow()
-    stale = now - REDRIVE_AFTER
-    rows = session.execute(
-        select(OutboxMessage.id, OutboxMessage.queue, OutboxMessage.due_at)
-        .where(OutboxMessage.processed_at.is_(None))
-        # A row enqueued long ago and not yet processed was lost (a killed worker, a
-        # flushed Redis) — unless it is still waiting in RQ's schedule for its due time.
-        .where(
-            or_(
-                OutboxMessage.enqueued_at.is_(None),
-                and_(OutboxMessage.enqueued_at < stale, OutboxMessage.due_at <= now),
-            )
-        )
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-    ).all()
-    ids = [r.id for r in rows if _enqueue(r.id, r.queue, r.due_at, redrive=True)]
-    if ids:
-        _mark_enqueued(session, ids)
-        # Not the usual path (rows go to RQ right after their commit): worth one line.
-        log.info("outbox relay: %d row(s) put on RQ by the periodic pass (%s)", len(ids), _span(ids))
-    else:
-        session.rollback()
-    return len(ids)
-
-
-def _span(ids: list[int]) -> str:
-    return f"#{ids[0]}" if len(ids) == 1 else f"#{ids[0]}…#{ids[-1]}"
 
 
 def run(session: Session, msg_id: int) -> str:
@@ -256,7 +148,7 @@ def work(session: Session, msg_id: int, queue_name: str | None) -> str:
     """What a job does: answer its queue's bell, carry out its own row, then drain the
     other due rows of the queue while this process is warm. Returns its own row's outcome."""
     if queue_name:
-        answer(queue_name)
+        outbox_relay.answer(queue_name)
     try:
         return run(session, msg_id)
     finally:
@@ -320,7 +212,7 @@ def _call_for_help(queue_name: str) -> None:
     """While this job is busy, let an idle worker join in: enqueue a drain job unless one
     is already waiting. Best effort: without Redis, this job goes on alone."""
     try:
-        if ring(queue_name):
+        if outbox_relay.ring(queue_name):
             queue.queue(queue_name).enqueue(DRAIN_FUNC, queue_name, result_ttl=60, failure_ttl=86400)
     except (redis.RedisError, OSError) as exc:
         log.warning("cannot call for help draining %s: %s", queue_name, exc)

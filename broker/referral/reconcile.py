@@ -57,17 +57,13 @@ def _each(session: Session, ids: list[int], step, result: SweepResult) -> int:  
     """Run ``step`` for each id in its own savepoint, so one bad row does not stop the rest."""
     done = 0
     for item_id in ids:
-        marks = {key: len(session.info.get(key, [])) for key in ("audit", "outbox")}
         try:
             with session.begin_nested():
                 if step(item_id):
                     done += 1
         except Exception:
             log.exception("reconciler step %s failed for %s", step.__name__, item_id)
-            result.errors += 1
-            # What the failed step queued for the audit log and the outbox went with it.
-            for key, mark in marks.items():
-                del session.info.get(key, [])[mark:]
+            result.errors += 1  # what it queued for the audit log and the outbox went with its savepoint
     return done
 
 
@@ -188,7 +184,7 @@ def sweep(session: Session, now: datetime | None = None, limit: int = 500) -> Sw
         req = lifecycle.lock_request(session, request_id)
         if req.status != "active" or req.routing_state != "routing":
             return False
-        lifecycle.request_route(session, req)
+        lifecycle.request_route(session, req.id)
         return True
 
     def retry(request_id: int) -> bool:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import text
 
-from broker.platform import db, outbox, runtime
+from broker.platform import db, outbox, outbox_relay, runtime
 from tests.support.aid import YUAN, make_world, need
 
 sqlite_only = pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")), reason="the writer lock file is SQLite's")
@@ -117,7 +117,7 @@ def test_an_idle_job_reads_without_the_writer_lock(routed, short_budget):
     """The relay and a drain with nothing to do only read: they finish beside a writer."""
     with another_writer():
         assert not writer_lock_free()
-        assert outbox.relay(db.session()) == 0
+        assert outbox_relay.relay(db.session()) == 0
         db.session.remove()
         assert outbox.drain(db.session(), "default") == 0
         db.session.remove()

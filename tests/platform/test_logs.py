@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from broker import jobs
 from broker.platform import db, logs, migrate, outbox
@@ -34,16 +34,17 @@ def test_a_relay_pass_that_moves_rows_logs_one_line(app, caplog):
     """Rows the after-commit relay could not hand over (Redis was down) are moved by the
     periodic pass: one line for the pass, naming how many and which."""
     session = db.session()
-    rows = [outbox.add(session, "route_request", {"request_id": n}) for n in (1, 2, 3)]
+    for n in (1, 2, 3):
+        outbox.add(session, "route_request", {"request_id": n})
     db.commit()
-    ids = [m.id for m in rows]
+    ids = list(session.execute(select(OutboxMessage.id).order_by(OutboxMessage.id)).scalars())
     session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(enqueued_at=None))
     session.commit()
     db.session.remove()
     caplog.set_level(logging.INFO)
     assert jobs.relay_outbox() == 3
     records = _lines(caplog)
-    assert [r.name for r in records] == ["broker.platform.outbox"]
+    assert [r.name for r in records] == ["broker.platform.outbox_relay"]
     assert "3 row(s)" in records[0].getMessage()
     assert f"#{ids[0]}…#{ids[-1]}" in records[0].getMessage()
     caplog.clear()
