@@ -30,15 +30,17 @@ class Facts:
     county: str | None = None  # the grid's district or county in the region tree: whose figures and policies apply
 
     @classmethod
-    def of(cls, household: Any, benefits: Any = None) -> Facts:
+    def of(cls, household: Any, benefits: Any = None, county: str | None = None) -> Facts:
         """Read the facts of a Household (or any row with the same attribute names);
-        ``benefits`` defaults to the household's ``benefits`` relationship."""
+        ``benefits`` defaults to the household's ``benefits`` relationship, ``county`` to
+        the district its grid lies in (pass it when the region tree is at hand)."""
         if benefits is None:
             benefits = [b.policy_code for b in household.benefits]
         conditions = {c for m in getattr(household, "members", None) or () for c in (m.conditions or [])}
-        grid = getattr(household, "grid", None)
-        session = object_session(grid) if isinstance(grid, Grid) else None
-        county = region_tree.county_of(session, grid) if session is not None else getattr(grid, "district", None)
+        if county is None:
+            grid = getattr(household, "grid", None)
+            session = object_session(grid) if isinstance(grid, Grid) else None
+            county = region_tree.county_of(session, grid) if session is not None else getattr(grid, "district", None)
         return cls(
             {name: getattr(household, name) for name in FIELDS}, frozenset(benefits), frozenset(conditions), county
         )

@@ -36,6 +36,7 @@ from broker.platform.scope import Principal
 from broker.policy import catalogue, package
 from broker.policy.evaluation import Facts
 from broker.referral import lifecycle, requests, wording
+from broker.referral.candidates import DIRECT, Reads
 from models import AidRequest, Application, Household, PolicyHold
 from models.base import utcnow
 
@@ -61,11 +62,12 @@ def _latest_application(session: Session, household_id: int, policy_code: str) -
     return latest
 
 
-def hold(session: Session, req: AidRequest) -> list[dict[str, Any]]:
+def hold(session: Session, req: AidRequest, reads: Reads = DIRECT) -> list[dict[str, Any]]:
     """Hold back, on the locked money ``req``, what each policy covering its category is
     expected to pay while the household's application is undecided. A policy is
     considered once per request (a hold decided or overridden is never made again).
-    Returns the reasons routing gives, as text codes, one per hold in force."""
+    Returns the reasons routing gives, as text codes, one per hold in force. ``reads``:
+    where the region tree comes from (whose county's rules apply), as for routing."""
     if not lifecycle.is_money(req):
         return []
     policies = [p for p in catalogue.current().all() if p.covers(req.category)]
@@ -75,7 +77,8 @@ def hold(session: Session, req: AidRequest) -> list[dict[str, Any]]:
     if any(p.code not in existing for p in policies):
         household = session.get(Household, req.household_id)
         benefits = [b.policy_code for b in package.benefits_of(session, household.id)]
-        facts = Facts.of(household, benefits=benefits)
+        county = reads.tree(session).county_of(household.grid_id)
+        facts = Facts.of(household, benefits=benefits, county=county)
         for policy in policies:
             if policy.code in existing or policy.code in benefits or not policy.qualifies(facts):
                 continue

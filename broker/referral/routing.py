@@ -191,7 +191,7 @@ def route(session: Session, request_id: int, now: datetime | None = None, reads:
     req = lifecycle.lock_request(session, request_id)
     if not lifecycle.needs_routing(req):
         return Decision(request_id=req.id, outcome="nothing")
-    held = policy_holds.hold(session, req)
+    held = policy_holds.hold(session, req, reads)
     if not lifecycle.needs_routing(req):  # a policy is expected to pay all that was missing
         decision = Decision(request_id=req.id, outcome="held", gap_fen=0, held=held)
         _record(session, req, decision)
