@@ -12,13 +12,21 @@ from broker.platform import db, outbox
 from models import AuditEvent, OutboxMessage
 
 
-def _count(model) -> int:  # noqa: ANN001 - a model class
+def _count(model) -> int:
     return db.session().execute(select(func.count()).select_from(model)).scalar_one()
 
 
-def _queue_both(session, tag: str) -> None:  # noqa: ANN001
+def _queue_both(session, tag: str) -> None:
     audit.record(session, f"test.{tag}", object_type="tests", object_id=1)
     outbox.add(session, "noop", {"tag": tag})
+
+
+def _failed_step(session) -> None:
+    with session.begin_nested():
+        _queue_both(session, "failed")
+        with session.begin_nested():  # a savepoint inside the failed one goes with it
+            _queue_both(session, "inner")
+        raise RuntimeError("the step failed")
 
 
 def test_a_savepoint_rolled_back_takes_back_what_it_queued(app):
@@ -28,11 +36,8 @@ def test_a_savepoint_rolled_back_takes_back_what_it_queued(app):
     _queue_both(session, "before")
     with session.begin_nested():
         _queue_both(session, "kept")
-    with pytest.raises(RuntimeError), session.begin_nested():
-        _queue_both(session, "failed")
-        with session.begin_nested():  # a savepoint inside the failed one goes with it
-            _queue_both(session, "inner")
-        raise RuntimeError("the step failed")
+    with pytest.raises(RuntimeError):
+        _failed_step(session)
     _queue_both(session, "after")
     db.commit()
     db.session.remove()
@@ -63,7 +68,7 @@ def test_outbox_rows_go_as_one_statement_just_before_the_commit(app):
     assert _count(OutboxMessage) == 0
     inserts: list[str] = []
 
-    def note(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+    def note(_conn, _cursor, statement, *_args) -> None:
         if statement.lstrip().upper().startswith("INSERT INTO OUTBOX"):
             inserts.append(statement)
 
