@@ -181,6 +181,7 @@ def run(database_url: str | None, n: int, workers: int, clients: int) -> Result:
         port = free_port()
         bindir = Path(sys.executable).parent
         web = [str(bindir / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
+        web += ["--config", str(ROOT / "config" / "gunicorn.py")]  # as make run serves
         rq = [str(bindir / "rq"), "worker", "--worker-class", "broker.worker.Worker", "--url", settings["REDIS_URL"]]
         procs = [start([*web, "app:app"], env)]
         procs += [start([*rq, "default", "deliveries"], env) for _ in range(workers)]

@@ -1,5 +1,7 @@
 """gunicorn settings for the broker: ``gunicorn -c config/gunicorn.py app:app``.
 
+Workers: processes (``--workers``, two by default in ``make run``) of four threads each.
+
 Headers: gunicorn refuses a header over 8 kB itself, with an HTML page a JSON client
 cannot read. Here it lets headers up to 32 kB through, so that the app answers a large
 header with its own 431 in the error envelope, naming the header (broker.api.gate
@@ -12,6 +14,13 @@ from __future__ import annotations
 import json
 
 from gunicorn import util
+
+# Threads: while one request waits on the database or Redis, the worker answers another,
+# and a client keeps its connection between requests (a sync worker closes it after
+# each). The broker keeps nothing per request outside the request's context, its own
+# session (one per thread) and context variables.
+worker_class = "gthread"
+threads = 4
 
 limit_request_line = 8190  # gunicorn's ceiling for the request line
 limit_request_fields = 100

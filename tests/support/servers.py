@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 VENV_BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -221,6 +222,8 @@ def web_server(settings: dict, port: int, workers: int = 2, log: Path | None = N
         f"127.0.0.1:{port}",
         "--timeout",
         "60",
+        "--config",
+        str(ROOT / "config" / "gunicorn.py"),
         "app:app",
     ]
     return Process(args, app_env(settings), log)
