@@ -29,7 +29,9 @@ class PartnerInfo:
     name: str
     kind: str
     config: dict[str, Any]
-    available_fen: int  # money the partner's fund can still promise
+    # Money the partner's fund can still promise; None for an adapter that does not
+    # decide by it (``Adapter.reads_balance``), which is spared the ledger read.
+    available_fen: int | None
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,10 @@ class Adapter:
     # portal inbox, a standing auto-grant rule): the broker then delivers in the same
     # transaction that made the offer, instead of in a job of its own.
     inline: ClassVar[bool] = False
+    # True when ``deliver`` decides by what the partner's fund can still promise
+    # (``PartnerInfo.available_fen``, read from the ledger for each delivery). An adapter
+    # that only carries the offer sets it False and is given None.
+    reads_balance: ClassVar[bool] = True
 
     def deliver(self, offer: OfferInfo, partner: PartnerInfo, ctx: Context) -> Delivery:
         raise NotImplementedError

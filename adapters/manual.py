@@ -24,6 +24,7 @@ class ManualAdapter(Adapter):
     name: ClassVar[str] = "manual"
     config_schema: ClassVar[type[Schema]] = ManualConfig
     inline: ClassVar[bool] = True
+    reads_balance: ClassVar[bool] = False
     description: ClassVar[str] = (
         "A referral made by hand by the caseworker; the caseworker records the organisation's answer."
     )

@@ -22,6 +22,7 @@ class PortalAdapter(Adapter):
     name: ClassVar[str] = "portal"
     config_schema: ClassVar[type[Schema]] = PortalConfig
     inline: ClassVar[bool] = True
+    reads_balance: ClassVar[bool] = False
     description: ClassVar[str] = "The offer appears in the partner's inbox on the portal; the partner answers there."
 
     def deliver(self, offer: OfferInfo, partner: PartnerInfo, ctx: Context) -> Delivery:

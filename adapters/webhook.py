@@ -156,6 +156,7 @@ class Breaker:
 class WebhookAdapter(Adapter):
     name: ClassVar[str] = "webhook"
     config_schema: ClassVar[type[Schema]] = WebhookConfig
+    reads_balance: ClassVar[bool] = False
     description: ClassVar[str] = (
         "POSTs each offer as JSON to the partner's URL, signed per Standard Webhooks; "
         "the partner answers through the API."

@@ -105,7 +105,7 @@ def deliver(session: Session, offer_id: int, attempt: int = 1) -> str | outbox.C
         return deliver_locked(session, offer, req, attempt) if offer.delivery_attempts == attempt - 1 else "skipped"
     offer.delivery_attempts = attempt
     settings = runtime.settings()
-    pinfo = partners.partner_info(session, partner)
+    pinfo = partners.partner_info(session, partner, balance=adapter.reads_balance)
     info = _with_cap_history(session, inbox.offer_info(session, offer), pinfo, req)
     note = names_note(session, offer, req, partner)
     ctx = _context(attempt, settings)
@@ -189,7 +189,7 @@ def deliver_locked(session: Session, offer: Offer, req: AidRequest, attempt: int
     except Invalid as exc:
         offers.fail(session, offer, req, attempts=attempt, error=exc.message)
         return "failed"
-    pinfo = partners.partner_info(session, partner)
+    pinfo = partners.partner_info(session, partner, balance=adapter.reads_balance)
     info = _with_cap_history(session, inbox.offer_info(session, offer), pinfo, req)
     result = _call(adapter, info, pinfo, _context(attempt, runtime.settings()))
     return _settle_call(session, offer, req, attempt, result, names_note(session, offer, req, partner))
@@ -315,7 +315,8 @@ def withdraw(session: Session, offer_id: int, reason: str) -> str | outbox.CallO
     except Invalid as exc:
         log.warning("withdrawal of offer %s not delivered to partner %s: %s", offer.id, partner.id, exc)
         return "not delivered"
-    info, pinfo = inbox.offer_info(session, offer), partners.partner_info(session, partner)
+    info = inbox.offer_info(session, offer)
+    pinfo = partners.partner_info(session, partner, balance=adapter.reads_balance)
     ctx = _context(1, settings)
 
     def call() -> str:

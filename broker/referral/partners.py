@@ -236,15 +236,15 @@ def balances(session: Session, partner: Partner) -> dict[str, int]:
     return funds.balances(session, partner.id)
 
 
-def partner_info(session: Session, partner: Partner) -> PartnerInfo:
-    """What an adapter is given about a partner: its settings (secrets decrypted) and
-    how much its fund can still promise."""
+def partner_info(session: Session, partner: Partner, *, balance: bool = True) -> PartnerInfo:
+    """What an adapter is given about a partner: its settings (secrets decrypted) and,
+    with ``balance`` (the adapter decides by it), how much its fund can still promise."""
     return PartnerInfo(
         id=partner.id,
         name=partner.name,
         kind=partner.kind,
         config=_unseal(partner.adapter_config),
-        available_fen=funds.balances(session, partner.id)["available_fen"],
+        available_fen=funds.balances(session, partner.id)["available_fen"] if balance else None,
     )
 
 

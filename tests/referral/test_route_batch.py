@@ -100,3 +100,25 @@ def test_a_batch_skips_rows_carried_out_meanwhile(world, monkeypatch):
     assert outbox.drain(db.session(), "default") == 2
     db.session.remove()
     assert len(db.session().execute(select(Offer)).scalars().all()) == 3
+
+
+def test_a_portal_delivery_reads_no_ledger_balance(world):
+    """The portal only carries the offer (``reads_balance = False``): routing to it reads
+    the partners' money once for the batch and never a fund's balance per delivery, while
+    an auto-grant fund, which decides by its balance, is still given it."""
+    world.partner("甲 基金", categories=["medical"], fund_fen=100000 * YUAN)
+    ids = [
+        world.assess(world.household(), need("medical", "high", 100 * YUAN))["needs"][0]["request_id"]
+        for _ in range(3)
+    ]
+    db.session.remove()
+    with statements() as sent:
+        assert outbox.drain(db.session(), "default") == 3
+    db.session.remove()
+    assert not [s for s in sent if "sum(accounts.balance_fen)" in s and "GROUP BY accounts.kind" in s]
+    received = db.session().execute(select(Offer.request_id).where(Offer.status == "received")).scalars().all()
+    assert sorted(received) == sorted(ids)
+    from adapters.auto_grant import AutoGrantAdapter
+    from adapters.portal import PortalAdapter
+
+    assert AutoGrantAdapter.reads_balance and not PortalAdapter.reads_balance
