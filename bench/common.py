@@ -77,8 +77,11 @@ def peak_rss_mb() -> float:
 
 
 def tree_rss_mb(pid: int, *, children: bool = True) -> float:
-    """Resident memory of a process and (unless told not to) its children, as they are
-    now, in MiB; 0 when the process is gone."""
+    """Memory of a process and (unless told not to) its children, as they are now, in
+    MiB; 0 when the process is gone. Each process counts its proportional share of the
+    pages it shares (PSS, where the system tells it; else RSS): summing RSS over a tree
+    counts shared memory once per process that touched it — PostgreSQL's shared buffers
+    once per backend — and reads a cache warming up as growth."""
     import psutil
 
     try:
@@ -89,10 +92,19 @@ def tree_rss_mb(pid: int, *, children: bool = True) -> float:
     total = 0
     for p in procs:
         try:
-            total += p.memory_info().rss
+            total += _pss_or_rss(p)
         except psutil.Error:
             continue
     return total / 2**20
+
+
+def _pss_or_rss(p: Any) -> int:
+    import psutil
+
+    try:
+        return p.memory_full_info().pss
+    except (AttributeError, psutil.AccessDenied):
+        return p.memory_info().rss
 
 
 @contextmanager

@@ -12,8 +12,8 @@ At the end, after the broker has caught up on its own (its cron process re-drive
 the kills and the restart lost; nothing is run by hand): every process is still up, no
 submitted request is lost, none is
 there twice, no partner is offered a request twice, no offer is paid twice, the ledger
-balances and the audit chain verifies. The resident memory of each process tree is
-printed per interval; the target is that it stays flat (the last interval within 1.5 ×
+balances and the audit chain verifies. The memory of each process tree (PSS: shared
+pages counted once) is printed per interval; the target is that it stays flat (the last interval within 1.5 ×
 the first after warm-up).
 
     python -m bench.soak [--minutes 5] [--kill-every 300] [--clients 3]
