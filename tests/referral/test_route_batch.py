@@ -121,4 +121,5 @@ def test_a_portal_delivery_reads_no_ledger_balance(world):
     from adapters.auto_grant import AutoGrantAdapter
     from adapters.portal import PortalAdapter
 
-    assert AutoGrantAdapter.reads_balance and not PortalAdapter.reads_balance
+    assert AutoGrantAdapter.reads_balance
+    assert not PortalAdapter.reads_balance
