@@ -108,8 +108,7 @@ def test_a_portal_delivery_reads_no_ledger_balance(world):
     an auto-grant fund, which decides by its balance, is still given it."""
     world.partner("甲 基金", categories=["medical"], fund_fen=100000 * YUAN)
     ids = [
-        world.assess(world.household(), need("medical", "high", 100 * YUAN))["needs"][0]["request_id"]
-        for _ in range(3)
+        world.assess(world.household(), need("medical", "high", 100 * YUAN))["needs"][0]["request_id"] for _ in range(3)
     ]
     db.session.remove()
     with statements() as sent:
