@@ -5,12 +5,13 @@ effect with the very next request."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from broker.people import accounts, users
 from broker.platform import db
 from models import User
 from tests.platform.test_skeleton import assert_error_shape
+from tests.support import statements
 from tests.support.aid import make_world
 
 
@@ -39,17 +40,9 @@ def test_the_principal_is_one_statement(world, make_user, login):
     """A signed-in request reads its token, user, grids and language in one statement."""
     _name, client = _caseworker(world, make_user, login)
     hh = world.household()
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, *_rest) -> None:
-        seen.append(statement)
-
     db.session.remove()
-    event.listen(db.engine(), "before_cursor_execute", note)
-    try:
+    with statements.sent() as seen:
         assert client.get(f"/api/v1/households/{hh}/assessments").status_code == 200
-    finally:
-        event.remove(db.engine(), "before_cursor_execute", note)
     principal = [s for s in seen if "api_tokens" in s or "user_grids" in s or " FROM users" in s]
     assert len(principal) == 1, principal
     assert "JOIN users" in principal[0]

@@ -5,11 +5,12 @@ takes back what was queued inside it, as it takes back its rows."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from broker import audit
 from broker.platform import db, outbox
 from models import AuditEvent, OutboxMessage
+from tests.support import statements
 
 
 def _count(model) -> int:
@@ -66,17 +67,9 @@ def test_outbox_rows_go_as_one_statement_just_before_the_commit(app):
         outbox.add(session, "noop", {"n": n})
     session.flush()
     assert _count(OutboxMessage) == 0
-    inserts: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO OUTBOX"):
-            inserts.append(statement)
-
-    event.listen(db.engine(), "before_cursor_execute", note)
-    try:
+    with statements.sent() as sent:
         db.commit()
-    finally:
-        event.remove(db.engine(), "before_cursor_execute", note)
+    inserts = [s for s in sent if s.upper().startswith("INSERT INTO OUTBOX")]
     assert len(inserts) == 1
     ordered = db.session().execute(select(OutboxMessage.payload).order_by(OutboxMessage.id)).scalars().all()
     assert ordered == [{"n": n} for n in range(5)]

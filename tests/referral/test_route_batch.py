@@ -5,37 +5,20 @@ is never offered twice within a batch)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from broker.platform import db, outbox
 from broker.referral import route_batch
 from models import AidRequest, Offer, OutboxMessage
+from tests.support import statements
 from tests.support.aid import YUAN, make_world, need
 
 
 @pytest.fixture
 def world(as_role, make_user, login):
     return make_world(as_role, make_user, login)
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """The SQL statements sent while the block runs."""
-    sent: list[str] = []
-
-    def note(conn, cursor, statement, *args) -> None:
-        sent.append(" ".join(statement.split()))
-
-    engine = db.engine()
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def test_one_job_routes_every_waiting_request_reading_the_partners_once(world):
@@ -50,7 +33,7 @@ def test_one_job_routes_every_waiting_request_reading_the_partners_once(world):
         for _ in range(12)
     ]
     db.session.remove()
-    with statements() as sent:
+    with statements.sent() as sent:
         done = outbox.drain(db.session(), "default")
     db.session.remove()
     assert done == 12
@@ -111,7 +94,7 @@ def test_a_portal_delivery_reads_no_ledger_balance(world):
         world.assess(world.household(), need("medical", "high", 100 * YUAN))["needs"][0]["request_id"] for _ in range(3)
     ]
     db.session.remove()
-    with statements() as sent:
+    with statements.sent() as sent:
         assert outbox.drain(db.session(), "default") == 3
     db.session.remove()
     assert not [s for s in sent if "sum(accounts.balance_fen)" in s and "GROUP BY accounts.kind" in s]

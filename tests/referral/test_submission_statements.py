@@ -5,14 +5,11 @@ its needs and their requests in one flush, the response from memory."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
 from broker.platform import db, runtime
 from tests.platform.test_skeleton import assert_error_shape
+from tests.support import statements
 from tests.support.aid import YUAN, make_world, need
 
 # Ours, for a submission of one need with an Idempotency-Key: the token with its user
@@ -41,25 +38,9 @@ def world(as_role, make_user, login, monkeypatch):
     return make_world(as_role, make_user, login)
 
 
-@contextmanager
-def counted() -> Iterator[list[str]]:
-    """Every statement the engine sends while the block runs (COMMIT is not one)."""
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, _params, _context, _many) -> None:
-        seen.append(" ".join(statement.split()))
-
-    engine = db.engine()
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
-
-
 def _submit(world, household: int, needs: list[dict], key: str) -> tuple[list[str], list[str], dict]:
     db.session.remove()  # as in production: each request starts with an empty session
-    with counted() as seen:
+    with statements.sent() as seen:
         resp = world.caseworker.post(
             f"/api/v1/households/{household}/assessments",
             json={"summary": "入户走访", "needs": needs},
