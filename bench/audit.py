@@ -21,7 +21,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from bench.common import Result, emit, peak_rss_mb, scratch_instance
+from bench.common import Result, emit, empty_schema, peak_rss_mb, scratch_instance
 
 ACTIONS = ("ledger.deposit", "ledger.pledge", "offer.accepted", "disbursement.recorded", "request.completed")
 OBJECTS = ("ledger_transactions", "offers", "disbursements", "aid_requests")
@@ -124,13 +124,7 @@ def main() -> None:
     parser.add_argument("--reset", action="store_true", help="drop and recreate the schema of --database-url")
     args, _ = parser.parse_known_args()
     if args.database_url and args.reset:
-        from sqlalchemy import create_engine, text
-
-        engine = create_engine(args.database_url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        empty_schema(args.database_url)
 
     with scratch_instance(args.database_url) as settings:
         from broker import audit

@@ -150,6 +150,18 @@ def ensure_database(url: str) -> bool:
     return True
 
 
+def empty_schema(url: str) -> None:
+    """Drop and recreate the public schema of a benchmark's own PostgreSQL database, so
+    that a run starts from nothing (every table, sequence and trigger gone)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 @dataclass
 class Grid:
     """A benchmark's grid with its admin and caseworker (principals) and households."""

@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Result, emit, peak_rss_mb, scratch_instance
+from bench.common import Result, emit, empty_schema, peak_rss_mb, scratch_instance
 
 SEED = 20260502
 GRIDS = 50
@@ -125,15 +125,8 @@ def phase_raw(path: Path) -> dict:
 
 def _empty_schema(database_url: str | None) -> None:
     """PostgreSQL: start the phase from an empty public schema (SQLite: a fresh file)."""
-    if not database_url:
-        return
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(database_url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    if database_url:
+        empty_schema(database_url)
 
 
 def _add_grids() -> dict[str, int]:

@@ -15,9 +15,9 @@ import random
 import sys
 import time
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 
-from bench.common import Result, emit, scratch_instance
+from bench.common import Result, emit, empty_schema, scratch_instance
 
 SEED = 20260501
 GRIDS = 200
@@ -220,9 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args, _unknown = parser.parse_known_args(argv)
     if args.database_url and args.reset:
-        with create_engine(args.database_url).begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+        empty_schema(args.database_url)
     with scratch_instance(args.database_url):
         from broker.platform import db
         from broker.policy import catalogue

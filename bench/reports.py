@@ -21,23 +21,13 @@ import psycopg
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 
-from bench.common import Result, emit, ensure_database, scratch_instance
+from bench.common import Result, emit, empty_schema, ensure_database, scratch_instance
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_reports"
 SEED = 20260601
 PARTNERS, GRIDS, HOUSEHOLDS, REQUESTS = 40, 200, 20_000, 20_000
 CATEGORIES = ("living", "medical", "schooling", "employment", "counselling", "emergency", "in_kind")
 PERIODS = {"all": (None, None), "2026": (date(2026, 1, 1), date(2026, 12, 31))}
-
-
-def _drop_schema(url: str) -> None:
-    from sqlalchemy import create_engine
-
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def populate(session, rows: int) -> None:
@@ -178,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     ensure_database(args.database_url)
     if args.reset:
-        _drop_schema(args.database_url)
+        empty_schema(args.database_url)
 
     with scratch_instance(args.database_url):
         from broker.money import disbursement_totals

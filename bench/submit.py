@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import event, func, insert, select, text
 
-from bench.common import Result, emit, ensure_database, grid_with_households
+from bench.common import Result, emit, empty_schema, ensure_database, grid_with_households
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_submit"
@@ -40,16 +40,6 @@ HOUSEHOLDS = 50
 WARM_UP = 20
 # What one submission of one need writes, table by table.
 TABLES = ("idempotency_keys", "assessments", "needs", "aid_requests", "outbox", "audit_events", "audit_details")
-
-
-def _reset_postgres(url: str) -> None:
-    from sqlalchemy import create_engine
-
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def setup() -> tuple[int, int, list[int]]:
@@ -190,7 +180,7 @@ def run(database_url: str | None, n: int) -> Result:
 
     with tempfile.TemporaryDirectory(prefix="aidbroker-bench-submit-") as folder:
         if database_url:
-            _reset_postgres(database_url)
+            empty_schema(database_url)
         app = create_app(
             {
                 "INSTANCE_PATH": folder,
