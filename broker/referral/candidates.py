@@ -106,6 +106,11 @@ class Reads:
     def tree(self, session: Session) -> region_tree.Tree:
         return region_tree.load(session)
 
+    def county(self, session: Session, grid_id: int) -> str | None:
+        """The grid's district or county (whose policy rules apply): a few point reads,
+        not the whole tree, for a single routing."""
+        return region_tree.county_of(session, session.get(Grid, grid_id))
+
     def stats(self, session: Session, partner_ids: list[int]) -> dict[int, dict[str, int]]:
         return _stats(session, partner_ids)
 

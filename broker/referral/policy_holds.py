@@ -67,7 +67,7 @@ def hold(session: Session, req: AidRequest, reads: Reads = DIRECT) -> list[dict[
     expected to pay while the household's application is undecided. A policy is
     considered once per request (a hold decided or overridden is never made again).
     Returns the reasons routing gives, as text codes, one per hold in force. ``reads``:
-    where the region tree comes from (whose county's rules apply), as for routing."""
+    where the household's county comes from (whose rules apply), as for routing."""
     if not lifecycle.is_money(req):
         return []
     policies = [p for p in catalogue.current().all() if p.covers(req.category)]
@@ -77,8 +77,7 @@ def hold(session: Session, req: AidRequest, reads: Reads = DIRECT) -> list[dict[
     if any(p.code not in existing for p in policies):
         household = session.get(Household, req.household_id)
         benefits = [b.policy_code for b in package.benefits_of(session, household.id)]
-        county = reads.tree(session).county_of(household.grid_id)
-        facts = Facts.of(household, benefits=benefits, county=county)
+        facts = Facts.of(household, benefits=benefits, county=reads.county(session, household.grid_id))
         for policy in policies:
             if policy.code in existing or policy.code in benefits or not policy.qualifies(facts):
                 continue

@@ -84,6 +84,9 @@ class SharedReads(Reads):
             self._tree = super().tree(session)
         return self._tree
 
+    def county(self, session: Session, grid_id: int) -> str | None:
+        return self.tree(session).county_of(grid_id)
+
     def stats(self, session: Session, partner_ids: list[int]) -> dict[int, dict[str, int]]:
         if missing := [pid for pid in partner_ids if pid not in self._stats]:
             self._stats.update(super().stats(session, missing))
