@@ -19,6 +19,7 @@ from models.base import Base, BigId, Fen, IdMixin, JsonDoc, TimestampMixin
 if TYPE_CHECKING:
     from models.assessment import Need
     from models.policy import PolicyHold
+    from models.registry import Household
 
 # A request's status, as a FHIR ServiceRequest's: ``active`` while help is being found or
 # given, ``on-hold``, ``completed``, ``revoked`` (withdrawn, with a coded reason) and
@@ -117,6 +118,9 @@ class AidRequest(IdMixin, TimestampMixin, Base):
     policy_holds: Mapped[list[PolicyHold]] = relationship(order_by="PolicyHold.id", viewonly=True)
     # The need it was made for: a new need and its request are written in one flush.
     need: Mapped[Need] = relationship()
+    # Read-only: while a routing holds the request, it holds the household and its
+    # members too, so the policy check, the consent and the disclosure read them once.
+    household: Mapped[Household] = relationship(viewonly=True)
 
     @property
     def kind(self) -> str:

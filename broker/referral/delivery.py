@@ -182,17 +182,21 @@ def deliver_locked(session: Session, offer: Offer, req: AidRequest, attempt: int
     which has locked the offer's request already."""
     if offer.status != "requested" or offer.delivery_attempts != attempt - 1:
         return "skipped"
-    offer.delivery_attempts = attempt
     partner = session.get(Partner, offer.partner_id)
     try:
         adapter = adapter_registry.get(partner.adapter)
     except Invalid as exc:
+        offer.delivery_attempts = attempt
         offers.fail(session, offer, req, attempts=attempt, error=exc.message)
         return "failed"
+    # What goes to the partner is read before the attempt is counted, so that the offer
+    # is written once, with the attempt and the answer together.
     pinfo = partners.partner_info(session, partner, balance=adapter.reads_balance)
     info = _with_cap_history(session, inbox.offer_info(session, offer), pinfo, req)
+    note = names_note(session, offer, req, partner)
+    offer.delivery_attempts = attempt
     result = _call(adapter, info, pinfo, _context(attempt, runtime.settings()))
-    return _settle_call(session, offer, req, attempt, result, names_note(session, offer, req, partner))
+    return _settle_call(session, offer, req, attempt, result, note)
 
 
 def _with_cap_history(session: Session, info: OfferInfo, pinfo: PartnerInfo, req: AidRequest) -> OfferInfo:

@@ -148,20 +148,22 @@ def list_offers(
 
 
 def offer_info(session: Session, offer: Offer) -> OfferInfo:
-    """The plain data an adapter may carry to the partner, decided when it is carried."""
-    row = _inbox_rows(session, select(Offer).where(Offer.id == offer.id))[0]
-    item = _item(session, row, disclosure.PARTNER_WEBHOOK)
+    """The plain data an adapter may carry to the partner, decided when it is carried.
+    Built from the offer, its request and its partner as the caller holds them (locked),
+    with what the partner may know of the family asked of :func:`disclosure.disclose`."""
+    req, partner = offer.request, session.get(Partner, offer.partner_id)
+    seen = disclosure.disclose(session, req.household_id, disclosure.PARTNER_WEBHOOK, partner_kind=partner.kind)
     return OfferInfo(
-        id=item.id,
-        request_id=item.request_id,
-        category=item.category,
-        urgency=item.urgency,
-        amount_fen=item.amount_fen,
-        respond_by=item.respond_by,
-        community=item.community,
-        description=item.description,
-        household_label=item.household,
-        partner_id=item.partner_id,
+        id=offer.id,
+        request_id=offer.request_id,
+        category=req.category,
+        urgency=req.urgency,
+        amount_fen=offer.amount_fen,
+        respond_by=offer.respond_by,
+        community=seen.fields["community"],
+        description=seen.text(req.description),
+        household_label=seen.fields["household_label"],
+        partner_id=offer.partner_id,
     )
 
 

@@ -37,7 +37,7 @@ from broker.policy import catalogue, package
 from broker.policy.evaluation import Facts
 from broker.referral import lifecycle, requests, wording
 from broker.referral.candidates import DIRECT, Reads
-from models import AidRequest, Application, Household, PolicyHold
+from models import AidRequest, Application, PolicyHold
 from models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def hold(session: Session, req: AidRequest, reads: Reads = DIRECT) -> list[dict[
         return []
     existing = {h.policy_code for h in req.policy_holds}
     if any(p.code not in existing for p in policies):
-        household = session.get(Household, req.household_id)
+        household = req.household
         benefits = [b.policy_code for b in package.benefits_of(session, household.id)]
         facts = Facts.of(household, benefits=benefits, county=reads.county(session, household.grid_id))
         for policy in policies:

@@ -200,7 +200,6 @@ def route(session: Session, request_id: int, now: datetime | None = None, reads:
     picks, decision, reasons_out = plan(session, req, reads)
     decision.held = held
     if picks:
-        req.routing_round += 1
         made: list[Offer] = []
         for c, amount, why in picks:
             reasons = [*c.reasons, *held, why]
@@ -217,6 +216,8 @@ def route(session: Session, request_id: int, now: datetime | None = None, reads:
                     "reasons": offer.reasons,
                 }
             )
+        # Counted after the offers are written, so that the request is updated once.
+        req.routing_round += 1
         decision.outcome = "routed"
         _record(session, req, decision)
         lifecycle.refresh_coverage(session, req)

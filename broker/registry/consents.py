@@ -51,9 +51,12 @@ def is_minor(member: Member, today: date | None = None) -> bool:
 def head_member(session: Session, household_id: int) -> Member | None:
     """The household's head: the member recorded as head, else the one named as head,
     else its first member."""
-    stmt = select(Member).where(Member.household_id == household_id).order_by(Member.id)
-    people = list(session.execute(stmt).scalars())
-    head_name = session.scalar(select(Household.head_name).where(Household.id == household_id))
+    # The household and its members as this transaction already holds them (routing
+    # reads them for the policy check, then asks for consent and discloses): one read.
+    household = session.get(Household, household_id)
+    if household is None:
+        return None
+    people, head_name = list(household.members), household.head_name
     return (
         next((m for m in people if m.relation in HEAD_RELATIONS), None)
         or next((m for m in people if m.name == head_name), None)

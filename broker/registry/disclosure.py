@@ -19,12 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broker.platform.errors import NotFound
 from broker.registry import consents, privacy, redaction
-from models import Grid, Household, Member
+from models import Household
 
 PARTNER_PORTAL = "partner_portal"
 PARTNER_API = "partner_api"
@@ -124,13 +123,12 @@ def disclose(session: Session, household_id: int, recipient: str, *, partner_kin
     a family may agree to share with charities only)."""
     if recipient not in MATRIX:
         raise ValueError(f"unknown recipient: {recipient}")
-    row = session.execute(
-        select(Household, Grid.community).join(Grid, Grid.id == Household.grid_id).where(Household.id == household_id)
-    ).first()
-    if row is None:
+    # Through the identity map: the household, its grid and its members are read once
+    # in a transaction that also checks a policy or a consent for the family.
+    household = session.get(Household, household_id)
+    if household is None:
         raise NotFound("No such household.")
-    household, community = row
-    members = list(session.execute(select(Member).where(Member.household_id == household_id)).scalars())
+    community, members = household.grid.community, list(household.members)
     purpose = PURPOSES[recipient]
     consented = purpose is None or consents.permits(session, household_id, purpose, partner_kind=partner_kind)
     rules = {name: _shown(rule, consented) for name, rule in MATRIX[recipient].items()}

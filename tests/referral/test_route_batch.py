@@ -105,3 +105,33 @@ def test_a_portal_delivery_reads_no_ledger_balance(world):
 
     assert AutoGrantAdapter.reads_balance
     assert not PortalAdapter.reads_balance
+
+
+def test_a_routed_request_reads_its_household_once(world):
+    """Routing a request to a portal partner reads the household and its members once
+    (the policy check, the family's consent and what the partner may see share them),
+    writes the request and the offer once each, and stays within 16 statements — a
+    count, which is deterministic where a time is not."""
+    world.partner("甲 基金", categories=["medical"], fund_fen=100000 * YUAN)
+    world.partner("乙 基金", categories=["medical"], fund_fen=100000 * YUAN)
+    n = 8
+    for _ in range(n):
+        world.assess(world.household(), need("medical", "high", 100 * YUAN))
+    db.session.remove()
+    with statements.sent() as sent:
+        assert outbox.drain(db.session(), "default") == n
+    db.session.remove()
+    routing = [s for s in sent if "audit_events.chain_seq" not in s]  # the chainer, inline in tests
+
+    def reads(table: str) -> int:
+        return sum(1 for s in routing if s.startswith("SELECT") and f" FROM {table} " in f"{s} ")
+
+    def updates(table: str) -> int:
+        return sum(1 for s in routing if s.startswith(f"UPDATE {table} "))
+
+    assert reads("households") == n
+    assert reads("members") == n
+    assert updates("aid_requests") == n
+    assert updates("offers") == n
+    batch = 12  # the batch's own: claiming and listing its rows, the partners, their figures and money, the tree
+    assert len(routing) <= 16 * n + batch, "\n".join(routing)
