@@ -90,7 +90,10 @@ def add(
     the commit, with the transaction's other rows in one statement (:func:`write_queued`)."""
     # Stamped as relayed in this same transaction when the after-commit relay is on, so
     # that a commit costs no second write; the stamp is taken back if the relay fails.
+    # A row due beyond the relay's horizon (an offer's deadline, a reminder) waits in the
+    # table: the periodic relay schedules it on RQ as its time comes near.
     now = utcnow()
+    due_at = due_at or now
     pending.queue(
         session,
         "outbox",
@@ -99,8 +102,8 @@ def add(
             "payload": payload,
             "queue": queue_name,
             "created_at": now,
-            "due_at": due_at or now,
-            "enqueued_at": now if outbox_relay.is_on() else None,
+            "due_at": due_at,
+            "enqueued_at": now if outbox_relay.is_on() and outbox_relay.near(due_at, now) else None,
         },
     )
 
@@ -115,7 +118,11 @@ def write_queued(session: Session) -> None:
     rows = pending.take(session, "outbox")
     if rows:
         ids = inserts.insert_ids(session, OutboxMessage.__table__, rows)
-        written = [outbox_relay.Written(i, r["queue"], r["due_at"]) for i, r in zip(ids, rows, strict=True)]
+        written = [
+            outbox_relay.Written(i, r["queue"], r["due_at"])
+            for i, r in zip(ids, rows, strict=True)
+            if r["enqueued_at"] is not None
+        ]
         session.info.setdefault(outbox_relay.WRITTEN, []).extend(written)
 
 

@@ -3,7 +3,13 @@ periodic pass puts on RQ what that missed (Redis down at the moment, a job lost)
 
 A job is enqueued per *bell*, not per row (see :mod:`broker.platform.outbox`): the
 relay rings its queue's bell, a Redis key set with NX, and enqueues a job only if nobody
-had; the job clears the bell as it starts, before it reads the table."""
+had; the job clears the bell as it starts, before it reads the table.
+
+A row due later than :data:`HORIZON` from now (an offer's deadline hours away, a
+reminder due in days) is not put on RQ's schedule when it is committed: it waits in the
+table, which is the truth, and the periodic pass schedules it once it falls due within
+the horizon. Routing spends no Redis write per offer on a deadline that mostly never
+fires (the partner answers first), and a Redis that restarts empty loses no deadline."""
 
 from __future__ import annotations
 
@@ -24,6 +30,9 @@ from models.base import utcnow
 log = logging.getLogger(__name__)
 
 REDRIVE_AFTER = timedelta(minutes=5)
+# Rows due within this are put on RQ as they are committed; later ones by the periodic
+# pass (every few seconds) as they come within it.
+HORIZON = timedelta(seconds=60)
 JOB_FUNC = "broker.jobs.run_outbox"
 BELL_PREFIX = "aidbroker:outbox:bell:"
 BELL_SECONDS = 30  # a bell whose job was lost rings again after this
@@ -38,6 +47,12 @@ class Written:
     id: int
     queue: str
     due_at: datetime
+
+
+def near(due_at: datetime, now: datetime) -> bool:
+    """Whether a row due at ``due_at`` goes on RQ now (or onto its schedule), rather
+    than waiting in the table for the periodic pass."""
+    return due_at <= now + HORIZON
 
 
 def is_on() -> bool:
@@ -133,8 +148,9 @@ def _mark_enqueued(session: Session, ids: list[int]) -> None:
 
 
 def relay(session: Session, limit: int = 500) -> int:
-    """Enqueue rows never enqueued, or enqueued long ago and still not processed (a lost
-    job). Returns how many were put on RQ. Raises if Redis is down."""
+    """Enqueue rows never enqueued that are due within the :data:`HORIZON`, and rows
+    enqueued long ago and still not processed (a lost job). Returns how many were put on
+    RQ. Raises if Redis is down."""
     now = utcnow()
     stale = now - REDRIVE_AFTER
     rows = session.execute(
@@ -144,7 +160,7 @@ def relay(session: Session, limit: int = 500) -> int:
         # flushed Redis) — unless it is still waiting in RQ's schedule for its due time.
         .where(
             or_(
-                OutboxMessage.enqueued_at.is_(None),
+                and_(OutboxMessage.enqueued_at.is_(None), OutboxMessage.due_at <= now + HORIZON),
                 and_(OutboxMessage.enqueued_at < stale, OutboxMessage.due_at <= now),
             )
         )
@@ -154,7 +170,7 @@ def relay(session: Session, limit: int = 500) -> int:
     ids = [r.id for r in rows if _enqueue(r.id, r.queue, r.due_at, redrive=True)]
     if ids:
         _mark_enqueued(session, ids)
-        # Not the usual path (rows go to RQ right after their commit): worth one line.
+        # Rows coming due, and rows a commit could not hand over: worth one line.
         log.info("outbox relay: %d row(s) put on RQ by the periodic pass (%s)", len(ids), _span(ids))
     else:
         session.rollback()

@@ -11,11 +11,11 @@ import pytest
 from rq import SimpleWorker
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from broker import audit
 from broker.people import users
-from broker.platform import db, outbox, queue, runtime
+from broker.platform import db, outbox, outbox_relay, queue, runtime
 from broker.referral import assessment
 from models import AidRequest, AuditEvent, Offer, OutboxMessage, User
 from models.base import utcnow
@@ -169,8 +169,10 @@ def test_a_permanent_failure_fails_at_once(world, worker):
     assert (detail["status"], detail["routing_state"]) == ("active", "unmatched")
 
 
-def test_deadline_is_scheduled_on_rq_at_respond_by(world, worker):
-    """Each offer's expiry is an outbox row due at respond_by, waiting in RQ's scheduled registry."""
+def test_deadline_waits_in_the_table_then_is_scheduled_on_rq_at_respond_by(world, worker):
+    """Each offer's expiry is an outbox row due at respond_by. A day away, it waits in
+    the table (nothing in Redis to lose); once it falls within the relay's horizon, the
+    periodic pass puts it on RQ's schedule for respond_by, once."""
     world.partner("社工站", kind="social_org", categories=["counselling"], respond_within_hours=24)
     world.assess(world.household(), need("counselling"))
     worker()
@@ -179,9 +181,20 @@ def test_deadline_is_scheduled_on_rq_at_respond_by(world, worker):
     assert row.due_at == offer.respond_by
     assert offer.respond_by - offer.created_at == pytest.approx(timedelta(hours=24), abs=timedelta(seconds=5))
     registry = ScheduledJobRegistry(queue=queue.queue("default"))
-    assert f"outbox-{row.id}" in registry.get_job_ids()
-    scheduled = registry.get_scheduled_time(f"outbox-{row.id}")
-    assert abs((scheduled - offer.respond_by).total_seconds()) < 1
+    assert row.enqueued_at is None
+    assert registry.get_job_ids() == []
+    assert outbox_relay.relay(db.session()) == 0, "a day away: not yet"
+    # The day passes: the deadline is half a minute away.
+    soon = (utcnow() + outbox_relay.HORIZON / 2).replace(microsecond=0)
+    db.session().execute(update(Offer).where(Offer.id == offer.id).values(respond_by=soon))
+    db.session().execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(due_at=soon))
+    db.commit()
+    assert outbox_relay.relay(db.session()) == 1
+    assert outbox_relay.relay(db.session()) == 0, "scheduled once"
+    assert registry.get_job_ids() == [f"outbox-{row.id}"]
+    assert abs((registry.get_scheduled_time(f"outbox-{row.id}") - soon).total_seconds()) < 1
+    db.session.remove()
+    assert rows("expire_offer")[0].enqueued_at is not None
 
 
 def test_a_deadline_job_run_early_puts_itself_back(world, worker):

@@ -12,7 +12,7 @@ from rq.scheduler import RQScheduler
 from sqlalchemy import select, update
 
 from broker import jobs
-from broker.platform import db, queue
+from broker.platform import db, outbox_relay, queue
 from broker.policy import applications, catalogue, reminders
 from models import Application, AuditEvent, HouseholdBenefit, Notification, OutboxMessage, User
 from models.base import utcnow
@@ -181,16 +181,23 @@ def test_rejection_needs_a_reason_and_dates_are_checked(world):
 
 
 def test_submission_schedules_a_reminder_that_notifies_once(world, worker):
-    """Submitting schedules a reminder on RQ at the deadline; past it, the caseworker is notified once (reminded_at)."""
+    """Submitting writes a reminder due at the deadline, which waits in the table until
+    the deadline comes near and is then scheduled on RQ for it; past it, the caseworker is
+    notified once (reminded_at)."""
     app = tick_all(world, file(world))
     submitted = step(world, app["id"], "submitted").get_json()
     msg = (
         db.session().execute(select(OutboxMessage).where(OutboxMessage.kind == applications.REMINDER_KIND)).scalar_one()
     )
+    assert msg.due_at.isoformat()[:16] == submitted["deadline_at"][:16]
+    assert msg.enqueued_at is None, "weeks away: in the table, not in Redis"
     scheduled = ScheduledJobRegistry(queue=queue.queue("default"))
-    assert f"outbox-{msg.id}" in scheduled.get_job_ids()
-    assert scheduled.get_scheduled_time(f"outbox-{msg.id}").isoformat()[:16] == submitted["deadline_at"][:16]
-    # The department's deadline passes: move the deadline and the scheduled job to the past.
+    # The department's deadline comes near (within the relay's horizon), then passes.
+    soon = utcnow() + outbox_relay.HORIZON / 2
+    db.session().execute(update(OutboxMessage).where(OutboxMessage.id == msg.id).values(due_at=soon))
+    db.commit()
+    assert outbox_relay.relay(db.session()) == 1
+    assert abs((scheduled.get_scheduled_time(f"outbox-{msg.id}") - soon).total_seconds()) < 1
     past = utcnow() - timedelta(minutes=1)
     db.session().execute(update(Application).where(Application.id == app["id"]).values(deadline_at=past))
     db.commit()

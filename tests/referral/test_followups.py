@@ -11,7 +11,7 @@ from rq import SimpleWorker
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select, update
 
-from broker.platform import db, periods, queue, runtime
+from broker.platform import db, outbox_relay, periods, queue, runtime
 from broker.referral import followups, lifecycle, reconcile
 from models import Assessment, AuditEvent, FollowUp, Notification, OutboxMessage
 from models.base import utcnow
@@ -57,13 +57,16 @@ def follow_up_of(rid: int) -> FollowUp:
 def move_due(follow_up_id: int, to: datetime) -> None:
     """The visit's day comes: move it (and its outbox row) to ``to``."""
     db.session().execute(update(FollowUp).where(FollowUp.id == follow_up_id).values(due_at=to))
+    rows = select(OutboxMessage.id).where(OutboxMessage.kind == followups.DUE_KIND)
+    db.session().execute(update(OutboxMessage).where(OutboxMessage.id.in_(rows)).values(due_at=to))
     db.commit()
 
 
 def test_completion_schedules_a_visit_on_rqs_scheduler_and_a_worker_with_scheduler_marks_it_due(world, worker):
-    """An emergency request completed: a follow-up 7 days on, its job in RQ's scheduled
-    registry at that time; when the time comes, a worker run with its scheduler marks the
-    visit due and the caseworker gets a `follow_up_due` notification."""
+    """An emergency request completed: a follow-up 7 days on, its outbox row due then,
+    waiting in the table; as the day comes near, the periodic relay puts its job in RQ's
+    scheduled registry at that time; when the time comes, a worker run with its scheduler
+    marks the visit due and the caseworker gets a `follow_up_due` notification."""
     household, rid = completed_request(world, worker)
     fu = follow_up_of(rid)
     completed_at = world.request(rid)["completed_at"]
@@ -74,8 +77,14 @@ def test_completion_schedules_a_visit_on_rqs_scheduler_and_a_worker_with_schedul
     msg = db.session().execute(select(OutboxMessage).where(OutboxMessage.kind == followups.DUE_KIND)).scalar_one()
     registry = ScheduledJobRegistry(queue=queue.queue("default"))
     job_id = f"outbox-{msg.id}"
+    assert msg.enqueued_at is None, "a week away: in the table, not in Redis"
+    assert job_id not in registry.get_job_ids()
+    # The week passes: the visit is half a minute away, within the relay's horizon.
+    soon = (utcnow() + outbox_relay.HORIZON / 2).replace(microsecond=0)
+    move_due(fu.id, soon)
+    assert outbox_relay.relay(db.session()) == 1
     assert job_id in registry.get_job_ids()
-    assert abs((registry.get_scheduled_time(job_id) - fu.due_at).total_seconds()) < 1
+    assert abs((registry.get_scheduled_time(job_id) - soon).total_seconds()) < 1
     # The day comes: the visit and its scheduled job are moved to just past.
     past = utcnow() - timedelta(minutes=1)
     move_due(fu.id, past)

@@ -132,16 +132,30 @@ def make_world(as_role: Any, make_user: Any, login: Any, grid: str | None = None
 
 def fire_scheduled(kind: str) -> int:
     """Do what RQ's scheduler does when a job's time comes, now, for the scheduled outbox
-    jobs of ``kind`` (time control for tests: nobody waits for a backoff or a deadline).
+    jobs of ``kind`` — and for its rows still waiting in the table to come within the
+    relay's horizon (time control for tests: nobody waits for a backoff or a deadline).
     Returns how many were moved onto their queue."""
     from rq.job import Job
     from rq.registry import ScheduledJobRegistry
+    from sqlalchemy import select
 
-    from broker.platform import queue
+    from broker.platform import outbox_relay, queue
     from models import OutboxMessage
+    from models.base import utcnow
 
     conn = queue.connection()
     fired = 0
+    session = db.session()
+    waiting = session.execute(
+        select(OutboxMessage).where(
+            OutboxMessage.kind == kind, OutboxMessage.processed_at.is_(None), OutboxMessage.enqueued_at.is_(None)
+        )
+    ).scalars()
+    for msg in waiting:
+        queue.queue(msg.queue).enqueue(outbox_relay.JOB_FUNC, msg.id, job_id=f"outbox-{msg.id}")
+        msg.enqueued_at = utcnow()
+        fired += 1
+    session.commit()
     for name in queue.QUEUES:
         q = queue.queue(name)
         registry = ScheduledJobRegistry(queue=q)
