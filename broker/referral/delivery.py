@@ -177,9 +177,13 @@ def _settle_call(
     return _retry_or_fail(session, offer, req, attempt, error, result, settings)
 
 
-def deliver_locked(session: Session, offer: Offer, req: AidRequest, attempt: int = 1) -> str:
+def deliver_locked(
+    session: Session, offer: Offer, req: AidRequest, attempt: int = 1, *, just_made: bool = False
+) -> str:
     """Deliver through an inline adapter (no I/O: it only decides) in this transaction,
-    which has locked the offer's request already."""
+    which has locked the offer's request already. ``just_made``: the offer was made in
+    this transaction, with the family's consent as it is now, so no consent can have been
+    withdrawn since (:func:`names_note` need not look)."""
     if offer.status != "requested" or offer.delivery_attempts != attempt - 1:
         return "skipped"
     partner = session.get(Partner, offer.partner_id)
@@ -193,7 +197,7 @@ def deliver_locked(session: Session, offer: Offer, req: AidRequest, attempt: int
     # is written once, with the attempt and the answer together.
     pinfo = partners.partner_info(session, partner, balance=adapter.reads_balance)
     info = _with_cap_history(session, inbox.offer_info(session, offer), pinfo, req)
-    note = names_note(session, offer, req, partner)
+    note = None if just_made else names_note(session, offer, req, partner)
     offer.delivery_attempts = attempt
     result = _call(adapter, info, pinfo, _context(attempt, runtime.settings()))
     return _settle_call(session, offer, req, attempt, result, note)
