@@ -76,12 +76,20 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def tree_rss_mb(pid: int, *, children: bool = True) -> float:
+def tree_rss_mb(pid: int, *, children: bool = True, measure: str = "pss") -> float:
     """Memory of a process and (unless told not to) its children, as they are now, in
-    MiB; 0 when the process is gone. Each process counts its proportional share of the
-    pages it shares (PSS, where the system tells it; else RSS): summing RSS over a tree
-    counts shared memory once per process that touched it — PostgreSQL's shared buffers
-    once per backend — and reads a cache warming up as growth."""
+    MiB; 0 when the process is gone. ``measure``:
+
+    - ``pss`` (default): each process counts its proportional share of the pages it
+      shares. Summing RSS over a tree counts shared memory once per process that touched
+      it — PostgreSQL's shared buffers once per backend, gunicorn's preloaded code once per
+      worker;
+    - ``uss``: only the pages no other process shares, which is where a leak shows;
+    - ``rss``: every resident page, for one process on its own whose share would swing
+      with the children it forks (an RQ worker and its work horse share the parent's
+      pages while a job runs).
+
+    Where the system cannot tell PSS or USS, RSS is counted."""
     import psutil
 
     try:
@@ -92,19 +100,21 @@ def tree_rss_mb(pid: int, *, children: bool = True) -> float:
     total = 0
     for p in procs:
         try:
-            total += _pss_or_rss(p)
+            total += _memory(p, measure)
         except psutil.Error:
             continue
     return total / 2**20
 
 
-def _pss_or_rss(p: Any) -> int:
+def _memory(p: Any, measure: str) -> int:
     import psutil
 
-    try:
-        return p.memory_full_info().pss
-    except (AttributeError, psutil.AccessDenied):
-        return p.memory_info().rss
+    if measure != "rss":
+        try:
+            return getattr(p.memory_full_info(), measure)
+        except (AttributeError, psutil.AccessDenied):
+            pass
+    return p.memory_info().rss
 
 
 @contextmanager
