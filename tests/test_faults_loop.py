@@ -14,7 +14,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from rq import Worker
 from rq.job import Job
+from rq.registry import StartedJobRegistry
 from sqlalchemy import func, select, update
 
 from broker.platform import db, outbox, outbox_relay, queue, runtime
@@ -79,6 +81,31 @@ def stop_worker(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+def test_a_worker_rides_out_redis_restarting_empty_under_a_job(app):
+    """Redis restarts, empty, while a worker runs a job: the worker waits for it and goes
+    on — RQ's own worker quits on that error — and carries out the next job."""
+    server = RedisServer().start()  # persists nothing: it comes back empty
+    shared_url = queue._state["url"]
+    queue.configure(server.url)
+    proc = start_worker()
+    try:
+        q = queue.queue("default")
+        q.enqueue("time.sleep", 3)
+        wait_for(lambda: StartedJobRegistry(queue=q).count == 1, timeout=30)
+        server.stop()
+        time.sleep(4)  # the job ends while Redis is gone
+        server.start()
+        job = queue.queue("default").enqueue("broker.jobs.noop", 7)
+        wait_for(lambda: job.get_status(refresh=True) == "finished", timeout=30)
+        assert job.return_value() == 7
+        assert proc.poll() is None, "the worker is still up"
+        assert [w.name for w in Worker.all(connection=queue.connection())], "and known to Redis again"
+    finally:
+        stop_worker(proc)
+        queue.configure(shared_url)
+        server.close()
 
 
 def count(model) -> int:
