@@ -181,8 +181,6 @@ def rss_line(stack: Stack, minute: float) -> dict[str, float]:
     }
     pids["postgres"] = postmaster_pid(stack)
     pids["redis"] = stack.redis.proc.pid if stack.redis and stack.redis.proc else None
-    # An RQ worker forks a short-lived work horse per job: counting it would make the
-    # worker's memory jump with every job; the worker itself is what must stay flat.
     now = {name: _memory_mb(name, pid) if pid else 0.0 for name, pid in pids.items()}
     if pids["postgres"]:
         now["postgres-pss"] = tree_rss_mb(pids["postgres"])
@@ -193,6 +191,8 @@ def rss_line(stack: Stack, minute: float) -> dict[str, float]:
 def _memory_mb(name: str, pid: int) -> float:
     """How each process is judged (see the module's docstring)."""
     if name.startswith("rq-"):
+        # An RQ worker forks a short-lived work horse per job: counting it would make the
+        # worker's memory jump with every job; the worker itself is what must stay flat.
         return tree_rss_mb(pid, children=False, measure="rss")
     if name == "postgres":
         return tree_rss_mb(pid, measure="uss")

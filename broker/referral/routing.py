@@ -312,8 +312,9 @@ def new_offer(
 
 def dispatch(session: Session, req: AidRequest, offer: Offer) -> None:
     """Send an offer made in this transaction (of the locked ``req``) on its way: through
-    an inline adapter at once, in this transaction; through any other in a ``deliver_offer`` job. An offer
-    still waiting for the partner's answer gets its deadline."""
+    an inline adapter at once, in this transaction; through any other in a
+    ``deliver_offer`` job. An offer still waiting for the partner's answer gets its
+    deadline."""
     if _inline(session.get(Partner, offer.partner_id).adapter):
         delivery.deliver_locked(session, offer, req, just_made=True)
     else:
