@@ -57,15 +57,19 @@ class CallOut:
 
 
 Handler = Callable[[Session, dict], "CallOut | None"]
-# Carries out a claimed row and up to ``limit`` - 1 other due rows of its kind, each in
-# its own transaction; adds those it gives up on to ``failed``; returns how many it did.
-Batcher = Callable[[Session, "OutboxMessage", set[int], int], int]
+# Carries out a claimed row and up to ``limit`` - 1 other due rows of its kind; adds
+# those it gives up on to ``failed``; returns how many it did. ``memo`` lives as long as
+# the drain, for what a batcher keeps between its batches (reads shared by them).
+Batcher = Callable[[Session, "OutboxMessage", set[int], int, dict], int]
 _handlers: dict[str, Handler] = {}
 _batchers: dict[str, Batcher] = {}
 DRAIN_FUNC = "broker.jobs.drain_outbox"
 DRAIN_ROWS = 500  # one job carries out at most this many rows …
 DRAIN_SECONDS = 20.0  # … for at most this long, then hands over to a fresh job
 IN_PROGRESS = "in progress elsewhere"
+TRICKLE_ROWS = 10  # a batch smaller than this is small …
+TRICKLE_PAUSE = 0.5  # … and after two in a row a drain waits this long for rows to gather
+TRICKLE = "outbox.trickle"  # memo: the drain's last batch was small
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -164,23 +168,32 @@ def work(session: Session, msg_id: int, queue_name: str | None) -> str:
 
 
 def drain(session: Session, queue_name: str, rows: int = DRAIN_ROWS, seconds: float = DRAIN_SECONDS) -> int:
-    """Carry out due, unprocessed rows of ``queue_name`` one transaction each, oldest
-    first, until none is left or the budget is spent (then a fresh job takes over). Rows
-    locked by another job are skipped; a row that fails is left to its retries. Returns
-    how many rows were carried out."""
+    """Carry out due, unprocessed rows of ``queue_name``, oldest first, until none is
+    left or the budget is spent (then a fresh job takes over): one transaction each, or
+    as their kind's batcher groups them. Rows locked by another job are skipped; a row
+    that fails is left to its retries. Returns how many rows were carried out."""
     deadline = time.monotonic() + seconds
     failed: set[int] = set()
+    memo: dict = {}
     done = 0
     while done < rows and time.monotonic() < deadline:
         msg = claim(session, queue_name, failed)
         if msg is None:
             session.rollback()
             return done
-        _call_for_help(queue_name)
+        if not memo.get(TRICKLE):  # a trickle is one drain's work
+            _call_for_help(queue_name)
         msg_id = msg.id
         if (batch := _batchers.get(msg.kind)) is not None:
-            done += batch(session, msg, failed, rows - done)
+            carried = batch(session, msg, failed, rows - done, memo)
+            done += carried
+            if carried < TRICKLE_ROWS and memo.get(TRICKLE):
+                # A second small batch in a row: rows are trickling in. Let them gather (no
+                # transaction is open) rather than pay a batch's cost for each one or two.
+                time.sleep(TRICKLE_PAUSE)
+            memo[TRICKLE] = carried < TRICKLE_ROWS
             continue
+        memo.clear()  # what batchers kept may be changed by this row's work
         try:
             outcome = apply(session, msg)
         except Exception:

@@ -32,20 +32,21 @@ import logging
 import time
 from dataclasses import replace
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
 
 from broker.money.restrictions import Fitting
-from broker.platform import outbox
+from broker.platform import db, outbox
 from broker.referral import lifecycle, routing
 from broker.referral.candidates import Reads
 from broker.registry import consents, region_tree
-from models import Offer, OutboxMessage, Partner
+from models import AidRequest, Household, Offer, OutboxMessage, Partner
 from models.base import utcnow
 
 log = logging.getLogger(__name__)
 KIND = "route_request"
 BATCH_ROWS = 50  # rows one batch takes; the draining job goes on with the next batch
+TOGETHER = 10  # rows routed in one transaction: one commit, one audit write, one lock
 READS_SECONDS = 2.0  # a batch's shared reads are read again after this long
 
 
@@ -114,11 +115,13 @@ class SharedReads(Reads):
 
 
 @outbox.batched(KIND)
-def route_rows(session: Session, first: OutboxMessage, failed: set[int], limit: int) -> int:
+def route_rows(session: Session, first: OutboxMessage, failed: set[int], limit: int, memo: dict) -> int:
     """Route the request of ``first`` (claimed, locked) and those of up to ``limit`` - 1
-    other waiting rows of its queue, each in its own transaction, with one
-    :class:`SharedReads`. Rows another job holds are skipped; a row that fails is added
-    to ``failed`` (left to its retries). Returns how many rows were carried out."""
+    other waiting rows of its queue, :data:`TOGETHER` to a transaction, with the
+    :class:`SharedReads` of the drain (``memo``: under a steady trickle of requests a
+    drain routes many small batches, which would otherwise read the partners each).
+    Rows another job holds are skipped; a row that fails is added to ``failed`` (left to
+    its retries). Returns how many rows were carried out."""
     waiting = list(
         session.execute(
             select(OutboxMessage.id)
@@ -133,33 +136,98 @@ def route_rows(session: Session, first: OutboxMessage, failed: set[int], limit: 
             .limit(max(0, min(limit, BATCH_ROWS) - 1))
         ).scalars()
     )
-    reads = SharedReads()
+    reads = memo.setdefault(KIND, SharedReads())
+    reads.refresh_if_old()
     done = 0
-    msg: OutboxMessage | None = first
-    for msg_id in [first.id, *waiting]:
-        if msg is None:
+    ids = [first.id, *waiting]
+    for start in range(0, len(ids), TOGETHER):
+        if start:
             reads.refresh_if_old()
-            msg = _lock_due(session, msg_id)
-            if msg is None:  # carried out, or held, by another job
-                session.rollback()
-                reads.forget()  # a rollback expired the partners read
-                continue
-        if _route_one(session, msg, reads, failed):
-            done += 1
-        msg = None
+            msgs = _lock_due(session, ids[start : start + TOGETHER])
+        else:  # the first row is claimed and locked already
+            msgs = [first, *_lock_due(session, ids[1:TOGETHER])]
+        if not msgs:  # carried out, or held, by other jobs
+            session.rollback()
+            reads.forget()  # a rollback expired the partners read
+            continue
+        done += _route_together(session, msgs, reads, failed)
     return done
 
 
-def _lock_due(session: Session, msg_id: int) -> OutboxMessage | None:
-    """Lock row ``msg_id`` if it is still unprocessed and no other job holds it (the batch
-    listed it unlocked: another job may have carried it out meanwhile)."""
+def _lock_due(session: Session, msg_ids: list[int]) -> list[OutboxMessage]:
+    """Lock those of rows ``msg_ids`` still unprocessed that no other job holds (the batch
+    listed them unlocked: another job may have carried some out meanwhile)."""
+    if not msg_ids:
+        return []
     stmt = (
         select(OutboxMessage)
-        .where(OutboxMessage.id == msg_id, OutboxMessage.processed_at.is_(None))
+        .where(OutboxMessage.id.in_(msg_ids), OutboxMessage.processed_at.is_(None))
+        .order_by(OutboxMessage.id)
         .execution_options(populate_existing=True)
         .with_for_update(skip_locked=True)
     )
-    return session.execute(stmt).scalar_one_or_none()
+    return list(session.execute(stmt).scalars())
+
+
+def _route_together(session: Session, msgs: list[OutboxMessage], reads: SharedReads, failed: set[int]) -> int:
+    """Route the requests of locked rows ``msgs`` in one transaction, marking each row
+    processed in it; their households and members are read in one go. Should any of
+    them fail, the transaction is rolled back and the rows are routed one transaction
+    each, so that the failing row alone is left to its retries."""
+    if len(msgs) == 1:
+        return int(_route_one(session, msgs[0], reads, failed))
+    ids = [m.id for m in msgs]
+    decisions: list[routing.Decision] = []
+    try:
+        _held = _read_households(session, [m.payload["request_id"] for m in msgs])  # held for the transaction
+        for msg in msgs:
+            session.info[consents.PERMITS_MEMO] = {}
+            decision = routing.route(session, msg.payload["request_id"], reads=reads)
+            reads.made(session, decision)
+            decisions.append(decision)
+        session.info.pop(consents.PERMITS_MEMO, None)
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(attempts=OutboxMessage.attempts + 1, processed_at=utcnow())
+        )
+        db.commit()
+    except Exception:
+        session.info.pop(consents.PERMITS_MEMO, None)
+        session.rollback()
+        reads.forget()
+        log.warning("routing rows %s together failed; routing them one by one", ids, exc_info=True)
+        return _route_each(session, ids, reads, failed)
+    for decision in decisions:
+        _log(decision)
+    return len(msgs)
+
+
+def _route_each(session: Session, msg_ids: list[int], reads: SharedReads, failed: set[int]) -> int:
+    done = 0
+    for msg_id in msg_ids:
+        msgs = _lock_due(session, [msg_id])
+        if not msgs:
+            session.rollback()
+            reads.forget()
+            continue
+        done += int(_route_one(session, msgs[0], reads, failed))
+    return done
+
+
+def _read_households(session: Session, request_ids: list[int]) -> list[Household]:
+    """Read the households of these requests and their members as they are now, into the
+    session, where routing each request finds them (``req.household``, its members) for
+    as long as the caller holds the list (the session keeps only weak references)."""
+    return list(
+        session.execute(
+            select(Household)
+            .join(AidRequest, AidRequest.household_id == Household.id)
+            .where(AidRequest.id.in_(request_ids))
+            .options(selectinload(Household.members))
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
 
 
 def _route_one(session: Session, msg: OutboxMessage, reads: SharedReads, failed: set[int]) -> bool:
@@ -183,7 +251,10 @@ def _route_one(session: Session, msg: OutboxMessage, reads: SharedReads, failed:
     finally:
         session.info.pop(consents.PERMITS_MEMO, None)
     if decisions:
-        decision = decisions[0]
-        reads.made(session, decision)
-        log.info("request %s routing: %s (offers %s)", decision.request_id, decision.outcome, decision.offer_ids)
+        reads.made(session, decisions[0])
+        _log(decisions[0])
     return True
+
+
+def _log(decision: routing.Decision) -> None:
+    log.info("request %s routing: %s (offers %s)", decision.request_id, decision.outcome, decision.offer_ids)

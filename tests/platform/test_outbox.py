@@ -5,7 +5,9 @@ applied once."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from rq import SimpleWorker
@@ -309,6 +311,34 @@ def test_a_failing_row_does_not_stop_the_drain(world):
     assert boom.processed_at is None
     assert "on fire" in boom.last_error
     assert [o["status"] for o in world.request(rid)["offers"]] == ["received"]
+
+
+_trickled: list[int] = []
+
+
+@outbox.batched("test_trickle")
+def _one_at_a_time(session, first: OutboxMessage, failed: set[int], limit: int, memo: dict) -> int:
+    first.attempts += 1
+    first.processed_at = utcnow()
+    db.commit()
+    _trickled.append(first.id)
+    return 1
+
+
+def test_a_drain_chasing_a_trickle_lets_rows_gather(world, monkeypatch):
+    """Batch after batch of one row: from the second small batch on, the drain waits a
+    moment (no transaction open) before it claims again, so that the next batch carries
+    what gathered meanwhile rather than one row at a time; it never waits after a batch
+    that was not small."""
+    pauses: list[float] = []
+    monkeypatch.setattr(outbox, "time", SimpleNamespace(monotonic=time.monotonic, sleep=pauses.append))
+    for n in range(4):
+        outbox.add(db.session(), "test_trickle", {"n": n})
+    db.commit()
+    _trickled.clear()
+    assert outbox.drain(db.session(), "default") == 4
+    assert _trickled == [r.id for r in rows("test_trickle")]
+    assert pauses == [outbox.TRICKLE_PAUSE] * 3, "after the 2nd, 3rd and 4th small batches"
 
 
 def test_inline_adapters_deliver_in_the_routing_transaction(world, worker):

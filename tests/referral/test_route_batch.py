@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from broker.platform import db, outbox, runtime
-from broker.referral import route_batch
+from broker.referral import route_batch, routing
 from models import AidRequest, Offer, OutboxMessage
 from tests.support import statements
 from tests.support.aid import YUAN, make_world, need
@@ -52,24 +52,26 @@ def test_one_job_routes_every_waiting_request_reading_the_partners_once(world):
 
 def test_a_batch_skips_rows_carried_out_meanwhile(world, monkeypatch):
     """A row the batch listed but another job carried out before the batch reached it is
-    left alone: its request is routed once."""
+    left alone: its request is routed once. (The last row is in the batch's second
+    transaction: between two, another job may take a row.)"""
     world.partner("甲 基金", categories=["medical"], fund_fen=100000 * YUAN)
-    for _ in range(3):
+    n = route_batch.TOGETHER + 2
+    for _ in range(n):
         world.assess(world.household(), need("medical", "high", 100 * YUAN))
     db.session.remove()
     rows = db.session().execute(select(OutboxMessage.id).where(OutboxMessage.kind == "route_request")).scalars().all()
     db.session.remove()
     real_lock = route_batch._lock_due
 
-    def meanwhile(session, msg_id):
-        if msg_id == rows[-1]:
+    def meanwhile(session, msg_ids):
+        if rows[-1] in msg_ids:
             # Another job (a thread: a session of its own) routes the last row between the
             # batch's listing and its turn.
             outcome: list[str] = []
 
             def other_job() -> None:
                 try:
-                    outcome.append(outbox.run(db.session(), msg_id))
+                    outcome.append(outbox.run(db.session(), rows[-1]))
                 finally:
                     db.session.remove()
 
@@ -77,12 +79,12 @@ def test_a_batch_skips_rows_carried_out_meanwhile(world, monkeypatch):
             thread.start()
             thread.join(timeout=60)
             assert outcome == ["done"]
-        return real_lock(session, msg_id)
+        return real_lock(session, msg_ids)
 
     monkeypatch.setattr(route_batch, "_lock_due", meanwhile)
-    assert outbox.drain(db.session(), "default") == 2
+    assert outbox.drain(db.session(), "default") == n - 1
     db.session.remove()
-    assert len(db.session().execute(select(Offer)).scalars().all()) == 3
+    assert len(db.session().execute(select(Offer)).scalars().all()) == n
 
 
 def test_a_portal_delivery_reads_no_ledger_balance(world):
@@ -107,11 +109,12 @@ def test_a_portal_delivery_reads_no_ledger_balance(world):
     assert not PortalAdapter.reads_balance
 
 
-def test_a_routed_request_reads_its_household_once(world, monkeypatch):
-    """Routing a request to a portal partner reads the household and its members once
-    (the policy check, the family's consent and what the partner may see share them),
-    writes the request and the offer once each, and stays within 15 statements — a
-    count, which is deterministic where a time is not."""
+def test_routed_requests_read_their_households_together(world, monkeypatch):
+    """Routing requests to a portal partner, several to a transaction, reads their
+    households and members once for them all (the policy check, the family's consent and
+    what the partner may see share them), writes each request and each offer once, and
+    stays within 12 statements a request — a count, which is deterministic where a time
+    is not."""
     world.partner("甲 基金", categories=["medical"], fund_fen=100000 * YUAN)
     world.partner("乙 基金", categories=["medical"], fund_fen=100000 * YUAN)
     n = 8
@@ -129,9 +132,47 @@ def test_a_routed_request_reads_its_household_once(world, monkeypatch):
     def updates(table: str) -> int:
         return sum(1 for s in routing if s.startswith(f"UPDATE {table} "))
 
-    assert reads("households") == n
-    assert reads("members") == n
+    assert n <= route_batch.TOGETHER, "one transaction"
+    assert reads("households") == 1
+    assert reads("members") == 1
     assert updates("aid_requests") == n
     assert updates("offers") == n
+    assert sum(1 for s in routing if s.startswith("INSERT INTO audit_events")) == 1
     batch = 12  # the batch's own: claiming and listing its rows, the partners, their figures and money, the tree
-    assert len(routing) <= 15 * n + batch, "\n".join(routing)
+    assert len(routing) <= 12 * n + batch, "\n".join(routing)
+
+
+def test_a_request_that_fails_is_left_alone_and_the_rest_of_its_transaction_routed(world, monkeypatch):
+    """Requests are routed several to a transaction. When one of them fails, that
+    transaction is rolled back and its requests routed one by one: the failing row alone
+    is left to its retries (tried once more, not in a loop), the others are routed once."""
+    world.partner("甲 基金", categories=["medical"], fund_fen=100000 * YUAN)
+    ids = [
+        world.assess(world.household(), need("medical", "high", 100 * YUAN))["needs"][0]["request_id"] for _ in range(5)
+    ]
+    db.session.remove()
+    real_route = routing.route
+    tried: list[int] = []
+
+    def route(session, request_id, **kw):
+        if request_id == ids[2]:
+            tried.append(request_id)
+            raise RuntimeError("a fault in routing this request")
+        return real_route(session, request_id, **kw)
+
+    monkeypatch.setattr(routing, "route", route)
+    assert outbox.drain(db.session(), "default") == 4
+    db.session.remove()
+    session = db.session()
+    assert tried == [ids[2], ids[2]], "once in the transaction, once alone"
+    offers = session.execute(select(Offer.request_id).order_by(Offer.request_id)).scalars().all()
+    assert offers == [rid for rid in ids if rid != ids[2]], "one offer each, none for the failing request"
+    by_request = {
+        r.payload["request_id"]: r
+        for r in session.execute(select(OutboxMessage).where(OutboxMessage.kind == "route_request")).scalars()
+    }
+    failing = by_request.pop(ids[2])
+    assert failing.processed_at is None
+    assert failing.attempts == 1
+    assert "a fault in routing" in failing.last_error
+    assert all(r.processed_at is not None and r.attempts == 1 for r in by_request.values())
