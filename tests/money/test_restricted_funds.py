@@ -16,9 +16,10 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from broker.money import fund_parts, ledger_queries, restrictions
-from broker.platform import db
+from broker.platform import db, periods
 from broker.registry import region_tree
 from models import Account, AidRequest, FundRestriction, Offer, Partner
+from models.base import utcnow
 from tests.platform.test_skeleton import assert_error_shape
 from tests.support.aid import YUAN, make_world, need
 
@@ -147,12 +148,13 @@ def test_expired_money_and_other_grids_are_not_offered(world, worker):
     assert (
         _deposit(world, p["id"], 5000 * YUAN, {"categories": ["medical"], "regions": ["HD-OTHER-9"]}).status_code == 201
     )
-    assert _deposit(world, p["id"], 4000 * YUAN, {"expires_on": date.today().isoformat()}).status_code == 201
+    today = periods.to_local(utcnow()).date()  # the broker's day (Beijing), not this machine's
+    assert _deposit(world, p["id"], 4000 * YUAN, {"expires_on": today.isoformat()}).status_code == 201
     s = db.session()
     short_lived = s.execute(
         select(FundRestriction).where(FundRestriction.partner_id == p["id"], FundRestriction.expires_on.is_not(None))
     ).scalar_one()
-    short_lived.expires_on = date.today() - timedelta(days=2)  # time passes
+    short_lived.expires_on = today - timedelta(days=2)  # time passes
     db.commit()
     assert _deposit(world, p["id"], 300 * YUAN).status_code == 201
     h = world.household()
