@@ -4,10 +4,11 @@ Every new request writes a ``route_request`` outbox row in the transaction that 
 it, and its commit rings the default queue's bell: one job is enqueued only when none is
 already waiting (:mod:`broker.platform.outbox`). A job draining that queue hands each
 ``route_request`` row it claims to :func:`route_rows`, which takes the other waiting
-rows with it — up to :data:`BATCH_ROWS` — and routes them one after the other, each in
-its own short transaction, reading what they all share once: the partners, their grids,
-their open offers and answers, the money that fits a category on a grid
-(:class:`SharedReads`, passed into :func:`broker.referral.routing.route`).
+rows with it — up to :data:`BATCH_ROWS` — and routes them one after the other,
+:data:`TOGETHER` to a short transaction (one lock of their rows, one read of their
+households and members, one audit write, one commit), reading what they all share once:
+the partners, their grids, their open offers and answers, the money that fits a category
+on a grid (:class:`SharedReads`, passed into :func:`broker.referral.routing.route`).
 
 Nothing is lost or done twice because of the batch:
 
@@ -17,14 +18,17 @@ Nothing is lost or done twice because of the batch:
   the reconciler re-finds requests left in ``routing``;
 - each row is locked before its request is routed and skipped when another job holds
   it or has carried it out meanwhile, and routing a request twice does nothing;
+- a request that fails rolls its transaction back, and those requests are routed again
+  one transaction each, so that only the failing row is left to its retries;
 - no transaction is held across a call to another system: an inline adapter (the
   portal) only decides, and any other delivery is its own outbox row.
 
-The cache is a batch's: it lives at most :data:`READS_SECONDS` (a partner deactivated or
-a deposit recorded meanwhile is seen by the next batch), it counts the offers the batch
-itself makes (so a partner's unanswered money and its load stay current), and it is
-dropped whenever an offer ends otherwise than waiting for an answer (an auto-grant that
-pledged at once) or a transaction rolls back."""
+The cache is the draining job's, shared by its batches: it lives at most
+:data:`READS_SECONDS` (a partner deactivated or a deposit recorded meanwhile is seen
+after that), it counts the offers the job itself makes (so a partner's unanswered money
+and its load stay current), and it is dropped whenever an offer ends otherwise than
+waiting for an answer (an auto-grant that pledged at once), a transaction rolls back, or
+the job carries out a row of another kind."""
 
 from __future__ import annotations
 
