@@ -104,12 +104,29 @@ def checklist(policy: Policy, application: Application | None) -> tuple[list[dic
     return docs, [d["code"] for d in docs if not d["ticked"]]
 
 
+# Key of ``session.info`` under which a transaction that changes no benefit (a batch of
+# routings) keeps its households' benefits, read for them all at once.
+BENEFITS_MEMO = "package.benefits_memo"
+
+
 def benefits_of(session: Session, household_id: int) -> list[HouseholdBenefit]:
     """What the household receives, read from the database (not a possibly stale
-    relationship collection)."""
+    relationship collection), or from :data:`BENEFITS_MEMO`."""
+    memo = session.info.get(BENEFITS_MEMO)
+    if memo is not None and household_id in memo:
+        return list(memo[household_id])
     return list(
         session.execute(select(HouseholdBenefit).where(HouseholdBenefit.household_id == household_id)).scalars()
     )
+
+
+def benefits_by_household(session: Session, household_ids: list[int]) -> dict[int, list[HouseholdBenefit]]:
+    """What each of these households receives (what :data:`BENEFITS_MEMO` holds)."""
+    found: dict[int, list[HouseholdBenefit]] = {hid: [] for hid in household_ids}
+    stmt = select(HouseholdBenefit).where(HouseholdBenefit.household_id.in_(household_ids))
+    for benefit in session.execute(stmt).scalars():
+        found[benefit.household_id].append(benefit)
+    return found
 
 
 def _latest_applications(session: Session, household_id: int) -> dict[str, Application]:

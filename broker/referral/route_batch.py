@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from broker.money.restrictions import Fitting
 from broker.platform import db, outbox
+from broker.policy import package
 from broker.referral import lifecycle, routing
 from broker.referral.candidates import Reads
 from broker.registry import consents, region_tree
@@ -183,13 +184,16 @@ def _route_together(session: Session, msgs: list[OutboxMessage], reads: SharedRe
     ids = [m.id for m in msgs]
     decisions: list[routing.Decision] = []
     try:
-        _held = _read_households(session, [m.payload["request_id"] for m in msgs])  # held for the transaction
+        request_ids = [m.payload["request_id"] for m in msgs]
+        locked = _lock_requests(session, request_ids)
+        _held = _read_households(session, request_ids)  # held for the transaction
         for msg in msgs:
             session.info[consents.PERMITS_MEMO] = {}
-            decision = routing.route(session, msg.payload["request_id"], reads=reads)
+            rid = msg.payload["request_id"]
+            decision = routing.route(session, rid, reads=reads, locked=locked.get(rid))
             reads.made(session, decision)
             decisions.append(decision)
-        session.info.pop(consents.PERMITS_MEMO, None)
+        _forget_households(session)
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(ids))
@@ -197,7 +201,7 @@ def _route_together(session: Session, msgs: list[OutboxMessage], reads: SharedRe
         )
         db.commit()
     except Exception:
-        session.info.pop(consents.PERMITS_MEMO, None)
+        _forget_households(session)
         session.rollback()
         reads.forget()
         log.warning("routing rows %s together failed; routing them one by one", ids, exc_info=True)
@@ -219,11 +223,27 @@ def _route_each(session: Session, msg_ids: list[int], reads: SharedReads, failed
     return done
 
 
+def _lock_requests(session: Session, request_ids: list[int]) -> dict[int, AidRequest]:
+    """Lock these requests (in id order, as one statement) and read their offers and
+    policy holds as they are now: what routing each of them reads first."""
+    stmt = (
+        select(AidRequest)
+        .where(AidRequest.id.in_(request_ids))
+        .order_by(AidRequest.id)
+        .options(selectinload(AidRequest.offers), selectinload(AidRequest.policy_holds))
+        .execution_options(populate_existing=True)
+        .with_for_update(of=AidRequest)
+    )
+    return {req.id: req for req in session.execute(stmt).scalars()}
+
+
 def _read_households(session: Session, request_ids: list[int]) -> list[Household]:
-    """Read the households of these requests and their members as they are now, into the
-    session, where routing each request finds them (``req.household``, its members) for
-    as long as the caller holds the list (the session keeps only weak references)."""
-    return list(
+    """Read the households of these requests as they are now, with their members, current
+    consents and benefits, where routing each request finds them: ``req.household`` and
+    its members in the session (for as long as the caller holds the list: the session
+    keeps only weak references), the consents and benefits in the session's memos until
+    :func:`_forget_households` (routing changes neither)."""
+    households = list(
         session.execute(
             select(Household)
             .join(AidRequest, AidRequest.household_id == Household.id)
@@ -232,6 +252,15 @@ def _read_households(session: Session, request_ids: list[int]) -> list[Household
             .execution_options(populate_existing=True)
         ).scalars()
     )
+    ids = [h.id for h in households]
+    session.info[consents.CURRENT_MEMO] = consents.current_of(session, ids)
+    session.info[package.BENEFITS_MEMO] = package.benefits_by_household(session, ids)
+    return households
+
+
+def _forget_households(session: Session) -> None:
+    for memo in (consents.PERMITS_MEMO, consents.CURRENT_MEMO, package.BENEFITS_MEMO):
+        session.info.pop(memo, None)
 
 
 def _route_one(session: Session, msg: OutboxMessage, reads: SharedReads, failed: set[int]) -> bool:

@@ -181,14 +181,22 @@ def plan(
     return picks, decision, reasons_out
 
 
-def route(session: Session, request_id: int, now: datetime | None = None, reads: Reads = DIRECT) -> Decision:
+def route(
+    session: Session,
+    request_id: int,
+    now: datetime | None = None,
+    reads: Reads = DIRECT,
+    locked: AidRequest | None = None,
+) -> Decision:
     """One routing round for a request: make the offers it still needs, or — when no
     partner can take it — mark it unmatched with the reasons and tell its caseworkers.
     Does nothing for a request that needs nothing more (or is already unmatched), so it
     is safe to run twice. ``reads``: the partners and their figures, read once for a
-    batch (:mod:`broker.referral.route_batch`) or, by default, now."""
+    batch (:mod:`broker.referral.route_batch`) or, by default, now. ``locked``: the
+    request, already locked in this transaction with its offers and policy holds as they
+    are now (a batch locks its requests together); by default it is locked here."""
     now = now or utcnow()
-    req = lifecycle.lock_request(session, request_id)
+    req = locked if locked is not None else lifecycle.lock_request(session, request_id)
     if not lifecycle.needs_routing(req):
         return Decision(request_id=req.id, outcome="nothing")
     held = policy_holds.hold(session, req, reads)

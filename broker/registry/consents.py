@@ -36,6 +36,9 @@ HEAD_RELATIONS = ("head", "户主")
 # Key of ``session.info`` under which a unit of work that changes no consent (one routing
 # of a batch) keeps the answers of :func:`permits`, asked several times per offer.
 PERMITS_MEMO = "consents.permits_memo"
+# Key of ``session.info`` under which a transaction that changes no consent (a batch of
+# routings) keeps its households' current consents, read for them all at once.
+CURRENT_MEMO = "consents.current_memo"
 
 
 def is_minor(member: Member, today: date | None = None) -> bool:
@@ -68,6 +71,9 @@ def current(
     session: Session, household_id: int, purpose: str | None = None, *, at: datetime | None = None
 ) -> list[Consent]:
     """The household's consents current now (or at ``at``), oldest first."""
+    memo = session.info.get(CURRENT_MEMO) if at is None else None
+    if memo is not None and household_id in memo:
+        return [c for c in memo[household_id] if purpose is None or c.purpose == purpose]
     stmt = select(Consent).where(Consent.household_id == household_id)
     if purpose is not None:
         stmt = stmt.where(Consent.purpose == purpose)
@@ -76,6 +82,20 @@ def current(
     else:
         stmt = stmt.where(Consent.recorded_at <= at, or_(Consent.withdrawn_at.is_(None), Consent.withdrawn_at > at))
     return list(session.execute(stmt.order_by(Consent.id)).scalars())
+
+
+def current_of(session: Session, household_ids: list[int]) -> dict[int, list[Consent]]:
+    """The consents current now of each of these households, oldest first (what
+    :data:`CURRENT_MEMO` holds)."""
+    found: dict[int, list[Consent]] = {hid: [] for hid in household_ids}
+    stmt = (
+        select(Consent)
+        .where(Consent.household_id.in_(household_ids), Consent.withdrawn_at.is_(None))
+        .order_by(Consent.id)
+    )
+    for consent in session.execute(stmt).scalars():
+        found[consent.household_id].append(consent)
+    return found
 
 
 def _covers(consent: Consent, partner_kind: str | None) -> bool:
