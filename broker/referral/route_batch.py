@@ -186,7 +186,7 @@ def _route_together(session: Session, msgs: list[OutboxMessage], reads: SharedRe
     try:
         request_ids = [m.payload["request_id"] for m in msgs]
         locked = _lock_requests(session, request_ids)
-        _held = _read_households(session, request_ids)  # held for the transaction
+        _held = _read_households(session, {r.household_id for r in locked.values()})  # held for the transaction
         for msg in msgs:
             session.info[consents.PERMITS_MEMO] = {}
             rid = msg.payload["request_id"]
@@ -237,17 +237,16 @@ def _lock_requests(session: Session, request_ids: list[int]) -> dict[int, AidReq
     return {req.id: req for req in session.execute(stmt).scalars()}
 
 
-def _read_households(session: Session, request_ids: list[int]) -> list[Household]:
-    """Read the households of these requests as they are now, with their members, current
-    consents and benefits, where routing each request finds them: ``req.household`` and
-    its members in the session (for as long as the caller holds the list: the session
-    keeps only weak references), the consents and benefits in the session's memos until
-    :func:`_forget_households` (routing changes neither)."""
+def _read_households(session: Session, household_ids: set[int]) -> list[Household]:
+    """Read these households (the locked requests') as they are now, with their members,
+    current consents and benefits, where routing each request finds them:
+    ``req.household`` and its members in the session (for as long as the caller holds
+    the list: the session keeps only weak references), the consents and benefits in the
+    session's memos until :func:`_forget_households` (routing changes neither)."""
     households = list(
         session.execute(
             select(Household)
-            .join(AidRequest, AidRequest.household_id == Household.id)
-            .where(AidRequest.id.in_(request_ids))
+            .where(Household.id.in_(sorted(household_ids)))
             .options(selectinload(Household.members))
             .execution_options(populate_existing=True)
         ).scalars()
