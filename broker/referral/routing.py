@@ -60,7 +60,7 @@ from sqlalchemy.orm import Session
 
 from broker import audit
 from broker.people import notify
-from broker.platform import adapter_registry, outbox
+from broker.platform import adapter_registry, inserts, outbox
 from broker.platform.errors import Invalid
 from broker.referral import delivery, lifecycle, policy_holds, wording
 from broker.referral.candidates import (
@@ -285,16 +285,19 @@ def new_offer(
     """Ask ``partner`` to take ``req`` on (for ``amount``, when money): the offer added,
     given its id and audited as ``offer.created``; the one way routing and a referral
     make an offer."""
-    offer = Offer(
-        partner_id=partner.id,
-        status="requested",
-        amount_fen=amount,
-        respond_by=now + timedelta(hours=partner.respond_within_hours),
-        rank=rank,
-        reasons=reasons,
+    offer = inserts.insert_now(
+        session,
+        Offer(
+            request_id=req.id,
+            partner_id=partner.id,
+            status="requested",
+            amount_fen=amount,
+            respond_by=now + timedelta(hours=partner.respond_within_hours),
+            rank=rank,
+            reasons=reasons,
+        ),
     )
     req.offers.append(offer)
-    session.flush()
     audit.record(
         session,
         "offer.created",

@@ -113,9 +113,9 @@ def test_routed_requests_read_their_households_together(world, monkeypatch):
     """Routing requests to a portal partner, several to a transaction, locks the requests
     and reads their offers, households, members, consents and benefits once for them all
     (the policy check, the family's consent and what the partner may see share them);
-    what is left per request is writing its offer, the offer's delivery and the request:
-    3 statements a request, and the batch's own — a count, which is deterministic where a
-    time is not."""
+    what is left per request is its offer's INSERT: the offers' deliveries and the
+    requests' new round go out together at the commit, one UPDATE (an executemany) a
+    table — a count, which is deterministic where a time is not."""
     world.partner("甲 基金", categories=["medical"], fund_fen=100000 * YUAN)
     world.partner("乙 基金", categories=["medical"], fund_fen=100000 * YUAN)
     n = 8
@@ -137,12 +137,14 @@ def test_routed_requests_read_their_households_together(world, monkeypatch):
     for table in ("aid_requests", "households", "members", "consents", "household_benefits", "policy_holds"):
         assert reads(table) == 1, table
     assert writes("INSERT INTO", "offers") == n
-    assert writes("UPDATE", "offers") == n
-    assert writes("UPDATE", "aid_requests") == n
+    # The first request's changes may go out with a read's autoflush (a grid read once
+    # for the drain); every later one's with the commit.
+    assert writes("UPDATE", "offers") <= 2
+    assert writes("UPDATE", "aid_requests") <= 2
     assert writes("INSERT INTO", "audit_events") == 1
     assert writes("UPDATE", "outbox") == 1
-    batch = 24  # the batch's own: its rows, the partners, their figures and money, the tree, the reads above
-    assert len(routing) <= 3 * n + batch, "\n".join(routing)
+    batch = 28  # the batch's own: its rows, the partners, their figures and money, the tree, the reads above
+    assert len(routing) <= n + batch, "\n".join(routing)
 
 
 def test_a_request_that_fails_is_left_alone_and_the_rest_of_its_transaction_routed(world, monkeypatch):
