@@ -51,7 +51,7 @@ from models.base import utcnow
 log = logging.getLogger(__name__)
 KIND = "route_request"
 BATCH_ROWS = 50  # rows one batch takes; the draining job goes on with the next batch
-TOGETHER = 10  # rows routed in one transaction: one commit, one audit write, one lock
+TOGETHER = 25  # rows routed in one transaction: one commit, one audit write, one lock
 READS_SECONDS = 2.0  # a batch's shared reads are read again after this long
 
 
