@@ -235,7 +235,7 @@ def test_a_worker_killed_mid_batch_loses_no_request_and_routes_none_twice(world,
     world.partner("甲 基金", categories=["medical"], fund_fen=10**6 * YUAN)
     ids = [
         world.assess(world.household(), need("medical", "high", (100 + i) * YUAN))["needs"][0]["request_id"]
-        for i in range(40)
+        for i in range(60)
     ]
     routes = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "route_request")
     done = routes.where(OutboxMessage.processed_at.is_not(None))
