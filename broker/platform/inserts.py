@@ -4,10 +4,9 @@ events of every transaction), where the ORM's unit of work costs more than the r
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Insert, Result, Table, insert, inspect
+from sqlalchemy import Insert, Table, insert, inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 _statements: dict[tuple[str, bool], Insert] = {}
@@ -30,13 +29,9 @@ def insert_ids(session: Session, table: Table, rows: list[dict[str, Any]]) -> li
     sorted are the rows' ids in order, and the rows still go as one statement."""
     if not rows:
         return []
-    return _ids(session.execute, session.get_bind().dialect.name, table, rows)
-
-
-def _ids(execute: Callable[..., Result], dialect: str, table: Table, rows: list[dict[str, Any]]) -> list[int]:
-    if dialect == "sqlite":
-        return sorted(execute(_returning(table, False), rows).scalars())
-    return list(execute(_returning(table, True), rows).scalars())
+    if session.get_bind().dialect.name == "sqlite":
+        return sorted(session.execute(_returning(table, False), rows).scalars())
+    return list(session.execute(_returning(table, True), rows).scalars())
 
 
 def insert_now(session: Session, obj: Any) -> Any:
@@ -59,9 +54,8 @@ def insert_now(session: Session, obj: Any) -> Any:
             value = default.arg(None) if default.is_callable else default.arg
         setattr(obj, prop.key, value)  # an attribute never set would be expired: a read
         row[column.key] = value
-    # On the session's connection: Session.execute would flush all that is pending first.
-    conn = session.connection()
-    obj.id = _ids(conn.execute, conn.dialect.name, mapper.local_table, [row])[0]
+    with session.no_autoflush:  # else the INSERT would send all that is pending first
+        obj.id = insert_ids(session, mapper.local_table, [row])[0]
     make_transient_to_detached(obj)
     session.add(obj)
     return obj
