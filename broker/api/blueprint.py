@@ -47,6 +47,9 @@ class Blueprint(SmorestBlueprint):
     ARGUMENTS_PARSER = ApiParser()
 
     def arguments(self, schema: Any, *, location: str = "json", required: bool = True, **kwargs: Any) -> Callable:
+        # An instance, made once: given a class, webargs would build a schema (deep-copying
+        # its fields) for every request. Our input schemas keep nothing per load.
+        schema = schema() if isinstance(schema, type) else schema
         decorate = super().arguments(schema, location=location, required=required, **kwargs)
         if location not in BODY_LOCATIONS:
             return decorate

@@ -29,6 +29,8 @@ def insert_ids(session: Session, table: Table, rows: list[dict[str, Any]]) -> li
     sorted are the rows' ids in order, and the rows still go as one statement."""
     if not rows:
         return []
+    if len(rows) == 1:  # a plain execute: an executemany of one costs its batching setup
+        return [session.execute(_returning(table, False), rows[0]).scalar_one()]
     if session.get_bind().dialect.name == "sqlite":
         return sorted(session.execute(_returning(table, False), rows).scalars())
     return list(session.execute(_returning(table, True), rows).scalars())
