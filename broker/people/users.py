@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, object_session
 
 from broker import audit
-from broker.platform import runtime, security
+from broker.platform import invalidation, runtime, security
 from broker.platform.errors import Conflict, Invalid, Unauthorized, found
 from broker.platform.input_schema import text_problem
 from broker.platform.scope import Principal
@@ -179,20 +181,57 @@ _BY_TOKEN = (
 )
 
 
+# Principals read by token, kept while nothing they were read from has changed anywhere
+# (a token, a user, a grid assignment, the region tree) and for at most PRINCIPAL_SECONDS.
+_PRINCIPALS = invalidation.generation("principals", {"api_tokens", "users", "user_grids", "grids", "regions"})
+PRINCIPAL_SECONDS = 10.0
+_PRINCIPALS_KEPT = 10_000
+
+
+@dataclass(frozen=True)
+class _Kept:
+    generation: int
+    read_at: float
+    expires_at: datetime
+    principal: Principal
+
+
+_kept: dict[str, _Kept] = {}
+
+
 def principal_for_token(session: Session, token: str) -> Principal:
     """The principal a bearer token stands for, read in one round trip: the token joined
-    to its user and, outer-joined, the user's grids (one row per grid). Read afresh on
-    every request, so a revoked or expired token, a deactivated user and a changed grid
-    assignment take effect with the next request. An auditor or admin scoped to a node of
-    the region tree holds every grid below it (two more reads, for those readers only)."""
-    rows = session.execute(_BY_TOKEN, {"token_hash": security.token_hash(token)}).all()
+    to its user and, outer-joined, the user's grids (one row per grid). An auditor or
+    admin scoped to a node of the region tree holds every grid below it (two more reads,
+    for those readers only).
+
+    Kept in this process until any of those tables changes, in any process (see
+    :mod:`broker.platform.invalidation`): a revoked or expired token, a deactivated user
+    and a changed grid assignment take effect with the next request all the same."""
+    digest = security.token_hash(token)
+    generation = _PRINCIPALS.current()
+    kept = _kept.get(digest)
+    if (
+        kept is not None
+        and kept.generation == generation
+        and time.monotonic() - kept.read_at < PRINCIPAL_SECONDS
+        and kept.expires_at >= utcnow()
+    ):
+        return kept.principal
+    read_at = time.monotonic()
+    rows = session.execute(_BY_TOKEN, {"token_hash": digest}).all()
     if not rows or rows[0].expires_at < utcnow() or not rows[0].is_active:
         raise Unauthorized(
             "The token is unknown or has expired; ask for a new one at /api/v1/auth/token.",
             code="invalid_token",
         )
     first = rows[0]
-    return _principal(session, first, frozenset(r.grid_id for r in rows if r.grid_id is not None))
+    principal = _principal(session, first, frozenset(r.grid_id for r in rows if r.grid_id is not None))
+    if generation is not None:
+        if len(_kept) >= _PRINCIPALS_KEPT:
+            _kept.clear()
+        _kept[digest] = _Kept(generation, read_at, first.expires_at, principal)
+    return principal
 
 
 def principal_of(user: User) -> Principal:

@@ -25,6 +25,11 @@ def configure(url: str) -> None:
     _state["conn"] = None
 
 
+def url() -> str | None:
+    """The Redis this process is configured with (None: none)."""
+    return _state["url"]
+
+
 def reset_connection() -> None:
     """Forget this process's connection (after a fork: two processes must not share a socket)."""
     _state["conn"] = None

@@ -1,23 +1,41 @@
-"""The principal of an API request is read once, in one round trip, and afresh on every
-request: a revoked token, a deactivated user and a caseworker's changed grids take
-effect with the very next request."""
+"""The principal of an API request is read in one round trip, and kept by the process
+only until any token, user, grid assignment or region changes, in any process: a
+revoked token, a deactivated user and a caseworker's changed grids take effect with the
+very next request (from another process: as soon as Redis delivers its word)."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from broker.people import accounts, users
-from broker.platform import db
+from broker.platform import db, queue, security
 from models import User
+from models.base import utcnow
 from tests.platform.test_skeleton import assert_error_shape
 from tests.support import statements
 from tests.support.aid import make_world
+from tests.support.kept import principals_kept
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def world(as_role, make_user, login):
     return make_world(as_role, make_user, login)
+
+
+@pytest.fixture(autouse=True)
+def kept(app) -> None:
+    """Every test here runs with principals kept (the process hears other processes)."""
+    principals_kept()
 
 
 def _admin() -> object:
@@ -95,3 +113,56 @@ def test_changed_grids_take_effect_at_once(world, make_user, login):
     accounts.update(db.session(), admin, _user_id(name), {"grid_codes": []}, allowed_locales=("zh_CN", "en"))
     db.commit()
     assert client.get(f"/api/v1/households/{new}/assessments").status_code == 404
+
+
+def _principal_reads(seen: list[str]) -> list[str]:
+    return [s for s in seen if "api_tokens" in s]
+
+
+def test_a_kept_principal_costs_no_statement(world, make_user, login):
+    """While nothing changes, the second request with a token reads no principal."""
+    _name, client = _caseworker(world, make_user, login)
+    hh = world.household()
+    assert client.get(f"/api/v1/households/{hh}/assessments").status_code == 200
+    with statements.sent() as seen:
+        assert client.get(f"/api/v1/households/{hh}/assessments").status_code == 200
+    assert _principal_reads(seen) == []
+
+
+def test_an_expired_token_is_refused_though_its_principal_was_kept(world, make_user, login, monkeypatch):
+    _name, client = _caseworker(world, make_user, login)
+    hh = world.household()
+    assert client.get(f"/api/v1/households/{hh}/assessments").status_code == 200
+    assert security.token_hash(client.token) in users._kept
+    later = utcnow() + timedelta(days=400)
+    monkeypatch.setattr(users, "utcnow", lambda: later)
+    with statements.sent() as seen:
+        assert_error_shape(client.get(f"/api/v1/households/{hh}/assessments"), 401, "invalid_token")
+    assert len(_principal_reads(seen)) == 1  # looked at again, not taken from what was kept
+
+
+def test_a_deactivation_in_another_process_is_heard(app, world, make_user, login):
+    """Another process (a real one, with its own session) deactivates the user: once
+    Redis has delivered its word, the next request here is refused."""
+    name, client = _caseworker(world, make_user, login)
+    hh = world.household()
+    assert client.get(f"/api/v1/households/{hh}/assessments").status_code == 200
+    before = users._PRINCIPALS.current()
+    code = (
+        "import sys\n"
+        "from broker.factory import create_app\n"
+        "from broker.platform import db\n"
+        "from models import User\n"
+        "app = create_app({'DATABASE_URL': sys.argv[1], 'REDIS_URL': sys.argv[2], 'INSTANCE_PATH': sys.argv[3]})\n"
+        "with app.app_context():\n"
+        "    db.session().get(User, int(sys.argv[4])).is_active = False\n"
+        "    db.commit()\n"
+    )
+    args = [app.config["DATABASE_URL"], queue.url(), app.instance_path, str(_user_id(name))]
+    db.session.remove()  # this test's own snapshot ends here, as a request's does
+    subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, check=True, timeout=120, env={**os.environ})
+    deadline = time.monotonic() + 10
+    while users._PRINCIPALS.current() == before:
+        assert time.monotonic() < deadline, "the other process's change was never heard"
+        time.sleep(0.01)
+    assert_error_shape(client.get(f"/api/v1/households/{hh}/assessments"), 401, "invalid_token")

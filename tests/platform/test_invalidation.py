@@ -1,0 +1,113 @@
+"""Generations: a commit that writes a watched table advances its generation here at once
+and in other processes through Redis; nothing is trusted while changes elsewhere cannot
+be heard (before the subscription, and while Redis is away)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from broker.platform import db, invalidation, queue
+from models import OutboxMessage, User
+from tests.support.servers import RedisServer
+
+ROOT = Path(__file__).resolve().parents[2]
+WATCHED = invalidation.generation("test-watch", {"users"})
+
+
+def _until(check: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.02)
+
+
+def _live() -> int:
+    _until(lambda: WATCHED.current() is not None)
+    value = WATCHED.current()
+    assert value is not None
+    return value
+
+
+@pytest.fixture
+def a_user(make_user) -> int:
+    from sqlalchemy import select
+
+    name = make_user("caseworker")
+    return db.session().execute(select(User.id).where(User.username == name)).scalar_one()
+
+
+def test_an_orm_change_to_a_watched_table_advances_it_at_the_commit(app, a_user):
+    before = _live()
+    db.session().get(User, a_user).display_name = "王小梅"
+    db.session().flush()
+    assert WATCHED.current() == before  # not before the commit: the change is not visible yet
+    db.commit()
+    assert WATCHED.current() not in (None, before)
+
+
+def test_a_core_statement_on_a_watched_table_advances_it(app, a_user):
+    before = _live()
+    db.session().execute(update(User).where(User.id == a_user).values(locale="en"))
+    db.commit()
+    assert WATCHED.current() not in (None, before)
+
+
+def test_a_rollback_or_another_table_leaves_it_alone(app, a_user):
+    before = _live()
+    db.session().execute(update(User).where(User.id == a_user).values(locale="en"))
+    db.session().rollback()
+    db.session().add(OutboxMessage(kind="unrelated", payload={}, queue="default"))
+    db.commit()
+    assert WATCHED.current() == before
+
+
+def test_an_announcement_from_another_process_is_heard(app):
+    """Another process (a real one) announces: this one's generation moves."""
+    before = _live()
+    code = (
+        "import sys; from broker.platform import invalidation, queue; "
+        "queue.configure(sys.argv[1]); invalidation.generation('test-watch', {'users'}); "
+        "invalidation.announce('test-watch')"
+    )
+    subprocess.run([sys.executable, "-c", code, queue.url()], cwd=ROOT, check=True, timeout=60, env={**os.environ})
+    _until(lambda: WATCHED.current() not in (None, before))
+
+
+@pytest.fixture
+def own_redis(app) -> Iterator[RedisServer]:
+    """A Redis of this test's own that it may stop; the suite's comes back afterwards."""
+    server = RedisServer().start()
+    suite_url = queue.url()
+    queue.configure(server.url)
+    try:
+        yield server
+    finally:
+        queue.configure(suite_url)
+        server.close()
+
+
+def test_nothing_is_trusted_while_redis_is_away(own_redis):
+    before = _live()
+    own_redis.stop()
+    _until(lambda: WATCHED.current() is None)
+    own_redis.start()
+    after = _live()
+    assert after != before  # whatever was kept before the outage is not used after it
+
+
+def test_without_redis_nothing_is_trusted(app):
+    suite_url = queue.url()
+    queue.configure(None)
+    try:
+        time.sleep(0.2)
+        assert WATCHED.current() is None
+    finally:
+        queue.configure(suite_url)
