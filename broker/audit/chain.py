@@ -67,7 +67,7 @@ from broker.audit.hashing import (
     digest_of,
 )
 from broker.platform import actor as actor_ctx
-from broker.platform import inserts, pending, queue, runtime
+from broker.platform import bells, inserts, pending, queue, runtime
 from models import AuditDetail, AuditEvent
 from models.base import utcnow
 
@@ -180,6 +180,7 @@ def _write_pending(session: Session) -> None:
     ]
     session.execute(_details_insert(session), details)
     session.info["audit_written"] = True
+    _ring_chain_bell(session)
 
 
 def _details_insert(session: Session) -> Any:
@@ -239,22 +240,25 @@ def _chain_inline() -> bool:
 
 
 def _kick(session: Session) -> None:
-    """After a commit that wrote events: have them chained. Here and now in a session of
-    its own (inline), or by a job: one waiting job at a time, a bell rung with NX and
-    cleared by the job as it starts. Never raises for Redis: the periodic chainer picks
-    up whatever a lost bell or job leaves."""
+    """After a commit that wrote events, when chaining inline: chain them here and now,
+    in a session of its own."""
     if _chain_inline():
         with Session(bind=session.get_bind()) as own:
             chain_pending(own)
+
+
+def _ring_chain_bell(session: Session) -> None:
+    """Before a commit that writes events (unless chaining inline): have them chained
+    by a job, one waiting job at a time, its bell rung with the commit's other bells.
+    Never fails for Redis: the periodic chainer picks up what a lost bell or job leaves."""
+    if _chain_inline() or _redis() is None:
         return
-    conn = _redis()
-    if conn is None:
-        return
-    try:
-        if conn.set(CHAIN_BELL + anchor_key(session)[-16:], b"1", nx=True, ex=CHAIN_BELL_SECONDS):
-            queue.queue("default").enqueue(CHAIN_JOB, result_ttl=60, failure_ttl=3600)
-    except (redis.RedisError, OSError) as exc:
-        log.warning("audit chaining job not enqueued, Redis unavailable: %s", exc)
+    bell = bells.Bell(CHAIN_BELL + anchor_key(session)[-16:], CHAIN_BELL_SECONDS, _enqueue_chainer)
+    bells.ring_after_commit(session, bell)
+
+
+def _enqueue_chainer() -> None:
+    queue.queue("default").enqueue(CHAIN_JOB, result_ttl=60, failure_ttl=3600)
 
 
 def answer_bell(session: Session) -> None:

@@ -128,6 +128,7 @@ def write_queued(session: Session) -> None:
             if r["enqueued_at"] is not None
         ]
         session.info.setdefault(outbox_relay.WRITTEN, []).extend(written)
+        outbox_relay.ring_for(session, written)
 
 
 def batched(kind: str) -> Callable[[Batcher], Batcher]:

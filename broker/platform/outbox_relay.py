@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import redis
 from rq.exceptions import DuplicateJobError, NoSuchJobError
@@ -23,7 +24,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from broker.platform import db, queue
+from broker.platform import bells, db, queue
 from models import OutboxMessage
 from models.base import utcnow
 
@@ -111,19 +112,34 @@ def answer(queue_name: str) -> None:
         log.warning("cannot clear the outbox bell of %s: %s", queue_name, exc)
 
 
+def ring_for(session: Session, written: list[Written]) -> None:
+    """Before the commit: have the bell of each queue that rows due now were written to
+    rung after it (see :mod:`broker.platform.bells`); the first such row's job answers."""
+    soon = utcnow() + timedelta(seconds=1)
+    for m in written:
+        if m.due_at <= soon:
+            bells.ring_after_commit(
+                session, bells.Bell(BELL_PREFIX + m.queue, BELL_SECONDS, partial(_enqueue, m.id, m.queue, m.due_at))
+            )
+
+
 def relay_committed(session: Session) -> None:
-    """After-commit hook: relay the rows this unit of work wrote — a job for a row due
-    now only if no job for its queue is already waiting. Never raises for Redis."""
+    """After-commit hook: put on RQ's schedule the rows this unit of work wrote due later
+    (rows due now went with their queue's bell); leave to the periodic relay those whose
+    bell or job could not be handed to Redis. Never raises for Redis."""
     msgs: list[Written] = session.info.pop(WRITTEN, [])
     if not msgs:
         return
+    failed_bells = session.info.pop(bells.FAILED, set())
     done = set()
     soon = utcnow() + timedelta(seconds=1)
     try:
         for m in msgs:
-            if m.due_at > soon or ring(m.queue):
+            if m.due_at > soon:
                 _enqueue(m.id, m.queue, m.due_at)
-            done.add(m.id)
+                done.add(m.id)
+            elif BELL_PREFIX + m.queue not in failed_bells:
+                done.add(m.id)
     except (redis.RedisError, OSError) as exc:
         log.warning("outbox relay deferred, Redis unavailable: %s", exc)
     # add() stamped every row as relayed (the hook and the stamp are switched on together).

@@ -13,9 +13,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 KEYS = ("audit", "outbox")
-# What the outermost commit wrote, for the after-commit hooks (the chainer's bell, the
-# relay); forgotten if that commit fails.
-WRITTEN_KEYS = ("audit_written", "outbox_written")
+# What the outermost commit wrote, for the after-commit hooks (the relay, the bells to
+# ring); forgotten if that commit fails.
+WRITTEN_KEYS = ("audit_written", "outbox_written", "bells_pending")
 _MARKS = "pending_marks"
 
 
