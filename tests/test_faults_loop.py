@@ -26,7 +26,7 @@ from models.base import utcnow
 from tests.conftest import wait_for
 from tests.support.aid import YUAN, make_world, need
 from tests.support.partner_server import PartnerServer
-from tests.support.servers import RedisServer
+from tests.support.servers import RedisServer, queue_on_own_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,14 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def private_redis():
     """The app's queue pointed at a Redis of this test's own, put back afterwards."""
-    server = RedisServer(persist=True).start()
-    shared_url = queue._state["url"]
-    queue.configure(server.url)
-    try:
+    with queue_on_own_redis(persist=True) as server:
         yield server
-    finally:
-        queue.configure(shared_url)
-        server.close()
 
 
 def worker_env() -> dict[str, str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from broker.people import accounts, users
 from broker.platform import db, queue, security
 from models import User
 from models.base import utcnow
+from tests.conftest import wait_for
 from tests.platform.test_skeleton import assert_error_shape
 from tests.support import statements
 from tests.support.aid import make_world
@@ -161,8 +161,5 @@ def test_a_deactivation_in_another_process_is_heard(app, world, make_user, login
     args = [app.config["DATABASE_URL"], queue.url(), app.instance_path, str(_user_id(name))]
     db.session.remove()  # this test's own snapshot ends here, as a request's does
     subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, check=True, timeout=120, env={**os.environ})
-    deadline = time.monotonic() + 10
-    while users._PRINCIPALS.current() == before:
-        assert time.monotonic() < deadline, "the other process's change was never heard"
-        time.sleep(0.01)
+    wait_for(lambda: users._PRINCIPALS.current() != before, timeout=10, interval=0.01)
     assert_error_shape(client.get(f"/api/v1/households/{hh}/assessments"), 401, "invalid_token")

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,24 +16,15 @@ from sqlalchemy import update
 
 from broker.platform import db, invalidation, queue
 from models import OutboxMessage, User
-from tests.support.servers import RedisServer
+from tests.conftest import wait_for
+from tests.support.servers import RedisServer, queue_on_own_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 WATCHED = invalidation.generation("test-watch", {"users"})
 
 
-def _until(check: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "not within the time allowed"
-        time.sleep(0.02)
-
-
 def _live() -> int:
-    _until(lambda: WATCHED.current() is not None)
-    value = WATCHED.current()
-    assert value is not None
-    return value
+    return wait_for(WATCHED.current, timeout=10)
 
 
 @pytest.fixture
@@ -78,26 +69,20 @@ def test_an_announcement_from_another_process_is_heard(app):
         "invalidation.announce('test-watch')"
     )
     subprocess.run([sys.executable, "-c", code, queue.url()], cwd=ROOT, check=True, timeout=60, env={**os.environ})
-    _until(lambda: WATCHED.current() not in (None, before))
+    wait_for(lambda: WATCHED.current() not in (None, before), timeout=10)
 
 
 @pytest.fixture
 def own_redis(app) -> Iterator[RedisServer]:
     """A Redis of this test's own that it may stop; the suite's comes back afterwards."""
-    server = RedisServer().start()
-    suite_url = queue.url()
-    queue.configure(server.url)
-    try:
+    with queue_on_own_redis() as server:
         yield server
-    finally:
-        queue.configure(suite_url)
-        server.close()
 
 
 def test_nothing_is_trusted_while_redis_is_away(own_redis):
     before = _live()
     own_redis.stop()
-    _until(lambda: WATCHED.current() is None)
+    wait_for(lambda: WATCHED.current() is None, timeout=10)
     own_redis.start()
     after = _live()
     assert after != before  # whatever was kept before the outage is not used after it

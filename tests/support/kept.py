@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from broker.people import users
+from tests.conftest import wait_for
 
 
-def principals_kept(seconds: float = 10.0) -> None:
+def principals_kept() -> None:
     """Return once principals read by token are kept (the process is subscribed)."""
-    deadline = time.monotonic() + seconds
-    while users._PRINCIPALS.current() is None:
-        assert time.monotonic() < deadline, "the process never started hearing changes"
-        time.sleep(0.02)
+    wait_for(users._PRINCIPALS.current, timeout=10)

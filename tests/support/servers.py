@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 VENV_BIN = Path(sys.executable).parent
@@ -97,6 +98,22 @@ class RedisServer:
     def close(self) -> None:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def queue_on_own_redis(*, persist: bool = False) -> Iterator[RedisServer]:
+    """The app's queue pointed at a Redis of the caller's own, which it may stop and
+    start; the suite's Redis is put back afterwards."""
+    from broker.platform import queue
+
+    server = RedisServer(persist=persist).start()
+    shared_url = queue.url()
+    queue.configure(server.url)
+    try:
+        yield server
+    finally:
+        queue.configure(shared_url)
+        server.close()
 
 
 def _pg_bin(name: str) -> str:
