@@ -183,7 +183,9 @@ _BY_TOKEN = (
 
 # Principals read by token, kept while nothing they were read from has changed anywhere
 # (a token, a user, a grid assignment, the region tree) and for at most PRINCIPAL_SECONDS.
-_PRINCIPALS = invalidation.generation("principals", {"api_tokens", "users", "user_grids", "grids", "regions"})
+_PRINCIPALS = invalidation.generation(
+    "principals", {"api_tokens", "users", "user_grids", "grids", "regions"}, inserts_harmless={"api_tokens"}
+)
 PRINCIPAL_SECONDS = 10.0
 _PRINCIPALS_KEPT = 10_000
 

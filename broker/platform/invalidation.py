@@ -40,9 +40,10 @@ _counter = itertools.count(1)
 class Generation:
     """A number that changes whenever one of ``tables`` may have changed anywhere."""
 
-    def __init__(self, name: str, tables: frozenset[str]) -> None:
+    def __init__(self, name: str, tables: frozenset[str], inserts_harmless: frozenset[str] = frozenset()) -> None:
         self.name = name
         self.tables = tables
+        self.inserts_harmless = inserts_harmless  # tables whose new rows change nothing kept
         self.channel = CHANNEL_PREFIX + name
         self._value = next(_counter)
 
@@ -55,10 +56,14 @@ class Generation:
         self._value = next(_counter)
 
 
-def generation(name: str, tables: set[str] | frozenset[str]) -> Generation:
-    """The process-wide generation ``name`` over ``tables`` (made on first call)."""
+def generation(
+    name: str, tables: set[str] | frozenset[str], *, inserts_harmless: set[str] | frozenset[str] = frozenset()
+) -> Generation:
+    """The process-wide generation ``name`` over ``tables`` (made on first call); a row
+    inserted into one of ``inserts_harmless`` does not advance it (a new sign-in token
+    changes no principal already read)."""
     if name not in _registry:
-        _registry[name] = Generation(name, frozenset(tables))
+        _registry[name] = Generation(name, frozenset(tables), frozenset(inserts_harmless))
         _state["listener"] = None  # subscribe again, to this channel too
     return _registry[name]
 
@@ -76,24 +81,30 @@ def announce(name: str) -> None:
 # --- noticing writes ------------------------------------------------------------------------
 
 
-def _mark(session: Session, table_names: set[str]) -> None:
-    changed = {g.name for g in _registry.values() if g.tables & table_names}
-    if changed:
-        session.info.setdefault(_INFO, set()).update(changed)
+def _mark(session: Session, changed: set[str], inserted: set[str] = frozenset()) -> None:
+    """Note the generations that tables ``changed`` (updated or deleted rows) and
+    ``inserted`` (new rows) touch, to announce at the commit."""
+    names = {g.name for g in _registry.values() if g.tables & changed or (g.tables & inserted) - g.inserts_harmless}
+    if names:
+        session.info.setdefault(_INFO, set()).update(names)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _noticed_statement(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         table = getattr(state.statement, "table", None)
-        if table is not None:
+        if table is not None and state.is_insert:
+            _mark(state.session, set(), {table.name})
+        elif table is not None:
             _mark(state.session, {table.name})
 
 
 @event.listens_for(Session, "after_flush")
 def _noticed_flush(session: Session, _context: Any) -> None:
-    names = {getattr(type(obj), "__tablename__", "") for obj in (*session.new, *session.dirty, *session.deleted)}
-    _mark(session, names)
+    def names(objs: Any) -> set[str]:
+        return {getattr(type(obj), "__tablename__", "") for obj in objs}
+
+    _mark(session, names(session.dirty) | names(session.deleted), names(session.new))
 
 
 @event.listens_for(Session, "after_commit")

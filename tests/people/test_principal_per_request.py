@@ -163,3 +163,16 @@ def test_a_deactivation_in_another_process_is_heard(app, world, make_user, login
     subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, check=True, timeout=120, env={**os.environ})
     wait_for(lambda: users._PRINCIPALS.current() != before, timeout=10, interval=0.01)
     assert_error_shape(client.get(f"/api/v1/households/{hh}/assessments"), 401, "invalid_token")
+
+
+def test_a_sign_in_keeps_what_others_hold(world, make_user, login):
+    """A new token changes no principal already read: other users' stay kept."""
+    name, client = _caseworker(world, make_user, login)
+    hh = world.household()
+    assert client.get(f"/api/v1/households/{hh}/assessments").status_code == 200
+    before = users._PRINCIPALS.current()
+    login(name)  # the same user signs in again on another phone
+    assert users._PRINCIPALS.current() == before
+    with statements.sent() as seen:
+        assert client.get(f"/api/v1/households/{hh}/assessments").status_code == 200
+    assert _principal_reads(seen) == []
