@@ -312,4 +312,9 @@ def walk_chain(engine: Engine, span: Span, processes: int = 1, start: bytes | No
     runs = _split(span, processes * RUNS_PER_PROCESS)
     url = engine.url.render_as_string(hide_password=False)
     with _context().Pool(processes, _start_worker, (url, key)) as pool:
-        return join_walks(pool.imap(_walk_span, runs), start)
+        # Every run walked to its end and the pool closed before it is torn down: one
+        # torn down with runs still queued (a fault found early) can hang in terminate().
+        walks = pool.map(_walk_span, runs)
+        pool.close()
+        pool.join()
+    return join_walks(walks, start)
