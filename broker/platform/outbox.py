@@ -127,8 +127,7 @@ def write_queued(session: Session) -> None:
             for i, r in zip(ids, rows, strict=True)
             if r["enqueued_at"] is not None
         ]
-        session.info.setdefault(outbox_relay.WRITTEN, []).extend(written)
-        outbox_relay.ring_for(session, written)
+        session.info.setdefault(outbox_relay.WRITTEN, []).extend(outbox_relay.ring_for(session, written))
 
 
 def batched(kind: str) -> Callable[[Batcher], Batcher]:

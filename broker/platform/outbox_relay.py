@@ -14,7 +14,7 @@ fires (the partner answers first), and a Redis that restarts empty loses no dead
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -48,6 +48,7 @@ class Written:
     id: int
     queue: str
     due_at: datetime
+    belled: bool = False  # due now: its queue's bell rings after the commit (else scheduled)
 
 
 def near(due_at: datetime, now: datetime) -> bool:
@@ -112,15 +113,21 @@ def answer(queue_name: str) -> None:
         log.warning("cannot clear the outbox bell of %s: %s", queue_name, exc)
 
 
-def ring_for(session: Session, written: list[Written]) -> None:
+def ring_for(session: Session, written: list[Written]) -> list[Written]:
     """Before the commit: have the bell of each queue that rows due now were written to
-    rung after it (see :mod:`broker.platform.bells`); the first such row's job answers."""
+    rung after it (see :mod:`broker.platform.bells`; the first such row's job answers).
+    Returns the rows, each marked as belled or not: decided here, once, for the hook
+    after the commit."""
     soon = utcnow() + timedelta(seconds=1)
+    marked = []
     for m in written:
         if m.due_at <= soon:
             bells.ring_after_commit(
                 session, bells.Bell(BELL_PREFIX + m.queue, BELL_SECONDS, partial(_enqueue, m.id, m.queue, m.due_at))
             )
+            m = replace(m, belled=True)
+        marked.append(m)
+    return marked
 
 
 def relay_committed(session: Session) -> None:
@@ -132,10 +139,9 @@ def relay_committed(session: Session) -> None:
         return
     failed_bells = session.info.pop(bells.FAILED, set())
     done = set()
-    soon = utcnow() + timedelta(seconds=1)
     try:
         for m in msgs:
-            if m.due_at > soon:
+            if not m.belled:
                 _enqueue(m.id, m.queue, m.due_at)
                 done.add(m.id)
             elif BELL_PREFIX + m.queue not in failed_bells:
