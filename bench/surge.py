@@ -199,6 +199,10 @@ class Surge:
     latency: list[float]
     base_latency: list[float]
 
+    @property
+    def ratio(self) -> float:
+        return self.base_seconds / self.submit_seconds
+
 
 def healthz(stack: Stack, clients: int, calls: list, token: str) -> tuple[float, list[float]]:
     """One baseline run: seconds and latencies."""
@@ -305,11 +309,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"surge {rep + 1}: {args.needs} needs in {submit_seconds:.2f} s, all offered after "
                     f"{offered_after:.2f} s; /healthz {args.needs / surge.base_seconds:,.0f}/s; "
-                    f"ratio {surge.base_seconds / submit_seconds:.3f}",
+                    f"ratio {surge.ratio:.3f}",
                     flush=True,
                 )
-        ratios = sorted(s.base_seconds / s.submit_seconds for s in surges)
-        chosen = sorted(surges, key=lambda s: s.base_seconds / s.submit_seconds)[len(surges) // 2]
+        ratios = sorted(s.ratio for s in surges)
+        chosen = sorted(surges, key=lambda s: s.ratio)[len(surges) // 2]
         submit_seconds, offered_after, latency = chosen.submit_seconds, chosen.offered_after, chosen.latency
         base_latency = chosen.base_latency
         rate, raw_rate = args.needs / submit_seconds, args.needs / chosen.base_seconds

@@ -22,7 +22,6 @@ from tests.conftest import wait_for
 from tests.platform.test_skeleton import assert_error_shape
 from tests.support import statements
 from tests.support.aid import make_world
-from tests.support.kept import principals_kept
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,7 +34,7 @@ def world(as_role, make_user, login):
 @pytest.fixture(autouse=True)
 def kept(app) -> None:
     """Every test here runs with principals kept (the process hears other processes)."""
-    principals_kept()
+    wait_for(users._PRINCIPALS.current, timeout=10)
 
 
 def _admin() -> object:
