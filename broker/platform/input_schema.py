@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, pre_load
@@ -23,6 +23,8 @@ MAX_INCOME_FEN = 100_000_000
 # C0 control characters except tab, line feed and carriage return (which free text keeps).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 UNKNOWN_FIELD = "Unknown field."
+# How deep the current input schema load is (1: the outermost, which checks all text).
+_LOADING: ContextVar[int] = ContextVar("input_schema_loading", default=0)
 
 
 def printable_key(key: Any) -> str:
@@ -32,6 +34,8 @@ def printable_key(key: Any) -> str:
 
 def text_problem(value: str) -> str | None:
     """Why ``value`` cannot be stored as sent, or None if it can."""
+    if value.isprintable():  # no control character, no lone surrogate: nearly every text
+        return None
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -54,28 +58,25 @@ def _text_errors(value: Any, depth: int = 0) -> Any:
     if isinstance(value, str):
         problem = text_problem(value)
         return [problem] if problem else None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    elif hasattr(value, "lists"):  # a werkzeug MultiDict (query string, form)
+        items = ((key, item) for key, values in value.lists() for item in values)
+    else:
+        return None
     if depth > 64:
         return None
     errors: dict[Any, Any] = {}
-    for key, item in _items(value):
+    for key, item in items:
         if isinstance(key, str) and text_problem(key):
             errors[printable_key(key)] = [f"the field name {text_problem(key)}"]
             continue
-        found = _text_errors(item, depth + 1)
+        found = None if isinstance(item, str) and item.isprintable() else _text_errors(item, depth + 1)
         if found:
             errors[key] = found
     return errors or None
-
-
-def _items(value: Any) -> Iterator[tuple[Any, Any]]:
-    if isinstance(value, dict):
-        yield from value.items()
-    elif isinstance(value, list | tuple):
-        yield from enumerate(value)
-    elif hasattr(value, "lists"):  # a werkzeug MultiDict (query string, form)
-        for key, values in value.lists():
-            for item in values:
-                yield key, item
 
 
 def closest(name: str, known: list[str]) -> str | None:
@@ -96,8 +97,18 @@ class InputSchema(Schema):
     class Meta:
         unknown = RAISE
 
+    def load(self, *args: Any, **kwargs: Any) -> Any:
+        """As :meth:`Schema.load`, counting how deep in nested loads it runs."""
+        token = _LOADING.set(_LOADING.get() + 1)
+        try:
+            return super().load(*args, **kwargs)
+        finally:
+            _LOADING.reset(token)
+
     @pre_load(pass_collection=True)
     def _storable_text(self, data: Any, **_kw: Any) -> Any:
+        if _LOADING.get() > 1:  # a nested load: the outermost has checked its whole input
+            return data
         errors = _text_errors(data)
         if errors:
             raise ValidationError(errors)

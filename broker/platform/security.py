@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import lru_cache
 
 from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -72,7 +73,13 @@ def old_data_keys() -> list[bytes]:
 
 
 def _fernet() -> MultiFernet:
-    return MultiFernet([Fernet(_data_key()), *(Fernet(k) for k in old_data_keys())])
+    return _fernet_for((_data_key(), *old_data_keys()))
+
+
+@lru_cache(maxsize=8)
+def _fernet_for(keys: tuple[bytes, ...]) -> MultiFernet:
+    """Made once per set of keys: a survey import encrypts thousands of numbers."""
+    return MultiFernet([Fernet(k) for k in keys])
 
 
 def encrypt(value: str) -> bytes:
@@ -95,8 +102,12 @@ def under_current_key(blob: bytes) -> bool:
 
 
 def _hash_under(key: bytes, value: str) -> str:
-    derived = hmac.new(base64.urlsafe_b64decode(key), b"aidbroker-id-hash", hashlib.sha256).digest()
-    return hmac.new(derived, value.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(_hash_key(key), value.encode(), hashlib.sha256).hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _hash_key(key: bytes) -> bytes:
+    return hmac.new(base64.urlsafe_b64decode(key), b"aidbroker-id-hash", hashlib.sha256).digest()
 
 
 def keyed_hash(value: str) -> str:

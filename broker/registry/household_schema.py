@@ -89,7 +89,7 @@ class MemberFields(InputSchema):
         if number in (None, ""):
             return
         try:
-            _, born = identity.parse(number)
+            data["id_number"], born = identity.parse(number)  # normalised once, for _normalise
         except Invalid as exc:
             raise ValidationError(exc.message.split(": ", 1)[-1], "id_number") from None
         given = data.get("birth_date")
@@ -104,7 +104,7 @@ class MemberFields(InputSchema):
         if number in (None, ""):
             data.pop("id_number", None)
         else:
-            data["id_number"], born = identity.parse(number)
+            born = identity.born_on(number)  # checked and normalised by _identity
             data.setdefault("birth_date", born)
             if data["birth_date"] is None:
                 data["birth_date"] = born
@@ -153,15 +153,13 @@ class MemberPatch(MemberFields):
 
 
 def _no_repeated_person(members: list[dict]) -> None:
+    """Members loaded without field errors (the check is skipped otherwise) carry their
+    numbers normalised, so equal people have equal strings."""
     seen: dict[str, int] = {}
     errors: dict[int, dict] = {}
     for i, member in enumerate(members):
         number = member.get("id_number")
         if not number:
-            continue
-        try:
-            number = identity.parse(number)[0]
-        except Invalid:
             continue
         if number in seen:
             errors[i] = {"id_number": [f"the same person as member {seen[number]}: one person, one entry"]}

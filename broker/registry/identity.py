@@ -4,6 +4,7 @@ holder's birth date inside."""
 from __future__ import annotations
 
 from datetime import date
+from operator import mul
 
 from broker.platform import texts
 from broker.platform.errors import Invalid
@@ -14,7 +15,9 @@ _CHECK = "10X98765432"
 
 
 def check_char(first17: str) -> str:
-    return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True)) % 11]
+    if len(first17) != len(_WEIGHTS):
+        raise ValueError("the check character is computed over 17 digits")
+    return _CHECK[sum(map(mul, map(int, first17), _WEIGHTS)) % 11]
 
 
 # What is wrong with a typed resident ID, for people (codes of :func:`problem`).
@@ -85,7 +88,12 @@ def parse(id_number: str, *, field: str = "id_number") -> tuple[str, date]:
         message, short = _MESSAGES[code]
         raise Invalid(f"{field}: " + message.format(**params), details={field: [short]})
     value = (id_number or "").strip().upper()
-    return value, date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    return value, born_on(value)
+
+
+def born_on(id_number: str) -> date:
+    """The birth date inside a number :func:`parse` has already accepted."""
+    return date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
 
 
 def masked(id_number: str) -> str:

@@ -254,6 +254,13 @@ class _Importer:
             self.grids[code] = grids.grid_by_code(self.session, code)
         return self.grids[code]
 
+    def keep_grids(self) -> None:
+        """After a chunk's session is cleared: the grids found so far go back into it
+        (loaded, without a read), so that a sheet of 50 grids reads each once, not once
+        per chunk; a code not found is looked up again (an administrator may add it)."""
+        self.grids = {code: grid for code, grid in self.grids.items() if grid is not None}
+        self.session.add_all(self.grids.values())
+
     def record(self, group: HouseholdRows) -> dict[str, Any]:
         """The household's raw record, as the registry's upsert takes it."""
         h = group.household
@@ -350,7 +357,7 @@ class _Importer:
             )
         self.commit()
         self.session.expunge_all()
-        self.grids.clear()
+        self.keep_grids()
 
 
 def import_households(

@@ -137,15 +137,17 @@ def _meant(header: str) -> str | None:
 
 
 def unknown_columns(values: tuple[Any, ...], index: dict[str, int]) -> list[UnknownColumn]:
+    used = set(index.values())
+    unknown = [(i, cell) for i, cell in enumerate(values) if i not in used and cell_text(cell)]
+    if not unknown:
+        return []  # (and a CSV import does not load openpyxl)
     from openpyxl.utils import get_column_letter
 
-    used = set(index.values())
     return [
         UnknownColumn(cell_text(cell), get_column_letter(i + 1), None, repeated=True)
         if norm_header(cell) in BY_HEADER
         else UnknownColumn(cell_text(cell), get_column_letter(i + 1), _meant(cell_text(cell)))
-        for i, cell in enumerate(values)
-        if i not in used and cell_text(cell)
+        for i, cell in unknown
     ]
 
 

@@ -180,6 +180,28 @@ def test_each_kind_of_bad_cell_is_reported_by_row_and_column(grid, tmp_path, cha
     assert fragment in result.errors[0].reason, result.errors
 
 
+def test_a_control_character_in_a_member_is_reported_by_row_and_column(grid, tmp_path):
+    """Text no database keeps faithfully, in a member's cell (the household's check covers
+    its members once), rejects that household at the member's row and column."""
+    rows = [row[:] for row in VENDOR]
+    rows[3][3] = "张\x07婷"
+    result = run(write_csv(tmp_path / "survey.csv", ZH, rows + GRANNY))
+    assert (result.households_rejected, result.households_created) == (1, 1)
+    (error,) = result.errors
+    assert (error.row, error.column) == (5, "姓名")
+    assert "U+0007" in error.reason
+
+
+def test_each_grid_is_read_once_however_many_chunks(grid, tmp_path):
+    """A grid found stays known from chunk to chunk: one read, not one per chunk."""
+    from tests.support.statements import sent
+
+    with sent() as statements:
+        result = run(write_csv(tmp_path / "survey.csv", ZH, VENDOR + GRANNY), batch=1)
+    assert (result.households_created, result.errors) == (2, [])
+    assert len([s for s in statements if s.startswith("SELECT") and "FROM grids" in s]) == 1
+
+
 def test_a_household_split_across_the_sheet_is_reported(grid, tmp_path):
     """A household's rows sit together; a stray later row is reported with the row where it first appeared."""
     rows = VENDOR[:2] + GRANNY + VENDOR[2:3]
