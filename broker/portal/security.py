@@ -48,6 +48,12 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config["SESSION_COOKIE_NAME"] = "aidbroker_session"
     app.config.setdefault("PERMANENT_SESSION_LIFETIME", 8 * 3600)
+    # The cookie is written only when the session changes. Rewritten on every response
+    # (Flask's default for a permanent session), a stylesheet or favicon answered after a
+    # form's redirect put back the cookie from before it: the form's message vanished,
+    # and after signing out a slow response could sign the browser back in. The 8 hours
+    # count from the session's last change (signing in, a message, a form's token).
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
 
     @app.after_request
     def _headers(response: Response) -> Response:

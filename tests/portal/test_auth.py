@@ -138,6 +138,20 @@ def test_session_cookie_is_httponly_and_samesite(portal, make_user):
     assert "SameSite=Lax" in cookie
 
 
+def test_only_a_response_that_changes_the_session_sets_its_cookie(portal, make_user):
+    """A stylesheet, the favicon or a page that changes nothing carries no cookie: one
+    answered after a form's redirect (a browser fetches them side by side) would put
+    back the session from before the form, and its message would never be shown."""
+    portal.login(make_user("auditor"))
+    portal.get("/auditor/")  # the first page makes the form token, which changes the session
+    for path in ("/static/portal/portal.css", "/static/portal/favicon.svg", "/auditor/"):
+        resp = portal.client.get(path)
+        assert resp.status_code == 200, path
+        assert "aidbroker_session" not in " ".join(resp.headers.getlist("Set-Cookie")), path
+    resp = portal.post("/logout", {})
+    assert "aidbroker_session" in " ".join(resp.headers.getlist("Set-Cookie"))
+
+
 def test_secure_cookie_setting_is_explicit_or_follows_the_mode():
     """SESSION_COOKIE_SECURE: true or false as configured (also as text from the
     environment); unset, on in production and off when testing or debugging."""
