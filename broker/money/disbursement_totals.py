@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, true
@@ -70,8 +71,7 @@ def _month_label(key: Any) -> str:
     return key.strftime("%Y-%m") if isinstance(key, datetime) else str(key)
 
 
-def _month_order(row: ReportRow) -> tuple:
-    return (row.key is None, row.key or "")
+_by_key = attrgetter("key")  # months, spelled YYYY-MM
 
 
 def _largest_first(row: ReportRow) -> tuple:
@@ -130,7 +130,7 @@ def disbursement_report(
             )
             for r in session.execute(stmt)
         ),
-        key=_month_order if group_by == "month" else _largest_first,
+        key=_by_key if group_by == "month" else _largest_first,
     )
     return DisbursementReport(
         group_by=group_by,

@@ -73,7 +73,7 @@ def _text_errors(value: Any, depth: int = 0) -> Any:
         if isinstance(key, str) and text_problem(key):
             errors[printable_key(key)] = [f"the field name {text_problem(key)}"]
             continue
-        found = None if isinstance(item, str) and item.isprintable() else _text_errors(item, depth + 1)
+        found = _text_errors(item, depth + 1)
         if found:
             errors[key] = found
     return errors or None

@@ -95,7 +95,7 @@ def decrypt(blob: bytes) -> str:
 def under_current_key(blob: bytes) -> bool:
     """True when ``blob`` was encrypted under the current key (needs no rotation)."""
     try:
-        Fernet(_data_key()).decrypt(blob)
+        _fernet_for((_data_key(),)).decrypt(blob)
     except InvalidToken:
         return False
     return True

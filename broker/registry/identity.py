@@ -48,7 +48,7 @@ def problem(id_number: str) -> tuple[str, dict] | None:
     if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
         return "registry.id_characters", {}
     try:
-        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+        born = born_on(value)
     except ValueError:
         return "registry.id_birth_date", {"digits": value[6:14]}
     if born > date.today() or born.year < 1900:

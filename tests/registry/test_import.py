@@ -19,6 +19,7 @@ from broker.policy.package import package_for
 from broker.registry import importer, survey_sheet
 from models import AuditEvent, Grid, Household, Member
 from tests.support.registry_data import id_number
+from tests.support.statements import sent
 
 ZH = ["网格编码", "户编号", "地址", "姓名", "身份证号", "出生日期", "与户主关系", "健康状况", "残疾等级", "就学情况",
       "就业情况", "家庭月收入(元)", "同意共享"]  # fmt: skip
@@ -194,8 +195,6 @@ def test_a_control_character_in_a_member_is_reported_by_row_and_column(grid, tmp
 
 def test_each_grid_is_read_once_however_many_chunks(grid, tmp_path):
     """A grid found stays known from chunk to chunk: one read, not one per chunk."""
-    from tests.support.statements import sent
-
     with sent() as statements:
         result = run(write_csv(tmp_path / "survey.csv", ZH, VENDOR + GRANNY), batch=1)
     assert (result.households_created, result.errors) == (2, [])
