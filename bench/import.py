@@ -11,10 +11,12 @@ same run:
 * memory: the raw read of the file alone (openpyxl read-only, or the csv module). The
   import must keep memory bounded (streaming read, batch commits): within 10×.
 
-    python -m bench.import [--rows 100000] [--format xlsx|csv] [--database-url postgresql+psycopg://…] [--reset]
+    python -m bench.import [--rows 100000] [--format xlsx|csv] [--database-url sqlite|postgresql+psycopg://… --reset]
 
 Each side runs in its own process so that its peak memory is its own; on PostgreSQL each
-starts from an empty public schema (the database is the benchmark's own: it is wiped)."""
+starts from an empty public schema (the database is the benchmark's own: it is wiped).
+By default both formats are measured, each on SQLite and on PostgreSQL (``bench_import``,
+created when missing) when a server answers."""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Result, emit, empty_schema, peak_rss_mb, scratch_instance
+from bench.common import Result, emit, empty_schema, ensure_database, peak_rss_mb, scratch_instance
 
 SEED = 20260502
 GRIDS = 50
@@ -253,11 +255,19 @@ def _child(phase: str, path: Path, database_url: str | None) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_import"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--format", dest="fmt", choices=("xlsx", "csv"), default="xlsx")
-    parser.add_argument("--database-url", default=None, help="an empty scratch PostgreSQL database (default: SQLite)")
+    parser.add_argument("--format", dest="fmt", choices=("xlsx", "csv"), help="default: both")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="sqlite, or an empty scratch PostgreSQL database (wiped: say so with --reset); "
+        f"default: SQLite and {DEFAULT_PG_URL}",
+    )
     parser.add_argument("--reset", action="store_true", help="drop and recreate the public schema of --database-url")
     parser.add_argument("--phase", choices=("raw", "core", "import"), help=argparse.SUPPRESS)
     parser.add_argument("--sheet", type=Path, help=argparse.SUPPRESS)
@@ -269,28 +279,42 @@ def main(argv: list[str] | None = None) -> int:
             out = (phase_core if args.phase == "core" else phase_import)(args.sheet, args.database_url)
         print(json.dumps(out, ensure_ascii=False))
         return 0
-    if args.database_url and not args.reset:
+    if args.database_url is None:
+        urls = [None, *([DEFAULT_PG_URL] if ensure_database(DEFAULT_PG_URL) else [])]
+    elif args.database_url == "sqlite":
+        urls = [None]
+    elif not args.reset:
         parser.error("--database-url is wiped by every phase: say so with --reset (a database of its own)")
-    with tempfile.TemporaryDirectory(prefix="aidbroker-import-") as folder:
-        sheet = Path(folder) / f"survey.{args.fmt}"
-        started = time.perf_counter()
-        write_sheet(sheet, sheet_rows(args.rows))
-        print(
-            f"  wrote {args.rows:,} rows to a {args.fmt} sheet in {time.perf_counter() - started:.1f}s", file=sys.stderr
-        )
-        raw = _child("raw", sheet, None)
-        core = _child("core", sheet, args.database_url)
-        imported = _child("import", sheet, args.database_url)
-    if core["members"] != args.rows:
+    else:
+        urls = [args.database_url]
+    status = 0
+    for fmt in [args.fmt] if args.fmt else ["xlsx", "csv"]:
+        with tempfile.TemporaryDirectory(prefix="aidbroker-import-") as folder:
+            sheet = Path(folder) / f"survey.{fmt}"
+            started = time.perf_counter()
+            write_sheet(sheet, sheet_rows(args.rows))
+            took = time.perf_counter() - started
+            print(f"  wrote {args.rows:,} rows to a {fmt} sheet in {took:.1f}s", file=sys.stderr)
+            raw = _child("raw", sheet, None)
+            for url in urls:
+                status |= _compare(fmt, sheet, url, args.rows, raw)
+    return status
+
+
+def _compare(fmt: str, sheet: Path, database_url: str | None, rows: int, raw: dict) -> int:
+    """Import the sheet into one database against the raw Core insert; print both rows."""
+    core = _child("core", sheet, database_url)
+    imported = _child("import", sheet, database_url)
+    if core["members"] != rows:
         print(f"the raw insert did not take every row: {core}", file=sys.stderr)
         return 1
-    if imported["errors"] or imported["rows"] != args.rows or imported["members"] != args.rows:
+    if imported["errors"] or imported["rows"] != rows or imported["members"] != rows:
         print(f"the import did not take every row: {imported}", file=sys.stderr)
         return 1
-    backend = "postgresql" if args.database_url else "sqlite"
+    backend = "postgresql" if database_url else "sqlite"
     emit(
         Result.compare(
-            f"survey import, {args.fmt} ({backend})",
+            f"survey import, {fmt} ({backend})",
             imported["rows"] / imported["seconds"],
             core["rows"] / core["seconds"],
             "rows/s",
@@ -301,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     emit(
         Result.compare(
-            f"survey import peak memory, {args.fmt} ({backend})",
+            f"survey import peak memory, {fmt} ({backend})",
             imported["peak_mb"],
             raw["peak_mb"],
             "MiB",

@@ -260,7 +260,9 @@ def verify_processes(engine: Engine, events: int) -> int:
     (at most MAX_VERIFY_PROCESSES, each holding a database connection) for a long chain,
     whose runs of ids are checked apart and their ends joined after; one for a short
     chain, where starting processes costs more than it saves, or where workers cannot be
-    forked or would not see the same database (SQLite in memory)."""
+    forked or would not see the same database (SQLite in memory). A PostgreSQL server on
+    this machine counts for half: each walker keeps a server backend as busy as itself
+    building its rows (measured on 2 CPUs, 1M events: one walker 9 s, two 10.5–13.7 s)."""
     if events < PARALLEL_MIN_EVENTS or "forkserver" not in multiprocessing.get_all_start_methods():
         return 1
     if multiprocessing.current_process().daemon:  # daemonic processes may not have children
@@ -268,7 +270,15 @@ def verify_processes(engine: Engine, events: int) -> int:
     if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
         return 1
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if engine.dialect.name == "postgresql" and _server_is_here(engine.url.host):
+        cpus = (cpus or 1) // 2
     return max(1, min(cpus or 1, MAX_VERIFY_PROCESSES))
+
+
+def _server_is_here(host: str | None) -> bool:
+    """Whether a database host names this machine (no host, or a socket directory: a
+    local socket)."""
+    return not host or host.startswith("/") or host in ("localhost", "127.0.0.1", "::1")
 
 
 def _split(span: Span, parts: int) -> list[Span]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DBAPIError
 
 from broker import audit
@@ -341,11 +341,30 @@ def test_runs_verified_in_parallel_find_the_first_bad_row(processes):
 def test_verify_goes_parallel_for_long_chains(monkeypatch):
     """A chain counted long enough is verified by one process per CPU, anchor included."""
     monkeypatch.setattr(walk, "PARALLEL_MIN_EVENTS", 1)
+    monkeypatch.setattr(walk.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})  # 2 walkers even on PostgreSQL
+    assert audit.verify_processes(db.engine(), 1) > 1
     ids = _events()
     assert _verify().ok
     tamper(f"UPDATE audit_events SET action = 'ledger.withdrawal' WHERE id = {ids[1]}")
     result = _verify()
     assert (result.ok, result.first_bad) == (False, ids[1])
+
+
+def test_a_postgresql_server_on_this_machine_counts_for_half_the_cpus(monkeypatch):
+    """Each walker keeps a backend of a local server as busy as itself; a remote server's
+    backends run on CPUs of their own."""
+    monkeypatch.setattr(walk.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})
+    n = walk.PARALLEL_MIN_EVENTS
+    engines = [
+        create_engine(url)
+        for url in (
+            "postgresql+psycopg://postgres@127.0.0.1:5432/aid",
+            "postgresql+psycopg:///aid",  # a local socket
+            "postgresql+psycopg://postgres@db.example.org:5432/aid",
+            "sqlite:///aid.sqlite3",
+        )
+    ]
+    assert [audit.verify_processes(e, n) for e in engines] == [2, 2, 4, 4]
 
 
 def test_short_chains_are_verified_in_one_process():
