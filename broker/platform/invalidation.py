@@ -44,7 +44,6 @@ class Generation:
         self.name = name
         self.tables = tables
         self.inserts_harmless = inserts_harmless  # tables whose new rows change nothing kept
-        self.channel = CHANNEL_PREFIX + name
         self._value = next(_counter)
 
     def current(self) -> int | None:
@@ -73,9 +72,18 @@ def announce(name: str) -> None:
     while Redis is away none of them is subscribed, so none is caching)."""
     _registry[name].advance()
     try:
-        queue.connection().publish(CHANNEL_PREFIX + name, b"1")
+        conn = queue.connection()
+        conn.publish(_channel(name, conn), b"1")
     except (redis.RedisError, OSError, RuntimeError) as exc:
         log.warning("cannot announce a change of %s: %s", name, exc)
+
+
+def _channel(name: str, conn: redis.Redis) -> str:
+    """The channel of generation ``name`` for the Redis database ``conn`` uses. Redis
+    hands a publish to the subscribers of every database on the server, so the channel
+    names the database: instances that share a server on databases of their own (a
+    staging beside production, two test runs) do not hear each other."""
+    return f"{CHANNEL_PREFIX}{conn.connection_pool.connection_kwargs.get('db', 0)}:{name}"
 
 
 # --- noticing writes ------------------------------------------------------------------------
@@ -159,7 +167,7 @@ class _Listener:
         conn = redis.Redis.from_url(self.url, socket_connect_timeout=2, socket_timeout=10, health_check_interval=5)
         pubsub = conn.pubsub()
         try:
-            by_channel = {g.channel.encode(): g for g in _registry.values()}
+            by_channel = {_channel(g.name, conn).encode(): g for g in _registry.values()}
             pubsub.subscribe(*by_channel)
             waiting = set(by_channel)
             while _state["listener"] is self:

@@ -77,6 +77,28 @@ def test_an_announcement_from_another_process_is_heard(app):
     wait_for(lambda: WATCHED.current() not in (None, before), timeout=10)
 
 
+def test_an_announcement_on_another_database_of_the_server_is_not_heard(app, monkeypatch):
+    """Redis hands a publish to subscribers on every database: an instance on another
+    database of the same server (a staging, another test run) must not move ours. The
+    other process announces there first, then here; messages from one connection arrive
+    in order, so once ours is heard, the other would have been too."""
+    _live()
+    heard = []
+    monkeypatch.setattr(WATCHED, "advance", lambda: heard.append(1))
+    ours = queue.url()
+    base, number = ours.rsplit("/", 1)
+    other = f"{base}/{(int(number) + 1) % 16}"
+    code = (
+        "import sys; from broker.platform import invalidation, queue; "
+        "invalidation.generation('test-watch', {'users'}); "
+        "[(queue.configure(url), invalidation.announce('test-watch')) for url in sys.argv[1:]]"
+    )
+    subprocess.run([sys.executable, "-c", code, other, ours], cwd=ROOT, check=True, timeout=60, env={**os.environ})
+    wait_for(lambda: heard, timeout=10)
+    time.sleep(0.2)
+    assert heard == [1]
+
+
 @pytest.fixture
 def own_redis(app) -> Iterator[RedisServer]:
     """A Redis of this test's own that it may stop; the suite's comes back afterwards."""
