@@ -24,7 +24,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from bench.common import Result, emit, empty_schema, ensure_database, peak_rss_mb, scratch_instance
+from bench.common import Result, default_databases, emit, empty_schema, peak_rss_mb, scratch_instance
 
 ACTIONS = ("ledger.deposit", "ledger.pledge", "offer.accepted", "disbursement.recorded", "request.completed")
 OBJECTS = ("ledger_transactions", "offers", "disbursements", "aid_requests")
@@ -130,10 +130,10 @@ def main() -> None:
     parser.add_argument("--reset", action="store_true", help="drop and recreate the schema of --database-url")
     args, _ = parser.parse_known_args()
     if args.database_url is None:
-        runs = [["--database-url", "sqlite"]]
-        runs += [["--database-url", PG_URL, "--reset"]] if ensure_database(PG_URL) else []
         base = [sys.executable, "-m", "bench.audit", "--events", str(args.events), "--repeat", str(args.repeat)]
-        sys.exit(max(subprocess.run([*base, *run]).returncode for run in runs))
+        wiped = {PG_URL: ["--reset"]}
+        runs = [[*base, "--database-url", url, *wiped.get(url, [])] for url in default_databases(PG_URL)]
+        sys.exit(max(subprocess.run(run).returncode for run in runs))
     if args.database_url == "sqlite":
         args.database_url = None
     elif args.reset:

@@ -160,6 +160,12 @@ def ensure_database(url: str) -> bool:
     return True
 
 
+def default_databases(pg_url: str) -> list[str]:
+    """What a benchmark measures when not given a database: ``sqlite``, then ``pg_url``
+    (created when missing) when a PostgreSQL server answers there."""
+    return ["sqlite", *([pg_url] if ensure_database(pg_url) else [])]
+
+
 def empty_schema(url: str) -> None:
     """Drop and recreate the public schema of a benchmark's own PostgreSQL database, so
     that a run starts from nothing (every table, sequence and trigger gone)."""

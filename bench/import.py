@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Result, emit, empty_schema, ensure_database, peak_rss_mb, scratch_instance
+from bench.common import Result, default_databases, emit, empty_schema, peak_rss_mb, scratch_instance
 
 SEED = 20260502
 GRIDS = 50
@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out, ensure_ascii=False))
         return 0
     if args.database_url is None:
-        urls = [None, *([DEFAULT_PG_URL] if ensure_database(DEFAULT_PG_URL) else [])]
+        urls = [None if url == "sqlite" else url for url in default_databases(DEFAULT_PG_URL)]
     elif args.database_url == "sqlite":
         urls = [None]
     elif not args.reset:

@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
-from bench.common import Result, emit, ensure_database, grid_with_households, scratch_instance
+from bench.common import Result, default_databases, emit, grid_with_households, scratch_instance
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-1"
@@ -163,7 +163,7 @@ def main() -> int:
     parser.add_argument("--database-url", default=None, help="sqlite, or a PostgreSQL URL (default: both)")
     args, _ = parser.parse_known_args()
     if args.database_url is None:
-        urls = ["sqlite", *([DEFAULT_PG_URL] if ensure_database(DEFAULT_PG_URL) else [])]
+        urls = default_databases(DEFAULT_PG_URL)
         base = [sys.executable, "-m", "bench.routing", "--requests", str(args.requests)]
         base += ["--workers", str(args.workers), "--clients", str(args.clients)]
         return max(subprocess.run([*base, "--database-url", url], cwd=ROOT).returncode for url in urls)

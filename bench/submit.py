@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import event, func, insert, select, text
 
-from bench.common import Result, emit, empty_schema, ensure_database, grid_with_households
+from bench.common import Result, default_databases, emit, empty_schema, ensure_database, grid_with_households
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_submit"
@@ -247,7 +247,7 @@ def main() -> int:
     parser.add_argument("--database-url", default=None, help="sqlite, or a PostgreSQL URL (default: both)")
     args, _ = parser.parse_known_args()
     if args.database_url is None:
-        urls = ["sqlite", *([DEFAULT_PG_URL] if ensure_database(DEFAULT_PG_URL) else [])]
+        urls = default_databases(DEFAULT_PG_URL)
         base = [sys.executable, "-m", "bench.submit", "--submissions", str(args.submissions)]
         return max(subprocess.run([*base, "--database-url", url], cwd=ROOT).returncode for url in urls)
     url = None if args.database_url == "sqlite" else args.database_url
