@@ -4,20 +4,26 @@ events of every transaction), where the ORM's unit of work costs more than the r
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, Table, insert, inspect, text
+from sqlalchemy import Insert, Table, TextClause, insert, inspect, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-_statements: dict[tuple[str, bool], Insert] = {}
+# From this many rows, PostgreSQL inserts with ids drawn first (measured: see _insert_drawn).
+DRAWN_MIN = 20
 
 
+@cache
 def _returning(table: Table, ordered: bool) -> Insert:
     """``INSERT … RETURNING id`` for ``table``, built once per table."""
-    key = (table.name, ordered)
-    if key not in _statements:
-        _statements[key] = insert(table).returning(table.c.id, sort_by_parameter_order=ordered)
-    return _statements[key]
+    return insert(table).returning(table.c.id, sort_by_parameter_order=ordered)
+
+
+@cache
+def _draw(table: Table) -> TextClause:
+    """``n`` new ids from ``table``'s id sequence, built once per table."""
+    return text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)")
 
 
 def insert_ids(session: Session, table: Table, rows: list[dict[str, Any]]) -> list[int]:
@@ -39,10 +45,6 @@ def insert_ids(session: Session, table: Table, rows: list[dict[str, Any]]) -> li
     return list(session.execute(_returning(table, True), rows).scalars())
 
 
-# From this many rows, PostgreSQL inserts with ids drawn first (measured: see _insert_drawn).
-DRAWN_MIN = 20
-
-
 def _insert_drawn(session: Session, table: Table, rows: list[dict[str, Any]]) -> list[int]:
     """Many rows on PostgreSQL: their ids drawn from the table's sequence in one query
     (ascending, so in the rows' order as a RETURNING would give them), then the rows in
@@ -53,18 +55,6 @@ def _insert_drawn(session: Session, table: Table, rows: list[dict[str, Any]]) ->
     ids = sorted(session.execute(_draw(table), {"n": len(rows)}).scalars())
     session.execute(insert(table), [{**row, "id": i} for i, row in zip(ids, rows, strict=True)])
     return ids
-
-
-_draws: dict[str, Any] = {}
-
-
-def _draw(table: Table) -> Any:
-    """``n`` new ids from ``table``'s id sequence, built once per table."""
-    if table.name not in _draws:
-        _draws[table.name] = text(
-            f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"
-        )
-    return _draws[table.name]
 
 
 def insert_now(session: Session, obj: Any) -> Any:
