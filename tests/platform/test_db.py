@@ -130,3 +130,11 @@ def test_json_columns_take_a_decimal_sum_as_whole_fen(app):
     stored = db.session().execute(select(Notification.params).where(Notification.dedupe_key == key)).scalar_one()
     assert stored == {"uncovered_fen": 30000}
     assert type(stored["uncovered_fen"]) is int
+
+
+def test_a_sqlite_connection_caches_more_pages_than_sqlite_would(sqlite_engine):
+    """Every connection (not only the first) keeps SQLITE_CACHE_KIB of pages, not 2 MiB."""
+    with sqlite_engine.connect() as first, sqlite_engine.connect() as second:
+        sizes = [conn.execute(text("PRAGMA cache_size")).scalar_one() for conn in (first, second)]
+    assert sizes == [-db.SQLITE_CACHE_KIB, -db.SQLITE_CACHE_KIB]
+    assert db.SQLITE_CACHE_KIB > 2000
