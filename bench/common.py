@@ -76,6 +76,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def children_peak_rss_mb() -> float:
+    """Peak resident memory of the largest child process this process has waited for, in MiB."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def tree_rss_mb(pid: int, *, children: bool = True, measure: str = "pss") -> float:
     """Memory of a process and (unless told not to) its children, as they are now, in
     MiB; 0 when the process is gone. ``measure``:

@@ -72,8 +72,13 @@ def old_data_keys() -> list[bytes]:
     return [k.strip().encode() for k in value if k and k.strip()]
 
 
+def data_keys() -> tuple[bytes, ...]:
+    """Every valid data key, the current one first."""
+    return (_data_key(), *old_data_keys())
+
+
 def _fernet() -> MultiFernet:
-    return _fernet_for((_data_key(), *old_data_keys()))
+    return _fernet_for(data_keys())
 
 
 @lru_cache(maxsize=8)
@@ -82,9 +87,10 @@ def _fernet_for(keys: tuple[bytes, ...]) -> MultiFernet:
     return MultiFernet([Fernet(k) for k in keys])
 
 
-def encrypt(value: str) -> bytes:
-    """Encrypted under the current key."""
-    return _fernet().encrypt(value.encode())
+def encrypt(value: str, keys: tuple[bytes, ...] | None = None) -> bytes:
+    """Encrypted under the current key (the first of ``keys``, when given: a process
+    without the broker's settings, such as the survey import's reader, is handed them)."""
+    return (_fernet_for(keys) if keys else _fernet()).encrypt(value.encode())
 
 
 def decrypt(blob: bytes) -> str:
@@ -116,7 +122,7 @@ def keyed_hash(value: str) -> str:
     return _hash_under(_data_key(), value)
 
 
-def keyed_hashes(value: str) -> list[str]:
-    """The hash of ``value`` under every valid key, the current one first: what to look
-    an ID number up by while a rotation is under way."""
-    return [_hash_under(k, value) for k in (_data_key(), *old_data_keys())]
+def keyed_hashes(value: str, keys: tuple[bytes, ...] | None = None) -> list[str]:
+    """The hash of ``value`` under every valid key (or each of ``keys``), the current one
+    first: what to look an ID number up by while a rotation is under way."""
+    return [_hash_under(k, value) for k in keys or data_keys()]

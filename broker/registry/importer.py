@@ -1,8 +1,9 @@
 """Import the door-to-door survey sheet (敲门行动入户调查表) into the registry.
 
 The sheet's layout and columns are in :mod:`.survey_sheet`; a row's cells become a
-member in :mod:`.survey_rows`. This module holds the import loop, its result and the
-error report.
+member in :mod:`.survey_rows`; :mod:`.survey_reader` reads the sheet into batches of
+validated households (for a large sheet, in a process of its own). This module writes
+them, and holds the import's result and its error report.
 
 Cells left empty under a household's grid code or survey number (merged cells, as
 survey sheets often have them) repeat the value above. A bad cell rejects its household
@@ -10,14 +11,14 @@ only (never the rest of the sheet); every problem is reported with its row numbe
 column and reason. Importing the same sheet again updates the households (keyed by grid
 and survey number) instead of adding them twice.
 
-Households are written a chunk (``batch``) at a time by :mod:`.survey_batch`: new ones
-in a few set-based statements, unchanged ones not at all, changed or refused ones one by
-one through the registry's upsert; each chunk is committed."""
+Households are written a batch at a time by :mod:`.survey_batch`: new ones in a few
+set-based statements, unchanged ones not at all, changed or refused ones one by one
+through the registry's upsert; each batch is committed."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,44 +26,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from broker import audit
+from broker.platform import security
 from broker.platform.errors import DomainError, Invalid
-from broker.registry import grids, households, special_groups, survey_batch
-from broker.registry.survey_rows import (
-    CellError,
-    HouseholdRows,
-    RowError,
-    explain,
-    household_value,
-    parse_groups,
-    parse_member,
-)
-from broker.registry.survey_sheet import (
-    BY_HEADER,
-    COLUMNS,
-    HOUSEHOLD_KEYS,
-    SheetError,
-    UnknownColumn,
-    cell_text,
-    iter_sheet,
-    norm_header,
-    unknown_columns,
-)
+from broker.registry import grids, households, special_groups, survey_batch, survey_reader
+from broker.registry.survey_rows import HouseholdRows, RowError, explain
+from broker.registry.survey_sheet import UnknownColumn
 from models import Grid
 
 BATCH_HOUSEHOLDS = 200
 AUDIT_PENDING = "audit"  # where broker.audit.record queues a transaction's events (Session.info)
-HEADER_SEARCH_ROWS = 10
-
-
-# Household-level inputs of the asset test and medical spending: column key → field.
-IMPORTED_INPUTS = {
-    "residence": "residence",
-    "financial_assets": "financial_assets_fen",
-    "motor_vehicles": "motor_vehicles",
-    "surplus_housing": "surplus_housing",
-    "medical_spending": "medical_spending_fen",
-    "medical_spending_period": "medical_spending_period",
-}
 
 
 @dataclass
@@ -88,166 +60,68 @@ class ImportResult:
 
 
 class _Importer:
+    """The writing side: each batch the sheet reader hands over is checked against the
+    database (its grids), written and committed."""
+
     def __init__(
         self,
         session: Session,
         actor: str,
         commit: Callable[[], None],
         progress: Callable[[int], None] | None,
-        batch: int,
     ) -> None:
         self.session = session
         self.actor = actor
         self.commit = commit
         self.progress = progress or (lambda _n: None)
-        self.batch = batch
         self.result = ImportResult()
-        self.headers: dict[str, str] = {}
-        self.index: dict[str, int] = {}
+        self.head = survey_reader.SheetHead()
         self.grids: dict[str, Grid | None] = {}
-        self.seen: dict[tuple[str, str], int] = {}
-        self.ready: list[tuple[HouseholdRows, survey_batch.Ready]] = []
 
-    def column(self, key: str) -> str:
-        return self.headers.get(key) or next(c.zh for c in COLUMNS if c.key == key)
-
-    def find_header(self, rows: Iterator[tuple[int, tuple[Any, ...]]]) -> None:
-        for number, values in rows:
-            found = {}
-            for i, cell in enumerate(values):
-                key = BY_HEADER.get(norm_header(cell))
-                if key and key not in found:
-                    found[key] = i
-                    self.headers[key] = cell_text(cell)
-            if len(found) >= 3:
-                missing = [c for c in COLUMNS if c.required and c.key not in found]
-                if missing:
-                    raise SheetError(
-                        f"row {number} is the header, but it lacks the column(s) "
-                        + ", ".join(f"{c.zh} ({c.aliases[0]})" for c in missing)
-                        + "."
-                    )
-                self.index = found
-                self.result.unknown_columns = unknown_columns(values, found)
-                return
-            self.headers.clear()
-            if number >= HEADER_SEARCH_ROWS:
-                break
-        raise SheetError(
-            f"no header row found in the first {HEADER_SEARCH_ROWS} rows; the sheet needs the columns "
-            + ", ".join(f"{c.zh} ({c.aliases[0]})" for c in COLUMNS if c.required)
-            + "."
+    def run(self, sheet: survey_reader.OpenSheet) -> ImportResult:
+        self.head = sheet.head
+        self.result.unknown_columns = sheet.head.unknown_columns
+        for batch in sheet.batches():
+            self.result.rows_read += batch.rows_read
+            self.progress(batch.rows_read)
+            self.result.errors += batch.row_errors
+            self.result.rows_rejected += len(batch.row_errors)
+            self.write_chunk([(group, item) for group, item in batch.households if self.on_a_grid(group, item)])
+            self.commit_batch()
+        audit.record(
+            self.session,
+            "registry.imported",
+            object_type="import",
+            actor=self.actor,
+            details={
+                "rows": self.result.rows_read,
+                "created": self.result.households_created,
+                "updated": self.result.households_updated,
+                "rejected": self.result.households_rejected,
+                "unknown_columns": [c.header for c in self.result.unknown_columns],
+            },
         )
-
-    def cells(self, values: tuple[Any, ...]) -> dict[str, Any]:
-        return {key: (values[i] if i < len(values) else None) for key, i in self.index.items()}
-
-    def run(self, path: str | Path) -> ImportResult:
-        rows = iter_sheet(path)
-        self.find_header(rows)
-        group: HouseholdRows | None = None
-        for number, values in rows:
-            if not any(cell_text(v) for v in values):
-                continue
-            self.result.rows_read += 1
-            self.progress(1)
-            cells = self.cells(values)
-            grid, ref = cell_text(cells.get("grid")), cell_text(cells.get("survey_ref"))
-            if group is not None:  # merged cells: an empty grid or household number repeats the one above
-                if not ref and (not grid or grid == group.grid):
-                    grid, ref = group.grid, group.survey_ref
-                grid = grid or group.grid
-            if not grid or not ref:
-                key = "grid" if not grid else "survey_ref"
-                self.reject_row(
-                    number, key, ref, f"{self.column(key)} is empty: every row names its grid and household"
-                )
-                continue
-            if group is None or (group.grid, group.survey_ref) != (grid, ref):
-                if group is not None:
-                    self.finish(group)
-                first = self.seen.get((grid, ref))
-                group = HouseholdRows(grid, ref, number)
-                self.seen[(grid, ref)] = number
-                if first is not None:
-                    group.errors.append(
-                        RowError(
-                            number,
-                            self.column("survey_ref"),
-                            ref,
-                            f"household {ref} on grid {grid} already appeared at row {first}: "
-                            "keep each household's rows together",
-                        )
-                    )
-            self.add_row(group, number, cells)
-        if group is not None:
-            self.finish(group)
-        self.flush_batch(final=True)
-        self.result.errors.sort(key=lambda e: e.row)  # chunk by chunk, a household's errors come late
+        self.commit_batch()
+        self.result.errors.sort(key=lambda e: e.row)  # batch by batch, a household's errors come late
         return self.result
 
-    def reject_row(self, number: int, key: str, ref: str, reason: str) -> None:
-        self.result.errors.append(RowError(number, self.column(key), ref, reason))
-        self.result.rows_rejected += 1
-
-    def add_row(self, group: HouseholdRows, number: int, cells: dict[str, Any]) -> None:
-        group.rows.append(number)
-        try:
-            member = parse_member(cells)
-            groups = parse_groups(cells.get("special_groups"))
-            if "relation" not in member:
-                if group.members:
-                    raise CellError("relation", "the relation to the head is empty")
-                member["relation"] = "head"
-            for key in HOUSEHOLD_KEYS:
-                raw = cells.get(key)
-                if key not in self.index or not cell_text(raw):
-                    continue
-                value = household_value(key, raw)
-                if key in group.household and group.household[key] != value:
-                    raise CellError(
-                        key, f"differs from row {group.set_at[key]} of the same household; give it once, or the same"
-                    )
-                group.household[key] = value
-                group.set_at.setdefault(key, number)
-        except CellError as exc:
-            group.errors.append(RowError(number, self.column(exc.key), group.survey_ref, exc.reason))
-            group.members.append({})
-            return
-        group.members.append(member)
-        if groups:
-            group.groups[member["name"]] = groups
-
-    def finish(self, group: HouseholdRows) -> None:
-        if not group.errors:
-            for key, what in (("address", "the address"), ("income", "the monthly income")):
-                if key not in group.household:
-                    group.errors.append(
-                        RowError(
-                            group.first_row,
-                            self.column(key),
-                            group.survey_ref,
-                            f"{what} of household {group.survey_ref} is empty; give it on the head's row",
-                        )
-                    )
-        grid = None
-        if not group.errors:
-            grid = self.grid(group.grid)
-            if grid is None:
-                group.errors.append(
-                    RowError(
-                        group.first_row,
-                        self.column("grid"),
-                        group.survey_ref,
-                        f"there is no grid {group.grid}; an administrator creates grids first, or correct the code",
-                    )
+    def on_a_grid(self, group: HouseholdRows, item: survey_batch.Ready | None) -> bool:
+        """Whether the household goes on to be written: its rows passed, and its grid
+        exists (``item.grid`` then holds it). A rejected household is reported."""
+        if item is not None:
+            item.grid = self.grid(group.grid)
+            if item.grid is not None:
+                return True
+            group.errors.append(
+                RowError(
+                    group.first_row,
+                    self.head.column("grid"),
+                    group.survey_ref,
+                    f"there is no grid {group.grid}; an administrator creates grids first, or correct the code",
                 )
-        if group.errors:
-            self.reject(group)
-            return
-        self.ready.append((group, survey_batch.Ready(grid, self.record(group), group.groups)))
-        if len(self.ready) >= self.batch:
-            self.flush_batch()
+            )
+        self.reject(group)
+        return False
 
     def grid(self, code: str) -> Grid | None:
         if code not in self.grids:
@@ -255,35 +129,14 @@ class _Importer:
         return self.grids[code]
 
     def keep_grids(self) -> None:
-        """After a chunk's session is cleared: the grids found so far go back into it
+        """After a batch's session is cleared: the grids found so far go back into it
         (loaded, without a read), so that a sheet of 50 grids reads each once, not once
-        per chunk; a code not found is looked up again (an administrator may add it)."""
+        per batch; a code not found is looked up again (an administrator may add it)."""
         self.grids = {code: grid for code, grid in self.grids.items() if grid is not None}
         self.session.add_all(self.grids.values())
 
-    def record(self, group: HouseholdRows) -> dict[str, Any]:
-        """The household's raw record, as the registry's upsert takes it."""
-        h = group.household
-        row: dict[str, Any] = {
-            "survey_ref": group.survey_ref,
-            "address": h["address"],
-            "monthly_income_fen": h["income"],
-            "consent_to_share": h.get("consent", False),
-            "sudden_hardship": h.get("sudden_hardship", False),
-            "members": group.members,
-        }
-        for key, field_name in IMPORTED_INPUTS.items():
-            if h.get(key) is not None:
-                row[field_name] = h[key]
-        if h.get("phone"):
-            row["phone"] = h["phone"]
-        if h.get("notes"):
-            row["notes"] = h["notes"]
-        return row
-
-    def write_chunk(self) -> None:
-        """Write the households made ready since the last commit (see :mod:`.survey_batch`)."""
-        chunk, self.ready = self.ready, []
+    def write_chunk(self, chunk: list[tuple[HouseholdRows, survey_batch.Ready]]) -> None:
+        """Write a batch's households (see :mod:`.survey_batch`)."""
         if not chunk:
             return
         items = [item for _group, item in chunk]
@@ -327,7 +180,7 @@ class _Importer:
             self.session.info.pop(AUDIT_PENDING, None)
             savepoint.rollback()
             self.session.info[AUDIT_PENDING] = held
-            group.errors += explain(group, exc, self.column)
+            group.errors += explain(group, exc, self.head.column)
             return
         self.session.info[AUDIT_PENDING] = held + mine
         self.imported(group, created=created)
@@ -339,22 +192,7 @@ class _Importer:
         self.result.households_rejected += 1
         self.result.rows_rejected += len(group.rows)
 
-    def flush_batch(self, *, final: bool = False) -> None:
-        self.write_chunk()
-        if final:
-            audit.record(
-                self.session,
-                "registry.imported",
-                object_type="import",
-                actor=self.actor,
-                details={
-                    "rows": self.result.rows_read,
-                    "created": self.result.households_created,
-                    "updated": self.result.households_updated,
-                    "rejected": self.result.households_rejected,
-                    "unknown_columns": [c.header for c in self.result.unknown_columns],
-                },
-            )
+    def commit_batch(self) -> None:
         self.commit()
         self.session.expunge_all()
         self.keep_grids()
@@ -368,15 +206,19 @@ def import_households(
     actor: str = "cli:import",
     progress: Callable[[int], None] | None = None,
     batch: int = BATCH_HOUSEHOLDS,
+    own_process: bool | None = None,
 ) -> ImportResult:
     """Import a survey sheet through the registry (create or update by grid and survey
     number). ``commit`` is called every ``batch`` households so that a large sheet
     keeps memory bounded and a crash loses at most one batch; ``progress(n)`` is told
-    of every ``n`` rows read. Raises :class:`SheetError` if the sheet cannot be read at
-    all; bad rows are in the result's ``errors``."""
+    of every ``n`` rows read. ``own_process`` reads the sheet in a process of its own
+    (True) or in this one (False); by default, a large sheet is read apart. Raises
+    :class:`SheetError` if the sheet cannot be read at all; bad rows are in the
+    result's ``errors``."""
     if batch < 1:
         raise Invalid("batch must be at least 1", details={"batch": ["must be at least 1"]})
-    return _Importer(session, actor, commit, progress, batch).run(path)
+    with survey_reader.open_sheet(path, batch, security.data_keys(), own_process=own_process) as sheet:
+        return _Importer(session, actor, commit, progress).run(sheet)
 
 
 def write_error_report(errors: list[RowError], path: str | Path) -> Path:

@@ -47,39 +47,51 @@ NEW, SAME, ONE_BY_ONE = "new", "same", "one_by_one"
 
 @dataclass
 class Ready:
-    """A household of the sheet that passed the row checks: its raw record (as
-    :func:`households.upsert_household_from_survey` takes it), grid and special groups."""
+    """A household of the sheet that passed the row checks: its grid's code, raw record
+    (as :func:`households.upsert_household_from_survey` takes it) and special groups;
+    then, from :func:`prepare`, its validated data with each ID number's hashes and
+    encryption; and from :func:`plan` its grid and the way it is written."""
 
-    grid: Grid
+    grid_code: str
     row: dict[str, Any]
     groups: dict[str, list[str]]
     data: dict[str, Any] | None = None
-    way: str = ONE_BY_ONE
-    existing: Household | None = None
     hashes: dict[str, str] = field(default_factory=dict)  # ID number → its hash under the current key
     all_hashes: list[str] = field(default_factory=list)  # every number's hash under every valid key
+    encrypted: dict[str, bytes] = field(default_factory=dict)  # ID number → encrypted under the current key
+    grid: Grid | None = None
+    way: str = ONE_BY_ONE
+    existing: Household | None = None
+
+
+_SCHEMA = HouseholdIn()  # made once: making one costs more than loading a household with it
+
+
+def prepare(item: Ready, keys: tuple[bytes, ...]) -> None:
+    """Validate the household and hash and encrypt its ID numbers under ``keys`` (the
+    current data key first): all that needs no database, so that it can be done in
+    another process. An invalid household is left without data: the registry's upsert
+    explains it, as for a single household."""
+    try:
+        item.data = load_household({**item.row, "grid": item.grid_code}, schema=_SCHEMA)
+    except DomainError:
+        return
+    for m in item.data["members"]:
+        number = m.get("id_number")
+        if number:
+            all_keys = security.keyed_hashes(number, keys)
+            item.hashes[number] = all_keys[0]
+            item.all_hashes += all_keys
+            item.encrypted[number] = security.encrypt(number, keys)
 
 
 def plan(session: Session, chunk: list[Ready]) -> None:
-    """Validate each household and choose its way, with one read per kind of row."""
-    schema = HouseholdIn()
-    for item in chunk:
-        try:
-            item.data = load_household({**item.row, "grid": item.grid.code}, schema=schema)
-        except DomainError:
-            item.way = ONE_BY_ONE  # the registry explains it, as for a single household
+    """Choose each prepared household's way, with one read per kind of row."""
     valid = [i for i in chunk if i.data is not None]
     if not valid:
         return
     known = _known_households(session, valid)
-    every_hash: list[str] = []
-    for item in valid:
-        for m in item.data["members"]:
-            if m.get("id_number"):
-                all_keys = security.keyed_hashes(m["id_number"])
-                item.hashes[m["id_number"]] = all_keys[0]
-                item.all_hashes += all_keys
-        every_hash += item.all_hashes
+    every_hash = [h for item in valid for h in item.all_hashes]
     claims: dict[str, Any] = {}  # hash (under any key) → the household holding the person
     for start in range(0, len(every_hash), 500):
         part = every_hash[start : start + 500]
@@ -264,7 +276,7 @@ def _new_household(item: Ready, today: Any) -> tuple[dict[str, Any], list[dict[s
             **{k: m.get(k) for k in ("disability_grade", "disability_kind", "schooling", "employment")},
             "supporter_able": m.get("supporter_able"),
             "id_hash": item.hashes[number] if number else None,
-            "id_number_enc": security.encrypt(number) if number else None,
+            "id_number_enc": item.encrypted[number] if number else None,
         }
         members.append(row)
     head = next((m["name"] for m in data["members"] if m.get("relation") in HEAD_RELATIONS), None)

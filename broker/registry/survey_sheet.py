@@ -168,6 +168,11 @@ class UnknownColumn:
         return f"{self.header!r} (column {self.letter}){hint}"
 
 
+def blank_row(values: tuple[Any, ...]) -> bool:
+    """Whether no cell of the row holds anything (as ``cell_text`` of each is empty)."""
+    return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
+
+
 def cell_text(value: Any) -> str:
     if value is None:
         return ""
