@@ -1,14 +1,16 @@
 """Writing one chunk of the survey import set-based, so that a sheet of 100,000 rows is
 a few statements per chunk instead of ten per household.
 
-For a chunk of validated households (:class:`Ready`) it reads, in one SELECT each, the
+Each household is first prepared by :func:`prepare` (validated, its ID numbers hashed
+and encrypted: no database), in the sheet's reader (:mod:`.survey_reader`). For a chunk
+of prepared households (:class:`Ready`), :func:`plan` reads, in one SELECT each, the
 households the chunk names (by grid and survey number, with their members), the
 members its identity numbers already belong to, and the special groups of the known
 households. Then each household takes one of three ways:
 
 * **new** (not on the grid yet, nobody in it registered elsewhere or earlier in the
   chunk): inserted with the chunk's other new households — households, members (ID
-  numbers encrypted as :mod:`.members` does), consent records and special groups, each
+  numbers encrypted as :mod:`.members` does, by the reader), consent records and special groups, each
   an ``executemany`` — and audited as :func:`households.upsert_household_from_survey`
   would (``consent.recorded``, ``household.created``, ``special_group.recorded``);
 * **unchanged** (known, and the sheet says what the registry holds, facts included):

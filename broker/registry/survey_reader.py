@@ -5,9 +5,10 @@ encrypted), and hands the households over in batches, in sheet order, for
 :mod:`.importer` to write.
 
 This is half of an import's work. A large sheet is therefore read in a process of its
-own, which prepares the next batches while the importing process writes this one. A
-20,000-row CSV on SQLite went from 14.6 s to … on two CPUs. Small sheets are read in
-the importing process: starting a Python process costs more than they take."""
+own, which prepares the next batches while the importing process writes this one
+(100,000 CSV rows on SQLite, two CPUs, two runs each, back to back: 72.8 s → 52.7 s,
+together with a larger SQLite page cache). Small sheets are read in the
+importing process: starting a Python process costs more than they take."""
 
 from __future__ import annotations
 
