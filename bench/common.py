@@ -7,6 +7,7 @@ import json
 import os
 import resource
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -76,9 +77,28 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def children_peak_rss_mb() -> float:
-    """Peak resident memory of the largest child process this process has waited for, in MiB."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+@contextmanager
+def children_peak_rss() -> Iterator[list[float]]:
+    """Sample, every tenth of a second while the block runs, the resident memory of this
+    process's children (their sum, in MiB); yields a list whose one item becomes the
+    highest sample. (``RUSAGE_CHILDREN`` would also count children from before the block.)"""
+    import psutil
+
+    peak = [0.0]
+    done = threading.Event()
+
+    def sample() -> None:
+        me = psutil.Process()
+        while not done.wait(0.1):
+            peak[0] = max(peak[0], sum(tree_rss_mb(c.pid, measure="rss") for c in me.children()))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        done.set()
+        sampler.join()
 
 
 def tree_rss_mb(pid: int, *, children: bool = True, measure: str = "pss") -> float:

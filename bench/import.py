@@ -33,10 +33,11 @@ from pathlib import Path
 
 from bench.common import (
     Result,
-    children_peak_rss_mb,
+    children_peak_rss,
     default_databases,
     emit,
     empty_schema,
+    ensure_database,
     peak_rss_mb,
     scratch_instance,
 )
@@ -236,7 +237,8 @@ def phase_import(path: Path, database_url: str | None) -> dict:
         _add_grids()
         actor.set_actor("cli:import")
         start = time.perf_counter()
-        result = importer.import_households(db.session(), path, commit=db.commit)
+        with children_peak_rss() as reader:  # the sheet's reader, when it has a process of its own
+            result = importer.import_households(db.session(), path, commit=db.commit)
         seconds = time.perf_counter() - start
         session = db.session()
         households = session.execute(select(func.count()).select_from(Household)).scalar_one()
@@ -244,7 +246,7 @@ def phase_import(path: Path, database_url: str | None) -> dict:
         return {
             "rows": result.rows_read,
             "seconds": seconds,
-            "peak_mb": peak_rss_mb() + children_peak_rss_mb(),  # the sheet's reader, when it had a process
+            "peak_mb": peak_rss_mb() + reader[0],
             "households": households,
             "members": members,
             "errors": len(result.errors),
@@ -293,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         urls = [None]
     elif not args.reset:
         parser.error("--database-url is wiped by every phase: say so with --reset (a database of its own)")
+    elif not ensure_database(args.database_url):
+        parser.error(f"no PostgreSQL answers at {args.database_url}")
     else:
         urls = [args.database_url]
     status = 0
