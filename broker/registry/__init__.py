@@ -11,8 +11,9 @@ sensitive fields (:mod:`.access_log`), rotating the data key (:mod:`.key_rotatio
 whether the family agreed to a purpose (:mod:`.consents`) and its consent records
 (:mod:`.consent_records`), and the door-to-door survey import: the sheet
 and its columns (:mod:`.survey_sheet`), a row to a member and errors back to rows
-(:mod:`.survey_rows`), the import loop and its report (:mod:`.importer`), and how a
-chunk of it is written set-based (:mod:`.survey_batch`).
+(:mod:`.survey_rows`), the sheet read and validated in batches, in a process of its own
+for a large sheet (:mod:`.survey_reader`), the import's writing and its report
+(:mod:`.importer`), and how a batch is written set-based (:mod:`.survey_batch`).
 
 May import: ``broker.audit``, the platform and ``models``.
 """
