@@ -18,7 +18,7 @@ through the registry's upsert; each batch is committed."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,19 +69,18 @@ class _Importer:
         actor: str,
         commit: Callable[[], None],
         progress: Callable[[int], None] | None,
+        head: survey_reader.SheetHead,
     ) -> None:
         self.session = session
         self.actor = actor
         self.commit = commit
         self.progress = progress or (lambda _n: None)
-        self.result = ImportResult()
-        self.head = survey_reader.SheetHead()
+        self.head = head
+        self.result = ImportResult(unknown_columns=head.unknown_columns)
         self.grids: dict[str, Grid | None] = {}
 
-    def run(self, sheet: survey_reader.OpenSheet) -> ImportResult:
-        self.head = sheet.head
-        self.result.unknown_columns = sheet.head.unknown_columns
-        for batch in sheet.batches():
+    def run(self, batches: Iterator[survey_reader.Batch]) -> ImportResult:
+        for batch in batches:
             self.result.rows_read += batch.rows_read
             self.progress(batch.rows_read)
             self.result.errors += batch.row_errors
@@ -218,7 +217,7 @@ def import_households(
     if batch < 1:
         raise Invalid("batch must be at least 1", details={"batch": ["must be at least 1"]})
     with survey_reader.open_sheet(path, batch, security.data_keys(), own_process=own_process) as sheet:
-        return _Importer(session, actor, commit, progress).run(sheet)
+        return _Importer(session, actor, commit, progress, sheet.head).run(sheet.batches)
 
 
 def write_error_report(errors: list[RowError], path: str | Path) -> Path:

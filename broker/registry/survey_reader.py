@@ -249,15 +249,12 @@ def record(group: HouseholdRows) -> dict[str, Any]:
     return row
 
 
+@dataclass
 class OpenSheet:
-    """A sheet being read: its :attr:`head`, and its batches in order (:meth:`batches`)."""
+    """A sheet being read: its head, and its batches in order."""
 
-    def __init__(self, head: SheetHead, batches: Iterator[Batch]) -> None:
-        self.head = head
-        self._batches = batches
-
-    def batches(self) -> Iterator[Batch]:
-        return self._batches
+    head: SheetHead
+    batches: Iterator[Batch]
 
 
 @contextmanager
