@@ -12,7 +12,6 @@ import hmac
 import itertools
 import multiprocessing
 import operator
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ except ImportError:  # pragma: no cover - CPython without OpenSSL
     _hmac_new = partial(hmac.new)
 
 from broker.audit.hashing import DETAIL_BROKEN, DETAIL_MISSING, GENESIS, HASH_BROKEN, LINK_BROKEN, audit_key
+from broker.platform import runtime
 
 VERIFY_BATCH = 10_000
 PARALLEL_MIN_EVENTS = 100_000
@@ -291,10 +291,10 @@ def verify_processes(engine: Engine, events: int) -> int:
         return 1
     if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
         return 1
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = runtime.usable_cpus()
     if engine.dialect.name == "postgresql" and _server_is_here(engine.url.host):
-        cpus = (cpus or 1) // 2
-    return max(1, min(cpus or 1, MAX_VERIFY_PROCESSES))
+        cpus //= 2
+    return max(1, min(cpus, MAX_VERIFY_PROCESSES))
 
 
 def _server_is_here(host: str | None) -> bool:

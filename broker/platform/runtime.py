@@ -5,6 +5,7 @@ them and then loads what the domains add (policies, outbox handlers, adapters)."
 from __future__ import annotations
 
 import atexit
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -46,3 +47,10 @@ def settings() -> dict[str, Any]:
 def configured() -> bool:
     """Whether this process has its settings yet (a fresh RQ work horse may not)."""
     return _state["settings"] is not None
+
+
+def usable_cpus() -> int:
+    """How many CPUs this process may run on (its affinity, where the system tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

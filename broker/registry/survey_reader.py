@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from broker.platform import runtime
 from broker.registry.survey_batch import Ready, prepare
 from broker.registry.survey_rows import (
     CellError,
@@ -289,12 +290,11 @@ def _own_process(path: Path, wanted: bool | None) -> bool:
         return False
     if wanted is not None:
         return wanted
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     try:
         size = path.stat().st_size
     except OSError:
         return False  # the reader in this process says what is wrong with it
-    return cpus >= 2 and size >= OWN_PROCESS_BYTES
+    return runtime.usable_cpus() >= 2 and size >= OWN_PROCESS_BYTES
 
 
 class _End:

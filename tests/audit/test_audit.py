@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from broker import audit
 from broker.audit import walk
 from broker.money import fund_parts, ledger
-from broker.platform import db, queue, texts
+from broker.platform import db, queue, runtime, texts
 from models import AuditEvent
 from tests.support import money
 from tests.support.money import YUAN, tamper
@@ -342,7 +342,7 @@ def test_runs_verified_in_parallel_find_the_first_bad_row(processes):
 def test_verify_goes_parallel_for_long_chains(monkeypatch):
     """A chain counted long enough is verified by one process per CPU, anchor included."""
     monkeypatch.setattr(walk, "PARALLEL_MIN_EVENTS", 1)
-    monkeypatch.setattr(walk.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})  # 2 walkers even on PostgreSQL
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})  # 2 walkers even on PostgreSQL
     assert audit.verify_processes(db.engine(), 1) > 1
     ids = _events()
     assert _verify().ok
@@ -354,7 +354,7 @@ def test_verify_goes_parallel_for_long_chains(monkeypatch):
 def test_a_postgresql_server_on_this_machine_counts_for_half_the_cpus(monkeypatch):
     """Each walker keeps a backend of a local server as busy as itself; a remote server's
     backends run on CPUs of their own."""
-    monkeypatch.setattr(walk.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})
     n = walk.PARALLEL_MIN_EVENTS
     engines = [
         create_engine(url)

@@ -19,7 +19,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
 from broker import audit
-from broker.platform import db, security
+from broker.platform import db, runtime, security
 from broker.registry import importer, survey_reader, survey_sheet
 from models import AuditEvent, Household, Member, SpecialGroupMember
 from tests.registry.test_import import ZH, grid, write_csv, write_xlsx  # noqa: F401 - grid: the fixture
@@ -238,14 +238,14 @@ def test_a_large_sheet_is_read_apart_when_a_cpu_is_spare(tmp_path, monkeypatch):
     small.write_bytes(b"x" * (survey_reader.OWN_PROCESS_BYTES - 1))
     large = tmp_path / "large.csv"
     large.write_bytes(b"x" * survey_reader.OWN_PROCESS_BYTES)
-    monkeypatch.setattr(survey_reader.os, "sched_getaffinity", lambda _pid: {0, 1})
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda _pid: {0, 1})
     assert [survey_reader._own_process(p, None) for p in (small, large)] == [False, True]
     assert survey_reader._own_process(small, True)
     assert not survey_reader._own_process(large, False)
     assert not survey_reader._own_process(tmp_path / "missing.csv", None)
-    monkeypatch.setattr(survey_reader.os, "sched_getaffinity", lambda _pid: {0})
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda _pid: {0})
     assert not survey_reader._own_process(large, None)
-    monkeypatch.setattr(survey_reader.os, "sched_getaffinity", lambda _pid: {0, 1})
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda _pid: {0, 1})
     monkeypatch.setattr(multiprocessing.current_process(), "daemon", True, raising=False)
     assert not survey_reader._own_process(large, None)
     assert not survey_reader._own_process(large, True)
