@@ -90,7 +90,7 @@ def _fernet_for(keys: tuple[bytes, ...]) -> MultiFernet:
 def encrypt(value: str, keys: tuple[bytes, ...] | None = None) -> bytes:
     """Encrypted under the current key (the first of ``keys``, when given: a process
     without the broker's settings, such as the survey import's reader, is handed them)."""
-    return (_fernet_for(keys) if keys else _fernet()).encrypt(value.encode())
+    return _fernet_for(keys or data_keys()).encrypt(value.encode())
 
 
 def decrypt(blob: bytes) -> str:
